@@ -1,0 +1,48 @@
+public import Foundation
+public import WardenJSON
+
+/// An increment a decision asks to add to a counter, allowed only while the counter stays
+/// at or under `max`.
+public struct CounterReservation: Sendable, Hashable {
+    /// The count to add to.
+    public var key: CounterKey
+    /// How much to add: 1 for a call, or the value of `increment_from`.
+    public var amount: Decimal
+    /// The most the count may reach.
+    public var max: Decimal
+    /// The limit rule this comes from.
+    public var rule: JSONPointer
+
+    public init(key: CounterKey, amount: Decimal, max: Decimal, rule: JSONPointer) {
+        self.key = key
+        self.amount = amount
+        self.max = max
+        self.rule = rule
+    }
+}
+
+/// The counts a policy evaluation reads.
+public protocol CounterSnapshot: Sendable {
+    /// The current count of `key`; zero when it was never counted.
+    func value(of key: CounterKey) -> Decimal
+}
+
+extension Dictionary: CounterSnapshot where Key == CounterKey, Value == Decimal {
+    public func value(of key: CounterKey) -> Decimal {
+        self[key] ?? 0
+    }
+}
+
+/// Where counts are kept: atomic reserve and roll back, shared by every evaluation that
+/// uses it. Implementations: ``InMemoryCounterLedger`` here; SQLite and PostgreSQL in the store.
+public protocol CounterLedger: Sendable {
+    /// The current counts of `keys`.
+    func snapshot(of keys: [CounterKey]) async throws -> [CounterKey: Decimal]
+
+    /// Adds every reservation atomically, or none of them: if any counter would exceed its
+    /// `max`, nothing is added and that reservation is returned.
+    func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation?
+
+    /// Takes back reservations made earlier (the call failed upstream, or was refused on approval).
+    func rollBack(_ reservations: [CounterReservation]) async throws
+}

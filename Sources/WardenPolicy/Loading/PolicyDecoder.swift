@@ -1,0 +1,207 @@
+import Foundation
+import WardenJSON
+
+/// Turns a policy document into a ``Policy``, collecting every problem on the way.
+///
+/// Each `decode...` function reports what is wrong with its node and returns `nil` (or a
+/// fallback) so decoding goes on and the user sees all problems at once.
+struct PolicyDecoder {
+    let file: String?
+    let positions: [JSONPointer: JSONPosition]
+    /// Strict decoding (policies) reports unknown keys; lenient decoding (a server's own
+    /// `inputSchema`) ignores what it does not know.
+    let strict: Bool
+    private(set) var problems: [PolicyProblem] = []
+
+    init(file: String?, positions: [JSONPointer: JSONPosition], strict: Bool = true) {
+        self.file = file
+        self.positions = positions
+        self.strict = strict
+    }
+
+    /// Records a problem. `message` should say where (` at /pointer`) when that helps.
+    /// Lenient decoding records nothing: the offending keyword is simply left out.
+    mutating func report(_ message: String, at pointer: JSONPointer, suggestion: String? = nil) {
+        guard strict else { return }
+        problems.append(
+            PolicyProblem(
+                file: file,
+                position: position(of: pointer),
+                pointer: pointer,
+                message: message,
+                suggestion: suggestion
+            ))
+    }
+
+    /// The position of `pointer`, or of its nearest ancestor that has one.
+    private func position(of pointer: JSONPointer) -> JSONPosition? {
+        var tokens = pointer.tokens
+        while true {
+            if let position = positions[JSONPointer(tokens: tokens)] { return position }
+            if tokens.isEmpty { return nil }
+            tokens.removeLast()
+        }
+    }
+
+    // MARK: - Typed accessors
+
+    /// The object at `pointer`, with unknown keys and missing required keys reported.
+    mutating func object(
+        _ value: JSONValue,
+        at pointer: JSONPointer,
+        keys allowed: [String],
+        required: [String] = []
+    ) -> JSONObject? {
+        guard case .object(let object) = value else {
+            report("expected an object at \(pointer), found \(value.typeName)", at: pointer)
+            return nil
+        }
+        if strict {
+            for key in object.keys where !allowed.contains(key) {
+                report(
+                    "unknown key \"\(key)\" at \(describe(pointer))",
+                    at: pointer.appending(key),
+                    suggestion: Suggestion.closest(to: key, among: allowed)
+                )
+            }
+        }
+        for key in required where object[key] == nil {
+            report("missing required key \"\(key)\" at \(describe(pointer))", at: pointer)
+        }
+        return object
+    }
+
+    /// An object whose keys are names chosen by the user (tool names, schema properties).
+    mutating func namedEntries(_ value: JSONValue, at pointer: JSONPointer) -> JSONObject? {
+        guard case .object(let object) = value else {
+            report("expected an object at \(pointer), found \(value.typeName)", at: pointer)
+            return nil
+        }
+        return object
+    }
+
+    mutating func string(_ value: JSONValue, at pointer: JSONPointer) -> String? {
+        guard case .string(let string) = value else {
+            report("expected a string at \(pointer), found \(value.typeName)", at: pointer)
+            return nil
+        }
+        return string
+    }
+
+    mutating func bool(_ value: JSONValue, at pointer: JSONPointer) -> Bool? {
+        guard case .bool(let bool) = value else {
+            report("expected true or false at \(pointer), found \(value.typeName)", at: pointer)
+            return nil
+        }
+        return bool
+    }
+
+    mutating func array(_ value: JSONValue, at pointer: JSONPointer) -> [JSONValue]? {
+        guard case .array(let array) = value else {
+            report("expected a list at \(pointer), found \(value.typeName)", at: pointer)
+            return nil
+        }
+        return array
+    }
+
+    mutating func number(_ value: JSONValue, at pointer: JSONPointer) -> JSONNumber? {
+        guard case .number(let number) = value else {
+            report("expected a number at \(pointer), found \(value.typeName)", at: pointer)
+            return nil
+        }
+        return number
+    }
+
+    /// A whole number in `range`.
+    mutating func integer(_ value: JSONValue, at pointer: JSONPointer, in range: ClosedRange<Int>) -> Int? {
+        guard let number = number(value, at: pointer) else { return nil }
+        guard let integer = number.intValue, range.contains(integer) else {
+            let bound = range.upperBound == .max ? "at least \(range.lowerBound)" : "from \(range.lowerBound) to \(range.upperBound)"
+            report("expected a whole number \(bound) at \(pointer), found \(number.text)", at: pointer)
+            return nil
+        }
+        return integer
+    }
+
+    /// A positive number, exact as a `Decimal`.
+    mutating func positiveDecimal(_ value: JSONValue, at pointer: JSONPointer) -> Decimal? {
+        guard let number = number(value, at: pointer) else { return nil }
+        guard let decimal = Decimal(exactly: number), decimal > 0 else {
+            report("expected a number greater than 0 at \(pointer), found \(number.text)", at: pointer)
+            return nil
+        }
+        return decimal
+    }
+
+    /// One of `Choice`'s raw values, with a suggestion when it is misspelt.
+    mutating func choice<Choice: RawRepresentable & CaseIterable>(
+        _ value: JSONValue,
+        at pointer: JSONPointer,
+        as _: Choice.Type = Choice.self
+    ) -> Choice? where Choice.RawValue == String {
+        guard let string = string(value, at: pointer) else { return nil }
+        if let choice = Choice(rawValue: string) { return choice }
+        let names = Choice.allCases.map(\.rawValue)
+        report(
+            "unknown value \"\(string)\" at \(pointer); expected one of \(names.joined(separator: ", "))",
+            at: pointer,
+            suggestion: Suggestion.closest(to: string, among: names)
+        )
+        return nil
+    }
+
+    /// A list of strings.
+    mutating func strings(_ value: JSONValue, at pointer: JSONPointer) -> [String]? {
+        guard let array = array(value, at: pointer) else { return nil }
+        return array.enumerated().compactMap { string($1, at: pointer.appending($0)) }
+    }
+
+    /// A `{string: string}` map (labels).
+    mutating func stringMap(_ value: JSONValue, at pointer: JSONPointer) -> [String: String]? {
+        guard let object = namedEntries(value, at: pointer) else { return nil }
+        var result: [String: String] = [:]
+        for member in object.members {
+            if let string = string(member.value, at: pointer.appending(member.key)) {
+                result[member.key] = string
+            }
+        }
+        return result
+    }
+
+    /// A compiled regular expression.
+    mutating func pattern(_ value: JSONValue, at pointer: JSONPointer) -> Pattern? {
+        guard let source = string(value, at: pointer) else { return nil }
+        do {
+            return try Pattern(source)
+        } catch {
+            report("\(error) at \(pointer)", at: pointer)
+            return nil
+        }
+    }
+
+    /// A duration: a whole number of seconds, or `30s`, `10m`, `2h`, `1d`.
+    mutating func durationSeconds(_ value: JSONValue, at pointer: JSONPointer) -> Int? {
+        if case .number = value { return integer(value, at: pointer, in: 1...Int(Int32.max)) }
+        guard let text = string(value, at: pointer) else { return nil }
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        if let unit = text.last.flatMap({ units[$0] }), let count = Int(text.dropLast()), count > 0,
+            count <= Int(Int32.max) / unit
+        {
+            return count * unit
+        }
+        report("expected a duration like \"30s\", \"10m\", \"2h\" or \"1d\" at \(pointer), found \"\(text)\"", at: pointer)
+        return nil
+    }
+
+    private func describe(_ pointer: JSONPointer) -> String {
+        pointer.tokens.isEmpty ? "the top level" : pointer.description
+    }
+}
+
+extension Decimal {
+    /// The exact value of a JSON number, if `Decimal` can hold it (38 significant digits).
+    init?(exactly number: JSONNumber) {
+        guard let decimal = Decimal(string: number.text, locale: nil), !decimal.isNaN else { return nil }
+        self = decimal
+    }
+}

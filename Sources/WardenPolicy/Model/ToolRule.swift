@@ -1,0 +1,97 @@
+public import WardenJSON
+
+/// The rules of one tool (`tools.<name>`) or of every tool (`all_tools`).
+///
+/// An empty entry (`{}`) allows the tool under `default: deny` and adds no other rule.
+public struct ToolRule: Sendable {
+    /// What the `action` field says.
+    public enum Action: String, Sendable, CaseIterable {
+        case allow
+        case deny
+        case requireApproval = "require_approval"
+    }
+
+    /// The tool name (`"*"` for `all_tools`).
+    public var name: String
+    /// Where this entry is in the policy, e.g. `/tools/transfer`.
+    public var pointer: JSONPointer
+    /// The `action`, if given.
+    public var action: Action?
+    /// The `reason` shown to the agent when `action` denies or holds the call.
+    public var reason: String?
+    /// `require`: conditions that must all hold.
+    public var require: [Condition]
+    /// `deny_if`: each rule denies when all of its conditions hold.
+    public var denyIf: [DenyRule]
+    /// `args`: the schema the arguments must satisfy.
+    public var arguments: ArgumentSchema?
+    /// `validate_input`: also enforce the tool's own `inputSchema`.
+    public var validateInput: Bool
+    /// `limits` (and the `rate_limit` shorthand, appended last).
+    public var limits: [LimitRule]
+    /// `approval`: how a held call is approved.
+    public var approval: ApprovalRule?
+    /// `mode` for this tool only, overriding the policy's.
+    public var mode: EnforcementMode?
+
+    public init(
+        name: String,
+        pointer: JSONPointer,
+        action: Action? = nil,
+        reason: String? = nil,
+        require: [Condition] = [],
+        denyIf: [DenyRule] = [],
+        arguments: ArgumentSchema? = nil,
+        validateInput: Bool = false,
+        limits: [LimitRule] = [],
+        approval: ApprovalRule? = nil,
+        mode: EnforcementMode? = nil
+    ) {
+        self.name = name
+        self.pointer = pointer
+        self.action = action
+        self.reason = reason
+        self.require = require
+        self.denyIf = denyIf
+        self.arguments = arguments
+        self.validateInput = validateInput
+        self.limits = limits
+        self.approval = approval
+        self.mode = mode
+    }
+}
+
+/// One `deny_if` entry: the call is denied when every condition holds.
+public struct DenyRule: Sendable {
+    /// Where this entry is, e.g. `/tools/transfer/deny_if/0`.
+    public var pointer: JSONPointer
+    /// The conditions, all of which must hold for the denial.
+    public var conditions: [Condition]
+    /// The reason shown to the agent (`on_deny`).
+    public var reason: String?
+
+    public init(pointer: JSONPointer, conditions: [Condition], reason: String?) {
+        self.pointer = pointer
+        self.conditions = conditions
+        self.reason = reason
+    }
+}
+
+/// The `approval` block: a call is held until a person approves it.
+public struct ApprovalRule: Sendable {
+    /// Where this block is (or the `action` that asked for approval).
+    public var pointer: JSONPointer
+    /// How long a call waits for a decision. The default is 10 minutes.
+    public var timeoutSeconds: Int
+    /// Who may approve (identity names or `label:value` selectors); empty means any approver.
+    public var approvers: [String]
+
+    /// The default wait for an approval: 10 minutes.
+    public static let defaultTimeoutSeconds = 600
+
+    public init(pointer: JSONPointer, timeoutSeconds: Int = ApprovalRule.defaultTimeoutSeconds, approvers: [String] = []) {
+        self.pointer = pointer
+        self.timeoutSeconds = timeoutSeconds
+        self.approvers = approvers
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import WardenJSON
+import WardenPolicy
+
+/// Property-style tests over many generated policies and call sequences, from a seeded generator.
+@Suite struct PropertyTests {
+    /// SplitMix64: small, fast, deterministic.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    static let ops = ["eq", "neq", "lt", "lte", "gt", "gte", "in", "not_in", "exists", "contains"]
+
+    static func randomPolicy(_ random: inout SeededGenerator) -> String {
+        var yaml = "default: \(Bool.random(using: &random) ? "allow" : "deny")\nhide: [t3]\ntools:\n"
+        for tool in 0..<4 {
+            yaml += "  t\(tool):\n    deny_if:\n"
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                let op = ops.randomElement(using: &random)!
+                let value = ["in", "not_in"].contains(op) ? "[\(Int.random(in: 0...5, using: &random)), 3]" : "\(Int.random(in: 0...5, using: &random))"
+                yaml += "      - conditions: [{path: args.n, op: \(op), value: \(value)}]\n"
+            }
+            yaml += "    limits: [{window: \(Int.random(in: 1...5, using: &random)), max: \(Int.random(in: 1...4, using: &random)), scope: global}]\n"
+        }
+        return yaml
+    }
+
+    @Test func evaluationIsDeterministic() throws {
+        var random = SeededGenerator(state: 42)
+        for _ in 0..<200 {
+            let policy = try loadYAML(Self.randomPolicy(&random))
+            let theCall = try call("t\(Int.random(in: 0...4, using: &random))", #"{"n": \#(Int.random(in: 0...6, using: &random))}"#)
+            let counts: [CounterKey: Decimal] = Dictionary(
+                uniqueKeysWithValues: policy.counterKeys(for: theCall, now: testInstant).map { ($0, Decimal(Int.random(in: 0...4, using: &random))) })
+            let first = policy.evaluate(theCall, counters: counts, now: testInstant)
+            for _ in 0..<3 {
+                let again = policy.evaluate(theCall, counters: counts, now: testInstant)
+                #expect(again.outcome == first.outcome)
+                #expect(again.rule == first.rule)
+                #expect(again.message == first.message)
+                #expect(again.reservations == first.reservations)
+            }
+        }
+    }
+
+    @Test func limitsNeverAllowMoreThanMaxInAWindow() async throws {
+        var random = SeededGenerator(state: 7)
+        for _ in 0..<50 {
+            let max = Int.random(in: 1...6, using: &random)
+            let window = Int.random(in: 1...10, using: &random)
+            let policy = try loadYAML("tools:\n  t:\n    limits: [{window: \(window), max: \(max), scope: global}]\n")
+            let enforcer = PolicyEnforcer(policy: policy, ledger: InMemoryCounterLedger())
+            var allowedPerWindow: [Int64: Int] = [:]
+            var time = testInstant
+            for _ in 0..<200 {
+                time = time.addingTimeInterval(Double(Int.random(in: 0...1500, using: &random)) / 1000)
+                let decision = try await enforcer.decide(try call("t"), now: time)
+                if decision.outcome == .allow {
+                    allowedPerWindow[LimitWindow.seconds(window).start(containing: time), default: 0] += 1
+                } else {
+                    #expect(decision.retryAfterSeconds.map { $0 >= 1 && $0 <= window } == true)
+                }
+            }
+            #expect(allowedPerWindow.values.allSatisfy { $0 <= max })
+            // Every window that saw enough calls was filled exactly to max (nothing lost either).
+            #expect(allowedPerWindow.values.contains(max))
+        }
+    }
+}

@@ -42,7 +42,7 @@ import WardenJSON
         #expect(text.status == 2)
         #expect(text.lines == [
             "\(file):4:5: unknown key \"limts\" at /tools/transfer — did you mean \"limits\"?",
-            "\(file):6:31: unknown value \"minut\" at /tools/search/rate_limit/window; expected second, minute, hour, day or a number of seconds — did you mean \"minute\"?",
+            "\(file):6:27: unknown value \"minut\" at /tools/search/rate_limit/window; expected second, minute, hour, day or a number of seconds — did you mean \"minute\"?",
         ])
 
         let json = try WardenBinary.run(["policy", "check", "--format", "json", file])

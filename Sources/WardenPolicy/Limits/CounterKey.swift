@@ -1,3 +1,5 @@
+public import WardenJSON
+
 /// Identifies one count: a counter, for one scope subject, in one window.
 public struct CounterKey: Sendable, Hashable, CustomStringConvertible {
     /// The counter's name.

@@ -201,7 +201,7 @@ extension PolicyDecoder {
         guard let text = string(value, at: pointer) else { return nil }
         if let window = names[text] { return window }
         report(
-            "unknown window \"\(text)\" at \(pointer); expected second, minute, hour, day or a number of seconds",
+            "unknown value \"\(text)\" at \(pointer); expected second, minute, hour, day or a number of seconds",
             at: pointer,
             suggestion: Suggestion.closest(to: text, among: names.keys.sorted())
         )

@@ -19,7 +19,7 @@ struct PolicySource {
                         file: file,
                         position: JSONPosition(line: error.line, column: error.column),
                         pointer: .root,
-                        message: "invalid JSON: \(error)"
+                        message: "invalid JSON: \(error.kindDescription)"
                     )
                 ])
             }

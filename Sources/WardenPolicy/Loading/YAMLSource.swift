@@ -66,7 +66,9 @@ enum YAMLSource {
             }
             switch node {
             case .scalar(let scalar):
-                return convert(scalar, at: pointer, mark: node.mark)
+                // Quoted and block scalars are strings; plain ones are typed by the core schema.
+                guard scalar.style == .plain || scalar.style == .any else { return .string(scalar.string) }
+                return convert(scalar.string, tag: node.tag.rawValue, at: pointer, mark: node.mark)
             case .sequence(let sequence):
                 return .array(sequence.enumerated().map { convert($1, at: pointer.appending($0)) })
             case .mapping(let mapping):
@@ -93,20 +95,20 @@ enum YAMLSource {
             }
         }
 
-        private mutating func convert(_ scalar: Node.Scalar, at pointer: JSONPointer, mark: Mark?) -> JSONValue {
-            switch Tag.Name(rawValue: scalar.tag.rawValue) {
+        private mutating func convert(_ text: String, tag: String, at pointer: JSONPointer, mark: Mark?) -> JSONValue {
+            switch Tag.Name(rawValue: tag) {
             case .null:
                 return .null
             case .bool:
-                return .bool(scalar.string.lowercased() == "true")
+                return .bool(text.lowercased() == "true")
             case .int, .float:
-                guard let number = Self.jsonNumber(fromYAML: scalar.string) else {
-                    report("\(scalar.string) is not a finite number at \(pointer)", at: pointer, mark: mark)
+                guard let number = Self.jsonNumber(fromYAML: text) else {
+                    report("\(text) is not a finite number at \(pointer)", at: pointer, mark: mark)
                     return .null
                 }
                 return .number(number)
             default:
-                return .string(scalar.string)
+                return .string(text)
             }
         }
 

@@ -12,7 +12,7 @@ public struct ExactName: Sendable, Hashable, CustomStringConvertible {
     }
 
     public static func == (lhs: ExactName, rhs: ExactName) -> Bool {
-        lhs.value.utf8.elementsEqual(rhs.value.utf8)
+        lhs.value.hasSameBytes(as: rhs.value)
     }
 
     public func hash(into hasher: inout Hasher) {

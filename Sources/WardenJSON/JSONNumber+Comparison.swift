@@ -124,9 +124,41 @@ extension JSONNumber {
         return magnitude <= UInt64(Int.max) ? Int(magnitude) : nil
     }
 
+    /// The value as `mantissa × 10^-scale` when it is written without an exponent and with at
+    /// most 18 digits: the common case, compared without allocating.
+    public var smallDecimal: (mantissa: Int64, scale: Int)? {
+        var mantissa: Int64 = 0
+        var scale = 0
+        var digits = 0
+        var negative = false
+        var afterPoint = false
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "-"): negative = true
+            case UInt8(ascii: "."): afterPoint = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                digits += 1
+                guard digits <= 18 else { return nil }
+                mantissa = mantissa * 10 + Int64(byte - UInt8(ascii: "0"))
+                if afterPoint { scale += 1 }
+            default: return nil
+            }
+        }
+        return (negative ? -mantissa : mantissa, scale)
+    }
+
     /// -1, 0 or 1 as `lhs` is less than, equal to or greater than `rhs`, exactly.
     static func compare(_ lhs: JSONNumber, _ rhs: JSONNumber) -> Int {
-        if lhs.text == rhs.text { return 0 }
+        if let a = lhs.smallDecimal, let b = rhs.smallDecimal {
+            var (x, y) = (a.mantissa, b.mantissa)
+            var overflow = false
+            if a.scale < b.scale {
+                (x, overflow) = x.multipliedReportingOverflow(by: powerOfTen(b.scale - a.scale))
+            } else if b.scale < a.scale {
+                (y, overflow) = y.multipliedReportingOverflow(by: powerOfTen(a.scale - b.scale))
+            }
+            if !overflow { return x < y ? -1 : (x == y ? 0 : 1) }
+        }
         let a = lhs.decomposed()
         let b = rhs.decomposed()
         let signA = a.digits.isEmpty ? 0 : (a.negative ? -1 : 1)
@@ -149,6 +181,12 @@ extension JSONNumber {
         }
         return signA * magnitude
     }
+}
+
+private func powerOfTen(_ exponent: Int) -> Int64 {
+    var result: Int64 = 1
+    for _ in 0..<exponent { result &*= 10 }
+    return result
 }
 
 extension JSONNumber: Comparable, Hashable {

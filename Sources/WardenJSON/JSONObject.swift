@@ -29,7 +29,7 @@ public struct JSONObject: Sendable {
 
     /// The value of the member named `key` (byte-exact), or `nil`.
     public subscript(key: String) -> JSONValue? {
-        for member in members where member.key.utf8.elementsEqual(key.utf8) {
+        for member in members where member.key.hasSameBytes(as: key) {
             return member.value
         }
         return nil

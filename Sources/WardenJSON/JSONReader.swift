@@ -191,7 +191,7 @@ extension JSONReader {
                 let keyOffset = index
                 let key = try string()
                 if members.count < 16 {
-                    for member in members where member.key.utf8.elementsEqual(key.utf8) {
+                    for member in members where member.key.hasSameBytes(as: key) {
                         throw error(.duplicateKey(key), at: keyOffset)
                     }
                 } else {

@@ -63,7 +63,7 @@ import WardenPolicy
         let ledger = InMemoryCounterLedger()
         let first = try await enforce(policy, call("pay", #"{"amount": 60.25}"#), times: 1, ledger: ledger)
         #expect(first[0].outcome == .allow)
-        #expect(first[0].reservations.first?.amount == Decimal(string: "60.25"))
+        #expect(first[0].reservations.first?.amount == CounterAmount("60.25"))
         let tooMuch = try await enforce(policy, call("pay", #"{"amount": 40.26}"#), times: 1, ledger: ledger)
         #expect(tooMuch[0].outcome == .deny)
         #expect(tooMuch[0].message.contains("\"spend\" allows 100.5 in total per day"))

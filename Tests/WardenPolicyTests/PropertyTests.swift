@@ -43,8 +43,8 @@ import WardenPolicy
         for _ in 0..<200 {
             let policy = try loadYAML(Self.randomPolicy(&random))
             let theCall = try call("t\(Int.random(in: 0...4, using: &random))", #"{"n": \#(Int.random(in: 0...6, using: &random))}"#)
-            let counts: [CounterKey: Decimal] = Dictionary(
-                uniqueKeysWithValues: policy.counterKeys(for: theCall, now: testInstant).map { ($0, Decimal(Int.random(in: 0...4, using: &random))) })
+            let counts: [CounterKey: CounterAmount] = Dictionary(
+                uniqueKeysWithValues: policy.counterKeys(for: theCall, now: testInstant).map { ($0, CounterAmount(Int64.random(in: 0...4, using: &random))) })
             let first = policy.evaluate(theCall, counters: counts, now: testInstant)
             for _ in 0..<3 {
                 let again = policy.evaluate(theCall, counters: counts, now: testInstant)

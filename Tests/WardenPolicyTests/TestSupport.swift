@@ -32,7 +32,7 @@ func call(
 
 /// Evaluates with empty counters.
 func evaluate(_ policy: Policy, _ call: ToolCall, now: Date = testInstant) -> Decision {
-    policy.evaluate(call, counters: [CounterKey: Decimal](), now: now)
+    policy.evaluate(call, counters: [CounterKey: CounterAmount](), now: now)
 }
 
 /// Runs `count` calls through an enforcer with one in-memory ledger and returns the decisions.

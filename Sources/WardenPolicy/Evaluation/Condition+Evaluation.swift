@@ -72,7 +72,7 @@ extension Condition {
             return a < b ? -1 : (a == b ? 0 : 1)
         case (.string(let a), .string(let b)):
             // UTF-8 byte order is code point order.
-            return a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : (a.utf8.elementsEqual(b.utf8) ? 0 : 1)
+            return a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : (a.hasSameBytes(as: b) ? 0 : 1)
         default:
             return nil
         }

@@ -25,8 +25,12 @@ extension Policy {
 
     /// The counters a call of this tool would count, for fetching a snapshot before ``evaluate(_:counters:now:)``.
     public func counterKeys(for call: ToolCall, now: Date) -> [CounterKey] {
-        let entry = rule(forTool: call.tool)
-        return applicableRules(entry).flatMap { rule in rule.limits.map { $0.key(for: call, now: now) } }
+        var keys: [CounterKey] = []
+        forEachRule(rule(forTool: call.tool)) { rule in
+            keys += rule.limits.map { $0.key(for: call, now: now) }
+            return nil
+        }
+        return keys
     }
 
     /// Whether `tools/list` shows the tool `name` (it is hidden unless shadow mode applies to it).
@@ -39,14 +43,12 @@ extension Policy {
         hide.names.contains(ExactName(name)) || (hide.hidesUnlisted && entry == nil)
     }
 
-    /// `all_tools` first, then the tool's entry.
-    private func applicableRules(_ entry: ToolRule?) -> [ToolRule] {
-        switch (allTools, entry) {
-        case (nil, nil): []
-        case (let shared?, nil): [shared]
-        case (nil, let own?): [own]
-        case (let shared?, let own?): [shared, own]
-        }
+    /// Calls `body` with `all_tools`' rules, then with the tool's own, until it returns a decision.
+    @discardableResult
+    private func forEachRule(_ entry: ToolRule?, _ body: (ToolRule) -> Decision?) -> Decision? {
+        if let allTools, let decision = body(allTools) { return decision }
+        if let entry, let decision = body(entry) { return decision }
+        return nil
     }
 
     private func decide(_ call: ToolCall, entry: ToolRule?, counters: some CounterSnapshot, now: Date) -> Decision {
@@ -66,54 +68,20 @@ extension Policy {
         if entry == nil, defaultAction == .deny {
             return Decision(outcome: .deny, rule: .defaultDeny, message: "tool \"\(call.tool)\" is not allowed by policy")
         }
-        let rules = applicableRules(entry)
-        for rule in rules {
-            for condition in rule.require where !condition.holds(for: call) {
-                return Decision(
-                    outcome: .deny,
-                    rule: .pointer(condition.pointer),
-                    message: condition.reason ?? "requirement not met: \(condition.summary)"
-                )
-            }
-        }
-        for rule in rules {
-            for denial in rule.denyIf where denial.conditions.allSatisfy({ $0.holds(for: call) }) {
-                return Decision(
-                    outcome: .deny,
-                    rule: .pointer(denial.pointer),
-                    message: denial.reason ?? "denied by rule: \(denial.conditions.map(\.summary).joined(separator: " and "))"
-                )
-            }
-        }
-        for rule in rules {
-            if let violation = rule.arguments?.violation(by: .object(call.arguments)) {
-                return Decision(outcome: .deny, rule: .pointer(violation.rule), message: "invalid arguments: \(violation.description)")
-            }
-            if rule.validateInput {
-                let pointer = rule.pointer.appending("validate_input")
-                guard let schema = call.inputSchema else {
-                    return Decision(
-                        outcome: .deny,
-                        rule: .pointer(pointer),
-                        message: "the input schema of tool \"\(call.tool)\" is unknown, so its arguments cannot be validated"
-                    )
-                }
-                if let violation = schema.violation(by: .object(call.arguments)) {
-                    return Decision(outcome: .deny, rule: .pointer(pointer), message: "invalid arguments: \(violation.description)")
-                }
-            }
-        }
+        if let denial = forEachRule(entry, { $0.requirementDenial(for: call) }) { return denial }
+        if let denial = forEachRule(entry, { $0.denyIfDenial(for: call) }) { return denial }
+        if let denial = forEachRule(entry, { $0.argumentDenial(for: call) }) { return denial }
         var reservations: [CounterReservation] = []
-        for rule in rules {
+        let limitDenial = forEachRule(entry) { rule in
             for limit in rule.limits {
                 switch limit.reservation(for: call, now: now, counters: counters, pending: reservations) {
-                case .success(let reservation):
-                    reservations.append(reservation)
-                case .failure(let denial):
-                    return denial.decision
+                case .success(let reservation): reservations.append(reservation)
+                case .failure(let denial): return denial.decision
                 }
             }
+            return nil
         }
+        if let limitDenial { return limitDenial }
         let approvalRule = entry?.approval ?? allTools?.approval
         if actionRule?.action == .requireApproval || approvalRule != nil {
             let pointer = approvalRule?.pointer ?? actionRule?.pointer.appending("action") ?? JSONPointer.root
@@ -130,5 +98,51 @@ extension Policy {
                 .defaultAllow
             }
         return Decision(outcome: .allow, rule: allowingRule, message: "allowed", reservations: reservations)
+    }
+}
+
+extension ToolRule {
+    /// The denial of the first `require` condition that does not hold.
+    fileprivate func requirementDenial(for call: ToolCall) -> Decision? {
+        for condition in require where !condition.holds(for: call) {
+            return Decision(
+                outcome: .deny,
+                rule: .pointer(condition.pointer),
+                message: condition.reason ?? "requirement not met: \(condition.summary)"
+            )
+        }
+        return nil
+    }
+
+    /// The denial of the first `deny_if` entry whose conditions all hold.
+    fileprivate func denyIfDenial(for call: ToolCall) -> Decision? {
+        for denial in denyIf where denial.conditions.allSatisfy({ $0.holds(for: call) }) {
+            return Decision(
+                outcome: .deny,
+                rule: .pointer(denial.pointer),
+                message: denial.reason ?? "denied by rule: \(denial.conditions.map(\.summary).joined(separator: " and "))"
+            )
+        }
+        return nil
+    }
+
+    /// The denial for arguments that break `args`, or the tool's own schema under `validate_input`.
+    fileprivate func argumentDenial(for call: ToolCall) -> Decision? {
+        if let violation = arguments?.violation(by: .object(call.arguments)) {
+            return Decision(outcome: .deny, rule: .pointer(violation.rule), message: "invalid arguments: \(violation.description)")
+        }
+        guard validateInput else { return nil }
+        let pointer = pointer.appending("validate_input")
+        guard let schema = call.inputSchema else {
+            return Decision(
+                outcome: .deny,
+                rule: .pointer(pointer),
+                message: "the input schema of tool \"\(call.tool)\" is unknown, so its arguments cannot be validated"
+            )
+        }
+        if let violation = schema.violation(by: .object(call.arguments)) {
+            return Decision(outcome: .deny, rule: .pointer(pointer), message: "invalid arguments: \(violation.description)")
+        }
+        return nil
     }
 }

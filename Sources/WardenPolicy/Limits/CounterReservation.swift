@@ -7,13 +7,13 @@ public struct CounterReservation: Sendable, Hashable {
     /// The count to add to.
     public var key: CounterKey
     /// How much to add: 1 for a call, or the value of `increment_from`.
-    public var amount: Decimal
+    public var amount: CounterAmount
     /// The most the count may reach.
-    public var max: Decimal
+    public var max: CounterAmount
     /// The limit rule this comes from.
     public var rule: JSONPointer
 
-    public init(key: CounterKey, amount: Decimal, max: Decimal, rule: JSONPointer) {
+    public init(key: CounterKey, amount: CounterAmount, max: CounterAmount, rule: JSONPointer) {
         self.key = key
         self.amount = amount
         self.max = max
@@ -24,11 +24,11 @@ public struct CounterReservation: Sendable, Hashable {
 /// The counts a policy evaluation reads.
 public protocol CounterSnapshot: Sendable {
     /// The current count of `key`; zero when it was never counted.
-    func value(of key: CounterKey) -> Decimal
+    func value(of key: CounterKey) -> CounterAmount
 }
 
-extension Dictionary: CounterSnapshot where Key == CounterKey, Value == Decimal {
-    public func value(of key: CounterKey) -> Decimal {
+extension Dictionary: CounterSnapshot where Key == CounterKey, Value == CounterAmount {
+    public func value(of key: CounterKey) -> CounterAmount {
         self[key] ?? 0
     }
 }
@@ -37,7 +37,7 @@ extension Dictionary: CounterSnapshot where Key == CounterKey, Value == Decimal 
 /// uses it. Implementations: ``InMemoryCounterLedger`` here; SQLite and PostgreSQL in the store.
 public protocol CounterLedger: Sendable {
     /// The current counts of `keys`.
-    func snapshot(of keys: [CounterKey]) async throws -> [CounterKey: Decimal]
+    func snapshot(of keys: [CounterKey]) async throws -> [CounterKey: CounterAmount]
 
     /// Adds every reservation atomically, or none of them: if any counter would exceed its
     /// `max`, nothing is added and that reservation is returned.

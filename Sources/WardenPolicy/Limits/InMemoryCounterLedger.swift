@@ -5,13 +5,13 @@ import Synchronization
 ///
 /// Once it holds more than 4096 counts, those of windows that have ended are dropped.
 public final class InMemoryCounterLedger: CounterLedger {
-    private let counts = Mutex<[CounterKey: Decimal]>([:])
+    private let counts = Mutex<[CounterKey: CounterAmount]>([:])
 
     public init() {}
 
-    public func snapshot(of keys: [CounterKey]) -> [CounterKey: Decimal] {
+    public func snapshot(of keys: [CounterKey]) -> [CounterKey: CounterAmount] {
         counts.withLock { counts in
-            var result: [CounterKey: Decimal] = [:]
+            var result: [CounterKey: CounterAmount] = [:]
             for key in keys {
                 result[key] = counts[key] ?? 0
             }
@@ -21,7 +21,7 @@ public final class InMemoryCounterLedger: CounterLedger {
 
     public func reserve(_ reservations: [CounterReservation]) -> CounterReservation? {
         counts.withLock { counts in
-            var pending: [CounterKey: Decimal] = [:]
+            var pending: [CounterKey: CounterAmount] = [:]
             for reservation in reservations {
                 let current = pending[reservation.key] ?? counts[reservation.key] ?? 0
                 let next = current + reservation.amount

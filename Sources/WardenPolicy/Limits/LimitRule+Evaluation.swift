@@ -31,10 +31,10 @@ extension LimitRule {
         pending: [CounterReservation]
     ) -> Result<CounterReservation, DenialError> {
         let key = key(for: call, now: now)
-        var amount = Decimal(1)
+        var amount: CounterAmount = 1
         if let incrementFrom {
-            guard case .number(let number)? = incrementFrom.resolve(in: call), let value = Decimal(exactly: number),
-                value >= 0
+            guard case .number(let number)? = incrementFrom.resolve(in: call), let value = CounterAmount(number),
+                value >= .zero
             else {
                 return .failure(
                     DenialError(

@@ -47,38 +47,34 @@ extension PolicyDecoder {
     /// Decodes `tools.<name>` or `all_tools`.
     mutating func decodeToolRule(_ value: JSONValue, name: String, at pointer: JSONPointer) -> ToolRule? {
         guard let object = object(value, at: pointer, keys: Self.toolKeys) else { return nil }
-        var rule = ToolRule(name: name, pointer: pointer)
-        if let value = object["action"] {
-            rule.action = choice(value, at: pointer.appending("action"), as: ToolRule.Action.self)
+        func field<T>(_ key: String, _ decode: (inout PolicyDecoder, JSONValue, JSONPointer) -> T?) -> T? {
+            object[key].flatMap { decode(&self, $0, pointer.appending(key)) }
         }
-        if let value = object["reason"] {
-            rule.reason = string(value, at: pointer.appending("reason"))
+        var limits = field("limits") { decoder, value, at in
+            decoder.array(value, at: at).map { entries in
+                entries.enumerated().compactMap { decoder.decodeLimit($1, at: at.appending($0)) }
+            }
+        } ?? []
+        if let shorthand = field("rate_limit", { $0.decodeRateLimit($1, at: $2) }) {
+            limits.append(shorthand)
         }
-        if let value = object["require"] {
-            rule.require = decodeConditions(value, at: pointer.appending("require"))
-        }
-        if let value = object["deny_if"], let entries = array(value, at: pointer.appending("deny_if")) {
-            rule.denyIf = entries.enumerated().compactMap { decodeDenyRule($1, at: pointer.appending("deny_if").appending($0)) }
-        }
-        if let value = object["args"] {
-            rule.arguments = compileSchema(value, at: pointer.appending("args"))
-        }
-        if let value = object["validate_input"] {
-            rule.validateInput = bool(value, at: pointer.appending("validate_input")) ?? false
-        }
-        if let value = object["limits"], let entries = array(value, at: pointer.appending("limits")) {
-            rule.limits = entries.enumerated().compactMap { decodeLimit($1, at: pointer.appending("limits").appending($0)) }
-        }
-        if let value = object["rate_limit"], let limit = decodeRateLimit(value, at: pointer.appending("rate_limit")) {
-            rule.limits.append(limit)
-        }
-        if let value = object["approval"] {
-            rule.approval = decodeApproval(value, at: pointer.appending("approval"))
-        }
-        if let value = object["mode"] {
-            rule.mode = choice(value, at: pointer.appending("mode"), as: EnforcementMode.self)
-        }
-        return rule
+        return ToolRule(
+            name: name,
+            pointer: pointer,
+            action: field("action") { $0.choice($1, at: $2, as: ToolRule.Action.self) },
+            reason: field("reason") { $0.string($1, at: $2) },
+            require: field("require") { $0.decodeConditions($1, at: $2) } ?? [],
+            denyIf: field("deny_if") { decoder, value, at in
+                decoder.array(value, at: at).map { entries in
+                    entries.enumerated().compactMap { decoder.decodeDenyRule($1, at: at.appending($0)) }
+                }
+            } ?? [],
+            arguments: field("args") { $0.compileSchema($1, at: $2) },
+            validateInput: field("validate_input") { $0.bool($1, at: $2) } ?? false,
+            limits: limits,
+            approval: field("approval") { $0.decodeApproval($1, at: $2) },
+            mode: field("mode") { $0.choice($1, at: $2, as: EnforcementMode.self) }
+        )
     }
 
     mutating func decodeConditions(_ value: JSONValue, at pointer: JSONPointer) -> [Condition] {
@@ -162,7 +158,7 @@ extension PolicyDecoder {
             let windowValue = object["window"], let maxValue = object["max"]
         else { return nil }
         let window = decodeWindow(windowValue, at: pointer.appending("window"))
-        let max = positiveDecimal(maxValue, at: pointer.appending("max"))
+        let max = positiveAmount(maxValue, at: pointer.appending("max"))
         var counter = pointer.description
         if let value = object["counter"], let name = string(value, at: pointer.appending("counter")) {
             if name.isEmpty { report("\"counter\" must not be empty at \(pointer)", at: pointer.appending("counter")) }
@@ -188,7 +184,7 @@ extension PolicyDecoder {
         guard let object = object(value, at: pointer, keys: ["max", "window"], required: ["max", "window"]),
             let maxValue = object["max"], let windowValue = object["window"]
         else { return nil }
-        let max = positiveDecimal(maxValue, at: pointer.appending("max"))
+        let max = positiveAmount(maxValue, at: pointer.appending("max"))
         guard let window = decodeWindow(windowValue, at: pointer.appending("window")), let max else { return nil }
         return LimitRule(pointer: pointer, counter: pointer.description, window: window, max: max, scope: .session)
     }

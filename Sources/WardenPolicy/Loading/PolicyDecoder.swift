@@ -123,14 +123,14 @@ struct PolicyDecoder {
         return integer
     }
 
-    /// A positive number, exact as a `Decimal`.
-    mutating func positiveDecimal(_ value: JSONValue, at pointer: JSONPointer) -> Decimal? {
+    /// A positive number, exactly.
+    mutating func positiveAmount(_ value: JSONValue, at pointer: JSONPointer) -> CounterAmount? {
         guard let number = number(value, at: pointer) else { return nil }
-        guard let decimal = Decimal(exactly: number), decimal > 0 else {
+        guard let amount = CounterAmount(number), amount > .zero else {
             report("expected a number greater than 0 at \(pointer), found \(number.text)", at: pointer)
             return nil
         }
-        return decimal
+        return amount
     }
 
     /// One of `Choice`'s raw values, with a suggestion when it is misspelt.
@@ -195,13 +195,5 @@ struct PolicyDecoder {
 
     private func describe(_ pointer: JSONPointer) -> String {
         pointer.tokens.isEmpty ? "the top level" : pointer.description
-    }
-}
-
-extension Decimal {
-    /// The exact value of a JSON number, if `Decimal` can hold it (38 significant digits).
-    init?(exactly number: JSONNumber) {
-        guard let decimal = Decimal(string: number.text, locale: nil), !decimal.isNaN else { return nil }
-        self = decimal
     }
 }

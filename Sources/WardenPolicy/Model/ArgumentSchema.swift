@@ -81,7 +81,7 @@ public final class ArgumentSchema: Sendable {
 
     /// The schema of property `name` (byte-exact), if `properties` names it.
     func property(_ name: String) -> ArgumentSchema? {
-        for property in properties where property.name.utf8.elementsEqual(name.utf8) {
+        for property in properties where property.name.hasSameBytes(as: name) {
             return property.schema
         }
         return nil

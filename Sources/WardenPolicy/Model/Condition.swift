@@ -4,19 +4,19 @@ public import WardenJSON
 ///
 /// A condition on a path the call does not have is false, whatever the operator, except
 /// `exists` (which is then false for `value: true` and true for `value: false`).
-public struct Condition: Sendable {
+public final class Condition: Sendable {
     /// Where this condition is in the policy.
-    public var pointer: JSONPointer
+    public let pointer: JSONPointer
     /// What the condition looks at.
-    public var path: ValuePath
+    public let path: ValuePath
     /// How it compares.
-    public var op: Operator
+    public let op: Operator
     /// The value compared against (for `in`/`not_in` an array, for `exists` a boolean).
-    public var value: JSONValue
+    public let value: JSONValue
     /// The compiled `value` of a `regex` condition.
-    public var pattern: Pattern?
+    public let pattern: Pattern?
     /// An optional reason shown to the agent when a `require` condition fails.
-    public var reason: String?
+    public let reason: String?
 
     public init(
         pointer: JSONPointer,

@@ -5,25 +5,25 @@ public import WardenJSON
 ///
 /// Without `increment_from` each call counts 1; with it, each call counts the (non-negative)
 /// number found at that path, which makes the limit a value budget ("at most 500 dollars a day").
-public struct LimitRule: Sendable {
+public final class LimitRule: Sendable {
     /// Where this rule is, e.g. `/tools/transfer/limits/0`.
-    public var pointer: JSONPointer
+    public let pointer: JSONPointer
     /// The counter's name. Rules naming the same counter share its count.
-    public var counter: String
+    public let counter: String
     /// The window the count is kept in.
-    public var window: LimitWindow
+    public let window: LimitWindow
     /// The most the counter may reach in one window; positive.
-    public var max: Decimal
+    public let max: CounterAmount
     /// Who shares one count.
-    public var scope: LimitScope
+    public let scope: LimitScope
     /// Where the amount to count comes from, or `nil` to count calls.
-    public var incrementFrom: ValuePath?
+    public let incrementFrom: ValuePath?
 
     public init(
         pointer: JSONPointer,
         counter: String,
         window: LimitWindow,
-        max: Decimal,
+        max: CounterAmount,
         scope: LimitScope = .grant,
         incrementFrom: ValuePath? = nil
     ) {

@@ -22,7 +22,7 @@ public struct Pattern: Sendable {
     /// Whether the pattern matches somewhere in `string`.
     public func matches(_ string: String) -> Bool {
         let range = NSRange(location: 0, length: string.utf16.count)
-        return expression.firstMatch(in: string, options: [], range: range) != nil
+        return expression.rangeOfFirstMatch(in: string, options: [], range: range).location != NSNotFound
     }
 }
 

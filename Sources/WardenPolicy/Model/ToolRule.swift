@@ -3,7 +3,8 @@ public import WardenJSON
 /// The rules of one tool (`tools.<name>`) or of every tool (`all_tools`).
 ///
 /// An empty entry (`{}`) allows the tool under `default: deny` and adds no other rule.
-public struct ToolRule: Sendable {
+/// A class, so evaluation reaches a tool's rules without copying them.
+public final class ToolRule: Sendable {
     /// What the `action` field says.
     public enum Action: String, Sendable, CaseIterable {
         case allow
@@ -12,27 +13,27 @@ public struct ToolRule: Sendable {
     }
 
     /// The tool name (`"*"` for `all_tools`).
-    public var name: String
+    public let name: String
     /// Where this entry is in the policy, e.g. `/tools/transfer`.
-    public var pointer: JSONPointer
+    public let pointer: JSONPointer
     /// The `action`, if given.
-    public var action: Action?
+    public let action: Action?
     /// The `reason` shown to the agent when `action` denies or holds the call.
-    public var reason: String?
+    public let reason: String?
     /// `require`: conditions that must all hold.
-    public var require: [Condition]
+    public let require: [Condition]
     /// `deny_if`: each rule denies when all of its conditions hold.
-    public var denyIf: [DenyRule]
+    public let denyIf: [DenyRule]
     /// `args`: the schema the arguments must satisfy.
-    public var arguments: ArgumentSchema?
+    public let arguments: ArgumentSchema?
     /// `validate_input`: also enforce the tool's own `inputSchema`.
-    public var validateInput: Bool
+    public let validateInput: Bool
     /// `limits` (and the `rate_limit` shorthand, appended last).
-    public var limits: [LimitRule]
+    public let limits: [LimitRule]
     /// `approval`: how a held call is approved.
-    public var approval: ApprovalRule?
+    public let approval: ApprovalRule?
     /// `mode` for this tool only, overriding the policy's.
-    public var mode: EnforcementMode?
+    public let mode: EnforcementMode?
 
     public init(
         name: String,
@@ -62,13 +63,13 @@ public struct ToolRule: Sendable {
 }
 
 /// One `deny_if` entry: the call is denied when every condition holds.
-public struct DenyRule: Sendable {
+public final class DenyRule: Sendable {
     /// Where this entry is, e.g. `/tools/transfer/deny_if/0`.
-    public var pointer: JSONPointer
+    public let pointer: JSONPointer
     /// The conditions, all of which must hold for the denial.
-    public var conditions: [Condition]
+    public let conditions: [Condition]
     /// The reason shown to the agent (`on_deny`).
-    public var reason: String?
+    public let reason: String?
 
     public init(pointer: JSONPointer, conditions: [Condition], reason: String?) {
         self.pointer = pointer

@@ -56,7 +56,7 @@ let calls: [ToolCall] = (0..<toolCount).map { index in
     return ToolCall(tool: "tool_\(index)", arguments: arguments.objectValue!, identity: identity, server: "payments", session: "s-1")
 }
 let now = Date()
-let snapshot: [CounterKey: Decimal] = [:]
+let snapshot: [CounterKey: CounterAmount] = [:]
 
 // Warm up, and check the decisions are what the policy says.
 for call in calls {

@@ -22,7 +22,7 @@ import WardenJSON
         let output = try WardenBinary.run(["policy", "check", "examples/policies/policylayer.json", "examples/policies/time.yaml"])
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.lines == [
-            "examples/policies/policylayer.json: ok (1 tools, 0 tests)",
+            "examples/policies/policylayer.json: ok (1 tool, 0 tests)",
             "examples/policies/time.yaml: ok (2 tools, 5 tests)",
         ])
     }

@@ -32,8 +32,8 @@ struct WardenBinary {
         defer { try? FileManager.default.removeItem(at: folder) }
         let stdoutURL = folder.appending(path: "stdout")
         let stderrURL = folder.appending(path: "stderr")
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         let stdout = try FileHandle(forWritingTo: stdoutURL)
         let stderr = try FileHandle(forWritingTo: stderrURL)
 

@@ -37,7 +37,7 @@ extension PolicyCommand {
                 switch output.format {
                 case .text:
                     if let summary {
-                        print("\(file): ok (\(summary.tools.count) tools, \(summary.tests.count) tests)")
+                        print("\(file): ok (\(Self.count(summary.tools.count, "tool")), \(Self.count(summary.tests.count, "test")))")
                     }
                     problems.forEach { print($0.description) }
                 case .json:
@@ -52,6 +52,10 @@ extension PolicyCommand {
                 print(JSONValue.object(JSONObject([.init(key: "valid", value: .bool(allValid)), .init(key: "files", value: .array(reports))])))
             }
             if !allValid { throw ExitCode(2) }
+        }
+
+        static func count(_ number: Int, _ noun: String) -> String {
+            "\(number) \(noun)\(number == 1 ? "" : "s")"
         }
 
         static func json(_ problem: PolicyProblem) -> JSONValue {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import WardenJSON
 
 /// An increment a decision asks to add to a counter, allowed only while the counter stays

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Synchronization
 
 /// A ``CounterLedger`` in memory, for `warden policy eval`/`test` and unit tests.

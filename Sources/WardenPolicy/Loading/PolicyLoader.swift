@@ -1,4 +1,4 @@
-public import WardenJSON
+import WardenJSON
 
 /// Loads policies and test-case files from JSON or YAML text.
 ///

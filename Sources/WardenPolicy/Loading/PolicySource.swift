@@ -1,4 +1,4 @@
-public import WardenJSON
+import WardenJSON
 
 /// A policy document read from JSON or YAML into a ``JSONValue``, with the line and column of
 /// every node so problems can be reported where they are written.

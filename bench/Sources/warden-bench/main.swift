@@ -1,8 +1,12 @@
 // Measures the cost of a policy decision: `swift run -c release warden-bench [iterations]`.
 //
-// The policy has 50 tools, each with `require`, `deny_if` (regex and numeric conditions),
-// an argument schema and a rate limit; calls rotate over the tools with realistic
-// arguments. Evaluation reads a counter snapshot (a dictionary), as the gateway does.
+// The policy has 50 tools, each with a `require` condition on an identity label, two
+// `deny_if` rules (a numeric and a regex condition), an argument schema and a rate limit;
+// calls rotate over the tools with realistic arguments. Three measurements:
+// - evaluate: `Policy.evaluate` against a counter snapshot, as the gateway does per call;
+// - evaluate, no regex: the same policy without the regex rule (regexes dominate the cost);
+// - decide + reserve: `PolicyEnforcer.decide`, i.e. snapshot, evaluate and an atomic
+//   reservation in the in-memory ledger.
 import Foundation
 import WardenJSON
 import WardenPolicy
@@ -10,7 +14,7 @@ import WardenPolicy
 let iterations = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 2_000_000
 let toolCount = 50
 
-func makePolicy() throws -> Policy {
+func makePolicy(withRegex: Bool) throws -> Policy {
     var yaml = """
         version: "1"
         default: deny
@@ -22,6 +26,11 @@ func makePolicy() throws -> Policy {
         tools:
 
         """
+    let regexRule = """
+              - conditions:
+                  - {path: args.email, op: regex, value: "@(evil|spam)\\\\.example$"}
+
+        """
     for index in 0..<toolCount {
         yaml += """
               tool_\(index):
@@ -31,8 +40,10 @@ func makePolicy() throws -> Policy {
                   - conditions:
                       - {path: args.amount, op: gt, value: 10000.50}
                     on_deny: too large
-                  - conditions:
-                      - {path: args.email, op: regex, value: "@(evil|spam)\\\\.example$"}
+
+            """
+        if withRegex { yaml += regexRule }
+        yaml += """
                 args:
                   type: object
                   required: [amount, email]
@@ -42,40 +53,55 @@ func makePolicy() throws -> Policy {
                     note: {type: string}
                   additionalProperties: false
                 limits:
-                  - {counter: tool_\(index)_rate, window: minute, max: 1000000, scope: grant}
+                  - {counter: tool_\(index)_rate, window: day, max: 1000000000, scope: grant}
 
             """
     }
     return try PolicyLoader.load(yaml: yaml)
 }
 
-let policy = try makePolicy()
 let identity = Identity(name: "agent-7", grant: "grant-7", labels: ["team": "payments"])
-let calls: [ToolCall] = (0..<toolCount).map { index in
-    let arguments = try! JSONReader.parse(#"{"amount": 125.75, "email": "alice@example.com", "note": "invoice 42"}"#)
-    return ToolCall(tool: "tool_\(index)", arguments: arguments.objectValue!, identity: identity, server: "payments", session: "s-1")
-}
+let arguments = try JSONReader.parse(#"{"amount": 125.75, "email": "alice@example.com", "note": "invoice 42"}"#).objectValue!
+let calls = (0..<toolCount).map { ToolCall(tool: "tool_\($0)", arguments: arguments, identity: identity, server: "payments", session: "s-1") }
 let now = Date()
-let snapshot: [CounterKey: CounterAmount] = [:]
+let emptySnapshot: [CounterKey: CounterAmount] = [:]
 
-// Warm up, and check the decisions are what the policy says.
-for call in calls {
-    let decision = policy.evaluate(call, counters: snapshot, now: now)
-    precondition(decision.outcome == .allow, "unexpected \(decision.outcome): \(decision.message)")
+func report(_ name: String, _ duration: Duration) {
+    let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    let nanos = seconds * 1e9 / Double(iterations)
+    let label = name.padding(toLength: 22, withPad: " ", startingAt: 0)
+    print(label + String(format: "%7.0f ns/decision %6.2f M decisions/s", nanos, Double(iterations) / seconds / 1e6))
 }
 
-var allowed = 0
-let clock = ContinuousClock()
-let elapsed = clock.measure {
-    for iteration in 0..<iterations {
-        let decision = policy.evaluate(calls[iteration % toolCount], counters: snapshot, now: now)
-        if decision.outcome == .allow { allowed += 1 }
+func measureEvaluate(_ policy: Policy) -> Duration {
+    for call in calls {
+        let decision = policy.evaluate(call, counters: emptySnapshot, now: now)
+        precondition(decision.outcome == .allow, "unexpected \(decision.outcome): \(decision.message)")
     }
+    var allowed = 0
+    let duration = ContinuousClock().measure {
+        for iteration in 0..<iterations where policy.evaluate(calls[iteration % toolCount], counters: emptySnapshot, now: now).outcome == .allow {
+            allowed += 1
+        }
+    }
+    precondition(allowed == iterations)
+    return duration
 }
-precondition(allowed == iterations)
-let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-let nanosPerDecision = seconds * 1e9 / Double(iterations)
-print("policy: \(toolCount) tools, each with require, 2 deny_if (numeric, regex), args schema, 1 limit")
-print(String(format: "decisions:   %d in %.3f s", iterations, seconds))
-print(String(format: "per decision: %.0f ns", nanosPerDecision))
-print(String(format: "throughput:  %.2f M decisions/s on one core", Double(iterations) / seconds / 1e6))
+
+func measureEnforce(_ policy: Policy) async throws -> Duration {
+    let enforcer = PolicyEnforcer(policy: policy, ledger: InMemoryCounterLedger())
+    var allowed = 0
+    let start = ContinuousClock.now
+    for iteration in 0..<iterations where try await enforcer.decide(calls[iteration % toolCount], now: now).outcome == .allow {
+        allowed += 1
+    }
+    let duration = ContinuousClock.now - start
+    precondition(allowed == iterations)
+    return duration
+}
+
+print("policy: \(toolCount) tools, each with require, deny_if (numeric; regex), args schema, 1 limit; \(iterations) decisions")
+let full = try makePolicy(withRegex: true)
+report("evaluate", measureEvaluate(full))
+report("evaluate, no regex", measureEvaluate(try makePolicy(withRegex: false)))
+report("decide + reserve", try await measureEnforce(full))

@@ -140,6 +140,23 @@ extension JSONReader {
             if depth > maxDepth { throw error(.tooDeep(limit: maxDepth), at: index) }
         }
 
+        /// After an element: consumes `,` (more follow: `false`) or the closing bracket (`true`).
+        mutating func closes(with closing: UInt8) throws(JSONReadError) -> Bool {
+            skipWhitespace()
+            guard index < bytes.count else { throw error(.unexpectedEndOfInput, at: index) }
+            switch bytes[index] {
+            case UInt8(ascii: ","):
+                index += 1
+                return false
+            case closing:
+                index += 1
+                depth -= 1
+                return true
+            default:
+                throw error(.unexpectedCharacter, at: index)
+            }
+        }
+
         mutating func array() throws(JSONReadError) -> JSONValue {
             try enter()
             index += 1
@@ -158,18 +175,7 @@ extension JSONReader {
                 }
                 elements.append(try value())
                 if recordsPositions { path.removeLast() }
-                skipWhitespace()
-                guard index < bytes.count else { throw error(.unexpectedEndOfInput, at: index) }
-                switch bytes[index] {
-                case UInt8(ascii: ","):
-                    index += 1
-                case UInt8(ascii: "]"):
-                    index += 1
-                    depth -= 1
-                    return .array(elements)
-                default:
-                    throw error(.unexpectedCharacter, at: index)
-                }
+                if try closes(with: UInt8(ascii: "]")) { return .array(elements) }
             }
         }
 
@@ -210,18 +216,7 @@ extension JSONReader {
                 let value = try self.value()
                 if recordsPositions { path.removeLast() }
                 members.append(JSONObject.Member(key: key, value: value))
-                skipWhitespace()
-                guard index < bytes.count else { throw error(.unexpectedEndOfInput, at: index) }
-                switch bytes[index] {
-                case UInt8(ascii: ","):
-                    index += 1
-                case UInt8(ascii: "}"):
-                    index += 1
-                    depth -= 1
-                    return .object(JSONObject(members))
-                default:
-                    throw error(.unexpectedCharacter, at: index)
-                }
+                if try closes(with: UInt8(ascii: "}")) { return .object(JSONObject(members)) }
             }
         }
 

@@ -52,10 +52,7 @@ struct PolicyDecoder {
         keys allowed: [String],
         required: [String] = []
     ) -> JSONObject? {
-        guard case .object(let object) = value else {
-            report("expected an object at \(pointer), found \(value.typeName)", at: pointer)
-            return nil
-        }
+        guard let object = namedEntries(value, at: pointer) else { return nil }
         if strict {
             for key in object.keys where !allowed.contains(key) {
                 report(
@@ -71,45 +68,37 @@ struct PolicyDecoder {
         return object
     }
 
+    /// The value `extract` finds in `value`, or a report that `value` is not `expected`.
+    private mutating func typed<T>(
+        _ value: JSONValue,
+        at pointer: JSONPointer,
+        expected: String,
+        _ extract: (JSONValue) -> T?
+    ) -> T? {
+        if let typed = extract(value) { return typed }
+        report("expected \(expected) at \(pointer), found \(value.typeName)", at: pointer)
+        return nil
+    }
+
     /// An object whose keys are names chosen by the user (tool names, schema properties).
     mutating func namedEntries(_ value: JSONValue, at pointer: JSONPointer) -> JSONObject? {
-        guard case .object(let object) = value else {
-            report("expected an object at \(pointer), found \(value.typeName)", at: pointer)
-            return nil
-        }
-        return object
+        typed(value, at: pointer, expected: "an object", \.objectValue)
     }
 
     mutating func string(_ value: JSONValue, at pointer: JSONPointer) -> String? {
-        guard case .string(let string) = value else {
-            report("expected a string at \(pointer), found \(value.typeName)", at: pointer)
-            return nil
-        }
-        return string
+        typed(value, at: pointer, expected: "a string", \.stringValue)
     }
 
     mutating func bool(_ value: JSONValue, at pointer: JSONPointer) -> Bool? {
-        guard case .bool(let bool) = value else {
-            report("expected true or false at \(pointer), found \(value.typeName)", at: pointer)
-            return nil
-        }
-        return bool
+        typed(value, at: pointer, expected: "true or false", \.boolValue)
     }
 
     mutating func array(_ value: JSONValue, at pointer: JSONPointer) -> [JSONValue]? {
-        guard case .array(let array) = value else {
-            report("expected a list at \(pointer), found \(value.typeName)", at: pointer)
-            return nil
-        }
-        return array
+        typed(value, at: pointer, expected: "a list", \.arrayValue)
     }
 
     mutating func number(_ value: JSONValue, at pointer: JSONPointer) -> JSONNumber? {
-        guard case .number(let number) = value else {
-            report("expected a number at \(pointer), found \(value.typeName)", at: pointer)
-            return nil
-        }
-        return number
+        typed(value, at: pointer, expected: "a number", \.numberValue)
     }
 
     /// A whole number in `range`.

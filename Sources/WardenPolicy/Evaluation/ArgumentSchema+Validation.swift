@@ -39,7 +39,9 @@ extension ArgumentSchema {
                 return violation("exclusiveMaximum", "must be < \(exclusiveMaximum.text)")
             }
         case .string(let string):
-            if minLength != nil || maxLength != nil {
+            // A string has at most as many code points as UTF-8 bytes, so most checks need no count.
+            let bytes = string.utf8.count
+            if (minLength.map { bytes < $0 * 4 } ?? false) || (maxLength.map { bytes > $0 } ?? false) {
                 let length = string.unicodeScalars.count
                 if let minLength, length < minLength { return violation("minLength", "must be at least \(minLength) characters long") }
                 if let maxLength, length > maxLength { return violation("maxLength", "must be at most \(maxLength) characters long") }

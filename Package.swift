@@ -18,6 +18,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // A JSON reader and value model fit for a proxy: exact numbers, key order, strict input.
@@ -31,13 +34,41 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // MCP protocol knowledge: JSON-RPC messages, framing, denial results, tools/list filtering.
+        .target(name: "WardenMCP", dependencies: ["WardenJSON", "WardenPolicy"], swiftSettings: swiftSettings),
+        // State: counters and the hash-chained audit log in SQLite.
+        .target(
+            name: "WardenStore",
+            dependencies: [
+                "WardenJSON",
+                "WardenPolicy",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The interception pipeline: sessions, the stdio gateway.
+        .target(
+            name: "WardenGateway",
+            dependencies: [
+                "WardenJSON",
+                "WardenPolicy",
+                "WardenMCP",
+                "WardenStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The commands of the `warden` executable, as a library so tests can parse them in-process.
         .target(
             name: "WardenCLI",
             dependencies: [
                 "WardenJSON",
                 "WardenPolicy",
+                "WardenStore",
+                "WardenGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -52,6 +83,12 @@ let package = Package(
         .testTarget(
             name: "WardenPolicyTests",
             dependencies: ["WardenPolicy", "WardenJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "WardenMCPTests", dependencies: ["WardenMCP", "WardenJSON", "WardenPolicy"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WardenStoreTests",
+            dependencies: ["WardenStore", "WardenPolicy", "WardenJSON"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

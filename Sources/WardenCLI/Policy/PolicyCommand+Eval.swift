@@ -53,9 +53,7 @@ extension PolicyCommand {
 
         func validate() throws {
             guard (1...1_000_000).contains(calls) else { throw ValidationError("--calls must be from 1 to 1000000.") }
-            for label in labels where !label.contains("=") {
-                throw ValidationError("--label takes key=value, got \"\(label)\".")
-            }
+            _ = try LabelOption.parse(labels)
             if let at, (try? Date(at, strategy: .iso8601)) == nil {
                 throw ValidationError("--at takes an ISO 8601 time like 2026-01-31T12:00:00Z, got \"\(at)\".")
             }
@@ -77,11 +75,7 @@ extension PolicyCommand {
 
         private func makeCall() throws -> ToolCall {
             let arguments = try jsonObject(args, option: "--args")
-            var labelMap: [String: String] = [:]
-            for label in labels {
-                let parts = label.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                labelMap[String(parts[0])] = String(parts[1])
-            }
+            let labelMap = try LabelOption.parse(labels)
             return ToolCall(
                 tool: tool,
                 arguments: arguments,

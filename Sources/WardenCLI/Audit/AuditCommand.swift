@@ -1,0 +1,189 @@
+import ArgumentParser
+import Foundation
+import WardenJSON
+import WardenStore
+
+/// `warden audit`: read and verify the audit log.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Read, export and verify the tamper-evident audit log.",
+        subcommands: [Tail.self, Query.self, Export.self, Verify.self]
+    )
+
+    /// How entries are printed.
+    enum EntryFormat: String, ExpressibleByArgument, CaseIterable {
+        case table
+        case json
+    }
+
+    /// One entry as a JSON object: sequence, hash, then the record's fields.
+    static func json(_ entry: AuditLog.Entry) -> String {
+        var members: [JSONObject.Member] = [
+            .init(key: "seq", value: .number(JSONNumber(Int(entry.sequence)))),
+            .init(key: "hash", value: .string(entry.hash)),
+        ]
+        if case .object(let record) = entry.record.json { members += record.members }
+        return JSONWriter.write(.object(JSONObject(members)))
+    }
+
+    static let tableHeader = ["SEQ", "TIME", "IDENTITY", "TOOL", "DECISION", "RULE", "UPSTREAM", "MS"]
+
+    /// One entry as a table row.
+    static func row(_ entry: AuditLog.Entry) -> [String] {
+        let record = entry.record
+        return [
+            String(entry.sequence), record.time.formatted(.iso8601), record.identity, record.tool ?? record.method,
+            record.decision, record.rule ?? "", record.upstreamStatus ?? "",
+            record.latencyMilliseconds.map { String(format: "%.1f", $0) } ?? "",
+        ]
+    }
+
+    /// Prints entries in `format`; a table gets a header and aligned columns.
+    static func print(_ entries: [AuditLog.Entry], format: EntryFormat, header: Bool = true) {
+        switch format {
+        case .json:
+            entries.forEach { Swift.print(json($0)) }
+        case .table:
+            let rows = (header ? [tableHeader] : []) + entries.map(row)
+            guard let columns = rows.first?.count else { return }
+            let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            for row in rows {
+                Swift.print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            }
+        }
+    }
+
+    /// `1h`, `30m`, `2d`, `45s` ago, or an ISO 8601 time.
+    static func parseSince(_ text: String, now: Date = Date()) throws -> Date {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        if let unit = text.last.flatMap({ units[$0] }), let count = Double(text.dropLast()), count >= 0 {
+            return now.addingTimeInterval(-count * unit)
+        }
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        throw ValidationError("--since takes a duration like 30m, 1h, 2d, or an ISO 8601 time; got \"\(text)\".")
+    }
+}
+
+extension AuditCommand {
+    /// `warden audit tail`
+    struct Tail: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the newest audit entries, and with --follow, new ones as they come.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "How many of the newest entries to show first.")
+        var limit: Int = 20
+
+        @Flag(help: "Keep running and print new entries as they are written.")
+        var follow = false
+
+        @Option(help: "Output format: table or json (one object per line).")
+        var format: EntryFormat = .table
+
+        func run() async throws {
+            let log = try database.open().audit
+            var entries = try await log.entries(.init(limit: max(0, limit)))
+            AuditCommand.print(entries, format: format)
+            guard follow else { return }
+            var last = entries.last?.sequence ?? 0
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(250))
+                entries = try await log.entries(.init(afterSequence: last))
+                if !entries.isEmpty {
+                    AuditCommand.print(entries, format: format, header: false)
+                    last = entries.last?.sequence ?? last
+                    fflush(nil)
+                }
+            }
+        }
+    }
+
+    /// `warden audit query`
+    struct Query: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Find audit entries by tool, decision, identity and time.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "Only calls of this tool.")
+        var tool: String?
+
+        @Option(help: "Only this decision: allow, deny, hidden, unknown_tool, invalid, shadow_deny, ...")
+        var decision: String?
+
+        @Option(help: "Only calls by this identity.")
+        var identity: String?
+
+        @Option(help: "Only entries since then: 30m, 1h, 2d, or an ISO 8601 time.")
+        var since: String?
+
+        @Option(help: "At most this many (the newest).")
+        var limit: Int = 100
+
+        @Option(help: "Output format: table or json (one object per line).")
+        var format: EntryFormat = .table
+
+        func validate() throws {
+            if let since { _ = try AuditCommand.parseSince(since) }
+        }
+
+        func run() async throws {
+            let filter = AuditLog.Filter(
+                tool: tool, decision: decision, identity: identity, since: try since.map { try AuditCommand.parseSince($0) },
+                limit: max(0, limit))
+            AuditCommand.print(try await database.open().audit.entries(filter), format: format)
+        }
+    }
+
+    /// `warden audit export`
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the whole audit log as JSON lines, oldest first.")
+
+        /// The only export format.
+        enum ExportFormat: String, ExpressibleByArgument, CaseIterable { case jsonl }
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "Output format: jsonl.")
+        var format: ExportFormat = .jsonl
+
+        func run() async throws {
+            try await database.open().audit.entries().forEach { Swift.print(AuditCommand.json($0)) }
+        }
+    }
+
+    /// `warden audit verify`
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the audit log's hash chain.",
+            discussion: "Exits 0 when every entry fits the chain, 1 naming the first entry that was edited, deleted or reordered."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let result = try await database.open().audit.verify()
+            switch output.format {
+            case .text:
+                if let broken = result.firstBroken {
+                    Swift.print("audit log BROKEN at entry \(broken.sequence): \(broken.reason) (\(result.checked) entries checked)")
+                } else {
+                    Swift.print("audit log intact: \(result.checked) entries verified")
+                }
+            case .json:
+                var report: [JSONObject.Member] = [
+                    .init(key: "intact", value: .bool(result.isIntact)),
+                    .init(key: "checked", value: .number(JSONNumber(result.checked))),
+                ]
+                if let broken = result.firstBroken {
+                    report.append(.init(key: "first_broken", value: .number(JSONNumber(Int(broken.sequence)))))
+                    report.append(.init(key: "reason", value: .string(broken.reason)))
+                }
+                Swift.print(JSONWriter.write(.object(JSONObject(report))))
+            }
+            if !result.isIntact { throw ExitCode(1) }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import WardenStore
+
+/// The `--db` option shared by every command that uses Warden's state.
+struct DatabaseOptions: ParsableArguments {
+    @Option(help: "The SQLite database with limits and the audit log (default: $XDG_STATE_HOME/warden/warden.db or ~/.local/state/warden/warden.db).")
+    var db: String?
+
+    /// The path in use.
+    var path: String { db ?? SQLiteStore.defaultPath() }
+
+    /// Opens the store, or exits 2 saying why.
+    func open() throws -> SQLiteStore {
+        do {
+            return try SQLiteStore(path: path)
+        } catch {
+            throw failure("cannot open the database \(path): \(error)")
+        }
+    }
+}
+
+/// `--label key=value` options.
+enum LabelOption {
+    static func parse(_ labels: [String]) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for label in labels {
+            let parts = label.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw ValidationError("--label takes key=value, got \"\(label)\".")
+            }
+            result[String(parts[0])] = String(parts[1])
+        }
+        return result
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import Logging
+import WardenGateway
+import WardenPolicy
+import WardenStore
+
+/// `warden run --policy FILE -- CMD ARGS...`
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a stdio MCP server behind the policy: the client launches warden instead of the server.",
+        discussion: """
+            Example, in an agent's MCP configuration:
+              "command": "warden", "args": ["run", "--policy", "p.yaml", "--", "uvx", "mcp-server-time"]
+            Messages are relayed on stdin/stdout; Warden's own log goes to stderr. Limits and the \
+            audit log live in the SQLite database (--db). The policy is reloaded when its file \
+            changes or on SIGHUP; an invalid new version keeps the old one. Exits with the \
+            server's status.
+            """
+    )
+
+    @Option(help: "The policy file (JSON or YAML).")
+    var policy: String
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "The server's name, for policies and the audit log (default: the command's name).")
+    var server: String?
+
+    @Option(help: "The client's identity name.")
+    var identity: String = Identity.local.name
+
+    @Option(name: .customLong("label"), help: "An identity label, as key=value (repeatable).")
+    var labels: [String] = []
+
+    @Option(help: "The largest message accepted from either side, in bytes.")
+    var maxMessageBytes: Int = 4 * 1024 * 1024
+
+    @Option(help: "Warden's log level on stderr: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = Logger.Level.notice.rawValue
+
+    @Argument(parsing: .postTerminator, help: "The server command and its arguments, after --.")
+    var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("Give the server command after --, e.g. -- uvx mcp-server-time.") }
+        _ = try LabelOption.parse(labels)
+        if maxMessageBytes < 1024 { throw ValidationError("--max-message-bytes must be at least 1024.") }
+        if Logger.Level(rawValue: logLevel) == nil {
+            let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("--log-level takes one of \(levels); got \"\(logLevel)\".")
+        }
+    }
+
+    func run() async throws {
+        let logLevel = Logger.Level(rawValue: logLevel) ?? .notice
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        let logger = Logger(label: "warden")
+        let policyFile: PolicyFile
+        do {
+            policyFile = try PolicyFile(path: policy, logger: logger)
+        } catch let error as PolicyLoadError {
+            error.problems.forEach { printError($0.description) }
+            throw failure("\(policy) is not a valid policy file")
+        }
+        let store = try database.open()
+        let audit = AuditWriter(log: store.audit) { error in
+            logger.error("audit log write failed; records are kept and retried", metadata: ["error": "\(error)"])
+        }
+        let gateway = StdioGateway(
+            configuration: .init(
+                serverName: server ?? URL(fileURLWithPath: command[0]).lastPathComponent,
+                identity: Identity(name: identity, labels: try LabelOption.parse(labels)),
+                maxMessageBytes: maxMessageBytes
+            ),
+            policy: policyFile,
+            ledger: store.counters,
+            audit: audit,
+            logger: logger
+        )
+        signal(SIGPIPE, SIG_IGN)
+        let signals = [SIGINT, SIGTERM, SIGHUP].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if number == SIGHUP { policyFile.reload() } else { gateway.forward(signal: number) }
+            }
+            source.resume()
+            return source
+        }
+        let auditTask = Task { await audit.run() }
+        let watchTask = Task { await policyFile.watch() }
+        let status: Int32
+        do {
+            status = try await gateway.run(command: command)
+        } catch {
+            throw failure("cannot start \(command.joined(separator: " ")): \(error)")
+        }
+        watchTask.cancel()
+        auditTask.cancel()
+        await auditTask.value
+        signals.forEach { $0.cancel() }
+        throw ExitCode(status)
+    }
+}

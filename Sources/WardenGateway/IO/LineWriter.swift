@@ -1,0 +1,50 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes newline-terminated messages to a file descriptor, whole and one at a time, from
+/// any task. A closed peer makes writes fail quietly (the caller learns it from `write`'s result).
+final class LineWriter: Sendable {
+    private let descriptor: Mutex<Int32?>
+
+    init(descriptor: Int32) {
+        self.descriptor = Mutex(descriptor)
+    }
+
+    /// Writes `message` and a newline; `false` if the descriptor is closed or broken.
+    @discardableResult
+    func write(_ message: some Collection<UInt8>) -> Bool {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(message.count + 1)
+        bytes.append(contentsOf: message)
+        bytes.append(UInt8(ascii: "\n"))
+        return descriptor.withLock { descriptor in
+            guard let fd = descriptor else { return false }
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return false
+                }
+            }
+            return true
+        }
+    }
+
+    /// Closes the descriptor; later writes fail.
+    func close() {
+        descriptor.withLock { descriptor in
+            if let fd = descriptor { _ = Foundation.close(fd) }
+            descriptor = nil
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An MCP server started as a child process: its stdin and stdout are pipes Warden relays,
+/// its stderr is Warden's.
+final class ServerProcess: Sendable {
+    /// The server's stdout, in chunks.
+    let output: AsyncStream<[UInt8]>
+    /// The server's stdin.
+    let input: LineWriter
+    /// The process id.
+    let processIdentifier: Int32
+    private let exit: ExitState
+
+    /// The exit status once known, and who waits for it.
+    private final class ExitState: Sendable {
+        let state = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
+
+        func finish(_ status: Int32) {
+            let waiters = state.withLock { state in
+                state.status = status
+                defer { state.waiters.removeAll() }
+                return state.waiters
+            }
+            waiters.forEach { $0.resume(returning: status) }
+        }
+    }
+
+    /// Starts `command` (looked up in `PATH`).
+    init(command: [String]) throws {
+        let stdin = try Self.pipe()
+        let stdout = try Self.pipe()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+        process.standardInput = FileHandle(fileDescriptor: stdin.read, closeOnDealloc: false)
+        process.standardOutput = FileHandle(fileDescriptor: stdout.write, closeOnDealloc: false)
+        process.standardError = FileHandle.standardError
+        let exit = ExitState()
+        process.terminationHandler = { process in
+            exit.finish(process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus)
+        }
+        do {
+            try process.run()
+        } catch {
+            [stdin.read, stdin.write, stdout.read, stdout.write].forEach { _ = close($0) }
+            throw error
+        }
+        // The child has its ends; without closing ours, its exit would never end our reads.
+        _ = close(stdin.read)
+        _ = close(stdout.write)
+        self.exit = exit
+        self.processIdentifier = process.processIdentifier
+        self.input = LineWriter(descriptor: stdin.write)
+        self.output = FileDescriptorReader.chunks(of: stdout.read)
+    }
+
+    /// A pipe whose ends are not inherited by child processes (the server must see EOF on
+    /// its stdin when Warden closes it, so it must not hold the write end itself).
+    private static func pipe() throws -> (read: Int32, write: Int32) {
+        var descriptors: [Int32] = [0, 0]
+        guard Glibc.pipe(&descriptors) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        for descriptor in descriptors {
+            _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        }
+        return (descriptors[0], descriptors[1])
+    }
+
+    /// Sends `signal` to the server.
+    func send(signal: Int32) {
+        kill(processIdentifier, signal)
+    }
+
+    /// Waits for the server to exit and returns its status (128 + signal when killed by one).
+    func waitForExit() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let status = exit.state.withLock { state -> Int32? in
+                if state.status == nil { state.waiters.append(continuation) }
+                return state.status
+            }
+            if let status { continuation.resume(returning: status) }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import WardenJSON
+import WardenMCP
+import WardenPolicy
+import WardenStore
+
+/// What one relayed session remembers between messages.
+struct SessionState {
+    /// A tool the server advertised, with its input schema compiled for `validate_input`.
+    struct KnownTool {
+        var inputSchema: ArgumentSchema?
+    }
+
+    /// A `tools/call` forwarded to the server and not yet answered.
+    struct PendingCall {
+        var reservations: [CounterReservation]
+        var started: ContinuousClock.Instant
+        var record: AuditRecord
+    }
+
+    /// The tools the server advertised, by exact name.
+    var tools: [ExactName: KnownTool] = [:]
+    /// Whether `tools` holds the server's whole list (Warden fetched every page itself).
+    var toolsComplete = false
+    /// Ids of the client's `tools/list` requests, whose results are filtered.
+    var clientToolLists: Set<RequestKey> = []
+    /// Forwarded calls awaiting the server's answer.
+    var pendingCalls: [RequestKey: PendingCall] = [:]
+    /// Warden's own requests to the server, awaiting answers.
+    var ownRequests: [RequestKey: CheckedContinuation<JSONObject, any Error>] = [:]
+    /// The number of Warden's own requests so far, for their ids.
+    var ownRequestCount = 0
+    /// The server's stdout has ended.
+    var serverGone = false
+
+    mutating func remember(_ advertised: [ToolListFilter.Tool]) {
+        for tool in advertised {
+            tools[ExactName(tool.name)] = KnownTool(inputSchema: tool.inputSchema.map(ArgumentSchema.compile(toolInputSchema:)))
+        }
+    }
+}
+
+/// Why Warden's own request to the server failed.
+struct OwnRequestError: Error, CustomStringConvertible {
+    var description: String
+}

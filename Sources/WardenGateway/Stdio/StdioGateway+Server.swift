@@ -1,0 +1,179 @@
+import Foundation
+import Logging
+import Synchronization
+import WardenJSON
+import WardenMCP
+import WardenPolicy
+import WardenStore
+
+extension StdioGateway {
+    /// What to do with one server message.
+    enum ServerRoute {
+        /// Send the original bytes to the client.
+        case forward
+        /// Send this value instead (a filtered tools/list result).
+        case replace(JSONValue)
+        /// Send nothing (an answer to Warden's own request, or a message that cannot be understood).
+        case drop
+    }
+
+    /// Relays the server's messages to the client until its stdout ends, then answers every
+    /// call still waiting.
+    func relayServer(_ server: ServerProcess) async {
+        var framer = LineFramer(maxLineLength: configuration.maxMessageBytes)
+        for await chunk in server.output {
+            for line in framer.append(chunk) {
+                await handleServerLine(line)
+            }
+        }
+        if let line = framer.finish() {
+            await handleServerLine(line)
+        }
+        await serverEnded()
+    }
+
+    func handleServerLine(_ line: LineFramer.Line) async {
+        guard case .message(let bytes) = line else {
+            logger.warning("dropped a server message over the size limit", metadata: ["limit": "\(configuration.maxMessageBytes)"])
+            return
+        }
+        let value: JSONValue
+        do {
+            value = try JSONReader.parse(bytes, configuration: .init(maxDepth: configuration.maxDepth))
+        } catch {
+            logger.warning("dropped a line from the server that is not acceptable JSON", metadata: ["reason": "\(error)"])
+            return
+        }
+        if case .array(let elements) = value {
+            var routed: [JSONValue] = []
+            var changed = false
+            for element in elements {
+                switch await route(serverMessage: element) {
+                case .forward: routed.append(element)
+                case .replace(let replacement):
+                    routed.append(replacement)
+                    changed = true
+                case .drop: changed = true
+                }
+            }
+            if !changed {
+                client.write(bytes)
+            } else if !routed.isEmpty {
+                client.write(Array(JSONWriter.write(.array(routed)).utf8))
+            }
+            return
+        }
+        switch await route(serverMessage: value) {
+        case .forward: client.write(bytes)
+        case .replace(let replacement): client.write(Array(JSONWriter.write(replacement).utf8))
+        case .drop: break
+        }
+    }
+
+    func route(serverMessage value: JSONValue) async -> ServerRoute {
+        let message: JSONRPCMessage
+        do {
+            message = try JSONRPCMessage(value)
+        } catch {
+            logger.warning("dropped a server message that is not JSON-RPC", metadata: ["reason": "\(error)"])
+            return .drop
+        }
+        switch message {
+        case .response(let id, let body):
+            return await route(response: body, key: RequestKey(id))
+        case .notification("notifications/tools/list_changed", _):
+            state.withLock {
+                $0.tools = [:]
+                $0.toolsComplete = false
+            }
+            return .forward
+        default:
+            return .forward
+        }
+    }
+
+    private func route(response body: JSONObject, key: RequestKey) async -> ServerRoute {
+        enum Waiting {
+            case own(CheckedContinuation<JSONObject, any Error>)
+            case call(SessionState.PendingCall)
+            case toolList
+            case nothing
+        }
+        let waiting = state.withLock { state -> Waiting in
+            if let continuation = state.ownRequests.removeValue(forKey: key) { return .own(continuation) }
+            if let call = state.pendingCalls.removeValue(forKey: key) { return .call(call) }
+            if state.clientToolLists.remove(key) != nil { return .toolList }
+            return .nothing
+        }
+        switch waiting {
+        case .own(let continuation):
+            continuation.resume(returning: body)
+            return .drop
+        case .call(let call):
+            await complete(call, response: body)
+            return .forward
+        case .toolList:
+            guard let result = body["result"] else { return .forward }
+            let visible = policy.current.policy
+            let page = ToolListFilter(result: result) { visible.isVisible(tool: $0) }
+            state.withLock { $0.remember(page.tools) }
+            guard let filtered = page.filteredResult else { return .forward }
+            var replaced = body
+            for index in replaced.members.indices where replaced.members[index].key == "result" {
+                replaced.members[index].value = filtered
+            }
+            return .replace(.object(replaced))
+        case .nothing:
+            return .forward
+        }
+    }
+
+    /// Records the outcome of a forwarded call; a JSON-RPC error gives its counts back.
+    func complete(_ call: SessionState.PendingCall, response body: JSONObject) async {
+        var record = call.record
+        let elapsed = ContinuousClock.now - call.started
+        record.latencyMilliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        if let error = body["error"] {
+            record.upstreamStatus = "error \(error["code"]?.numberValue?.text ?? "?")"
+            await rollBack(call.reservations)
+        } else if body["result"]?["isError"] == true {
+            record.upstreamStatus = "tool_error"
+        } else {
+            record.upstreamStatus = "ok"
+        }
+        audit.record(record)
+    }
+
+    /// The server's stdout ended: every call still waiting gets an error and its counts back.
+    func serverEnded() async {
+        let (calls, ownRequests) = state.withLock { state in
+            state.serverGone = true
+            defer {
+                state.pendingCalls.removeAll()
+                state.ownRequests.removeAll()
+            }
+            return (state.pendingCalls, state.ownRequests)
+        }
+        for continuation in ownRequests.values {
+            continuation.resume(throwing: OwnRequestError(description: "the server exited"))
+        }
+        for (key, call) in calls {
+            var record = call.record
+            record.upstreamStatus = "no response"
+            audit.record(record)
+            await rollBack(call.reservations)
+            let id = (try? JSONReader.parse(key.text)) ?? .null
+            client.write(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The server \(configuration.serverName) exited before answering this call"))
+        }
+        await audit.flush()
+    }
+
+    private func rollBack(_ reservations: [CounterReservation]) async {
+        guard !reservations.isEmpty else { return }
+        do {
+            try await ledger.rollBack(reservations)
+        } catch {
+            logger.error("could not give back the counts of a failed call", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Logging
+import Synchronization
+import WardenJSON
+import WardenMCP
+import WardenPolicy
+import WardenStore
+
+extension StdioGateway {
+    /// Decides a `tools/call`: forward it, or answer it with a denial.
+    func policeToolCall(id: JSONValue, body: JSONObject, server: ServerProcess) async -> Route {
+        let now = Date()
+        let version = policy.current
+        var record = AuditRecord(
+            time: now,
+            requestID: RequestKey(id).text,
+            identity: configuration.identity.name,
+            grant: configuration.identity.grant,
+            session: configuration.session,
+            server: configuration.serverName,
+            method: "tools/call",
+            decision: "invalid",
+            policyHash: version.hash
+        )
+        func refuse(_ code: Int, _ message: String) -> Route {
+            record.message = message
+            audit.record(record)
+            return .respond(JSONRPCError.response(id: id, code: code, message: message))
+        }
+        guard case .object(let params)? = body["params"], case .string(let tool)? = params["name"] else {
+            return refuse(JSONRPCError.invalidParams, "Invalid params: tools/call needs params.name, a string")
+        }
+        record.tool = tool
+        let arguments: JSONObject
+        switch params["arguments"] {
+        case nil, .null?: arguments = JSONObject()
+        case .object(let object)?: arguments = object
+        default: return refuse(JSONRPCError.invalidParams, "Invalid params: params.arguments must be an object")
+        }
+        record.argumentKeys = arguments.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        record.argumentsHash = Digest.canonical(.object(arguments))
+
+        let known: SessionState.KnownTool?
+        do {
+            known = try await knownTool(named: tool, server: server)
+        } catch {
+            logger.error("cannot list the server's tools; call refused", metadata: ["error": "\(error)"])
+            record.decision = "deny"
+            return refuse(JSONRPCError.internalError, "Warden could not list the server's tools, so the call was not forwarded: \(error)")
+        }
+        guard let known else {
+            record.decision = "unknown_tool"
+            return refuse(JSONRPCError.invalidParams, "Unknown tool: \(tool)")
+        }
+
+        let call = ToolCall(
+            tool: tool,
+            arguments: arguments,
+            identity: configuration.identity,
+            server: configuration.serverName,
+            session: configuration.session,
+            inputSchema: known.inputSchema
+        )
+        var decision: Decision
+        do {
+            decision = try await PolicyEnforcer(policy: version.policy, ledger: ledger).decide(call, now: now)
+        } catch {
+            logger.error("the state store failed; call refused (fail closed)", metadata: ["error": "\(error)"])
+            record.decision = "deny"
+            return refuse(JSONRPCError.internalError, "Warden could not reach its state store, so the call was not forwarded")
+        }
+        if decision.outcome == .approvalRequired && decision.enforced {
+            // Held calls need an approver; `warden run` has none yet, so the call is refused.
+            try? await ledger.rollBack(decision.reservations)
+            decision = Decision(
+                outcome: .deny,
+                rule: decision.rule,
+                message: "\(decision.message); no approver is available to this gateway, so the call was refused"
+            )
+        }
+        record.decision = decision.enforced ? decision.outcome.rawValue : "shadow_" + decision.outcome.rawValue
+        record.rule = decision.rule.description
+        record.message = decision.message
+        if decision.isForwarded {
+            state.withLock {
+                $0.pendingCalls[RequestKey(id)] = SessionState.PendingCall(
+                    reservations: decision.reservations, started: .now, record: record)
+            }
+            return .forward
+        }
+        audit.record(record)
+        if decision.outcome == .hidden {
+            return .respond(JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Unknown tool: \(tool)"))
+        }
+        return .respond(PolicyDenialResult.response(id: id, decision: decision))
+    }
+
+    /// The tool called `name` as the server advertised it, or `nil` if it did not. When the
+    /// tool is not among those seen so far, Warden lists every page of tools itself, once.
+    func knownTool(named name: String, server: ServerProcess) async throws -> SessionState.KnownTool? {
+        let (tool, complete) = state.withLock { ($0.tools[ExactName(name)], $0.toolsComplete) }
+        if let tool { return tool }
+        if complete { return nil }
+        var cursor: JSONValue?
+        var pages = 0
+        repeat {
+            let params: JSONValue = cursor.map { ["cursor": $0] } ?? [:]
+            let response = try await request("tools/list", params: params, server: server)
+            guard let result = response["result"] else {
+                throw OwnRequestError(description: "the server answered tools/list with an error")
+            }
+            let page = ToolListFilter(result: result) { _ in true }
+            state.withLock { $0.remember(page.tools) }
+            cursor = result["nextCursor"].flatMap { $0 == .null ? nil : $0 }
+            pages += 1
+        } while cursor != nil && pages < 1000
+        return state.withLock { state in
+            state.toolsComplete = true
+            return state.tools[ExactName(name)]
+        }
+    }
+
+    /// Sends Warden's own request to the server and waits for its response.
+    func request(_ method: String, params: JSONValue, server: ServerProcess) async throws -> JSONObject {
+        try await withCheckedThrowingContinuation { continuation in
+            let id = state.withLock { state -> JSONValue? in
+                guard !state.serverGone else { return nil }
+                state.ownRequestCount += 1
+                let id = JSONValue.string("warden-\(state.ownRequestCount)")
+                state.ownRequests[RequestKey(id)] = continuation
+                return id
+            }
+            guard let id else {
+                continuation.resume(throwing: OwnRequestError(description: "the server has exited"))
+                return
+            }
+            let message: JSONValue = ["jsonrpc": "2.0", "id": id, "method": .string(method), "params": params]
+            server.input.write(Array(JSONWriter.write(message).utf8))
+        }
+    }
+}

@@ -1,0 +1,208 @@
+public import Foundation
+public import Logging
+import Synchronization
+import WardenJSON
+import WardenMCP
+public import WardenPolicy
+public import WardenStore
+
+/// `warden run`: relays one MCP session between the client on Warden's stdin/stdout and a
+/// server started as a child process, deciding every `tools/call` before it reaches the server.
+///
+/// Messages Warden does not change are forwarded byte for byte. `tools/list` results lose
+/// the tools the policy hides. Everything else (resources, prompts, notifications, requests
+/// from the server) passes through unchanged.
+public final class StdioGateway: Sendable {
+    /// How the gateway runs.
+    public struct Configuration: Sendable {
+        /// The server's name, for policies (`server`) and the audit log.
+        public var serverName: String
+        /// Who the client is.
+        public var identity: Identity
+        /// The session id; random by default.
+        public var session: String
+        /// The longest message accepted from either side, in bytes. The default is 4 MiB.
+        public var maxMessageBytes: Int
+        /// The deepest JSON nesting accepted. The default is 64.
+        public var maxDepth: Int
+
+        public init(
+            serverName: String,
+            identity: Identity = .local,
+            session: String = UUID().uuidString.lowercased(),
+            maxMessageBytes: Int = 4 * 1024 * 1024,
+            maxDepth: Int = 64
+        ) {
+            self.serverName = serverName
+            self.identity = identity
+            self.session = session
+            self.maxMessageBytes = maxMessageBytes
+            self.maxDepth = maxDepth
+        }
+    }
+
+    let configuration: Configuration
+    let policy: PolicyFile
+    let ledger: any CounterLedger
+    let audit: AuditWriter
+    let logger: Logger
+    let state = Mutex(SessionState())
+    let client: LineWriter
+    let serverProcess = Mutex<Int32?>(nil)
+
+    /// - Parameters:
+    ///   - configuration: How to run.
+    ///   - policy: The policy in force.
+    ///   - ledger: Where limits are counted.
+    ///   - audit: Where decisions are recorded.
+    ///   - logger: Warden's own log (stderr).
+    ///   - clientOutput: Where messages to the client go (standard output by default).
+    public init(
+        configuration: Configuration,
+        policy: PolicyFile,
+        ledger: any CounterLedger,
+        audit: AuditWriter,
+        logger: Logger,
+        clientOutput: Int32 = STDOUT_FILENO
+    ) {
+        self.configuration = configuration
+        self.policy = policy
+        self.ledger = ledger
+        self.audit = audit
+        self.logger = logger
+        self.client = LineWriter(descriptor: clientOutput)
+    }
+
+    /// Starts `command`, relays until the server exits, and returns the server's exit status.
+    /// - Parameter clientInput: Where the client's messages come from (standard input by default).
+    public func run(command: [String], clientInput: Int32 = STDIN_FILENO) async throws -> Int32 {
+        let server = try ServerProcess(command: command)
+        serverProcess.withLock { $0 = server.processIdentifier }
+        logger.info("server started", metadata: ["command": "\(command.joined(separator: " "))", "pid": "\(server.processIdentifier)"])
+        let fromServer = Task { await self.relayServer(server) }
+        let fromClient = Task {
+            await self.relayClient(FileDescriptorReader.chunks(of: clientInput), to: server)
+            // The client is gone: close the server's stdin so it can finish and exit.
+            server.input.close()
+        }
+        let status = await server.waitForExit()
+        await fromServer.value
+        fromClient.cancel()
+        logger.info("server exited", metadata: ["status": "\(status)"])
+        return status
+    }
+
+    /// Passes a signal (SIGINT, SIGTERM) on to the server, if it is running.
+    public func forward(signal: Int32) {
+        if let pid = serverProcess.withLock({ $0 }) {
+            kill(pid, signal)
+        }
+    }
+
+    // MARK: - Client to server
+
+    func relayClient(_ chunks: AsyncStream<[UInt8]>, to server: ServerProcess) async {
+        var framer = LineFramer(maxLineLength: configuration.maxMessageBytes)
+        for await chunk in chunks {
+            for line in framer.append(chunk) {
+                await handleClientLine(line, server: server)
+            }
+        }
+        if let line = framer.finish() {
+            await handleClientLine(line, server: server)
+        }
+    }
+
+    func handleClientLine(_ line: LineFramer.Line, server: ServerProcess) async {
+        guard case .message(let bytes) = line else {
+            if case .tooLong(let length) = line {
+                logger.warning("refused a client message over the size limit", metadata: ["bytes": "\(length)"])
+                client.write(JSONRPCError.response(id: nil, code: JSONRPCError.invalidRequest, message: "Invalid Request: the message is \(length) bytes, over the limit of \(configuration.maxMessageBytes)"))
+            }
+            return
+        }
+        let value: JSONValue
+        do {
+            value = try JSONReader.parse(bytes, configuration: .init(maxDepth: configuration.maxDepth))
+        } catch {
+            let code = error.isAmbiguityRatherThanSyntax ? JSONRPCError.invalidRequest : JSONRPCError.parseError
+            let name = code == JSONRPCError.parseError ? "Parse error" : "Invalid Request"
+            logger.warning("refused a client message", metadata: ["reason": "\(error)"])
+            client.write(JSONRPCError.response(id: nil, code: code, message: "\(name): \(error)"))
+            return
+        }
+        if case .array(let elements) = value {
+            await handleClientBatch(elements, bytes: bytes, server: server)
+            return
+        }
+        switch await route(value, server: server) {
+        case .forward: server.input.write(bytes)
+        case .respond(let response): client.write(response)
+        }
+    }
+
+    /// What to do with one client message.
+    enum Route {
+        /// Send the original bytes to the server.
+        case forward
+        /// Answer the client with these bytes instead.
+        case respond([UInt8])
+    }
+
+    /// Polices one client message (an object).
+    func route(_ value: JSONValue, server: ServerProcess) async -> Route {
+        let message: JSONRPCMessage
+        do {
+            message = try JSONRPCMessage(value)
+        } catch {
+            return .respond(JSONRPCError.response(id: error.id, code: JSONRPCError.invalidRequest, message: "Invalid Request: \(error)"))
+        }
+        switch message {
+        case .request(let id, "tools/call", let body):
+            return await policeToolCall(id: id, body: body, server: server)
+        case .request(let id, "tools/list", _):
+            state.withLock { _ = $0.clientToolLists.insert(RequestKey(id)) }
+            return .forward
+        default:
+            return .forward
+        }
+    }
+
+    /// A batch (JSON-RPC 2.0 arrays, protocol 2025-03-26): each element is policed on its own.
+    /// Allowed elements go to the server as one batch (the original bytes when all are
+    /// allowed); Warden's own answers go back to the client as one batch.
+    func handleClientBatch(_ elements: [JSONValue], bytes: [UInt8], server: ServerProcess) async {
+        guard !elements.isEmpty else {
+            client.write(JSONRPCError.response(id: nil, code: JSONRPCError.invalidRequest, message: "Invalid Request: empty batch"))
+            return
+        }
+        var forwarded: [JSONValue] = []
+        var answers: [JSONValue] = []
+        for element in elements {
+            switch await route(element, server: server) {
+            case .forward: forwarded.append(element)
+            case .respond(let response):
+                if let answer = try? JSONReader.parse(response) { answers.append(answer) }
+            }
+        }
+        if forwarded.count == elements.count {
+            server.input.write(bytes)
+        } else if !forwarded.isEmpty {
+            server.input.write(Array(JSONWriter.write(.array(forwarded)).utf8))
+        }
+        if !answers.isEmpty {
+            client.write(Array(JSONWriter.write(.array(answers)).utf8))
+        }
+    }
+}
+
+extension JSONReadError {
+    /// Duplicate keys, nesting and encoding problems make a message ambiguous (Invalid
+    /// Request); anything else is a syntax error (Parse error).
+    var isAmbiguityRatherThanSyntax: Bool {
+        switch kind {
+        case .duplicateKey, .tooDeep, .invalidUTF8, .byteOrderMark, .invalidUnicodeEscape: true
+        default: false
+        }
+    }
+}

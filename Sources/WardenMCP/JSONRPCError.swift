@@ -1,0 +1,22 @@
+public import WardenJSON
+
+/// JSON-RPC error responses Warden sends itself.
+public enum JSONRPCError {
+    /// Invalid JSON was received (-32700).
+    public static let parseError = -32700
+    /// The JSON is not a valid request, or is ambiguous (duplicate keys, too deep, too large) (-32600).
+    public static let invalidRequest = -32600
+    /// Invalid method parameters; also "Unknown tool" (-32602).
+    public static let invalidParams = -32602
+    /// Internal error: the server went away, the store failed (-32603).
+    public static let internalError = -32603
+
+    /// The bytes of an error response (no trailing newline).
+    public static func response(id: JSONValue?, code: Int, message: String) -> [UInt8] {
+        let error: JSONValue = ["code": .number(JSONNumber(code)), "message": .string(message)]
+        let response: JSONValue = ["jsonrpc": "2.0", "id": id ?? .null, "error": error]
+        var bytes: [UInt8] = []
+        JSONWriter.write(response, to: &bytes)
+        return bytes
+    }
+}

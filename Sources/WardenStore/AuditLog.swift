@@ -1,0 +1,154 @@
+public import Foundation
+import GRDB
+import WardenJSON
+
+/// The hash-chained audit log. Each entry's hash covers its sequence number, its record and
+/// the previous entry's hash, so editing, deleting or reordering entries breaks the chain at
+/// the first entry touched, and ``verify()`` names it.
+public struct AuditLog: Sendable {
+    let database: DatabasePool
+
+    /// The hash before the first entry.
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    /// A stored entry.
+    public struct Entry: Sendable {
+        public var sequence: Int64
+        public var record: AuditRecord
+        /// The record's JSON text as stored.
+        public var recordText: String
+        public var previousHash: String
+        public var hash: String
+    }
+
+    /// What ``AuditLog/verify()`` found.
+    public struct Verification: Sendable {
+        /// How many entries were checked.
+        public var checked: Int
+        /// The first entry that does not fit the chain, and why; `nil` when the log is intact.
+        public var firstBroken: (sequence: Int64, reason: String)?
+
+        public var isIntact: Bool { firstBroken == nil }
+    }
+
+    /// Which entries to read.
+    public struct Filter: Sendable {
+        public var tool: String?
+        public var decision: String?
+        public var identity: String?
+        public var since: Date?
+        /// Only entries after this sequence number (for following).
+        public var afterSequence: Int64?
+        /// The most entries to return: the newest ones, returned oldest first.
+        public var limit: Int?
+
+        public init(tool: String? = nil, decision: String? = nil, identity: String? = nil, since: Date? = nil, afterSequence: Int64? = nil, limit: Int? = nil) {
+            self.tool = tool
+            self.decision = decision
+            self.identity = identity
+            self.since = since
+            self.afterSequence = afterSequence
+            self.limit = limit
+        }
+    }
+
+    /// The hash of an entry.
+    static func hash(sequence: Int64, recordText: String, previousHash: String) -> String {
+        Digest.sha256(Array("\(previousHash)\n\(sequence)\n\(recordText)".utf8))
+    }
+
+    /// Appends records, in order, in one transaction.
+    public func append(_ records: [AuditRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await database.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+                var sequence: Int64 = last?["seq"] ?? 0
+                var previousHash: String = last?["hash"] ?? Self.genesisHash
+                for record in records {
+                    sequence += 1
+                    let text = JSONWriter.write(record.json)
+                    let hash = Self.hash(sequence: sequence, recordText: text, previousHash: previousHash)
+                    try db.execute(
+                        sql: """
+                            INSERT INTO audit (seq, time, record, prev_hash, hash, tool, decision, identity)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            sequence, record.time.formatted(AuditRecord.timeFormat), text, previousHash, hash, record.tool,
+                            record.decision, record.identity,
+                        ])
+                    previousHash = hash
+                }
+                return .commit
+            }
+        }
+    }
+
+    /// Entries matching `filter`, oldest first.
+    public func entries(_ filter: Filter = Filter()) async throws -> [Entry] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let tool = filter.tool {
+            conditions.append("tool = ?")
+            arguments += [tool]
+        }
+        if let decision = filter.decision {
+            conditions.append("decision = ?")
+            arguments += [decision]
+        }
+        if let identity = filter.identity {
+            conditions.append("identity = ?")
+            arguments += [identity]
+        }
+        if let since = filter.since {
+            conditions.append("time >= ?")
+            arguments += [since.formatted(AuditRecord.timeFormat)]
+        }
+        if let after = filter.afterSequence {
+            conditions.append("seq > ?")
+            arguments += [after]
+        }
+        var sql = "SELECT seq, record, prev_hash, hash FROM audit"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY seq DESC"
+        if let limit = filter.limit { sql += " LIMIT \(max(0, limit))" }
+        let rows = try database.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments) }
+        return rows.reversed().compactMap(Self.entry)
+    }
+
+    /// Walks the whole chain and reports the first entry that does not fit.
+    public func verify() async throws -> Verification {
+        try await database.read { db in
+            var checked = 0
+            var previousHash = Self.genesisHash
+            var expectedSequence: Int64 = 1
+            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, record, prev_hash, hash FROM audit ORDER BY seq")
+            while let row = try cursor.next() {
+                let sequence: Int64 = row["seq"]
+                let text: String = row["record"]
+                let storedPrevious: String = row["prev_hash"]
+                let storedHash: String = row["hash"]
+                checked += 1
+                if sequence != expectedSequence {
+                    return Verification(checked: checked, firstBroken: (sequence, "entry \(expectedSequence) is missing"))
+                }
+                if storedPrevious != previousHash {
+                    return Verification(checked: checked, firstBroken: (sequence, "its previous hash does not match the entry before it"))
+                }
+                if Self.hash(sequence: sequence, recordText: text, previousHash: previousHash) != storedHash {
+                    return Verification(checked: checked, firstBroken: (sequence, "its content does not match its hash"))
+                }
+                previousHash = storedHash
+                expectedSequence += 1
+            }
+            return Verification(checked: checked, firstBroken: nil)
+        }
+    }
+
+    private static func entry(_ row: Row) -> Entry? {
+        let text: String = row["record"]
+        guard let value = try? JSONReader.parse(text), let record = AuditRecord(json: value) else { return nil }
+        return Entry(sequence: row["seq"], record: record, recordText: text, previousHash: row["prev_hash"], hash: row["hash"])
+    }
+}

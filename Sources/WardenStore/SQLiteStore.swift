@@ -1,0 +1,69 @@
+public import Foundation
+public import GRDB
+
+/// Warden's embedded state: counters and the audit log, in one SQLite file (WAL mode).
+///
+/// Several `warden` processes may share one file: counter reservations and audit appends
+/// run in immediate transactions, so counts stay exact and the audit chain stays linear.
+///
+/// ```swift
+/// let store = try SQLiteStore(path: "warden.db")
+/// let ledger = store.counters
+/// ```
+public final class SQLiteStore: Sendable {
+    /// The database.
+    public let database: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // WAL without a sync on every commit: a crash of the machine (not of Warden) may
+            // lose the last transactions, never corrupt the file.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        database = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(database)
+    }
+
+    /// The counter ledger kept in this store.
+    public var counters: SQLiteCounterLedger { SQLiteCounterLedger(database: database) }
+
+    /// The audit log kept in this store.
+    public var audit: AuditLog { AuditLog(database: database) }
+
+    /// The default database path: `$XDG_STATE_HOME/warden/warden.db`, else `~/.local/state/warden/warden.db`.
+    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let state = environment["XDG_STATE_HOME"], !state.isEmpty {
+            return state + "/warden/warden.db"
+        }
+        let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
+        return home + "/.local/state/warden/warden.db"
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "counter") { table in
+                table.primaryKey("key", .text)
+                table.column("amount", .text).notNull()
+                table.column("window_end", .integer).notNull().indexed()
+            }
+            try db.create(table: "audit") { table in
+                table.primaryKey("seq", .integer)
+                table.column("time", .text).notNull()
+                table.column("record", .text).notNull()
+                table.column("prev_hash", .text).notNull()
+                table.column("hash", .text).notNull()
+                table.column("tool", .text)
+                table.column("decision", .text).notNull()
+                table.column("identity", .text).notNull()
+            }
+            try db.create(index: "audit_time", on: "audit", columns: ["time"])
+        }
+        return migrator
+    }
+}

@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "WardenMCPTests", dependencies: ["WardenMCP", "WardenJSON", "WardenPolicy"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WardenStoreTests",
-            dependencies: ["WardenStore", "WardenPolicy", "WardenJSON"],
+            dependencies: ["WardenStore", "WardenPolicy", "WardenJSON", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

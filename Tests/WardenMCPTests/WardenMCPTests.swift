@@ -1,0 +1,93 @@
+import Testing
+import WardenJSON
+import WardenMCP
+import WardenPolicy
+
+@Suite struct LineFramerTests {
+    @Test func splitsLinesAcrossChunks() {
+        var framer = LineFramer(maxLineLength: 100)
+        #expect(framer.append(Array("{\"a\":".utf8)) == [])
+        #expect(framer.append(Array("1}\n{\"b\":2}\r\n\n{\"c\"".utf8)) == [.message(Array("{\"a\":1}".utf8)), .message(Array("{\"b\":2}".utf8))])
+        #expect(framer.append(Array(":3}\n".utf8)) == [.message(Array("{\"c\":3}".utf8))])
+        #expect(framer.finish() == nil)
+    }
+
+    @Test func refusesOverlongLinesWithoutBufferingThem() {
+        var framer = LineFramer(maxLineLength: 8)
+        let lines = framer.append(Array("0123456789abcdef\nshort\n".utf8))
+        #expect(lines == [.tooLong(length: 16), .message(Array("short".utf8))])
+        #expect(framer.append(Array("12345678".utf8)) == [])
+        #expect(framer.finish() == .message(Array("12345678".utf8)))
+        _ = framer.append(Array("123456789".utf8))
+        #expect(framer.finish() == .tooLong(length: 9))
+    }
+}
+
+@Suite struct JSONRPCMessageTests {
+    func classify(_ text: String) throws -> JSONRPCMessage {
+        try JSONRPCMessage(JSONReader.parse(text))
+    }
+
+    @Test func classifiesEnvelopes() throws {
+        guard case .request(let id, "tools/call", _) = try classify(#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{}}"#) else {
+            Issue.record("not a request")
+            return
+        }
+        #expect(id == 7)
+        guard case .notification("notifications/initialized", _) = try classify(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#) else {
+            Issue.record("not a notification")
+            return
+        }
+        guard case .response(let responseID, _) = try classify(#"{"jsonrpc":"2.0","id":"a","result":{}}"#) else {
+            Issue.record("not a response")
+            return
+        }
+        #expect(responseID == "a")
+        #expect(RequestKey(7) != RequestKey("7"))
+        #expect(RequestKey(7) == RequestKey(7))
+    }
+
+    @Test(arguments: [
+        #"[]"#, #"{"id":1,"method":"x"}"#, #"{"jsonrpc":"1.0","id":1,"method":"x"}"#, #"{"jsonrpc":"2.0","id":true,"method":"x"}"#,
+        #"{"jsonrpc":"2.0","id":1,"method":5}"#, #"{"jsonrpc":"2.0","id":1,"method":"x","params":3}"#, #"{"jsonrpc":"2.0"}"#,
+        #"{"jsonrpc":"2.0","id":1}"#, #"{"jsonrpc":"2.0","id":1,"result":{},"error":{}}"#,
+    ])
+    func rejectsWhatIsNotJSONRPC(text: String) {
+        #expect(throws: JSONRPCMessage.Invalid.self) { try classify(text) }
+    }
+}
+
+@Suite struct ResponseTests {
+    @Test func denialsAreToolResultsWithAStructuredCopy() throws {
+        let decision = Decision(outcome: .deny, rule: .pointer(JSONPointer("/tools/t/limits/0")!), message: "limit reached", retryAfterSeconds: 12)
+        let response = try JSONReader.parse(PolicyDenialResult.response(id: "x", decision: decision))
+        #expect(response["id"] == "x")
+        #expect(response["result"]?["isError"] == true)
+        #expect(response["result"]?["content"]?.arrayValue?.first?["text"] == "[POLICY DENIED] limit reached (rule /tools/t/limits/0)")
+        let meta = response["result"]?["_meta"]?[PolicyDenialResult.metaKey]
+        #expect(meta?["rule"] == "/tools/t/limits/0")
+        #expect(meta?["retryAfterSeconds"] == 12)
+    }
+
+    @Test func errorResponses() throws {
+        let error = try JSONReader.parse(JSONRPCError.response(id: nil, code: JSONRPCError.parseError, message: "Parse error"))
+        #expect(error == ["jsonrpc": "2.0", "id": nil, "error": ["code": -32700, "message": "Parse error"]])
+    }
+}
+
+@Suite struct ToolListFilterTests {
+    static let result = try! JSONReader.parse(
+        #"{"tools":[{"name":"a","inputSchema":{"type":"object"}},{"name":"secret","x":1.50},{"name":"b"}],"nextCursor":"p2"}"#)
+
+    @Test func removesHiddenToolsAndKeepsTheRest() {
+        let filter = ToolListFilter(result: Self.result) { $0 != "secret" }
+        #expect(filter.tools.map(\.name) == ["a", "secret", "b"])
+        #expect(filter.tools[0].inputSchema == ["type": "object"])
+        #expect(filter.filteredResult.map { JSONWriter.write($0) } == #"{"tools":[{"name":"a","inputSchema":{"type":"object"}},{"name":"b"}],"nextCursor":"p2"}"#)
+    }
+
+    @Test func leavesAnUnchangedListAlone() {
+        #expect(ToolListFilter(result: Self.result) { _ in true }.filteredResult == nil)
+        #expect(ToolListFilter(result: ["other": 1]) { _ in false }.filteredResult == nil)
+    }
+}

@@ -27,10 +27,11 @@ public final class SQLiteStore: Sendable {
         }
         database = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(database)
+        counters = SQLiteCounterLedger(database: database)
     }
 
     /// The counter ledger kept in this store.
-    public var counters: SQLiteCounterLedger { SQLiteCounterLedger(database: database) }
+    public let counters: SQLiteCounterLedger
 
     /// The audit log kept in this store.
     public var audit: AuditLog { AuditLog(database: database) }

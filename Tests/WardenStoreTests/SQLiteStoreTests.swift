@@ -57,12 +57,43 @@ func reservation(_ counter: String = "c", amount: CounterAmount = 1, max: Counte
     }
 
     @Test func endedWindowsAreForgotten() async throws {
-        let ledger = try SQLiteStore(path: temporaryDatabasePath()).counters
+        let store = try SQLiteStore(path: temporaryDatabasePath())
         let old = reservation(max: 1, windowStart: 0)
-        #expect(try await ledger.reserve([old]) == nil)
+        #expect(try await store.counters.reserve([old]) == nil)
         // The next reservation deletes counts of windows that have ended.
-        _ = try await ledger.reserve([reservation("other", max: 1)])
-        #expect(try await ledger.snapshot(of: [old.key])[old.key] == 0)
+        _ = try await store.counters.reserve([reservation("other", max: 1)])
+        let keys = try await store.database.read { db in try String.fetchAll(db, sql: "SELECT key FROM counter") }
+        #expect(keys == [reservation("other", max: 1).key.description])
+    }
+
+    @Test func anotherProcessesCountsAreSeenOnRefusal() async throws {
+        // Two stores on one file stand for two processes: the second ledger's cached count is
+        // stale, its reservation is refused, and the retry sees the real count.
+        let path = temporaryDatabasePath()
+        let first = try SQLiteStore(path: path).counters
+        let second = try SQLiteStore(path: path).counters
+        let limit = reservation(max: 2)
+        #expect(try await second.snapshot(of: [limit.key])[limit.key] == 0)
+        #expect(try await first.reserve([limit]) == nil)
+        #expect(try await first.reserve([limit]) == nil)
+        #expect(try await second.snapshot(of: [limit.key])[limit.key] == 0)
+        #expect(try await second.reserve([limit]) == limit)
+        #expect(try await second.snapshot(of: [limit.key])[limit.key] == 2)
+    }
+
+    @Test func theEnforcerStaysExactAcrossProcesses() async throws {
+        let path = temporaryDatabasePath()
+        let policy = try PolicyLoader.load(yaml: "tools:\n  t:\n    limits: [{window: day, max: 5, scope: global}]\n")
+        let enforcers = [
+            PolicyEnforcer(policy: policy, ledger: try SQLiteStore(path: path).counters),
+            PolicyEnforcer(policy: policy, ledger: try SQLiteStore(path: path).counters),
+        ]
+        var outcomes: [Decision.Outcome] = []
+        for index in 0..<8 {
+            outcomes.append(try await enforcers[index % 2].decide(ToolCall(tool: "t"), now: Date()).outcome)
+        }
+        #expect(outcomes.filter { $0 == .allow }.count == 5)
+        #expect(outcomes.suffix(3).allSatisfy { $0 == .deny })
     }
 
     @Test func twoStoresOnOneFileNeverExceedTheLimit() async throws {

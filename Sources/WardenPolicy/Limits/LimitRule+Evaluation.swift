@@ -57,10 +57,12 @@ extension LimitRule {
     /// The decision for a call this limit refuses.
     func denial(retryAfter seconds: Int) -> Decision {
         let unit = incrementFrom == nil ? "calls" : "in total"
+        // Counters named only by their rule's pointer are not worth repeating to the agent.
+        let name = counter == pointer.description ? "" : "\"\(counter)\" allows "
         return Decision(
             outcome: .deny,
             rule: .pointer(pointer),
-            message: "limit reached: \"\(counter)\" allows \(max) \(unit) per \(window) per \(scope.rawValue); retry in \(seconds)s",
+            message: "limit reached: \(name)\(max) \(unit) per \(window) per \(scope.rawValue); retry in \(seconds)s",
             retryAfterSeconds: seconds
         )
     }

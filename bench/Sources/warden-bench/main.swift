@@ -1,107 +1,20 @@
-// Measures the cost of a policy decision: `swift run -c release warden-bench [iterations]`.
-//
-// The policy has 50 tools, each with a `require` condition on an identity label, two
-// `deny_if` rules (a numeric and a regex condition), an argument schema and a rate limit;
-// calls rotate over the tools with realistic arguments. Three measurements:
-// - evaluate: `Policy.evaluate` against a counter snapshot, as the gateway does per call;
-// - evaluate, no regex: the same policy without the regex rule (regexes dominate the cost);
-// - decide + reserve: `PolicyEnforcer.decide`, i.e. snapshot, evaluate and an atomic
-//   reservation in the in-memory ledger.
+// Warden's benchmarks. Build and run them in release mode:
+//   swift run -c release warden-bench decisions [iterations]
+//   swift run -c release warden-bench stdio [calls] [--warden PATH]
+// `echo-server` is the fast stdio MCP server the stdio benchmark puts behind Warden.
 import Foundation
-import WardenJSON
-import WardenPolicy
 
-let iterations = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 2_000_000
-let toolCount = 50
-
-func makePolicy(withRegex: Bool) throws -> Policy {
-    var yaml = """
-        version: "1"
-        default: deny
-        hide: [admin_reset]
-        all_tools:
-          deny_if:
-            - conditions: [{path: identity.labels.suspended, op: eq, value: "true"}]
-              on_deny: suspended
-        tools:
-
-        """
-    let regexRule = """
-              - conditions:
-                  - {path: args.email, op: regex, value: "@(evil|spam)\\\\.example$"}
-
-        """
-    for index in 0..<toolCount {
-        yaml += """
-              tool_\(index):
-                require:
-                  - {path: identity.labels.team, op: in, value: [payments, platform, ops]}
-                deny_if:
-                  - conditions:
-                      - {path: args.amount, op: gt, value: 10000.50}
-                    on_deny: too large
-
-            """
-        if withRegex { yaml += regexRule }
-        yaml += """
-                args:
-                  type: object
-                  required: [amount, email]
-                  properties:
-                    amount: {type: number, minimum: 0}
-                    email: {type: string, maxLength: 254}
-                    note: {type: string}
-                  additionalProperties: false
-                limits:
-                  - {counter: tool_\(index)_rate, window: day, max: 1000000000, scope: grant}
-
-            """
-    }
-    return try PolicyLoader.load(yaml: yaml)
+let arguments = Array(CommandLine.arguments.dropFirst())
+let count = arguments.dropFirst().first.flatMap(Int.init)
+switch arguments.first {
+case "decisions", nil:
+    try await runDecisionBenchmark(iterations: count ?? 2_000_000)
+case "stdio":
+    let warden = arguments.firstIndex(of: "--warden").map { arguments[$0 + 1] }
+    try runStdioBenchmark(calls: count ?? 20_000, warden: warden)
+case "echo-server":
+    runEchoServer()
+default:
+    FileHandle.standardError.write(Data("usage: warden-bench decisions [N] | stdio [N] [--warden PATH] | echo-server\n".utf8))
+    exit(2)
 }
-
-let identity = Identity(name: "agent-7", grant: "grant-7", labels: ["team": "payments"])
-let arguments = try JSONReader.parse(#"{"amount": 125.75, "email": "alice@example.com", "note": "invoice 42"}"#).objectValue!
-let calls = (0..<toolCount).map { ToolCall(tool: "tool_\($0)", arguments: arguments, identity: identity, server: "payments", session: "s-1") }
-let now = Date()
-let emptySnapshot: [CounterKey: CounterAmount] = [:]
-
-func report(_ name: String, _ duration: Duration) {
-    let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    let nanos = seconds * 1e9 / Double(iterations)
-    let label = name.padding(toLength: 22, withPad: " ", startingAt: 0)
-    print(label + String(format: "%7.0f ns/decision %6.2f M decisions/s", nanos, Double(iterations) / seconds / 1e6))
-}
-
-func measureEvaluate(_ policy: Policy) -> Duration {
-    for call in calls {
-        let decision = policy.evaluate(call, counters: emptySnapshot, now: now)
-        precondition(decision.outcome == .allow, "unexpected \(decision.outcome): \(decision.message)")
-    }
-    var allowed = 0
-    let duration = ContinuousClock().measure {
-        for iteration in 0..<iterations where policy.evaluate(calls[iteration % toolCount], counters: emptySnapshot, now: now).outcome == .allow {
-            allowed += 1
-        }
-    }
-    precondition(allowed == iterations)
-    return duration
-}
-
-func measureEnforce(_ policy: Policy) async throws -> Duration {
-    let enforcer = PolicyEnforcer(policy: policy, ledger: InMemoryCounterLedger())
-    var allowed = 0
-    let start = ContinuousClock.now
-    for iteration in 0..<iterations where try await enforcer.decide(calls[iteration % toolCount], now: now).outcome == .allow {
-        allowed += 1
-    }
-    let duration = ContinuousClock.now - start
-    precondition(allowed == iterations)
-    return duration
-}
-
-print("policy: \(toolCount) tools, each with require, deny_if (numeric; regex), args schema, 1 limit; \(iterations) decisions")
-let full = try makePolicy(withRegex: true)
-report("evaluate", measureEvaluate(full))
-report("evaluate, no regex", measureEvaluate(try makePolicy(withRegex: false)))
-report("decide + reserve", try await measureEnforce(full))

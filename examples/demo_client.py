@@ -1,0 +1,48 @@
+"""A scripted MCP client session through `warden run`, for scripts/demo.
+
+Starts `warden run --policy examples/policies/time.yaml -- mcp-server-time` with the Python
+MCP SDK's stdio client, as an agent would, and shows what the agent sees.
+Usage: python examples/demo_client.py WARDEN_BINARY [warden run options...]
+"""
+
+import asyncio
+import sys
+
+from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
+
+
+def show(label: str, result) -> None:
+    text = " ".join(" ".join(getattr(item, "text", "").split()) for item in result.content)
+    status = "ERROR" if result.is_error else "ok"
+    print(f"  {label:<46} {status:<6} {text[:110]}")
+
+
+async def main() -> None:
+    warden, options = sys.argv[1], sys.argv[2:]
+    server = StdioServerParameters(
+        command=warden,
+        args=["run", "--policy", "examples/policies/time.yaml", *options, "--", "mcp-server-time"],
+    )
+    async with stdio_client(server) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            tools = await session.list_tools()
+            print("tools the agent sees:", ", ".join(tool.name for tool in tools.tools))
+            show("get_current_time Europe/Oslo", await session.call_tool("get_current_time", {"timezone": "Europe/Oslo"}))
+            show("get_current_time with a shell injection", await session.call_tool("get_current_time", {"timezone": "x; rm -rf /"}))
+            show("convert_time to Antarctica/Troll", await session.call_tool(
+                "convert_time", {"source_timezone": "UTC", "time": "12:00", "target_timezone": "Antarctica/Troll"}))
+            try:
+                await session.call_tool("set_time", {"time": "00:00"})
+            except MCPError as error:
+                print(f"  {'set_time (not a tool of this server)':<46} error  {error}")
+            allowed = 1
+            while True:
+                result = await session.call_tool("get_current_time", {"timezone": "UTC"})
+                if result.is_error:
+                    show(f"get_current_time call {allowed + 1} this minute", result)
+                    break
+                allowed += 1
+
+
+asyncio.run(main())

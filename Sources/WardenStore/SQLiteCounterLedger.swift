@@ -4,7 +4,8 @@ import Synchronization
 public import WardenPolicy
 
 /// A ``CounterLedger`` in SQLite: counts survive restarts and are shared by every process
-/// using the same file. Counts of ended windows are deleted as reservations are made.
+/// using the same file. Counts of ended windows are deleted, at most once a minute, as
+/// reservations are made.
 ///
 /// Snapshots come from memory: the counts this ledger last read or wrote. Another process
 /// sharing the file may have counted more since; the reservation, which re-checks every
@@ -14,6 +15,8 @@ public import WardenPolicy
 public final class SQLiteCounterLedger: CounterLedger {
     let database: DatabasePool
     private let cache = Mutex<[CounterKey: CounterAmount]>([:])
+    /// When ended windows were last deleted, in seconds since the epoch.
+    private let lastCleanup = Mutex<Int64>(0)
 
     init(database: DatabasePool) {
         self.database = database
@@ -47,11 +50,17 @@ public final class SQLiteCounterLedger: CounterLedger {
 
     public func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation? {
         let now = Int64(Date().timeIntervalSince1970)
+        let cleanup = lastCleanup.withLock { last in
+            defer { if now - last >= 60 { last = now } }
+            return now - last >= 60
+        }
         let (refused, seen) = try await database.writeWithoutTransaction { db in
             var refused: CounterReservation?
             var seen: [(CounterKey, CounterAmount)] = []
             try db.inTransaction(.immediate) {
-                try db.execute(sql: "DELETE FROM counter WHERE window_end <= ?", arguments: [now])
+                if cleanup {
+                    try db.execute(sql: "DELETE FROM counter WHERE window_end <= ?", arguments: [now])
+                }
                 var pending: [CounterKey: CounterAmount] = [:]
                 for reservation in reservations {
                     let key = reservation.key
@@ -62,12 +71,12 @@ public final class SQLiteCounterLedger: CounterLedger {
                         return .rollback
                     }
                     pending[key] = next
-                    try db.execute(
+                    try db.cachedStatement(
                         sql: """
                             INSERT INTO counter (key, amount, window_end) VALUES (?, ?, ?)
                             ON CONFLICT(key) DO UPDATE SET amount = excluded.amount
-                            """,
-                        arguments: [key.description, next.description, key.windowEnd])
+                            """
+                    ).execute(arguments: [key.description, next.description, key.windowEnd])
                 }
                 seen = Array(pending)
                 return .commit
@@ -104,6 +113,7 @@ public final class SQLiteCounterLedger: CounterLedger {
     }
 
     private static func amount(of key: String, in db: Database) throws -> CounterAmount {
-        try String.fetchOne(db, sql: "SELECT amount FROM counter WHERE key = ?", arguments: [key]).flatMap { CounterAmount($0) } ?? .zero
+        try String.fetchOne(db.cachedStatement(sql: "SELECT amount FROM counter WHERE key = ?"), arguments: [key])
+            .flatMap { CounterAmount($0) } ?? .zero
     }
 }

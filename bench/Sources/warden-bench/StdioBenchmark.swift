@@ -1,8 +1,9 @@
 // The stdio benchmark: the latency Warden adds to a tools/call, and its throughput.
 //
 // Sends the same sequence of tools/call requests, one at a time, to the echo server directly
-// and through `warden run` (a policy allowing the tool, with a rate limit counted in a fresh
-// SQLite database and every decision audited), and reports round-trip percentiles.
+// and through `warden run` (a policy allowing the tool with an argument schema and a rate
+// limit counted in a fresh SQLite database, every decision audited), and reports round-trip
+// percentiles. A third run without the limit shows what the relay alone costs.
 import Foundation
 
 /// A child process spoken to over newline-delimited stdin/stdout.
@@ -86,7 +87,7 @@ func runStdioBenchmark(calls: Int, warden: String?) throws {
     let folder = FileManager.default.temporaryDirectory.appending(path: "warden-bench-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
-    let policy = folder.appending(path: "policy.yaml")
+    let limited = folder.appending(path: "limited.yaml")
     try """
         version: "1"
         default: deny
@@ -94,11 +95,22 @@ func runStdioBenchmark(calls: Int, warden: String?) throws {
           echo:
             args: {type: object, properties: {text: {type: string, maxLength: 100}}}
             limits: [{window: day, max: 100000000, scope: session}]
-        """.write(to: policy, atomically: true, encoding: .utf8)
+        """.write(to: limited, atomically: true, encoding: .utf8)
+    let unlimited = folder.appending(path: "unlimited.yaml")
+    try """
+        version: "1"
+        default: deny
+        tools:
+          echo:
+            args: {type: object, properties: {text: {type: string, maxLength: 100}}}
+        """.write(to: unlimited, atomically: true, encoding: .utf8)
     let server = [me.path, "echo-server"]
+    func throughWarden(_ policy: URL, _ database: String) -> [String] {
+        [wardenPath, "run", "--policy", policy.path, "--db", folder.appending(path: database).path, "--"] + server
+    }
     let direct = try measure(server, calls: calls)
-    let proxied = try measure(
-        [wardenPath, "run", "--policy", policy.path, "--db", folder.appending(path: "warden.db").path, "--"] + server, calls: calls)
+    let proxied = try measure(throughWarden(limited, "limited.db"), calls: calls)
+    let relayOnly = try measure(throughWarden(unlimited, "unlimited.db"), calls: calls)
 
     func percentile(_ values: [Duration], _ p: Double) -> Double {
         let sorted = values.sorted()
@@ -106,7 +118,7 @@ func runStdioBenchmark(calls: Int, warden: String?) throws {
     }
     print("stdio: \(calls) sequential tools/call, echo server, release build")
     print("               p50 µs    p99 µs    calls/s")
-    for (name, run) in [("direct", direct), ("warden run", proxied)] {
+    for (name, run) in [("direct", direct), ("warden run", proxied), ("  no limits", relayOnly)] {
         let rate = Double(calls) / (microseconds(run.total) / 1e6)
         print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%9.1f %9.1f %10.0f", percentile(run.latencies, 0.5), percentile(run.latencies, 0.99), rate))
     }

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+import WardenJSON
+
+/// `warden run` and `warden audit` through the built binary; the end-to-end tests in
+/// tests/e2e drive them with real MCP clients and servers.
+@Suite struct RunAndAuditCommandTests {
+    func temporaryDatabase() -> String {
+        FileManager.default.temporaryDirectory.appending(path: "warden-cli-\(UUID().uuidString)/warden.db").path
+    }
+
+    @Test func runNeedsAServerCommand() throws {
+        let output = try WardenBinary.run(["run", "--policy", "examples/policies/time.yaml"])
+        #expect(output.status == 2)
+        #expect(output.stderr.contains("Give the server command after --"))
+    }
+
+    @Test func runRefusesAnInvalidPolicyBeforeStartingTheServer() throws {
+        let policy = try WardenBinary.temporaryFile("bad.yaml", "tools:\n  t: {limts: []}\n")
+        let marker = FileManager.default.temporaryDirectory.appending(path: "started-\(UUID().uuidString)").path
+        let output = try WardenBinary.run(["run", "--policy", policy, "--db", temporaryDatabase(), "--", "touch", marker])
+        #expect(output.status == 2)
+        #expect(output.stderr.contains("unknown key \"limts\" at /tools/t — did you mean \"limits\"?"))
+        #expect(!FileManager.default.fileExists(atPath: marker))
+    }
+
+    @Test func runExitsWithTheServersStatus() throws {
+        for status in [0, 7] {
+            let output = try WardenBinary.run([
+                "run", "--policy", "examples/policies/time.yaml", "--db", temporaryDatabase(), "--", "sh", "-c", "exit \(status)",
+            ])
+            #expect(output.status == Int32(status))
+        }
+    }
+
+    @Test func runReportsAServerThatCannotStart() throws {
+        let output = try WardenBinary.run([
+            "run", "--policy", "examples/policies/time.yaml", "--db", temporaryDatabase(), "--", "no-such-server-\(UUID().uuidString)",
+        ])
+        #expect(output.status != 0)
+    }
+
+    @Test func auditCommandsWorkOnAnEmptyLog() throws {
+        let db = temporaryDatabase()
+        let verify = try WardenBinary.run(["audit", "verify", "--db", db])
+        #expect(verify.status == 0)
+        #expect(verify.stdout == "audit log intact: 0 entries verified\n")
+        let json = try WardenBinary.run(["audit", "verify", "--db", db, "--format", "json"])
+        #expect(try JSONReader.parse(json.stdout) == ["intact": true, "checked": 0])
+        let tail = try WardenBinary.run(["audit", "tail", "--db", db])
+        #expect(tail.status == 0)
+        #expect(tail.stdout.hasPrefix("SEQ"))
+        let export = try WardenBinary.run(["audit", "export", "--db", db, "--format", "jsonl"])
+        #expect(export.status == 0 && export.stdout.isEmpty)
+        let badSince = try WardenBinary.run(["audit", "query", "--db", db, "--since", "yesterday"])
+        #expect(badSince.status == 2)
+        #expect(badSince.stderr.contains("--since takes a duration"))
+    }
+
+    @Test func anUnopenableDatabaseIsAClearError() throws {
+        let file = try WardenBinary.temporaryFile("not-a-db", "this is not SQLite")
+        let output = try WardenBinary.run(["audit", "verify", "--db", file])
+        #expect(output.status == 2)
+        #expect(output.stderr.contains("cannot open the database \(file)"))
+    }
+}

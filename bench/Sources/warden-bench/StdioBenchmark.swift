@@ -87,23 +87,20 @@ func runStdioBenchmark(calls: Int, warden: String?) throws {
     let folder = FileManager.default.temporaryDirectory.appending(path: "warden-bench-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
-    let limited = folder.appending(path: "limited.yaml")
-    try """
-        version: "1"
-        default: deny
-        tools:
-          echo:
-            args: {type: object, properties: {text: {type: string, maxLength: 100}}}
-            limits: [{window: day, max: 100000000, scope: session}]
-        """.write(to: limited, atomically: true, encoding: .utf8)
-    let unlimited = folder.appending(path: "unlimited.yaml")
-    try """
-        version: "1"
-        default: deny
-        tools:
-          echo:
-            args: {type: object, properties: {text: {type: string, maxLength: 100}}}
-        """.write(to: unlimited, atomically: true, encoding: .utf8)
+    func writePolicy(_ name: String, limited: Bool) throws -> URL {
+        let file = folder.appending(path: name)
+        let limit = limited ? "\n    limits: [{window: day, max: 100000000, scope: session}]" : ""
+        try """
+            version: "1"
+            default: deny
+            tools:
+              echo:
+                args: {type: object, properties: {text: {type: string, maxLength: 100}}}\(limit)
+            """.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+    let limited = try writePolicy("limited.yaml", limited: true)
+    let unlimited = try writePolicy("unlimited.yaml", limited: false)
     let server = [me.path, "echo-server"]
     func throughWarden(_ policy: URL, _ database: String) -> [String] {
         [wardenPath, "run", "--policy", policy.path, "--db", folder.appending(path: database).path, "--"] + server

@@ -83,21 +83,24 @@ struct RunCommand: AsyncParsableCommand {
             audit: audit,
             logger: logger
         )
-        signal(SIGPIPE, SIG_IGN)
-        let signals = [SIGINT, SIGTERM, SIGHUP].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                if number == SIGHUP { policyFile.reload() } else { gateway.forward(signal: number) }
-            }
-            source.resume()
-            return source
-        }
+        var signals: [any DispatchSourceSignal] = []
         let auditTask = Task { await audit.run() }
         let watchTask = Task { await policyFile.watch() }
         let status: Int32
         do {
-            status = try await gateway.run(command: command)
+            status = try await gateway.run(command: command) {
+                // Installed once the server runs: an ignored signal would be inherited by it.
+                signal(SIGPIPE, SIG_IGN)
+                signals = [SIGINT, SIGTERM, SIGHUP].map { number in
+                    signal(number, SIG_IGN)
+                    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                    source.setEventHandler {
+                        if number == SIGHUP { policyFile.reload() } else { gateway.forward(signal: number) }
+                    }
+                    source.resume()
+                    return source
+                }
+            }
         } catch {
             throw failure("cannot start \(command.joined(separator: " ")): \(error)")
         }

@@ -47,6 +47,13 @@ final class ServerProcess: Sendable {
             exit.finish(process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus)
         }
         do {
+            // The child inherits the spawning thread's signal mask, and Swift's worker threads
+            // block most signals: spawn with none blocked, or SIGTERM would never reach the server.
+            var unblocked = sigset_t()
+            var previous = sigset_t()
+            sigemptyset(&unblocked)
+            pthread_sigmask(SIG_SETMASK, &unblocked, &previous)
+            defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
             try process.run()
         } catch {
             [stdin.read, stdin.write, stdout.read, stdout.write].forEach { _ = close($0) }

@@ -74,11 +74,19 @@ public final class StdioGateway: Sendable {
     }
 
     /// Starts `command`, relays until the server exits, and returns the server's exit status.
+    ///
+    /// `started` runs once the server is running, before anything is relayed: the place to
+    /// install signal handlers, so that the server does not inherit their dispositions.
     /// - Parameter clientInput: Where the client's messages come from (standard input by default).
-    public func run(command: [String], clientInput: Int32 = STDIN_FILENO) async throws -> Int32 {
+    public func run(
+        command: [String],
+        clientInput: Int32 = STDIN_FILENO,
+        started: () -> Void = {}
+    ) async throws -> Int32 {
         let server = try ServerProcess(command: command)
         serverProcess.withLock { $0 = server.processIdentifier }
         logger.info("server started", metadata: ["command": "\(command.joined(separator: " "))", "pid": "\(server.processIdentifier)"])
+        started()
         let fromServer = Task { await self.relayServer(server) }
         let fromClient = Task {
             await self.relayClient(FileDescriptorReader.chunks(of: clientInput), to: server)

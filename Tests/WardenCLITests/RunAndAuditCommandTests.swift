@@ -33,6 +33,33 @@ import WardenJSON
         }
     }
 
+    @Test func sigtermIsPassedOnToTheServer() async throws {
+        let process = Process()
+        process.executableURL = WardenBinary.url
+        process.arguments = [
+            "run", "--log-level", "info", "--policy", "examples/policies/time.yaml", "--db", temporaryDatabase(), "--", "sleep", "30",
+        ]
+        process.currentDirectoryURL = WardenBinary.packageRoot
+        process.standardInput = Pipe()
+        let log = try WardenBinary.temporaryFile("stderr", "")
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try process.run()
+        // Signal once the server runs (its handlers are installed right after it starts).
+        let waitingSince = ContinuousClock.now
+        while !(try String(contentsOfFile: log, encoding: .utf8)).contains("server started"), ContinuousClock.now - waitingSince < .seconds(20) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        process.terminate()
+        let started = ContinuousClock.now
+        while process.isRunning && ContinuousClock.now - started < .seconds(10) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(!process.isRunning, "warden run did not stop on SIGTERM")
+        // sleep died of SIGTERM: warden exits with 128 + 15.
+        #expect(process.terminationStatus == 143)
+    }
+
     @Test func runReportsAServerThatCannotStart() throws {
         let output = try WardenBinary.run([
             "run", "--policy", "examples/policies/time.yaml", "--db", temporaryDatabase(), "--", "no-such-server-\(UUID().uuidString)",

@@ -92,6 +92,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "WardenGatewayTests",
+            dependencies: ["WardenGateway", "WardenPolicy", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WardenCLITests",
             dependencies: [
                 "WardenCLI",

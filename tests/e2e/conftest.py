@@ -1,0 +1,141 @@
+"""Shared fixtures: the built warden binary, a fresh database, policies, a raw client."""
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TIMEOUT = 20
+
+
+@pytest.fixture(scope="session")
+def warden() -> str:
+    path = ROOT / ".build" / "debug" / "warden"
+    assert path.exists(), "build warden first: swift build"
+    return str(path)
+
+
+@pytest.fixture
+def env() -> dict:
+    environment = dict(os.environ)
+    environment["PATH"] = str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", "")
+    return environment
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "warden.db")
+
+
+@pytest.fixture
+def write_policy(tmp_path: Path):
+    def write(text: str, name: str = "policy.yaml") -> str:
+        path = tmp_path / name
+        path.write_text(text)
+        return str(path)
+
+    return write
+
+
+def audit(warden: str, db: str, *arguments: str) -> list[dict]:
+    output = subprocess.run(
+        [warden, "audit", "query", "--db", db, "--format", "json", *arguments],
+        capture_output=True, text=True, timeout=TIMEOUT, check=True,
+    ).stdout
+    return [json.loads(line) for line in output.splitlines()]
+
+
+class RawClient:
+    """Drives `warden run` over raw pipes, reading lines with timeouts."""
+
+    def __init__(self, command: list[str], env: dict):
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        )
+        self.lines: queue.Queue = queue.Queue()
+        self.stderr: list[bytes] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip(b"\n"))
+        self.lines.put(None)
+
+    def _drain_stderr(self) -> None:
+        for line in self.process.stderr:
+            self.stderr.append(line)
+
+    def send(self, raw: bytes) -> None:
+        self.process.stdin.write(raw + b"\n")
+        self.process.stdin.flush()
+
+    def request(self, message: dict) -> None:
+        self.send(json.dumps(message).encode())
+
+    def read_line(self, timeout: float = TIMEOUT) -> bytes:
+        line = self.lines.get(timeout=timeout)
+        assert line is not None, "warden closed its output"
+        return line
+
+    def read(self, timeout: float = TIMEOUT) -> dict:
+        return json.loads(self.read_line(timeout))
+
+    def initialize(self) -> None:
+        self.request({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                      "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}})
+        assert self.read()["id"] == 0
+        self.request({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def close(self, timeout: float = TIMEOUT) -> int:
+        if self.process.stdin and not self.process.stdin.closed:
+            self.process.stdin.close()
+        return self.process.wait(timeout=timeout)
+
+
+@pytest.fixture
+def raw_client(warden, env, db, write_policy):
+    clients = []
+
+    def start(policy_text: str, *options: str, server: list[str] | None = None, extra_env: dict | None = None) -> RawClient:
+        policy = write_policy(policy_text)
+        command = server or [sys.executable, str(FIXTURES / "echo_server.py")]
+        client = RawClient([warden, "run", "--policy", policy, "--db", db, *options, "--", *command], {**env, **(extra_env or {})})
+        clients.append(client)
+        return client
+
+    yield start
+    for client in clients:
+        if client.process.poll() is None:
+            client.process.kill()
+            client.process.wait(timeout=TIMEOUT)
+
+
+def git_repository(path: Path) -> Path:
+    path.mkdir()
+    for command in (["git", "init", "-q"], ["git", "config", "user.email", "e2e@example.com"], ["git", "config", "user.name", "e2e"]):
+        subprocess.run(command, cwd=path, check=True)
+    (path / "README.md").write_text("hello\n")
+    subprocess.run(["git", "add", "README.md"], cwd=path, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "first"], cwd=path, check=True)
+    return path
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> Path:
+    if shutil.which("git") is None:
+        pytest.fail("git is needed for the mcp-server-git tests")
+    return git_repository(tmp_path / "repo")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -10,8 +10,8 @@ import Darwin
 /// An MCP server started as a child process: its stdin and stdout are pipes Warden relays,
 /// its stderr is Warden's.
 final class ServerProcess: Sendable {
-    /// The server's stdout, in chunks.
-    let output: AsyncStream<[UInt8]>
+    /// The server's stdout.
+    let outputDescriptor: Int32
     /// The server's stdin.
     let input: LineWriter
     /// The process id.
@@ -65,7 +65,7 @@ final class ServerProcess: Sendable {
         self.exit = exit
         self.processIdentifier = process.processIdentifier
         self.input = LineWriter(descriptor: stdin.write)
-        self.output = FileDescriptorReader.chunks(of: stdout.read)
+        self.outputDescriptor = stdout.read
     }
 
     /// A pipe whose ends are not inherited by child processes (the server must see EOF on

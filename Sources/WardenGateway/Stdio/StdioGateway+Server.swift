@@ -18,21 +18,16 @@ extension StdioGateway {
     }
 
     /// Relays the server's messages to the client until its stdout ends, then answers every
-    /// call still waiting.
+    /// call still waiting. Messages are handled on the thread that reads them: nothing on
+    /// this path waits for I/O but the write to the client.
     func relayServer(_ server: ServerProcess) async {
-        var framer = LineFramer(maxLineLength: configuration.maxMessageBytes)
-        for await chunk in server.output {
-            for line in framer.append(chunk) {
-                await handleServerLine(line)
-            }
-        }
-        if let line = framer.finish() {
-            await handleServerLine(line)
+        await FileDescriptorReader.lines(of: server.outputDescriptor, maxLineLength: configuration.maxMessageBytes) { line in
+            self.handleServerLine(line)
         }
         await serverEnded()
     }
 
-    func handleServerLine(_ line: LineFramer.Line) async {
+    func handleServerLine(_ line: LineFramer.Line) {
         guard case .message(let bytes) = line else {
             logger.warning("dropped a server message over the size limit", metadata: ["limit": "\(configuration.maxMessageBytes)"])
             return
@@ -48,7 +43,7 @@ extension StdioGateway {
             var routed: [JSONValue] = []
             var changed = false
             for element in elements {
-                switch await route(serverMessage: element) {
+                switch route(serverMessage: element) {
                 case .forward: routed.append(element)
                 case .replace(let replacement):
                     routed.append(replacement)
@@ -63,14 +58,14 @@ extension StdioGateway {
             }
             return
         }
-        switch await route(serverMessage: value) {
+        switch route(serverMessage: value) {
         case .forward: client.write(bytes)
         case .replace(let replacement): client.write(Array(JSONWriter.write(replacement).utf8))
         case .drop: break
         }
     }
 
-    func route(serverMessage value: JSONValue) async -> ServerRoute {
+    func route(serverMessage value: JSONValue) -> ServerRoute {
         let message: JSONRPCMessage
         do {
             message = try JSONRPCMessage(value)
@@ -80,7 +75,7 @@ extension StdioGateway {
         }
         switch message {
         case .response(let id, let body):
-            return await route(response: body, key: RequestKey(id))
+            return route(response: body, key: RequestKey(id))
         case .notification("notifications/tools/list_changed", _):
             state.withLock {
                 $0.tools = [:]
@@ -92,7 +87,7 @@ extension StdioGateway {
         }
     }
 
-    private func route(response body: JSONObject, key: RequestKey) async -> ServerRoute {
+    private func route(response body: JSONObject, key: RequestKey) -> ServerRoute {
         enum Waiting {
             case own(CheckedContinuation<JSONObject, any Error>)
             case call(SessionState.PendingCall)
@@ -110,7 +105,7 @@ extension StdioGateway {
             continuation.resume(returning: body)
             return .drop
         case .call(let call):
-            await complete(call, response: body)
+            complete(call, response: body)
             return .forward
         case .toolList:
             guard let result = body["result"] else { return .forward }
@@ -128,14 +123,15 @@ extension StdioGateway {
         }
     }
 
-    /// Records the outcome of a forwarded call; a JSON-RPC error gives its counts back.
-    func complete(_ call: SessionState.PendingCall, response body: JSONObject) async {
+    /// Records the outcome of a forwarded call; a JSON-RPC error gives its counts back (in
+    /// the background: the answer need not wait for it).
+    func complete(_ call: SessionState.PendingCall, response body: JSONObject) {
         var record = call.record
         let elapsed = ContinuousClock.now - call.started
         record.latencyMilliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         if let error = body["error"] {
             record.upstreamStatus = "error \(error["code"]?.numberValue?.text ?? "?")"
-            await rollBack(call.reservations)
+            Task { await rollBack(call.reservations) }
         } else if body["result"]?["isError"] == true {
             record.upstreamStatus = "tool_error"
         } else {

@@ -89,7 +89,7 @@ public final class StdioGateway: Sendable {
         started()
         let fromServer = Task { await self.relayServer(server) }
         let fromClient = Task {
-            await self.relayClient(FileDescriptorReader.chunks(of: clientInput), to: server)
+            await self.relayClient(from: clientInput, to: server)
             // The client is gone: close the server's stdin so it can finish and exit.
             server.input.close()
         }
@@ -109,19 +109,14 @@ public final class StdioGateway: Sendable {
 
     // MARK: - Client to server
 
-    func relayClient(_ chunks: AsyncStream<[UInt8]>, to server: ServerProcess) async {
-        var framer = LineFramer(maxLineLength: configuration.maxMessageBytes)
-        for await chunk in chunks {
-            for line in framer.append(chunk) {
-                await handleClientLine(line, server: server)
-            }
-        }
-        if let line = framer.finish() {
-            await handleClientLine(line, server: server)
+    /// Relays the client's messages, each handled on the thread that reads it, in order.
+    func relayClient(from descriptor: Int32, to server: ServerProcess) async {
+        await FileDescriptorReader.lines(of: descriptor, maxLineLength: configuration.maxMessageBytes) { line in
+            self.handleClientLine(line, server: server)
         }
     }
 
-    func handleClientLine(_ line: LineFramer.Line, server: ServerProcess) async {
+    func handleClientLine(_ line: LineFramer.Line, server: ServerProcess) {
         guard case .message(let bytes) = line else {
             if case .tooLong(let length) = line {
                 logger.warning("refused a client message over the size limit", metadata: ["bytes": "\(length)"])
@@ -140,10 +135,10 @@ public final class StdioGateway: Sendable {
             return
         }
         if case .array(let elements) = value {
-            await handleClientBatch(elements, bytes: bytes, server: server)
+            handleClientBatch(elements, bytes: bytes, server: server)
             return
         }
-        switch await route(value, server: server) {
+        switch route(value, server: server) {
         case .forward: server.input.write(bytes)
         case .respond(let response): client.write(response)
         }
@@ -157,8 +152,9 @@ public final class StdioGateway: Sendable {
         case respond([UInt8])
     }
 
-    /// Polices one client message (an object).
-    func route(_ value: JSONValue, server: ServerProcess) async -> Route {
+    /// Polices one client message (an object). A `tools/call` waits here for its decision, so
+    /// the messages after it keep their order.
+    func route(_ value: JSONValue, server: ServerProcess) -> Route {
         let message: JSONRPCMessage
         do {
             message = try JSONRPCMessage(value)
@@ -167,7 +163,7 @@ public final class StdioGateway: Sendable {
         }
         switch message {
         case .request(let id, "tools/call", let body):
-            return await policeToolCall(id: id, body: body, server: server)
+            return waitFor { await self.policeToolCall(id: id, body: body, server: server) }
         case .request(let id, "tools/list", _):
             state.withLock { _ = $0.clientToolLists.insert(RequestKey(id)) }
             return .forward
@@ -179,7 +175,7 @@ public final class StdioGateway: Sendable {
     /// A batch (JSON-RPC 2.0 arrays, protocol 2025-03-26): each element is policed on its own.
     /// Allowed elements go to the server as one batch (the original bytes when all are
     /// allowed); Warden's own answers go back to the client as one batch.
-    func handleClientBatch(_ elements: [JSONValue], bytes: [UInt8], server: ServerProcess) async {
+    func handleClientBatch(_ elements: [JSONValue], bytes: [UInt8], server: ServerProcess) {
         guard !elements.isEmpty else {
             client.write(JSONRPCError.response(id: nil, code: JSONRPCError.invalidRequest, message: "Invalid Request: empty batch"))
             return
@@ -187,7 +183,7 @@ public final class StdioGateway: Sendable {
         var forwarded: [JSONValue] = []
         var answers: [JSONValue] = []
         for element in elements {
-            switch await route(element, server: server) {
+            switch route(element, server: server) {
             case .forward: forwarded.append(element)
             case .respond(let response):
                 if let answer = try? JSONReader.parse(response) { answers.append(answer) }
@@ -202,6 +198,20 @@ public final class StdioGateway: Sendable {
             client.write(Array(JSONWriter.write(.array(answers)).utf8))
         }
     }
+}
+
+/// Runs `operation` in the concurrency pool and blocks the calling thread until it is done.
+/// Only for the gateway's own reader threads, which are not part of the pool.
+func waitFor<Value: Sendable>(_ operation: @escaping @Sendable () async -> Value) -> Value {
+    let done = DispatchSemaphore(value: 0)
+    let result = Mutex<Value?>(nil)
+    Task {
+        let value = await operation()
+        result.withLock { $0 = value }
+        done.signal()
+    }
+    done.wait()
+    return result.withLock { $0! }
 }
 
 extension JSONReadError {

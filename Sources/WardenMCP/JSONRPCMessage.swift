@@ -51,14 +51,6 @@ public enum JSONRPCMessage: Sendable {
         }
         self = .response(id: id, body: body)
     }
-
-    /// The method of a request or notification.
-    public var method: String? {
-        switch self {
-        case .request(_, let method, _), .notification(let method, _): method
-        case .response: nil
-        }
-    }
 }
 
 /// A JSON-RPC id as a dictionary key: its exact JSON text (`1` and `"1"` differ).

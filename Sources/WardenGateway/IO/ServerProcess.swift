@@ -79,11 +79,6 @@ final class ServerProcess: Sendable {
         return (descriptors[0], descriptors[1])
     }
 
-    /// Sends `signal` to the server.
-    func send(signal: Int32) {
-        kill(processIdentifier, signal)
-    }
-
     /// Waits for the server to exit and returns its status (128 + signal when killed by one).
     func waitForExit() async -> Int32 {
         await withCheckedContinuation { continuation in

@@ -88,14 +88,13 @@ public final class StdioGateway: Sendable {
         logger.info("server started", metadata: ["command": "\(command.joined(separator: " "))", "pid": "\(server.processIdentifier)"])
         started()
         let fromServer = Task { await self.relayServer(server) }
-        let fromClient = Task {
+        Task {
             await self.relayClient(from: clientInput, to: server)
             // The client is gone: close the server's stdin so it can finish and exit.
             server.input.close()
         }
         let status = await server.waitForExit()
         await fromServer.value
-        fromClient.cancel()
         logger.info("server exited", metadata: ["status": "\(status)"])
         return status
     }

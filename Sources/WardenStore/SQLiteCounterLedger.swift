@@ -12,7 +12,10 @@ public import WardenPolicy
 /// `max` inside an immediate transaction, then refuses, refreshes the cached counts, and the
 /// ``PolicyEnforcer`` evaluates the call again on them. So a call costs one write
 /// transaction, and limits stay exact across processes.
-public final class SQLiteCounterLedger: CounterLedger {
+///
+/// Every operation comes in two forms: `async`, and blocking (``BlockingCounterLedger``) for
+/// callers on threads of their own.
+public final class SQLiteCounterLedger: BlockingCounterLedger {
     let database: DatabasePool
     private let cache = Mutex<[CounterKey: CounterAmount]>([:])
     /// When ended windows were last deleted, in seconds since the epoch.
@@ -23,84 +26,62 @@ public final class SQLiteCounterLedger: CounterLedger {
     }
 
     public func snapshot(of keys: [CounterKey]) async throws -> [CounterKey: CounterAmount] {
-        var result: [CounterKey: CounterAmount] = [:]
-        let missing = cache.withLock { cache in
-            keys.filter { key in
-                if let amount = cache[key] {
-                    result[key] = amount
-                    return false
-                }
-                return true
-            }
-        }
-        guard !missing.isEmpty else { return result }
-        let names = missing.map(\.description)
-        let stored = try await database.read { db in
-            try [String: String](
-                Row.fetchAll(
-                    db, sql: "SELECT key, amount FROM counter WHERE key IN (\(databaseQuestionMarks(count: names.count)))",
-                    arguments: StatementArguments(names)
-                ).map { ($0["key"], $0["amount"]) }, uniquingKeysWith: { first, _ in first })
-        }
-        let fetched = missing.map { ($0, stored[$0.description].flatMap { CounterAmount($0) } ?? .zero) }
-        remember(fetched)
-        for (key, amount) in fetched { result[key] = amount }
-        return result
+        let (found, missing) = cached(keys)
+        guard !missing.isEmpty else { return found }
+        return merged(found, try await database.read { db in try Self.amounts(of: missing, in: db) })
+    }
+
+    public func snapshotNow(of keys: [CounterKey]) throws -> [CounterKey: CounterAmount] {
+        let (found, missing) = cached(keys)
+        guard !missing.isEmpty else { return found }
+        return merged(found, try database.read { db in try Self.amounts(of: missing, in: db) })
     }
 
     public func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation? {
-        let now = Int64(Date().timeIntervalSince1970)
-        let cleanup = lastCleanup.withLock { last in
-            defer { if now - last >= 60 { last = now } }
-            return now - last >= 60
+        let (now, cleanup) = cleanupDue()
+        let outcome = try await database.writeWithoutTransaction { db in
+            try Self.reserve(reservations, in: db, now: now, cleanup: cleanup)
         }
-        let (refused, seen) = try await database.writeWithoutTransaction { db in
-            var refused: CounterReservation?
-            var seen: [(CounterKey, CounterAmount)] = []
-            try db.inTransaction(.immediate) {
-                if cleanup {
-                    try db.execute(sql: "DELETE FROM counter WHERE window_end <= ?", arguments: [now])
-                }
-                var pending: [CounterKey: CounterAmount] = [:]
-                for reservation in reservations {
-                    let key = reservation.key
-                    let current = try pending[key] ?? Self.amount(of: key.description, in: db)
-                    let next = current + reservation.amount
-                    guard next <= reservation.max else {
-                        refused = reservation
-                        return .rollback
-                    }
-                    pending[key] = next
-                    try db.cachedStatement(
-                        sql: """
-                            INSERT INTO counter (key, amount, window_end) VALUES (?, ?, ?)
-                            ON CONFLICT(key) DO UPDATE SET amount = excluded.amount
-                            """
-                    ).execute(arguments: [key.description, next.description, key.windowEnd])
-                }
-                seen = Array(pending)
-                return .commit
-            }
-            if refused != nil {
-                // Rolled back: read what other processes have counted, for the retry.
-                seen = try reservations.map { ($0.key, try Self.amount(of: $0.key.description, in: db)) }
-            }
-            return (refused, seen)
+        remember(outcome.seen)
+        return outcome.refused
+    }
+
+    public func reserveNow(_ reservations: [CounterReservation]) throws -> CounterReservation? {
+        let (now, cleanup) = cleanupDue()
+        let outcome = try database.writeWithoutTransaction { db in
+            try Self.reserve(reservations, in: db, now: now, cleanup: cleanup)
         }
-        remember(seen)
-        return refused
+        remember(outcome.seen)
+        return outcome.refused
     }
 
     public func rollBack(_ reservations: [CounterReservation]) async throws {
-        let seen = try await database.write { db in
-            try reservations.map { reservation -> (CounterKey, CounterAmount) in
-                let key = reservation.key.description
-                let next = Swift.max(.zero, try Self.amount(of: key, in: db) - reservation.amount)
-                try db.execute(sql: "UPDATE counter SET amount = ? WHERE key = ?", arguments: [next.description, key])
-                return (reservation.key, next)
+        remember(try await database.write { db in try Self.rollBack(reservations, in: db) })
+    }
+
+    public func rollBackNow(_ reservations: [CounterReservation]) throws {
+        remember(try database.write { db in try Self.rollBack(reservations, in: db) })
+    }
+
+    // MARK: - Cache
+
+    /// The cached counts of `keys`, and the keys not cached.
+    private func cached(_ keys: [CounterKey]) -> ([CounterKey: CounterAmount], [CounterKey]) {
+        cache.withLock { cache in
+            var found: [CounterKey: CounterAmount] = [:]
+            let missing = keys.filter { key in
+                guard let amount = cache[key] else { return true }
+                found[key] = amount
+                return false
             }
+            return (found, missing)
         }
-        remember(seen)
+    }
+
+    /// Cached counts completed with counts just read (which are cached too).
+    private func merged(_ found: [CounterKey: CounterAmount], _ read: [(CounterKey, CounterAmount)]) -> [CounterKey: CounterAmount] {
+        remember(read)
+        return found.merging(read) { _, new in new }
     }
 
     /// Caches counts read or written; forgets ended windows once the cache grows.
@@ -110,6 +91,69 @@ public final class SQLiteCounterLedger: CounterLedger {
             if cache.count > 4096 { cache = cache.filter { $0.key.windowEnd > now } }
             for (key, amount) in amounts { cache[key] = amount }
         }
+    }
+
+    /// The current time, and whether ended windows are due to be deleted (once a minute).
+    private func cleanupDue() -> (now: Int64, due: Bool) {
+        let now = Int64(Date().timeIntervalSince1970)
+        return lastCleanup.withLock { last in
+            guard now - last >= 60 else { return (now, false) }
+            last = now
+            return (now, true)
+        }
+    }
+
+    // MARK: - Transactions
+
+    private static func reserve(
+        _ reservations: [CounterReservation],
+        in db: Database,
+        now: Int64,
+        cleanup: Bool
+    ) throws -> (refused: CounterReservation?, seen: [(CounterKey, CounterAmount)]) {
+        var refused: CounterReservation?
+        var seen: [(CounterKey, CounterAmount)] = []
+        try db.inTransaction(.immediate) {
+            if cleanup {
+                try db.execute(sql: "DELETE FROM counter WHERE window_end <= ?", arguments: [now])
+            }
+            var pending: [CounterKey: CounterAmount] = [:]
+            for reservation in reservations {
+                let key = reservation.key
+                let next = try (pending[key] ?? amount(of: key.description, in: db)) + reservation.amount
+                guard next <= reservation.max else {
+                    refused = reservation
+                    return .rollback
+                }
+                pending[key] = next
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO counter (key, amount, window_end) VALUES (?, ?, ?)
+                        ON CONFLICT(key) DO UPDATE SET amount = excluded.amount
+                        """
+                ).execute(arguments: [key.description, next.description, key.windowEnd])
+            }
+            seen = Array(pending)
+            return .commit
+        }
+        if refused != nil {
+            // Rolled back: read what other processes have counted, for the retry.
+            seen = try amounts(of: reservations.map(\.key), in: db)
+        }
+        return (refused, seen)
+    }
+
+    private static func rollBack(_ reservations: [CounterReservation], in db: Database) throws -> [(CounterKey, CounterAmount)] {
+        try reservations.map { reservation in
+            let key = reservation.key.description
+            let next = Swift.max(.zero, try amount(of: key, in: db) - reservation.amount)
+            try db.cachedStatement(sql: "UPDATE counter SET amount = ? WHERE key = ?").execute(arguments: [next.description, key])
+            return (reservation.key, next)
+        }
+    }
+
+    private static func amounts(of keys: [CounterKey], in db: Database) throws -> [(CounterKey, CounterAmount)] {
+        try keys.map { ($0, try amount(of: $0.description, in: db)) }
     }
 
     private static func amount(of key: String, in db: Database) throws -> CounterAmount {

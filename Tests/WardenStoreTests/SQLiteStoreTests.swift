@@ -31,6 +31,18 @@ func reservation(_ counter: String = "c", amount: CounterAmount = 1, max: Counte
         #expect(try await ledger.reserve([one]) == nil)
     }
 
+    @Test func blockingFormsShareTheCounts() async throws {
+        let ledger = try SQLiteStore(path: temporaryDatabasePath()).counters
+        let limit = reservation(max: 2)
+        #expect(try ledger.reserveNow([limit]) == nil)
+        #expect(try await ledger.reserve([limit]) == nil)
+        #expect(try ledger.reserveNow([limit]) == limit)
+        #expect(try ledger.snapshotNow(of: [limit.key])[limit.key] == 2)
+        try ledger.rollBackNow([limit])
+        #expect(try await ledger.snapshot(of: [limit.key])[limit.key] == 1)
+        #expect(try SQLiteStore(path: ledger.database.path).counters.snapshotNow(of: [limit.key])[limit.key] == 1)
+    }
+
     @Test func reservationsAreAllOrNothing() async throws {
         let ledger = try SQLiteStore(path: temporaryDatabasePath()).counters
         let roomy = reservation("a", max: 10)

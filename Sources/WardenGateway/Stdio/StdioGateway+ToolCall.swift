@@ -7,8 +7,10 @@ import WardenPolicy
 import WardenStore
 
 extension StdioGateway {
-    /// Decides a `tools/call`: forward it, or answer it with a denial.
-    func policeToolCall(id: JSONValue, body: JSONObject, server: ServerProcess) async -> Route {
+    /// Decides a `tools/call`: forward it, or answer it with a denial. Runs on the client's
+    /// reading thread: with a blocking ledger and the server's tools known, nothing here
+    /// leaves that thread.
+    func policeToolCall(id: JSONValue, body: JSONObject, server: ServerProcess) -> Route {
         let now = Date()
         let version = policy.current
         var record = AuditRecord(
@@ -42,7 +44,7 @@ extension StdioGateway {
 
         let known: SessionState.KnownTool?
         do {
-            known = try await knownTool(named: tool, server: server)
+            known = try knownTool(named: tool, server: server)
         } catch {
             logger.error("cannot list the server's tools; call refused", metadata: ["error": "\(error)"])
             record.decision = "deny"
@@ -61,9 +63,10 @@ extension StdioGateway {
             session: configuration.session,
             inputSchema: known.inputSchema
         )
+        let enforcer = PolicyEnforcer(policy: version.policy, ledger: ledger)
         var decision: Decision
         do {
-            decision = try await PolicyEnforcer(policy: version.policy, ledger: ledger).decide(call, now: now)
+            decision = try enforcer.decideNow(call, now: now) ?? waitFor { try await enforcer.decide(call, now: now) }
         } catch {
             logger.error("the state store failed; call refused (fail closed)", metadata: ["error": "\(error)"])
             record.decision = "deny"
@@ -71,7 +74,8 @@ extension StdioGateway {
         }
         if decision.outcome == .approvalRequired && decision.enforced {
             // Held calls need an approver; `warden run` has none yet, so the call is refused.
-            try? await ledger.rollBack(decision.reservations)
+            let reservations = decision.reservations
+            try? waitFor { try await self.ledger.rollBack(reservations) }
             decision = Decision(
                 outcome: .deny,
                 rule: decision.rule,
@@ -97,10 +101,16 @@ extension StdioGateway {
 
     /// The tool called `name` as the server advertised it, or `nil` if it did not. When the
     /// tool is not among those seen so far, Warden lists every page of tools itself, once.
-    func knownTool(named name: String, server: ServerProcess) async throws -> SessionState.KnownTool? {
+    func knownTool(named name: String, server: ServerProcess) throws -> SessionState.KnownTool? {
         let (tool, complete) = state.withLock { ($0.tools[ExactName(name)], $0.toolsComplete) }
         if let tool { return tool }
         if complete { return nil }
+        try waitFor { try await self.listAllTools(server: server) }
+        return state.withLock { $0.tools[ExactName(name)] }
+    }
+
+    /// Lists every page of the server's tools with Warden's own requests.
+    func listAllTools(server: ServerProcess) async throws {
         var cursor: JSONValue?
         var pages = 0
         repeat {
@@ -114,10 +124,7 @@ extension StdioGateway {
             cursor = result["nextCursor"].flatMap { $0 == .null ? nil : $0 }
             pages += 1
         } while cursor != nil && pages < 1000
-        return state.withLock { state in
-            state.toolsComplete = true
-            return state.tools[ExactName(name)]
-        }
+        state.withLock { $0.toolsComplete = true }
     }
 
     /// Sends Warden's own request to the server and waits for its response.

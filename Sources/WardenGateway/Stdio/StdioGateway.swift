@@ -162,7 +162,7 @@ public final class StdioGateway: Sendable {
         }
         switch message {
         case .request(let id, "tools/call", let body):
-            return waitFor { await self.policeToolCall(id: id, body: body, server: server) }
+            return policeToolCall(id: id, body: body, server: server)
         case .request(let id, "tools/list", _):
             state.withLock { _ = $0.clientToolLists.insert(RequestKey(id)) }
             return .forward
@@ -201,16 +201,21 @@ public final class StdioGateway: Sendable {
 
 /// Runs `operation` in the concurrency pool and blocks the calling thread until it is done.
 /// Only for the gateway's own reader threads, which are not part of the pool.
-func waitFor<Value: Sendable>(_ operation: @escaping @Sendable () async -> Value) -> Value {
+func waitFor<Value: Sendable>(_ operation: @escaping @Sendable () async throws -> Value) throws -> Value {
     let done = DispatchSemaphore(value: 0)
-    let result = Mutex<Value?>(nil)
+    let result = Mutex<Result<Value, any Error>?>(nil)
     Task {
-        let value = await operation()
-        result.withLock { $0 = value }
+        let outcome: Result<Value, any Error>
+        do {
+            outcome = .success(try await operation())
+        } catch {
+            outcome = .failure(error)
+        }
+        result.withLock { $0 = outcome }
         done.signal()
     }
     done.wait()
-    return result.withLock { $0! }
+    return try result.withLock { $0! }.get()
 }
 
 extension JSONReadError {

@@ -4,7 +4,7 @@ import Synchronization
 /// A ``CounterLedger`` in memory, for `warden policy eval`/`test` and unit tests.
 ///
 /// Once it holds more than 4096 counts, those of windows that have ended are dropped.
-public final class InMemoryCounterLedger: CounterLedger {
+public final class InMemoryCounterLedger: BlockingCounterLedger {
     private let counts = Mutex<[CounterKey: CounterAmount]>([:])
 
     public init() {}
@@ -43,5 +43,17 @@ public final class InMemoryCounterLedger: CounterLedger {
                 counts[reservation.key] = Swift.max(0, current - reservation.amount)
             }
         }
+    }
+
+    public func snapshotNow(of keys: [CounterKey]) -> [CounterKey: CounterAmount] {
+        snapshot(of: keys)
+    }
+
+    public func reserveNow(_ reservations: [CounterReservation]) -> CounterReservation? {
+        reserve(reservations)
+    }
+
+    public func rollBackNow(_ reservations: [CounterReservation]) {
+        rollBack(reservations)
     }
 }

@@ -5,6 +5,13 @@ import time
 from conftest import audit
 
 ALLOW_ALL = 'version: "1"\ndefault: allow\n'
+ONE_CRASH_A_DAY = """
+version: "1"
+default: allow
+tools:
+  crash:
+    limits: [{window: day, max: 1}]
+"""
 
 
 def test_a_crash_mid_call_answers_the_client_and_exits_with_the_servers_status(raw_client, warden, db):
@@ -29,25 +36,13 @@ def test_end_of_input_stops_the_server_and_warden(raw_client):
 
 
 def test_a_rate_limited_call_that_fails_upstream_gives_its_count_back(raw_client, warden, db):
-    client = raw_client("""
-version: "1"
-default: allow
-tools:
-  crash:
-    limits: [{window: day, max: 1}]
-""")
+    client = raw_client(ONE_CRASH_A_DAY)
     client.initialize()
     client.request({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "crash", "arguments": {}}})
     assert client.read()["error"]["code"] == -32603
     assert client.process.wait(timeout=20) == 3
     # The crashed call never answered, so its reservation was rolled back: a new session may call again.
-    second = raw_client("""
-version: "1"
-default: allow
-tools:
-  crash:
-    limits: [{window: day, max: 1}]
-""")
+    second = raw_client(ONE_CRASH_A_DAY)
     second.initialize()
     second.request({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "crash", "arguments": {}}})
     assert second.read()["error"]["code"] == -32603

@@ -3,7 +3,8 @@ import WardenJSON
 
 extension PolicyDecoder {
     static let testCaseKeys = [
-        "name", "tool", "args", "identity", "grant", "labels", "server", "session", "repeat", "at", "expect", "rule",
+        "name", "tool", "args", "identity", "grant", "labels", "server", "session", "input_schema", "repeat", "at", "expect",
+        "rule",
     ]
 
     /// Decodes a list of test cases (`tests:` in a policy, or a cases file).
@@ -39,7 +40,10 @@ extension PolicyDecoder {
             arguments: arguments,
             identity: identity,
             server: optionalString("server"),
-            session: optionalString("session")
+            session: optionalString("session"),
+            inputSchema: object["input_schema"].flatMap { value in
+                namedEntries(value, at: pointer.appending("input_schema")).map { ArgumentSchema.compile(toolInputSchema: .object($0)) }
+            }
         )
         let repeatCount = object["repeat"].flatMap { integer($0, at: pointer.appending("repeat"), in: 1...1_000_000) } ?? 1
         var instant: Date?

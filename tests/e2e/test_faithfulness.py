@@ -84,28 +84,39 @@ def test_malformed_and_ambiguous_input_is_refused(raw_client, tmp_path: Path):
     assert client.close() == 0
 
 
-def test_batches_are_policed_per_element(raw_client, warden, db):
+def test_batches_are_policed_per_element_and_answered_in_one_batch(raw_client, warden, db, tmp_path: Path):
+    log = tmp_path / "server.log"
     client = raw_client("""
 version: "1"
 default: allow
 tools:
   noise: {action: deny, reason: no noise}
-""")
+""", extra_env={"ECHO_SERVER_LOG": str(log)})
     client.initialize()
     client.send(json.dumps([
         {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {"n": 1}}},
         {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "noise", "arguments": {}}},
+        {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 1, "progress": 1}},
     ]).encode())
-    answers = {}
-    for _ in range(2):
-        message = client.read()
-        for element in message if isinstance(message, list) else [message]:
-            answers[element["id"]] = element
+    batch = client.read()
+    assert isinstance(batch, list)
+    answers = {element["id"]: element for element in batch}
+    assert sorted(answers) == [1, 2]
     assert answers[2]["result"]["isError"] is True
     assert answers[2]["result"]["content"][0]["text"] == "[POLICY DENIED] no noise (rule /tools/noise/action)"
     assert answers[1]["result"]["isError"] is False
+    # The server got the allowed request and the notification, not the refused call.
+    forwarded = json.loads(log.read_bytes().splitlines()[-1])
+    assert [element.get("id") for element in forwarded] == [1, None]
+
+    # A batch with nothing for the server is answered by Warden alone.
+    client.send(json.dumps([
+        {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "noise", "arguments": {}}},
+    ]).encode())
+    alone = client.read()
+    assert [element["id"] for element in alone] == [3]
     assert client.close() == 0
-    assert sorted((r["tool"], r["decision"]) for r in audit(warden, db)) == [("echo", "allow"), ("noise", "deny")]
+    assert sorted((r["tool"], r["decision"]) for r in audit(warden, db)) == [("echo", "allow"), ("noise", "deny"), ("noise", "deny")]
 
 
 def test_unadvertised_tools_are_unknown_even_under_default_allow(raw_client):

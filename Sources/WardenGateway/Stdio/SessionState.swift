@@ -32,6 +32,34 @@ struct SessionState {
     var ownRequestCount = 0
     /// The server's stdout has ended.
     var serverGone = false
+    /// Warden's own answers to refused elements of a client batch whose other requests went
+    /// to the server, keyed by each forwarded request: they join the server's batch response.
+    var heldBatchAnswers: [RequestKey: HeldAnswers] = [:]
+
+    /// Answers waiting for a batch response; a class so every forwarded request of one batch
+    /// shares them and they are sent once. Only touched under the session's lock.
+    final class HeldAnswers: @unchecked Sendable {
+        var answers: [JSONValue]
+
+        init(_ answers: [JSONValue]) {
+            self.answers = answers
+        }
+
+        /// The answers, the first time they are asked for; empty afterwards.
+        func take() -> [JSONValue] {
+            defer { answers = [] }
+            return answers
+        }
+    }
+
+    /// Takes the held answers of the batches the responses `keys` belong to.
+    mutating func takeHeldAnswers(for keys: [RequestKey]) -> [JSONValue] {
+        var taken: [JSONValue] = []
+        for key in keys {
+            if let held = heldBatchAnswers.removeValue(forKey: key) { taken += held.take() }
+        }
+        return taken
+    }
 
     mutating func remember(_ advertised: [ToolListFilter.Tool]) {
         for tool in advertised {

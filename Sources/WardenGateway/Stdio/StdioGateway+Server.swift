@@ -39,29 +39,27 @@ extension StdioGateway {
             logger.warning("dropped a line from the server that is not acceptable JSON", metadata: ["reason": "\(error)"])
             return
         }
-        if case .array(let elements) = value {
-            var routed: [JSONValue] = []
-            var changed = false
-            for element in elements {
-                switch route(serverMessage: element) {
-                case .forward: routed.append(element)
-                case .replace(let replacement):
-                    routed.append(replacement)
-                    changed = true
-                case .drop: changed = true
-                }
+        let elements = value.arrayValue ?? [value]
+        let held = state.withLock { $0.takeHeldAnswers(for: elements.compactMap { $0["id"].map(RequestKey.init) }) }
+        var routed: [JSONValue] = []
+        var changed = !held.isEmpty
+        for element in elements {
+            switch route(serverMessage: element) {
+            case .forward: routed.append(element)
+            case .replace(let replacement):
+                routed.append(replacement)
+                changed = true
+            case .drop: changed = true
             }
-            if !changed {
-                client.write(bytes)
-            } else if !routed.isEmpty {
-                client.write(Array(JSONWriter.write(.array(routed)).utf8))
-            }
-            return
         }
-        switch route(serverMessage: value) {
-        case .forward: client.write(bytes)
-        case .replace(let replacement): client.write(Array(JSONWriter.write(replacement).utf8))
-        case .drop: break
+        if !changed {
+            client.write(bytes)
+        } else if case .array = value {
+            if !routed.isEmpty || !held.isEmpty { client.write(Array(JSONWriter.write(.array(routed + held)).utf8)) }
+        } else {
+            // A single response to a batched request: the held answers follow as their own batch.
+            routed.forEach { client.write(Array(JSONWriter.write($0).utf8)) }
+            if !held.isEmpty { client.write(Array(JSONWriter.write(.array(held)).utf8)) }
         }
     }
 

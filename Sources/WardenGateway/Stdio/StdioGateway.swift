@@ -173,7 +173,8 @@ public final class StdioGateway: Sendable {
 
     /// A batch (JSON-RPC 2.0 arrays, protocol 2025-03-26): each element is policed on its own.
     /// Allowed elements go to the server as one batch (the original bytes when all are
-    /// allowed); Warden's own answers go back to the client as one batch.
+    /// allowed). Warden's own answers join the server's batch response, so the client gets
+    /// one array with every answer; when no request went to the server, they are sent at once.
     func handleClientBatch(_ elements: [JSONValue], bytes: [UInt8], server: ServerProcess) {
         guard !elements.isEmpty else {
             client.write(JSONRPCError.response(id: nil, code: JSONRPCError.invalidRequest, message: "Invalid Request: empty batch"))
@@ -188,13 +189,22 @@ public final class StdioGateway: Sendable {
                 if let answer = try? JSONReader.parse(response) { answers.append(answer) }
             }
         }
+        let forwardedRequests = forwarded.compactMap { element -> RequestKey? in
+            guard element["method"] != nil, let id = element["id"] else { return nil }
+            return RequestKey(id)
+        }
+        if !answers.isEmpty && !forwardedRequests.isEmpty {
+            let held = SessionState.HeldAnswers(answers)
+            state.withLock { state in
+                for key in forwardedRequests { state.heldBatchAnswers[key] = held }
+            }
+        } else if !answers.isEmpty {
+            client.write(Array(JSONWriter.write(.array(answers)).utf8))
+        }
         if forwarded.count == elements.count {
             server.input.write(bytes)
         } else if !forwarded.isEmpty {
             server.input.write(Array(JSONWriter.write(.array(forwarded)).utf8))
-        }
-        if !answers.isEmpty {
-            client.write(Array(JSONWriter.write(.array(answers)).utf8))
         }
     }
 }

@@ -21,12 +21,12 @@ struct DatabaseOptions: ParsableArguments {
 
 /// `--label key=value` options.
 enum LabelOption {
-    static func parse(_ labels: [String]) throws -> [String: String] {
+    static func parse(_ labels: [String], option: String = "--label") throws -> [String: String] {
         var result: [String: String] = [:]
         for label in labels {
             let parts = label.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty else {
-                throw ValidationError("--label takes key=value, got \"\(label)\".")
+                throw ValidationError("\(option) takes key=value, got \"\(label)\".")
             }
             result[String(parts[0])] = String(parts[1])
         }

@@ -36,6 +36,9 @@ public final class SQLiteStore: Sendable {
     /// The audit log kept in this store.
     public var audit: AuditLog { AuditLog(database: database) }
 
+    /// The grants kept in this store.
+    public var grants: GrantStore { GrantStore(database: database) }
+
     /// The default database path: `$XDG_STATE_HOME/warden/warden.db`, else `~/.local/state/warden/warden.db`.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let state = environment["XDG_STATE_HOME"], !state.isEmpty {
@@ -64,6 +67,20 @@ public final class SQLiteStore: Sendable {
                 table.column("identity", .text).notNull()
             }
             try db.create(index: "audit_time", on: "audit", columns: ["time"])
+        }
+        migrator.registerMigration("v2-grants") { db in
+            try db.create(table: "grant") { table in
+                table.primaryKey("id", .text)
+                table.column("label", .text).notNull()
+                table.column("token_hash", .text).notNull().unique()
+                table.column("servers", .text).notNull()
+                table.column("policy", .text).notNull()
+                table.column("identity", .text).notNull()
+                table.column("identity_labels", .text).notNull()
+                table.column("created_at", .text).notNull()
+                table.column("rotated_at", .text)
+                table.column("revoked_at", .text)
+            }
         }
         return migrator
     }

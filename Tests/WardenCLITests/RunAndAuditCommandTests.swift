@@ -91,3 +91,46 @@ import WardenJSON
         #expect(output.stderr.contains("cannot open the database \(file)"))
     }
 }
+
+/// `warden grants` through the built binary.
+@Suite struct GrantsCommandTests {
+    @Test func createListRotateRevoke() throws {
+        let db = FileManager.default.temporaryDirectory.appending(path: "warden-cli-\(UUID().uuidString)/warden.db").path
+        let created = try WardenBinary.run([
+            "grants", "create", "--db", db, "--label", "ci-agent", "--server", "time", "--policy", "examples/policies/time.yaml",
+            "--identity-label", "team=ops", "--format", "json",
+        ])
+        #expect(created.status == 0, "\(created.stderr)")
+        let grant = try JSONReader.parse(created.stdout)
+        let id = try #require(grant["id"]?.stringValue)
+        let token = try #require(grant["token"]?.stringValue)
+        #expect(token.hasPrefix("wdn_"))
+        #expect(grant["identity_labels"] == ["team": "ops"])
+
+        let listed = try WardenBinary.run(["grants", "list", "--db", db, "--format", "json"])
+        #expect(!listed.stdout.contains(token), "tokens are never listed")
+        #expect(try JSONReader.parse(listed.stdout)["id"] == .string(id))
+
+        let rotated = try WardenBinary.run(["grants", "rotate", "--db", db, id])
+        #expect(rotated.status == 0)
+        #expect(rotated.stdout.contains("token: wdn_"))
+        #expect(!rotated.stdout.contains(token))
+
+        #expect(try WardenBinary.run(["grants", "revoke", "--db", db, id]).stdout == "grant \(id) revoked\n")
+        #expect(try WardenBinary.run(["grants", "list", "--db", db]).lines.count == 1)
+        let again = try WardenBinary.run(["grants", "revoke", "--db", db, id])
+        #expect(again.status == 2)
+        #expect(again.stderr.contains("no active grant \(id)"))
+    }
+
+    @Test func createRefusesAnInvalidPolicyOrMissingServer() throws {
+        let db = FileManager.default.temporaryDirectory.appending(path: "warden-cli-\(UUID().uuidString)/warden.db").path
+        let noServer = try WardenBinary.run(["grants", "create", "--db", db, "--label", "a", "--policy", "examples/policies/time.yaml"])
+        #expect(noServer.status == 2)
+        #expect(noServer.stderr.contains("Name at least one --server."))
+        let policy = try WardenBinary.temporaryFile("bad.yaml", "default: maybe\n")
+        let badPolicy = try WardenBinary.run(["grants", "create", "--db", db, "--label", "a", "--server", "s", "--policy", policy])
+        #expect(badPolicy.status == 2)
+        #expect(badPolicy.stderr.contains("unknown value \"maybe\" at /default"))
+    }
+}

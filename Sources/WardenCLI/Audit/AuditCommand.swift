@@ -45,12 +45,7 @@ struct AuditCommand: AsyncParsableCommand {
         case .json:
             entries.forEach { Swift.print(json($0)) }
         case .table:
-            let rows = (header ? [tableHeader] : []) + entries.map(row)
-            guard let columns = rows.first?.count else { return }
-            let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
-            for row in rows {
-                Swift.print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
-            }
+            printTable((header ? [tableHeader] : []) + entries.map(row))
         }
     }
 

@@ -1,0 +1,156 @@
+import ArgumentParser
+import Foundation
+import WardenJSON
+import WardenStore
+
+/// `warden grants`: the bearer tokens agents use to reach servers through `warden serve`.
+struct GrantsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grants",
+        abstract: "Create, list, rotate and revoke grants: bearer tokens bound to servers and a policy.",
+        discussion: "Tokens are random, shown once, and stored only as a SHA-256 hash.",
+        subcommands: [Create.self, List.self, Rotate.self, Revoke.self]
+    )
+
+    /// A grant as JSON (never with a token).
+    static func json(_ grant: Grant) -> JSONValue {
+        var members: [JSONObject.Member] = [
+            .init(key: "id", value: .string(grant.id)),
+            .init(key: "label", value: .string(grant.label)),
+            .init(key: "servers", value: .array(grant.servers.map(JSONValue.string))),
+            .init(key: "policy", value: .string(grant.policy)),
+            .init(key: "identity", value: .string(grant.identity)),
+            .init(key: "identity_labels", value: .object(JSONObject(grant.identityLabels.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) }))),
+            .init(key: "created_at", value: .string(grant.createdAt.formatted(.iso8601))),
+        ]
+        if let rotated = grant.rotatedAt { members.append(.init(key: "rotated_at", value: .string(rotated.formatted(.iso8601)))) }
+        if let revoked = grant.revokedAt { members.append(.init(key: "revoked_at", value: .string(revoked.formatted(.iso8601)))) }
+        return .object(JSONObject(members))
+    }
+
+    /// Prints a newly issued token: the only time anyone sees it.
+    static func printIssued(_ issued: IssuedGrant, format: OutputFormat) {
+        switch format {
+        case .text:
+            print("grant \(issued.grant.id) (\(issued.grant.label)) for \(issued.grant.servers.joined(separator: ", "))")
+            print("token: \(issued.token)")
+            print("This token is shown once; store it now. Warden keeps only its hash.")
+        case .json:
+            guard case .object(var object) = json(issued.grant) else { return }
+            object.members.insert(.init(key: "token", value: .string(issued.token)), at: 1)
+            print(JSONWriter.write(.object(object)))
+        }
+    }
+
+    /// Runs a store operation, turning its failures into exit status 2 with the reason.
+    static func attempt<T>(_ operation: () throws -> T) throws -> T {
+        do {
+            return try operation()
+        } catch let failure as GrantStore.Failure {
+            throw WardenCLI.failure(failure.description)
+        }
+    }
+}
+
+extension GrantsCommand {
+    /// `warden grants create`
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a grant and print its token, once.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "A label for the grant, e.g. the agent's name.")
+        var label: String
+
+        @Option(name: .customLong("server"), help: "A server the token reaches (repeatable).")
+        var servers: [String] = []
+
+        @Option(help: "The policy file the grant's calls are decided by.")
+        var policy: String
+
+        @Option(help: "The identity name the grant gives (default: the label).")
+        var identity: String?
+
+        @Option(name: .customLong("identity-label"), help: "An identity label policies can test, as key=value (repeatable).")
+        var identityLabels: [String] = []
+
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if servers.isEmpty { throw ValidationError("Name at least one --server.") }
+            _ = try LabelOption.parse(identityLabels, option: "--identity-label")
+        }
+
+        func run() async throws {
+            let policyPath = URL(fileURLWithPath: policy).standardizedFileURL.path
+            _ = try PolicyFiles.loadPolicy(policyPath)
+            let grants = try database.open().grants
+            let issued = try GrantsCommand.attempt {
+                try grants.create(
+                    label: label, servers: servers, policy: policyPath, identity: identity,
+                    identityLabels: try LabelOption.parse(identityLabels, option: "--identity-label"))
+            }
+            GrantsCommand.printIssued(issued, format: output.format)
+        }
+    }
+
+    /// `warden grants list`
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List grants (never their tokens).")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Flag(help: "Include revoked grants.")
+        var all = false
+
+        @Option(help: "Output format: table or json (one object per line).")
+        var format: AuditCommand.EntryFormat = .table
+
+        func run() async throws {
+            let grants = try database.open().grants.list(includingRevoked: all)
+            switch format {
+            case .json:
+                grants.forEach { print(JSONWriter.write(GrantsCommand.json($0))) }
+            case .table:
+                let rows = [["ID", "LABEL", "IDENTITY", "SERVERS", "POLICY", "CREATED", "STATUS"]] + grants.map { grant in
+                    [grant.id, grant.label, grant.identity, grant.servers.joined(separator: ","), grant.policy,
+                     grant.createdAt.formatted(.iso8601), grant.isActive ? "active" : "revoked"]
+                }
+                printTable(rows)
+            }
+        }
+    }
+
+    /// `warden grants rotate`
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a grant a new token; the old one stops working at once.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Argument(help: "The grant's id.")
+        var id: String
+
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            let grants = try database.open().grants
+            GrantsCommand.printIssued(try GrantsCommand.attempt { try grants.rotate(id: id) }, format: output.format)
+        }
+    }
+
+    /// `warden grants revoke`
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a grant; its token stops working at once.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Argument(help: "The grant's id.")
+        var id: String
+
+        func run() async throws {
+            let grants = try database.open().grants
+            try GrantsCommand.attempt { try grants.revoke(id: id) }
+            print("grant \(id) revoked")
+        }
+    }
+}

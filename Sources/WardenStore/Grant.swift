@@ -1,0 +1,56 @@
+public import Foundation
+
+/// A grant: a bearer token, bound to servers and a policy, that gives its holder an identity.
+///
+/// The token itself is never stored, only its SHA-256; it is shown once, when the grant is
+/// created or rotated.
+public struct Grant: Sendable, Equatable {
+    /// The public id, e.g. `g_4f2k9q7m`: safe to log and to name in commands.
+    public var id: String
+    /// A human label, e.g. `ci-agent`.
+    public var label: String
+    /// The servers the token reaches.
+    public var servers: [String]
+    /// The policy (file) the grant's calls are decided by.
+    public var policy: String
+    /// The identity name the grant gives (`identity.name`).
+    public var identity: String
+    /// The identity labels the grant gives (`identity.labels.*`).
+    public var identityLabels: [String: String]
+    public var createdAt: Date
+    public var rotatedAt: Date?
+    /// When the grant was revoked; a revoked token stops working at once.
+    public var revokedAt: Date?
+
+    public init(
+        id: String,
+        label: String,
+        servers: [String],
+        policy: String,
+        identity: String,
+        identityLabels: [String: String] = [:],
+        createdAt: Date,
+        rotatedAt: Date? = nil,
+        revokedAt: Date? = nil
+    ) {
+        self.id = id
+        self.label = label
+        self.servers = servers
+        self.policy = policy
+        self.identity = identity
+        self.identityLabels = identityLabels
+        self.createdAt = createdAt
+        self.rotatedAt = rotatedAt
+        self.revokedAt = revokedAt
+    }
+
+    /// Whether the grant still works.
+    public var isActive: Bool { revokedAt == nil }
+}
+
+/// A grant and its token, as returned when the token is made: the only time it is known.
+public struct IssuedGrant: Sendable {
+    public var grant: Grant
+    /// The bearer token, `wdn_` and 43 URL-safe characters (256 random bits).
+    public var token: String
+}

@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(name: "warden", dependencies: ["WardenCLI"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "warden-bench",
-            dependencies: ["WardenJSON", "WardenPolicy"],
+            dependencies: ["WardenJSON", "WardenPolicy", "WardenStore"],
             path: "bench/Sources/warden-bench",
             swiftSettings: swiftSettings
         ),

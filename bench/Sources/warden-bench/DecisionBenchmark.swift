@@ -6,10 +6,13 @@
 // - evaluate: `Policy.evaluate` against a counter snapshot, as the gateway does per call;
 // - evaluate, no regex: the same policy without the regex rule (regexes dominate the cost);
 // - decide + reserve: `PolicyEnforcer.decide`, i.e. snapshot, evaluate and an atomic
-//   reservation in the in-memory ledger.
+//   reservation in the in-memory ledger;
+// - decide + reserve, SQLite: the same with the SQLite ledger, blocking, as `warden run`
+//   decides (a hundredth of the iterations).
 import Foundation
 import WardenJSON
 import WardenPolicy
+import WardenStore
 
 private let toolCount = 50
 
@@ -68,7 +71,7 @@ private let emptySnapshot: [CounterKey: CounterAmount] = [:]
 func report(_ name: String, _ iterations: Int, _ duration: Duration) {
     let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     let nanos = seconds * 1e9 / Double(iterations)
-    let label = name.padding(toLength: 22, withPad: " ", startingAt: 0)
+    let label = name.padding(toLength: 26, withPad: " ", startingAt: 0)
     print(label + String(format: "%7.0f ns/decision %6.2f M decisions/s", nanos, Double(iterations) / seconds / 1e6))
 }
 
@@ -106,4 +109,21 @@ func runDecisionBenchmark(iterations: Int) async throws {
     report("evaluate", iterations, measureEvaluate(full, iterations))
     report("evaluate, no regex", iterations, measureEvaluate(try makePolicy(withRegex: false), iterations))
     report("decide + reserve", iterations, try await measureEnforce(full, iterations))
+    let sqliteIterations = max(1, iterations / 100)
+    report("decide + reserve, SQLite", sqliteIterations, try measureSQLite(full, sqliteIterations))
+}
+
+/// `decideNow` with the SQLite ledger, as `warden run` decides: one write transaction per call.
+func measureSQLite(_ policy: Policy, _ iterations: Int) throws -> Duration {
+    let folder = FileManager.default.temporaryDirectory.appending(path: "warden-bench-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let enforcer = PolicyEnforcer(policy: policy, ledger: try SQLiteStore(path: folder.appending(path: "warden.db").path).counters)
+    var allowed = 0
+    let duration = try ContinuousClock().measure {
+        for iteration in 0..<iterations where try enforcer.decideNow(calls[iteration % toolCount], now: now)?.outcome == .allow {
+            allowed += 1
+        }
+    }
+    precondition(allowed == iterations)
+    return duration
 }

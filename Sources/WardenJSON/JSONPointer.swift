@@ -41,7 +41,11 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
         var result = ""
         for token in tokens {
             result.append("/")
-            result.append(token.replacing("~", with: "~0").replacing("/", with: "~1"))
+            if token.utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) {
+                result.append(token.replacing("~", with: "~0").replacing("/", with: "~1"))
+            } else {
+                result.append(token)
+            }
         }
         return result
     }

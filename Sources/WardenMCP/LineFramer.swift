@@ -21,26 +21,35 @@ public struct LineFramer: Sendable {
     /// Feeds bytes and returns the lines they complete.
     public mutating func append(_ bytes: some Collection<UInt8>) -> [Line] {
         var lines: [Line] = []
-        for byte in bytes {
-            if byte == UInt8(ascii: "\n") {
-                if discarding > 0 {
-                    lines.append(.tooLong(length: discarding))
-                    discarding = 0
-                } else {
-                    if buffer.last == UInt8(ascii: "\r") { buffer.removeLast() }
-                    if !buffer.isEmpty { lines.append(.message(buffer)) }
-                    buffer.removeAll(keepingCapacity: true)
-                }
-            } else if discarding > 0 {
-                discarding += 1
-            } else if buffer.count >= maxLineLength {
-                discarding = buffer.count + 1
+        var rest = bytes[...]
+        while !rest.isEmpty {
+            let newline = rest.firstIndex(of: UInt8(ascii: "\n"))
+            let piece = rest[..<(newline ?? rest.endIndex)]
+            if discarding > 0 {
+                discarding += piece.count
+            } else if buffer.count + piece.count > maxLineLength {
+                discarding = buffer.count + piece.count
                 buffer.removeAll()
             } else {
-                buffer.append(byte)
+                buffer.append(contentsOf: piece)
             }
+            guard let newline else { break }
+            if let line = endLine() { lines.append(line) }
+            rest = rest[rest.index(after: newline)...]
         }
         return lines
+    }
+
+    /// Ends the current line at a newline: the line, nothing for an empty one, or the
+    /// notice of an over-long one.
+    private mutating func endLine() -> Line? {
+        if discarding > 0 {
+            defer { discarding = 0 }
+            return .tooLong(length: discarding)
+        }
+        if buffer.last == UInt8(ascii: "\r") { buffer.removeLast() }
+        defer { buffer.removeAll(keepingCapacity: true) }
+        return buffer.isEmpty ? nil : .message(buffer)
     }
 
     /// The unterminated line left at end of input, if any.

@@ -6,7 +6,6 @@ import Synchronization
 public final class AuditWriter: Sendable {
     private let log: AuditLog
     private let queue = Mutex<[AuditRecord]>([])
-    private let failures = Mutex<Int>(0)
     private let onError: @Sendable (any Error) -> Void
 
     /// - Parameters:
@@ -22,18 +21,17 @@ public final class AuditWriter: Sendable {
         queue.withLock { $0.append(record) }
     }
 
-    /// Writes everything queued so far.
+    /// Writes everything queued so far. A batch taken from the queue is written even if the
+    /// caller is cancelled meanwhile (the store refuses work from cancelled tasks).
     public func flush() async {
         let batch = queue.withLock { queue in
             defer { queue.removeAll() }
             return queue
         }
         guard !batch.isEmpty else { return }
-        do {
-            try await log.append(batch)
-        } catch {
+        let log = log
+        if case .failure(let error) = await Task(operation: { try await log.append(batch) }).result {
             queue.withLock { $0.insert(contentsOf: batch, at: 0) }
-            failures.withLock { $0 += 1 }
             onError(error)
         }
     }

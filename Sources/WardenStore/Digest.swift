@@ -5,10 +5,14 @@ public import WardenJSON
 public enum Digest {
     /// SHA-256 of `bytes`, as lowercase hex.
     public static func sha256(_ bytes: some Collection<UInt8>) -> String {
-        SHA256.hash(data: Array(bytes)).map { byte in
-            let hex = Array("0123456789abcdef".utf8)
-            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]], as: UTF8.self)
-        }.joined()
+        let hex = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(64)
+        for byte in SHA256.hash(data: Array(bytes)) {
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0xF)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// SHA-256 of the canonical form of `value`: compact JSON with keys sorted by their bytes.

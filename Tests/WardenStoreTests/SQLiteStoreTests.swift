@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 import WardenJSON
 import WardenPolicy
@@ -227,6 +228,20 @@ func reservation(_ counter: String = "c", amount: CounterAmount = 1, max: Counte
         await writer.flush()
         #expect(try await store.audit.entries(.init(limit: 1000)).count == 100)
         #expect(try await store.audit.verify().isIntact)
+    }
+
+    @Test func cancellingTheWriterStillWritesEverything() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath())
+        let failures = Mutex(0)
+        let writer = AuditWriter(log: store.audit) { _ in failures.withLock { $0 += 1 } }
+        for index in 0..<200 { writer.record(record("t\(index)")) }
+        let running = Task { await writer.run(interval: .milliseconds(1)) }
+        try await Task.sleep(for: .milliseconds(2))
+        for index in 200..<300 { writer.record(record("t\(index)")) }
+        running.cancel()
+        await running.value
+        #expect(try await store.audit.entries(.init(limit: 1000)).count == 300)
+        #expect(failures.withLock { $0 } == 0)
     }
 
     @Test func defaultPathFollowsXDG() {

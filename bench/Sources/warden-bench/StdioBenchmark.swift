@@ -73,6 +73,31 @@ private func measure(_ command: [String], calls: Int) throws -> (latencies: [Dur
     return (latencies, total)
 }
 
+/// Calls per second when `calls` tools/call requests are written without waiting for answers
+/// (a second thread writes while this one reads).
+private func pipelinedRate(_ command: [String], calls: Int) throws -> Double {
+    let client = try LineClient(command)
+    client.send(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#)
+    _ = client.readLine()
+    client.send(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+    client.send(#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+    _ = client.readLine()
+    let clock = ContinuousClock()
+    let start = clock.now
+    let requests = (0..<calls).map {
+        #"{"jsonrpc":"2.0","id":\#($0 + 2),"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello","n":\#($0)}}}"# + "\n"
+    }.joined()
+    let input = client.input
+    let writer = Thread { input.write(Data(requests.utf8)) }
+    writer.start()
+    for index in 0..<calls {
+        guard client.readLine()?.contains(#""isError":false"#) == true else { fatalError("unexpected response to call \(index)") }
+    }
+    let elapsed = clock.now - start
+    client.close()
+    return Double(calls) / (microseconds(elapsed) / 1e6)
+}
+
 private func microseconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
 }
@@ -123,4 +148,7 @@ func runStdioBenchmark(calls: Int, warden: String?) throws {
     let addedP99 = percentile(proxied.latencies, 0.99) - percentile(direct.latencies, 0.99)
     let ratio = microseconds(direct.total) / microseconds(proxied.total)
     print(String(format: "added by Warden: p50 %.1f µs, p99 %.1f µs; throughput %.0f%% of direct", addedP50, addedP99, ratio * 100))
+    let directRate = try pipelinedRate(server, calls: calls)
+    let proxiedRate = try pipelinedRate(throughWarden(limited, "pipelined.db"), calls: calls)
+    print(String(format: "pipelined (requests written without waiting): direct %.0f calls/s, warden run %.0f calls/s (%.0f%%)", directRate, proxiedRate, proxiedRate / directRate * 100))
 }

@@ -1,6 +1,8 @@
 /// A line and column in a document, both counted from 1; columns count Unicode scalars.
 public struct JSONPosition: Sendable, Hashable, CustomStringConvertible {
+    /// The line, from 1.
     public var line: Int
+    /// The column, from 1, in Unicode scalars.
     public var column: Int
 
     public init(line: Int, column: Int) {

@@ -19,6 +19,7 @@ public struct JSONReadError: Error, Sendable, CustomStringConvertible {
         case trailingCharacters
     }
 
+    /// What is wrong.
     public var kind: Kind
     /// The byte offset of the problem.
     public var offset: Int

@@ -12,6 +12,7 @@ public enum JSONRPCMessage: Sendable {
 
     /// The reason a JSON value is not a JSON-RPC 2.0 message.
     public struct Invalid: Error, Sendable, CustomStringConvertible {
+        /// What is wrong, for the error message.
         public var reason: String
         /// The request's id, when it has a usable one.
         public var id: JSONValue?
@@ -55,6 +56,7 @@ public enum JSONRPCMessage: Sendable {
 
 /// A JSON-RPC id as a dictionary key: its exact JSON text (`1` and `"1"` differ).
 public struct RequestKey: Sendable, Hashable, CustomStringConvertible {
+    /// The id's JSON text.
     public let text: String
 
     public init(_ id: JSONValue) {

@@ -6,6 +6,7 @@ public import WardenJSON
 public struct ToolListFilter {
     /// A tool the server advertised.
     public struct Tool: Sendable {
+        /// The tool's name.
         public var name: String
         /// The tool's `inputSchema`, if it has one.
         public var inputSchema: JSONValue?

@@ -13,11 +13,15 @@ public struct AuditLog: Sendable {
 
     /// A stored entry.
     public struct Entry: Sendable {
+        /// The entry's place in the chain, from 1.
         public var sequence: Int64
+        /// The decision recorded.
         public var record: AuditRecord
         /// The record's JSON text as stored.
         public var recordText: String
+        /// The hash of the entry before it (zeros for the first).
         public var previousHash: String
+        /// SHA-256 over the previous hash, the sequence number and the record text.
         public var hash: String
     }
 
@@ -28,14 +32,19 @@ public struct AuditLog: Sendable {
         /// The first entry that does not fit the chain, and why; `nil` when the log is intact.
         public var firstBroken: (sequence: Int64, reason: String)?
 
+        /// Whether every entry fits the chain.
         public var isIntact: Bool { firstBroken == nil }
     }
 
     /// Which entries to read.
     public struct Filter: Sendable {
+        /// Only calls of this tool.
         public var tool: String?
+        /// Only this decision (`allow`, `deny`, ...).
         public var decision: String?
+        /// Only calls by this identity.
         public var identity: String?
+        /// Only entries written at or after this time.
         public var since: Date?
         /// Only entries after this sequence number (for following).
         public var afterSequence: Int64?

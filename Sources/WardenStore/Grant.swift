@@ -17,7 +17,9 @@ public struct Grant: Sendable, Equatable {
     public var identity: String
     /// The identity labels the grant gives (`identity.labels.*`).
     public var identityLabels: [String: String]
+    /// When the grant was created.
     public var createdAt: Date
+    /// When its token was last replaced.
     public var rotatedAt: Date?
     /// When the grant was revoked; a revoked token stops working at once.
     public var revokedAt: Date?
@@ -50,6 +52,7 @@ public struct Grant: Sendable, Equatable {
 
 /// A grant and its token, as returned when the token is made: the only time it is known.
 public struct IssuedGrant: Sendable {
+    /// The grant.
     public var grant: Grant
     /// The bearer token, `wdn_` and 43 URL-safe characters (256 random bits).
     public var token: String

@@ -10,7 +10,9 @@ import WardenStore
 public final class PolicyFile: Sendable {
     /// A loaded version of the policy and the SHA-256 of its text (recorded in the audit log).
     public struct Version: Sendable {
+        /// The policy.
         public var policy: Policy
+        /// SHA-256 of the file's text, hex.
         public var hash: String
     }
 

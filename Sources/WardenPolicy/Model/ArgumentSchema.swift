@@ -22,6 +22,7 @@ public final class ArgumentSchema: Sendable {
 
     /// Where this schema is in its document (its keywords' pointers are below it).
     public let pointer: JSONPointer
+    // The keywords, as written (`nil` or empty when absent); see the type's summary.
     public let types: [TypeName]?
     public let enumValues: [JSONValue]?
     public let constValue: JSONValue?

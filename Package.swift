@@ -93,7 +93,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WardenGatewayTests",
-            dependencies: ["WardenGateway", "WardenPolicy", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["WardenGateway", "WardenPolicy", "WardenJSON", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -134,3 +134,21 @@ import WardenJSON
         #expect(badPolicy.stderr.contains("unknown value \"maybe\" at /default"))
     }
 }
+
+/// `warden config check` through the built binary.
+@Suite struct ConfigCommandTests {
+    @Test func checksTheExampleAndReportsProblems() throws {
+        let ok = try WardenBinary.run(["config", "check", "examples/warden.yaml"])
+        #expect(ok.status == 0)
+        #expect(ok.stdout == "examples/warden.yaml: ok (listening on 127.0.0.1:8940; servers: time)\n")
+
+        let bad = try WardenBinary.temporaryFile("warden.yaml", "listen: {prot: 1}\nservers:\n  s: {command: [x], policy: nope.yaml}\n")
+        let text = try WardenBinary.run(["config", "check", bad])
+        #expect(text.status == 2)
+        #expect(text.stdout.contains("unknown key \"prot\" at /listen — did you mean \"port\"?"))
+        let json = try WardenBinary.run(["config", "check", bad, "--format", "json"])
+        let report = try JSONReader.parse(json.stdout)
+        #expect(report["valid"] == false)
+        #expect(report["problems"]?.arrayValue?.count == 2)
+    }
+}

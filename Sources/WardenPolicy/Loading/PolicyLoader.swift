@@ -17,8 +17,8 @@ public enum PolicyLoader {
         format: PolicyFormat? = nil
     ) throws(PolicyLoadError) -> Policy {
         let bytes = Array(bytes)
-        let source = try PolicySource.read(bytes, format: format ?? .detect(file: file, bytes: bytes), file: file)
-        var decoder = PolicyDecoder(file: file, positions: source.positions)
+        let source = try Document.read(bytes, format: format ?? .detect(file: file, bytes: bytes), file: file)
+        var decoder = DocumentDecoder(file: file, positions: source.positions)
         guard let policy = decoder.decodePolicy(source.value) else {
             throw PolicyLoadError(problems: decoder.problems)
         }
@@ -42,8 +42,8 @@ public enum PolicyLoader {
         format: PolicyFormat? = nil
     ) throws(PolicyLoadError) -> [PolicyTestCase] {
         let bytes = Array(bytes)
-        let source = try PolicySource.read(bytes, format: format ?? .detect(file: file, bytes: bytes), file: file)
-        var decoder = PolicyDecoder(file: file, positions: source.positions)
+        let source = try Document.read(bytes, format: format ?? .detect(file: file, bytes: bytes), file: file)
+        var decoder = DocumentDecoder(file: file, positions: source.positions)
         var cases: [PolicyTestCase] = []
         if case .object = source.value {
             if let object = decoder.object(source.value, at: .root, keys: ["tests"], required: ["tests"]),

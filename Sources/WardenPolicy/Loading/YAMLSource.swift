@@ -5,7 +5,7 @@ import Yams
 /// `true`/`false` are booleans (`no` stays a string), only `null`/`~`/empty are null, and
 /// numbers must be finite. Anchors and aliases are expanded; merge keys (`<<`) are not special.
 enum YAMLSource {
-    static func read(_ bytes: [UInt8], file: String?) throws(PolicyLoadError) -> PolicySource {
+    static func read(_ bytes: [UInt8], file: String?) throws(PolicyLoadError) -> Document {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw PolicyLoadError(problems: [
                 PolicyProblem(file: file, pointer: .root, message: "invalid YAML: the file is not valid UTF-8")
@@ -20,7 +20,7 @@ enum YAMLSource {
         var converter = Converter(file: file)
         let value = node.map { converter.convert($0, at: .root) } ?? .null
         guard converter.problems.isEmpty else { throw PolicyLoadError(problems: converter.problems) }
-        return PolicySource(value: value, positions: converter.positions)
+        return Document(value: value, positions: converter.positions)
     }
 
     // The expressions are constant and valid; a failure here is a programming error.

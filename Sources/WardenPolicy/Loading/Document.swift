@@ -1,18 +1,25 @@
-import WardenJSON
+public import WardenJSON
 
-/// A policy document read from JSON or YAML into a ``JSONValue``, with the line and column of
-/// every node so problems can be reported where they are written.
-struct PolicySource {
-    var value: JSONValue
-    var positions: [JSONPointer: JSONPosition]
+/// A document read from JSON or YAML into a ``JSONValue``, with the line and column of every
+/// node so problems can be reported where they are written.
+public struct Document: Sendable {
+    /// The document's value.
+    public var value: JSONValue
+    /// The position of every node, by pointer (for an object member, its key's).
+    public var positions: [JSONPointer: JSONPosition]
+
+    /// A decoder for this document's problems, reporting against `file`.
+    public func decoder(file: String?) -> DocumentDecoder {
+        DocumentDecoder(file: file, positions: positions)
+    }
 
     /// Reads `bytes` as `format`; throws the syntax problem, located.
-    static func read(_ bytes: [UInt8], format: PolicyFormat, file: String?) throws(PolicyLoadError) -> PolicySource {
+    public static func read(_ bytes: [UInt8], format: PolicyFormat, file: String?) throws(PolicyLoadError) -> Document {
         switch format {
         case .json:
             do {
                 let (value, positions) = try JSONReader.parseWithPositions(bytes)
-                return PolicySource(value: value, positions: positions)
+                return Document(value: value, positions: positions)
             } catch {
                 throw PolicyLoadError(problems: [
                     PolicyProblem(

@@ -1,7 +1,7 @@
 import Foundation
 import WardenJSON
 
-extension PolicyDecoder {
+extension DocumentDecoder {
     static let testCaseKeys = [
         "name", "tool", "args", "identity", "grant", "labels", "server", "session", "input_schema", "repeat", "at", "expect",
         "rule",

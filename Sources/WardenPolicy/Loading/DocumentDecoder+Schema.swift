@@ -1,6 +1,6 @@
 public import WardenJSON
 
-extension PolicyDecoder {
+extension DocumentDecoder {
     static let schemaKeys = [
         "type", "enum", "const", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
         "minLength", "maxLength", "minItems", "maxItems", "items", "required", "properties",
@@ -81,7 +81,7 @@ extension ArgumentSchema {
     /// outside Warden's subset, or of an unexpected form, are left to the server to enforce.
     /// A schema that is not an object constrains nothing.
     public static func compile(toolInputSchema value: JSONValue) -> ArgumentSchema {
-        var decoder = PolicyDecoder(file: nil, positions: [:], strict: false)
+        var decoder = DocumentDecoder(file: nil, positions: [:], strict: false)
         return decoder.compileSchema(value, at: .root) ?? ArgumentSchema(pointer: .root)
     }
 }

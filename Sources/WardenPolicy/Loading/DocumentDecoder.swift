@@ -1,27 +1,32 @@
 import Foundation
-import WardenJSON
+public import WardenJSON
 
-/// Turns a policy document into a ``Policy``, collecting every problem on the way.
+/// Reads a configuration document (a policy, test cases, a gateway configuration) into typed
+/// values, collecting every problem on the way, each with its position, pointer and suggestion.
 ///
-/// Each `decode...` function reports what is wrong with its node and returns `nil` (or a
-/// fallback) so decoding goes on and the user sees all problems at once.
-struct PolicyDecoder {
-    let file: String?
+/// Each accessor reports what is wrong with its node and returns `nil`, so decoding goes on
+/// and the user sees all problems at once. Policy decoding lives in extensions of this type;
+/// other modules add their own.
+public struct DocumentDecoder {
+    /// The file the document came from, for problem reports.
+    public let file: String?
     let positions: [JSONPointer: JSONPosition]
     /// Strict decoding (policies) reports unknown keys; lenient decoding (a server's own
     /// `inputSchema`) ignores what it does not know.
     let strict: Bool
-    private(set) var problems: [PolicyProblem] = []
+    /// Every problem found so far, in the order found.
+    public private(set) var problems: [PolicyProblem] = []
 
-    init(file: String?, positions: [JSONPointer: JSONPosition], strict: Bool = true) {
+    /// A decoder for a document read from `file`, with the positions of its nodes.
+    public init(file: String?, positions: [JSONPointer: JSONPosition], strict: Bool = true) {
         self.file = file
         self.positions = positions
         self.strict = strict
     }
 
     /// Records a problem. `message` should say where (` at /pointer`) when that helps.
-    /// Lenient decoding records nothing: the offending keyword is simply left out.
-    mutating func report(_ message: String, at pointer: JSONPointer, suggestion: String? = nil) {
+    /// Records a problem. Lenient decoding records nothing: the offending node is left out.
+    public mutating func report(_ message: String, at pointer: JSONPointer, suggestion: String? = nil) {
         guard strict else { return }
         problems.append(
             PolicyProblem(
@@ -46,7 +51,7 @@ struct PolicyDecoder {
     // MARK: - Typed accessors
 
     /// The object at `pointer`, with unknown keys and missing required keys reported.
-    mutating func object(
+    public mutating func object(
         _ value: JSONValue,
         at pointer: JSONPointer,
         keys allowed: [String],
@@ -81,28 +86,28 @@ struct PolicyDecoder {
     }
 
     /// An object whose keys are names chosen by the user (tool names, schema properties).
-    mutating func namedEntries(_ value: JSONValue, at pointer: JSONPointer) -> JSONObject? {
+    public mutating func namedEntries(_ value: JSONValue, at pointer: JSONPointer) -> JSONObject? {
         typed(value, at: pointer, expected: "an object", \.objectValue)
     }
 
-    mutating func string(_ value: JSONValue, at pointer: JSONPointer) -> String? {
+    public mutating func string(_ value: JSONValue, at pointer: JSONPointer) -> String? {
         typed(value, at: pointer, expected: "a string", \.stringValue)
     }
 
-    mutating func bool(_ value: JSONValue, at pointer: JSONPointer) -> Bool? {
+    public mutating func bool(_ value: JSONValue, at pointer: JSONPointer) -> Bool? {
         typed(value, at: pointer, expected: "true or false", \.boolValue)
     }
 
-    mutating func array(_ value: JSONValue, at pointer: JSONPointer) -> [JSONValue]? {
+    public mutating func array(_ value: JSONValue, at pointer: JSONPointer) -> [JSONValue]? {
         typed(value, at: pointer, expected: "a list", \.arrayValue)
     }
 
-    mutating func number(_ value: JSONValue, at pointer: JSONPointer) -> JSONNumber? {
+    public mutating func number(_ value: JSONValue, at pointer: JSONPointer) -> JSONNumber? {
         typed(value, at: pointer, expected: "a number", \.numberValue)
     }
 
     /// A whole number in `range`.
-    mutating func integer(_ value: JSONValue, at pointer: JSONPointer, in range: ClosedRange<Int>) -> Int? {
+    public mutating func integer(_ value: JSONValue, at pointer: JSONPointer, in range: ClosedRange<Int>) -> Int? {
         guard let number = number(value, at: pointer) else { return nil }
         guard let integer = number.intValue, range.contains(integer) else {
             let bound = range.upperBound == .max ? "at least \(range.lowerBound)" : "from \(range.lowerBound) to \(range.upperBound)"
@@ -123,7 +128,7 @@ struct PolicyDecoder {
     }
 
     /// One of `Choice`'s raw values, with a suggestion when it is misspelt.
-    mutating func choice<Choice: RawRepresentable & CaseIterable>(
+    public mutating func choice<Choice: RawRepresentable & CaseIterable>(
         _ value: JSONValue,
         at pointer: JSONPointer,
         as _: Choice.Type = Choice.self
@@ -140,13 +145,13 @@ struct PolicyDecoder {
     }
 
     /// A list of strings.
-    mutating func strings(_ value: JSONValue, at pointer: JSONPointer) -> [String]? {
+    public mutating func strings(_ value: JSONValue, at pointer: JSONPointer) -> [String]? {
         guard let array = array(value, at: pointer) else { return nil }
         return array.enumerated().compactMap { string($1, at: pointer.appending($0)) }
     }
 
     /// A `{string: string}` map (labels).
-    mutating func stringMap(_ value: JSONValue, at pointer: JSONPointer) -> [String: String]? {
+    public mutating func stringMap(_ value: JSONValue, at pointer: JSONPointer) -> [String: String]? {
         guard let object = namedEntries(value, at: pointer) else { return nil }
         var result: [String: String] = [:]
         for member in object.members {
@@ -169,7 +174,7 @@ struct PolicyDecoder {
     }
 
     /// A duration: a whole number of seconds, or `30s`, `10m`, `2h`, `1d`.
-    mutating func durationSeconds(_ value: JSONValue, at pointer: JSONPointer) -> Int? {
+    public mutating func durationSeconds(_ value: JSONValue, at pointer: JSONPointer) -> Int? {
         if case .number = value { return integer(value, at: pointer, in: 1...Int(Int32.max)) }
         guard let text = string(value, at: pointer) else { return nil }
         let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]

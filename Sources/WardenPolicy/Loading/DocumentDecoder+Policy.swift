@@ -1,6 +1,6 @@
 import WardenJSON
 
-extension PolicyDecoder {
+extension DocumentDecoder {
     static let policyKeys = ["version", "description", "default", "mode", "hide", "all_tools", "tools", "tests"]
     static let toolKeys = [
         "action", "reason", "require", "deny_if", "args", "validate_input", "limits", "rate_limit", "approval", "mode",
@@ -47,7 +47,7 @@ extension PolicyDecoder {
     /// Decodes `tools.<name>` or `all_tools`.
     mutating func decodeToolRule(_ value: JSONValue, name: String, at pointer: JSONPointer) -> ToolRule? {
         guard let object = object(value, at: pointer, keys: Self.toolKeys) else { return nil }
-        func field<T>(_ key: String, _ decode: (inout PolicyDecoder, JSONValue, JSONPointer) -> T?) -> T? {
+        func field<T>(_ key: String, _ decode: (inout DocumentDecoder, JSONValue, JSONPointer) -> T?) -> T? {
             object[key].flatMap { decode(&self, $0, pointer.appending(key)) }
         }
         var limits = field("limits") { decoder, value, at in

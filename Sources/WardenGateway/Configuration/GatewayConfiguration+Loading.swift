@@ -1,0 +1,206 @@
+import Foundation
+import WardenJSON
+public import WardenPolicy
+
+extension GatewayConfiguration {
+    static let keys = ["version", "listen", "store", "limits", "servers", "aggregation"]
+    static let listenKeys = ["host", "port", "allowed_origins", "allowed_hosts", "anonymous"]
+    static let serverKeys = ["command", "env", "shared", "url", "transport", "headers", "policy"]
+
+    /// Loads a configuration: every problem in it and in the policies it names is reported at
+    /// once. `${NAME}` in a string is replaced by the environment variable NAME (a missing one
+    /// is a problem); relative policy paths are relative to the configuration file.
+    public static func load(
+        _ bytes: some Collection<UInt8>,
+        file: String? = nil,
+        environment: [String: String]
+    ) throws(PolicyLoadError) -> GatewayConfiguration {
+        let bytes = Array(bytes)
+        let document = try Document.read(bytes, format: .detect(file: file, bytes: bytes), file: file)
+        var decoder = document.decoder(file: file)
+        let folder = file.map { URL(fileURLWithPath: $0).deletingLastPathComponent() } ?? URL(fileURLWithPath: ".")
+        var loader = Loader(decoder: decoder, environment: environment, folder: folder)
+        let configuration = loader.configuration(document.value)
+        decoder = loader.decoder
+        let problems = decoder.problems + loader.policyProblems
+        guard problems.isEmpty, let configuration else { throw PolicyLoadError(problems: problems) }
+        return configuration
+    }
+
+    /// Decodes one document, keeping the decoder's problems and those of the policies it loads.
+    struct Loader {
+        var decoder: DocumentDecoder
+        let environment: [String: String]
+        let folder: URL
+        var policyProblems: [PolicyProblem] = []
+
+        mutating func configuration(_ value: JSONValue) -> GatewayConfiguration? {
+            let root = JSONPointer.root
+            guard let object = decoder.object(value, at: root, keys: GatewayConfiguration.keys, required: ["servers"]) else { return nil }
+            var configuration = GatewayConfiguration()
+            if let version = object["version"], version != "1", version != .number(JSONNumber(1)) {
+                decoder.report("unsupported version at /version; this Warden reads version \"1\"", at: root.appending("version"))
+            }
+            if let value = object["listen"] { configuration.listen = listen(value, at: root.appending("listen")) }
+            if let value = object["store"],
+                let store = decoder.object(value, at: root.appending("store"), keys: ["sqlite"]),
+                let path = store["sqlite"]
+            {
+                configuration.store.sqlitePath = string(path, at: root.appending("store").appending("sqlite"))
+            }
+            if let value = object["limits"] { configuration.limits = limits(value, at: root.appending("limits")) }
+            if let value = object["aggregation"],
+                let aggregation = decoder.object(value, at: root.appending("aggregation"), keys: ["separator"]),
+                let separator = aggregation["separator"].flatMap({ string($0, at: root.appending("aggregation").appending("separator")) })
+            {
+                if separator.isEmpty {
+                    decoder.report("the separator must not be empty at /aggregation/separator", at: root.appending("aggregation").appending("separator"))
+                }
+                configuration.aggregationSeparator = separator
+            }
+            if let value = object["servers"], let entries = decoder.namedEntries(value, at: root.appending("servers")) {
+                if entries.members.isEmpty { decoder.report("name at least one server at /servers", at: root.appending("servers")) }
+                configuration.servers = entries.members.compactMap { member in
+                    server(member.key, member.value, at: root.appending("servers").appending(member.key))
+                }
+            }
+            return configuration
+        }
+
+        mutating func listen(_ value: JSONValue, at pointer: JSONPointer) -> Listen {
+            var listen = Listen()
+            guard let object = decoder.object(value, at: pointer, keys: GatewayConfiguration.listenKeys) else { return listen }
+            if let value = object["host"], let host = string(value, at: pointer.appending("host")) { listen.host = host }
+            if let value = object["port"], let port = decoder.integer(value, at: pointer.appending("port"), in: 1...65535) { listen.port = port }
+            if let value = object["allowed_origins"], let origins = strings(value, at: pointer.appending("allowed_origins")) {
+                listen.allowedOrigins = origins
+            }
+            if let value = object["allowed_hosts"], let hosts = strings(value, at: pointer.appending("allowed_hosts")) {
+                listen.allowedHosts = hosts
+            }
+            if let value = object["anonymous"], let anonymous = decoder.bool(value, at: pointer.appending("anonymous")) {
+                listen.anonymous = anonymous
+                if anonymous && !["127.0.0.1", "::1", "localhost"].contains(listen.host) {
+                    decoder.report("anonymous mode is for loopback development only; listen on 127.0.0.1 at \(pointer)", at: pointer.appending("anonymous"))
+                }
+            }
+            return listen
+        }
+
+        mutating func limits(_ value: JSONValue, at pointer: JSONPointer) -> Limits {
+            var limits = Limits()
+            guard let object = decoder.object(value, at: pointer, keys: ["max_body_bytes", "max_depth", "upstream_timeout"]) else { return limits }
+            if let value = object["max_body_bytes"], let bytes = decoder.integer(value, at: pointer.appending("max_body_bytes"), in: 1024...(1 << 30)) {
+                limits.maxBodyBytes = bytes
+            }
+            if let value = object["max_depth"], let depth = decoder.integer(value, at: pointer.appending("max_depth"), in: 2...1000) {
+                limits.maxDepth = depth
+            }
+            if let value = object["upstream_timeout"], let seconds = decoder.durationSeconds(value, at: pointer.appending("upstream_timeout")) {
+                limits.upstreamTimeoutSeconds = seconds
+            }
+            return limits
+        }
+
+        mutating func server(_ name: String, _ value: JSONValue, at pointer: JSONPointer) -> Server? {
+            if name.isEmpty || !name.utf8.allSatisfy({ $0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_")) }) {
+                decoder.report("server names may use letters, digits, - and _ only, at \(pointer)", at: pointer)
+            }
+            guard let object = decoder.object(value, at: pointer, keys: GatewayConfiguration.serverKeys, required: ["policy"]) else { return nil }
+            let upstream: Upstream?
+            switch (object["command"], object["url"]) {
+            case (let command?, nil):
+                upstream = stdio(command, object, at: pointer)
+            case (nil, let url?):
+                upstream = remote(url, object, at: pointer)
+            default:
+                decoder.report("a server needs exactly one of \"command\" (stdio) and \"url\" (remote) at \(pointer)", at: pointer)
+                upstream = nil
+            }
+            guard let policyValue = object["policy"], let relative = string(policyValue, at: pointer.appending("policy")) else { return nil }
+            let path = relative.hasPrefix("/") ? relative : folder.appending(path: relative).standardizedFileURL.path
+            guard let data = FileManager.default.contents(atPath: path) else {
+                decoder.report("cannot read the policy file \(path) at \(pointer.appending("policy"))", at: pointer.appending("policy"))
+                return nil
+            }
+            let policy: Policy
+            do {
+                policy = try PolicyLoader.load(data, file: path)
+            } catch {
+                policyProblems += error.problems
+                return nil
+            }
+            guard let upstream else { return nil }
+            return Server(name: name, upstream: upstream, policyPath: path, policy: policy)
+        }
+
+        mutating func stdio(_ value: JSONValue, _ object: JSONObject, at pointer: JSONPointer) -> Upstream? {
+            for key in ["transport", "headers"] where object[key] != nil {
+                decoder.report("\"\(key)\" is for remote servers (with \"url\") at \(pointer)", at: pointer.appending(key))
+            }
+            guard let command = strings(value, at: pointer.appending("command")) else { return nil }
+            if command.isEmpty { decoder.report("the command must not be empty at \(pointer.appending("command"))", at: pointer.appending("command")) }
+            let environment = object["env"].flatMap { stringMap($0, at: pointer.appending("env")) } ?? [:]
+            let shared = object["shared"].flatMap { decoder.bool($0, at: pointer.appending("shared")) } ?? false
+            return .stdio(command: command, environment: environment, shared: shared)
+        }
+
+        mutating func remote(_ value: JSONValue, _ object: JSONObject, at pointer: JSONPointer) -> Upstream? {
+            for key in ["env", "shared"] where object[key] != nil {
+                decoder.report("\"\(key)\" is for stdio servers (with \"command\") at \(pointer)", at: pointer.appending(key))
+            }
+            guard let url = string(value, at: pointer.appending("url")) else { return nil }
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
+                decoder.report("expected an http:// or https:// URL at \(pointer.appending("url"))", at: pointer.appending("url"))
+                return nil
+            }
+            let headers = object["headers"].flatMap { stringMap($0, at: pointer.appending("headers")) } ?? [:]
+            let transport = object["transport"].flatMap { decoder.choice($0, at: pointer.appending("transport"), as: RemoteTransport.self) }
+            switch transport ?? .streamableHTTP {
+            case .streamableHTTP: return .streamableHTTP(url: url, headers: headers)
+            case .sse: return .sse(url: url, headers: headers)
+            }
+        }
+
+        /// A string with `${NAME}` references replaced from the environment.
+        mutating func string(_ value: JSONValue, at pointer: JSONPointer) -> String? {
+            guard let text = decoder.string(value, at: pointer) else { return nil }
+            return expand(text, at: pointer)
+        }
+
+        mutating func strings(_ value: JSONValue, at pointer: JSONPointer) -> [String]? {
+            decoder.strings(value, at: pointer).map { $0.enumerated().map { expand($1, at: pointer.appending($0)) } }
+        }
+
+        mutating func stringMap(_ value: JSONValue, at pointer: JSONPointer) -> [String: String]? {
+            decoder.stringMap(value, at: pointer).map { map in map.reduce(into: [:]) { $0[$1.key] = expand($1.value, at: pointer.appending($1.key)) } }
+        }
+
+        mutating func expand(_ text: String, at pointer: JSONPointer) -> String {
+            guard text.contains("${") else { return text }
+            var result = ""
+            var rest = Substring(text)
+            while let start = rest.range(of: "${") {
+                result += rest[..<start.lowerBound]
+                guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                    decoder.report("unterminated ${ at \(pointer)", at: pointer)
+                    return text
+                }
+                let name = String(rest[start.upperBound..<end])
+                if let value = environment[name] {
+                    result += value
+                } else {
+                    decoder.report("the environment variable \(name) is not set (used at \(pointer))", at: pointer)
+                }
+                rest = rest[rest.index(after: end)...]
+            }
+            return result + rest
+        }
+    }
+
+    /// The `transport` of a remote server.
+    enum RemoteTransport: String, CaseIterable {
+        case streamableHTTP = "streamable-http"
+        case sse
+    }
+}

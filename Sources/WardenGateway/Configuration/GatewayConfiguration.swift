@@ -1,0 +1,82 @@
+public import WardenPolicy
+
+/// What `warden serve` runs: where it listens, where its state lives, and the servers it fronts.
+/// Read from a YAML or JSON file with ``GatewayConfiguration/load(_:file:environment:)``.
+///
+/// ```yaml
+/// version: "1"
+/// listen: {host: 127.0.0.1, port: 8940}
+/// servers:
+///   time:
+///     command: [uvx, mcp-server-time]
+///     policy: policies/time.yaml
+/// ```
+public struct GatewayConfiguration: Sendable {
+    /// The HTTP listener.
+    public struct Listen: Sendable, Equatable {
+        /// The address to listen on. The default is loopback, 127.0.0.1.
+        public var host = "127.0.0.1"
+        /// The port. The default is 8940.
+        public var port = 8940
+        /// Origins allowed to call (browsers send `Origin`); others get 403. The default is none.
+        public var allowedOrigins: [String] = []
+        /// Host headers accepted, against DNS rebinding. The default is the listen host and `localhost`.
+        public var allowedHosts: [String] = []
+        /// Serve without grant tokens (loopback development only; loudly logged). The default is false.
+        public var anonymous = false
+
+        public init() {}
+    }
+
+    /// Where state is kept.
+    public struct Store: Sendable, Equatable {
+        /// The SQLite database; `nil` for the default path.
+        public var sqlitePath: String?
+
+        public init() {}
+    }
+
+    /// Limits on what clients and upstreams may send.
+    public struct Limits: Sendable, Equatable {
+        /// The largest request body, in bytes. The default is 4 MiB.
+        public var maxBodyBytes = 4 * 1024 * 1024
+        /// The deepest JSON nesting accepted. The default is 64.
+        public var maxDepth = 64
+        /// How long an upstream may take to answer, in seconds. The default is 60.
+        public var upstreamTimeoutSeconds = 60
+
+        public init() {}
+    }
+
+    /// How one server is reached.
+    public enum Upstream: Sendable, Equatable {
+        /// A stdio server started by Warden: one process per client session, or one shared.
+        case stdio(command: [String], environment: [String: String], shared: Bool)
+        /// A remote server over Streamable HTTP.
+        case streamableHTTP(url: String, headers: [String: String])
+        /// A remote server over the legacy HTTP+SSE transport (2024-11-05).
+        case sse(url: String, headers: [String: String])
+    }
+
+    /// One server behind the gateway, reachable at `/mcp/<name>`.
+    public struct Server: Sendable {
+        /// The name, in URLs and policies.
+        public var name: String
+        /// How it is reached.
+        public var upstream: Upstream
+        /// The path of its policy file.
+        public var policyPath: String
+        /// The policy, loaded.
+        public var policy: Policy
+    }
+
+    public var listen = Listen()
+    public var store = Store()
+    public var limits = Limits()
+    /// The servers, in file order.
+    public var servers: [Server] = []
+    /// What joins a server's name and a tool's on the aggregated endpoint `/mcp`. The default is `__`.
+    public var aggregationSeparator = "__"
+
+    public init() {}
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import WardenGateway
+import WardenJSON
+import WardenPolicy
+
+@Suite struct GatewayConfigurationTests {
+    /// Writes `config` (and a valid policy beside it) into a fresh folder; returns the config's path.
+    func write(_ config: String, policy: String = "tools:\n  get_time: {}\n") throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "warden-config-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder.appending(path: "policies"), withIntermediateDirectories: true)
+        try policy.write(to: folder.appending(path: "policies/p.yaml"), atomically: true, encoding: .utf8)
+        let path = folder.appending(path: "warden.yaml").path
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func load(_ path: String, environment: [String: String] = [:]) throws(PolicyLoadError) -> GatewayConfiguration {
+        try GatewayConfiguration.load(Array(FileManager.default.contents(atPath: path)!), file: path, environment: environment)
+    }
+
+    func problems(_ path: String, environment: [String: String] = [:]) -> [PolicyProblem] {
+        do {
+            _ = try load(path, environment: environment)
+            return []
+        } catch {
+            return error.problems
+        }
+    }
+
+    @Test func theExampleLoads() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appending(path: "examples/warden.yaml").path
+        let configuration = try load(path)
+        #expect(configuration.listen.port == 8940)
+        #expect(configuration.servers.map(\.name) == ["time"])
+        #expect(configuration.servers[0].upstream == .stdio(command: ["mcp-server-time"], environment: [:], shared: false))
+        #expect(configuration.servers[0].policy.toolNames == ["get_current_time", "convert_time"])
+        #expect(configuration.limits.upstreamTimeoutSeconds == 60)
+    }
+
+    @Test func defaultsAndEveryField() throws {
+        let path = try write(
+            """
+            servers:
+              local:
+                command: [uvx, mcp-server-time]
+                env: {TZ: UTC}
+                shared: true
+                policy: policies/p.yaml
+              remote:
+                url: https://example.com/mcp
+                headers: {Authorization: "Bearer ${TOKEN}"}
+                policy: policies/p.yaml
+              old:
+                url: http://127.0.0.1:9000/sse
+                transport: sse
+                policy: policies/p.yaml
+            """)
+        let configuration = try load(path, environment: ["TOKEN": "s3cret"])
+        #expect(configuration.listen == GatewayConfiguration.Listen())
+        #expect(configuration.listen.host == "127.0.0.1")
+        #expect(configuration.aggregationSeparator == "__")
+        #expect(configuration.servers.map(\.upstream) == [
+            .stdio(command: ["uvx", "mcp-server-time"], environment: ["TZ": "UTC"], shared: true),
+            .streamableHTTP(url: "https://example.com/mcp", headers: ["Authorization": "Bearer s3cret"]),
+            .sse(url: "http://127.0.0.1:9000/sse", headers: [:]),
+        ])
+        #expect(configuration.servers[0].policyPath.hasSuffix("/policies/p.yaml"))
+    }
+
+    @Test func everyProblemIsReportedWithItsPlace() throws {
+        let path = try write(
+            """
+            listen: {port: 70000, hots: [x]}
+            limits: {upstream_timeout: soon}
+            servers:
+              "bad name": {command: [x], policy: policies/p.yaml}
+              both: {command: [x], url: "https://x", policy: policies/p.yaml}
+              secret: {url: "https://x", headers: {A: "${MISSING}"}, policy: policies/p.yaml}
+              nopolicy: {command: [x], policy: policies/none.yaml}
+              broken: {command: [x], policy: policies/broken.yaml}
+            """)
+        try "tools:\n  t: {limts: []}\n".write(
+            toFile: URL(fileURLWithPath: path).deletingLastPathComponent().appending(path: "policies/broken.yaml").path,
+            atomically: true, encoding: .utf8)
+        let found = problems(path)
+        let messages = found.map(\.description)
+        #expect(found.contains { $0.pointer.description == "/listen/port" && $0.position?.line == 1 }, "\(messages)")
+        #expect(found.contains { $0.pointer.description == "/listen/hots" && $0.suggestion == "host" })
+        #expect(found.contains { $0.pointer.description == "/limits/upstream_timeout" })
+        #expect(found.contains { $0.pointer.description == "/servers/bad name" && $0.message.contains("letters, digits") })
+        #expect(found.contains { $0.pointer.description == "/servers/both" && $0.message.contains("exactly one of") })
+        #expect(found.contains { $0.message.contains("environment variable MISSING is not set") })
+        #expect(!messages.contains { $0.contains("s3cret") })
+        #expect(found.contains { $0.pointer.description == "/servers/nopolicy/policy" && $0.message.contains("cannot read the policy file") })
+        #expect(found.contains { ($0.file ?? "").hasSuffix("broken.yaml") && $0.suggestion == "limits" })
+        #expect(found.count == 8)
+    }
+
+    @Test func anonymousModeOnlyOnLoopback() throws {
+        let path = try write("listen: {host: 0.0.0.0, anonymous: true}\nservers:\n  s: {command: [x], policy: policies/p.yaml}\n")
+        #expect(problems(path).contains { $0.message.contains("loopback development only") })
+        let loopback = try write("listen: {anonymous: true}\nservers:\n  s: {command: [x], policy: policies/p.yaml}\n")
+        #expect(try load(loopback).listen.anonymous)
+    }
+
+    @Test func serversAreRequired() throws {
+        #expect(problems(try write("listen: {port: 8000}\n")).contains { $0.message == "missing required key \"servers\" at the top level" })
+        #expect(problems(try write("servers: {}\n")).contains { $0.message.contains("name at least one server") })
+    }
+}

@@ -103,7 +103,7 @@ extension GatewayConfiguration {
         }
 
         mutating func server(_ name: String, _ value: JSONValue, at pointer: JSONPointer) -> Server? {
-            if name.isEmpty || !name.utf8.allSatisfy({ $0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_")) }) {
+            if !GatewayConfiguration.isValidServerName(name) {
                 decoder.report("server names may use letters, digits, - and _ only, at \(pointer)", at: pointer)
             }
             guard let object = decoder.object(value, at: pointer, keys: GatewayConfiguration.serverKeys, required: ["policy"]) else { return nil }
@@ -195,6 +195,20 @@ extension GatewayConfiguration {
                 rest = rest[rest.index(after: end)...]
             }
             return result + rest
+        }
+    }
+
+    /// Server names appear in URLs (`/mcp/<name>`) and aggregated tool names: ASCII letters,
+    /// digits, `-` and `_`.
+    static func isValidServerName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"):
+                true
+            default:
+                false
+            }
         }
     }
 

@@ -79,10 +79,12 @@ let package = Package(
             path: "bench/Sources/warden-bench",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "WardenJSONTests", dependencies: ["WardenJSON"], swiftSettings: swiftSettings),
+        // Helpers shared by the test targets.
+        .target(name: "WardenTesting", swiftSettings: swiftSettings),
+        .testTarget(name: "WardenJSONTests", dependencies: ["WardenJSON", "WardenTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WardenPolicyTests",
-            dependencies: ["WardenPolicy", "WardenJSON"],
+            dependencies: ["WardenPolicy", "WardenJSON", "WardenTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "WardenMCPTests", dependencies: ["WardenMCP", "WardenJSON", "WardenPolicy"], swiftSettings: swiftSettings),

@@ -2,21 +2,10 @@ import Foundation
 import Testing
 import WardenJSON
 import WardenPolicy
+import WardenTesting
 
 /// Property-style tests over many generated policies and call sequences, from a seeded generator.
 @Suite struct PropertyTests {
-    /// SplitMix64: small, fast, deterministic.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let ops = ["eq", "neq", "lt", "lte", "gt", "gte", "in", "not_in", "exists", "contains"]
 
     static func randomPolicy(_ random: inout SeededGenerator) -> String {
@@ -39,7 +28,7 @@ import WardenPolicy
     }
 
     @Test func evaluationIsDeterministic() throws {
-        var random = SeededGenerator(state: 42)
+        var random = SeededGenerator(seed: 42)
         for _ in 0..<200 {
             let policy = try loadYAML(Self.randomPolicy(&random))
             let theCall = try call("t\(Int.random(in: 0...4, using: &random))", #"{"n": \#(Int.random(in: 0...6, using: &random))}"#)
@@ -57,7 +46,7 @@ import WardenPolicy
     }
 
     @Test func limitsNeverAllowMoreThanMaxInAWindow() async throws {
-        var random = SeededGenerator(state: 7)
+        var random = SeededGenerator(seed: 7)
         for _ in 0..<50 {
             let max = Int.random(in: 1...6, using: &random)
             let window = Int.random(in: 1...10, using: &random)

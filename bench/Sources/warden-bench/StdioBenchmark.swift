@@ -42,6 +42,15 @@ private final class LineClient {
         }
     }
 
+    /// initialize, initialized and tools/list, as a client starts.
+    func handshake() {
+        send(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#)
+        _ = readLine()
+        send(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
+        send(#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        _ = readLine()
+    }
+
     func close() {
         try? input.close()
         process.waitUntilExit()
@@ -51,11 +60,7 @@ private final class LineClient {
 /// Round-trip times of `calls` sequential tools/call requests through `command`.
 private func measure(_ command: [String], calls: Int) throws -> (latencies: [Duration], total: Duration) {
     let client = try LineClient(command)
-    client.send(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#)
-    _ = client.readLine()
-    client.send(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
-    client.send(#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
-    _ = client.readLine()
+    client.handshake()
     var latencies: [Duration] = []
     latencies.reserveCapacity(calls)
     let clock = ContinuousClock()
@@ -77,11 +82,7 @@ private func measure(_ command: [String], calls: Int) throws -> (latencies: [Dur
 /// (a second thread writes while this one reads).
 private func pipelinedRate(_ command: [String], calls: Int) throws -> Double {
     let client = try LineClient(command)
-    client.send(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#)
-    _ = client.readLine()
-    client.send(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
-    client.send(#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
-    _ = client.readLine()
+    client.handshake()
     let clock = ContinuousClock()
     let start = clock.now
     let requests = (0..<calls).map {

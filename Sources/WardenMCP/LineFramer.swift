@@ -5,14 +5,14 @@ public struct LineFramer: Sendable {
     public enum Line: Sendable, Equatable {
         /// A complete line, without its `\n` (and without a `\r` before it).
         case message([UInt8])
-        /// A line longer than the limit; its bytes were dropped.
-        case tooLong(length: Int)
+        /// A line longer than the limit; its bytes were dropped, but its id was looked for.
+        case tooLong(OversizeMessage)
     }
 
     /// The longest line accepted, in bytes.
     public let maxLineLength: Int
     private var buffer: [UInt8] = []
-    private var discarding = 0
+    private var discarding: OversizeMessageScanner?
 
     public init(maxLineLength: Int) {
         self.maxLineLength = maxLineLength
@@ -25,10 +25,13 @@ public struct LineFramer: Sendable {
         while !rest.isEmpty {
             let newline = rest.firstIndex(of: UInt8(ascii: "\n"))
             let piece = rest[..<(newline ?? rest.endIndex)]
-            if discarding > 0 {
-                discarding += piece.count
+            if discarding != nil {
+                discarding?.scan(piece)
             } else if buffer.count + piece.count > maxLineLength {
-                discarding = buffer.count + piece.count
+                var scanner = OversizeMessageScanner()
+                scanner.scan(buffer)
+                scanner.scan(piece)
+                discarding = scanner
                 buffer.removeAll()
             } else {
                 buffer.append(contentsOf: piece)
@@ -43,9 +46,9 @@ public struct LineFramer: Sendable {
     /// Ends the current line at a newline: the line, nothing for an empty one, or the
     /// notice of an over-long one.
     private mutating func endLine() -> Line? {
-        if discarding > 0 {
-            defer { discarding = 0 }
-            return .tooLong(length: discarding)
+        if let scanner = discarding {
+            discarding = nil
+            return .tooLong(scanner.result())
         }
         if buffer.last == UInt8(ascii: "\r") { buffer.removeLast() }
         defer { buffer.removeAll(keepingCapacity: true) }
@@ -56,9 +59,9 @@ public struct LineFramer: Sendable {
     public mutating func finish() -> Line? {
         defer {
             buffer.removeAll()
-            discarding = 0
+            discarding = nil
         }
-        if discarding > 0 { return .tooLong(length: discarding) }
+        if let scanner = discarding { return .tooLong(scanner.result()) }
         return buffer.isEmpty ? nil : .message(buffer)
     }
 }

@@ -26,7 +26,7 @@ public final class SQLiteStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         database = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(database)
+        try Self.migrate(database)
         counters = SQLiteCounterLedger(database: database)
     }
 
@@ -46,6 +46,21 @@ public final class SQLiteStore: Sendable {
         }
         let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
         return home + "/.local/state/warden/warden.db"
+    }
+
+    /// Brings the schema up to date. Processes that start together on a new file race to do
+    /// it; GRDB checks what is done before each step's transaction, so a loser fails on a
+    /// table the winner just made, and looks again to find the work done.
+    private static func migrate(_ database: DatabasePool) throws {
+        for attempt in 1... {
+            do {
+                try migrator.migrate(database)
+                return
+            } catch {
+                if try database.read(migrator.hasCompletedMigrations) { return }
+                if attempt == 5 { throw error }
+            }
+        }
     }
 
     static var migrator: DatabaseMigrator {

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -19,14 +20,21 @@ TIMEOUT = 20
 @pytest.fixture(scope="session")
 def warden() -> str:
     path = ROOT / ".build" / "debug" / "warden"
-    assert path.exists(), "build warden first: swift build"
+    # A build in progress may replace the binary: give it a little time to reappear.
+    deadline = time.monotonic() + 120
+    while not os.access(path, os.X_OK) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert os.access(path, os.X_OK), "build warden first: swift build"
     return str(path)
 
 
 @pytest.fixture
 def env() -> dict:
+    """The environment for warden and its servers: the venv's bin first, so `mcp-server-time`
+    and `mcp-server-git` resolve however pytest was started."""
     environment = dict(os.environ)
-    environment["PATH"] = str(Path(sys.executable).parent) + os.pathsep + environment.get("PATH", "")
+    first = [str(ROOT / ".venv" / "bin"), str(Path(sys.executable).parent)]
+    environment["PATH"] = os.pathsep.join([*dict.fromkeys(first), environment.get("PATH", "")])
     return environment
 
 
@@ -43,6 +51,28 @@ def write_policy(tmp_path: Path):
         return str(path)
 
     return write
+
+
+def wait_for(predicate, timeout: float = TIMEOUT, interval: float = 0.05) -> None:
+    """Polls `predicate` until it holds, failing the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not reached within {timeout} s")
+        time.sleep(interval)
+
+
+def fresh_minute(needed_seconds: float = 20, window_seconds: int = 60) -> None:
+    """Waits, if need be, so that the next `needed_seconds` fall in one UTC window (a minute
+    by default): limit windows are aligned to UTC, and a test counting calls must not
+    straddle two."""
+    into = time.time() % window_seconds
+    if into > window_seconds - needed_seconds:
+        time.sleep(window_seconds - into + 0.2)
+
+
+def verify(warden: str, db: str) -> subprocess.CompletedProcess:
+    return subprocess.run([warden, "audit", "verify", "--db", db], capture_output=True, text=True, timeout=TIMEOUT)
 
 
 def audit(warden: str, db: str, *arguments: str) -> list[dict]:
@@ -82,12 +112,31 @@ class RawClient:
         self.send(json.dumps(message).encode())
 
     def read_line(self, timeout: float = TIMEOUT) -> bytes:
-        line = self.lines.get(timeout=timeout)
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"warden sent nothing to the client within {timeout} s")
         assert line is not None, "warden closed its output"
         return line
 
     def read(self, timeout: float = TIMEOUT) -> dict:
         return json.loads(self.read_line(timeout))
+
+    def nothing_more(self, within: float) -> bool:
+        """True if warden writes nothing to the client for `within` seconds."""
+        try:
+            line = self.lines.get(timeout=within)
+        except queue.Empty:
+            return True
+        self.lines.put(line)
+        return False
+
+    def call(self, request_id, name: str, arguments: dict | None = None) -> None:
+        self.request({"jsonrpc": "2.0", "id": request_id, "method": "tools/call",
+                      "params": {"name": name, "arguments": arguments or {}}})
+
+    def wait(self, timeout: float = TIMEOUT) -> int:
+        return self.process.wait(timeout=timeout)
 
     def initialize(self) -> None:
         self.request({"jsonrpc": "2.0", "id": 0, "method": "initialize",

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import audit
 
 ALLOW_ALL = """
@@ -128,3 +130,163 @@ def test_unadvertised_tools_are_unknown_even_under_default_allow(raw_client):
         error = client.read()
         assert error["id"] == name
         assert error["error"] == {"code": -32602, "message": f"Unknown tool: {name}"}
+
+
+DENY_ECHO = """
+version: "1"
+default: allow
+tools:
+  echo: {action: deny, reason: no echo}
+"""
+
+
+def read_until_id(client, request_id) -> dict:
+    """Reads messages until the answer to `request_id`, returning it."""
+    while True:
+        message = client.read()
+        if isinstance(message, dict) and message.get("id") == request_id:
+            return message
+
+
+def test_server_answers_and_notifications_reach_the_client_byte_for_byte(raw_client):
+    client = raw_client(ALLOW_ALL)
+    client.request({"jsonrpc": "2.0", "id": 0, "method": "initialize",
+                    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}})
+    # The fixture writes Python's json.dumps spelling (", " and ": " separators): kept as is.
+    assert client.read_line() == json.dumps({"jsonrpc": "2.0", "id": 0, "result": {
+        "protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "echo", "version": "1"}}}).encode()
+    client.request({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    client.request({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "notify", "arguments": {}}})
+    assert client.read_line() == (
+        b'{ "method" : "notifications/message","jsonrpc":"2.0", "params":{"level":"info","data":{"n":1.50,"e":2E-3,"s":"\\u00e9\\/"}}}')
+    assert client.read()["id"] == 1
+
+    # A tools/list result with nothing to hide is passed on unchanged too.
+    client.request({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    assert client.read_line().startswith(b'{"jsonrpc": "2.0", "id": 2, "result": {"tools": [{"name": "echo", "description": ')
+    assert client.close() == 0
+
+
+def test_warden_answers_keep_the_request_ids_spelling(raw_client):
+    """Warden's own answers (a denial, an unknown tool) carry the request's id: numbers keep
+    their exact spelling; strings keep their value."""
+    client = raw_client(DENY_ECHO)
+    client.initialize()
+    for raw_id in (b"12345678901234567890123", b"1.5e3", b"-0", b'"call \\u00e9"'):
+        client.send(b'{"jsonrpc":"2.0","id":' + raw_id + b',"method":"tools/call","params":{"name":"echo","arguments":{}}}')
+        denial = client.read_line()
+        client.send(b'{"jsonrpc":"2.0","id":' + raw_id + b',"method":"tools/call","params":{"name":"nope","arguments":{}}}')
+        unknown = client.read_line()
+
+        assert json.loads(denial)["id"] == json.loads(raw_id)
+        assert json.loads(denial)["result"]["isError"] is True
+        assert json.loads(unknown) == {"jsonrpc": "2.0", "id": json.loads(raw_id),
+                                       "error": {"code": -32602, "message": "Unknown tool: nope"}}
+        if not raw_id.startswith(b'"'):
+            assert denial.startswith(b'{"jsonrpc":"2.0","id":' + raw_id + b',')
+            assert unknown.startswith(b'{"jsonrpc":"2.0","id":' + raw_id + b',')
+
+
+def message_of_size(size: int, request_id: int) -> bytes:
+    head = b'{"jsonrpc":"2.0","id":%d,"method":"ping","params":{"pad":"' % request_id
+    tail = b'"}}'
+    return head + b"a" * (size - len(head) - len(tail)) + tail
+
+
+def test_the_size_limit_is_exact(raw_client, tmp_path: Path):
+    log = tmp_path / "server.log"
+    client = raw_client(ALLOW_ALL, "--max-message-bytes", "2048", extra_env={"ECHO_SERVER_LOG": str(log)})
+    client.initialize()
+    at_limit = message_of_size(2048, 1)
+    assert len(at_limit) == 2048
+    client.send(at_limit)
+    assert client.read() == {"jsonrpc": "2.0", "id": 1, "result": {}}
+    assert at_limit + b"\n" in log.read_bytes().splitlines(keepends=True)
+
+    over = message_of_size(2049, 2)
+    client.send(over)
+    refused = client.read()
+    assert refused["id"] == 2 and refused["error"]["code"] == -32600  # the id is found even in a message too long to read
+    assert "2049 bytes" in refused["error"]["message"]
+    client.request({"jsonrpc": "2.0", "id": 3, "method": "ping"})
+    assert client.read() == {"jsonrpc": "2.0", "id": 3, "result": {}}
+    assert b'"id":2,' not in log.read_bytes()
+
+
+def test_crlf_and_blank_lines_from_the_client(raw_client, tmp_path: Path):
+    log = tmp_path / "server.log"
+    client = raw_client(ALLOW_ALL, extra_env={"ECHO_SERVER_LOG": str(log)})
+    client.initialize()
+    client.send(b"")
+    client.send(b"")
+    client.send(b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":1}}}\r')
+    answer = client.read()
+    assert answer["id"] == 1
+    assert answer["result"]["content"][0]["text"] == '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":1}}}'
+
+
+@pytest.mark.parametrize("framing", ["single", "batch"])
+def test_a_tools_call_without_id_is_never_forwarded(raw_client, tmp_path: Path, framing):
+    """A `tools/call` sent as a notification (no id) cannot be answered, but it must not reach
+    the server unpoliced: a server that runs it would run a tool the policy refuses."""
+    log = tmp_path / "server.log"
+    client = raw_client(DENY_ECHO, extra_env={"ECHO_SERVER_LOG": str(log)})
+    client.initialize()
+    call = {"jsonrpc": "2.0", "method": "tools/call", "params": {"name": "echo", "arguments": {"command": "rm -rf /"}}}
+    if framing == "single":
+        client.request(call)
+    else:
+        client.request([call, {"jsonrpc": "2.0", "id": 5, "method": "ping"}])
+    client.request({"jsonrpc": "2.0", "id": 6, "method": "ping"})
+    assert read_until_id(client, 6) == {"jsonrpc": "2.0", "id": 6, "result": {}}
+    forwarded = log.read_bytes()
+    assert b'"id": 6' in forwarded or b'"id":6' in forwarded
+    assert b"rm -rf" not in forwarded, f"a tools/call notification reached the server: {forwarded!r}"
+    assert client.close() == 0
+
+
+def test_a_large_answer_passes_whole(raw_client):
+    client = raw_client(ALLOW_ALL)
+    client.initialize()
+    size = 3_000_000  # under the default 4 MiB limit, far over a pipe's buffer
+    client.call(1, "big", {"size": size})
+    line = client.read_line()
+    assert line == json.dumps({"jsonrpc": "2.0", "id": 1, "result": {
+        "content": [{"type": "text", "text": "x" * size}], "isError": False}}).encode()
+    client.request({"jsonrpc": "2.0", "id": 2, "method": "ping"})
+    assert client.read()["id"] == 2
+
+
+def test_an_answer_over_the_size_limit_still_answers_the_call(raw_client):
+    """The server's answer is longer than --max-message-bytes: Warden drops it, but the call
+    must not wait forever: the client gets an error for it."""
+    client = raw_client(ALLOW_ALL, "--max-message-bytes", "2048")
+    client.initialize()
+    client.call(1, "big", {"size": 5000})
+    answer = client.read(timeout=10)
+    assert answer["id"] == 1
+    assert "error" in answer, answer
+
+
+def test_pipelined_calls_are_each_answered_and_forwarded_unchanged(raw_client, warden, db):
+    client = raw_client(DENY_ECHO.replace("echo: {action: deny, reason: no echo}", "weird: {action: deny, reason: no}"))
+    client.initialize()
+    sent = {}
+    for number in range(200):
+        line = json.dumps({"jsonrpc": "2.0", "id": f"p-{number}", "method": "tools/call",
+                           "params": {"name": "weird" if number % 10 == 0 else "echo", "arguments": {"n": number}}},
+                          separators=(",", ":")).encode()
+        sent[f"p-{number}"] = line
+        client.send(line)
+    answers = [client.read() for _ in range(200)]
+    assert sorted(answer["id"] for answer in answers) == sorted(sent)
+    for answer in answers:
+        number = int(answer["id"][2:])
+        if number % 10 == 0:
+            assert answer["result"]["content"][0]["text"] == "[POLICY DENIED] no (rule /tools/weird/action)"
+        else:
+            assert answer["result"]["content"][0]["text"].encode() == sent[answer["id"]]
+    assert client.close() == 0
+    decisions = [r["decision"] for r in audit(warden, db, "--limit", "1000")]
+    assert decisions.count("allow") == 180 and decisions.count("deny") == 20

@@ -1,8 +1,15 @@
-"""The server's life: crashes, end of input, exit statuses."""
+"""The server's life: crashes, signals, end of input, exit statuses."""
 
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
-from conftest import audit
+import pytest
+
+from conftest import FIXTURES, TIMEOUT, audit, wait_for
 
 ALLOW_ALL = 'version: "1"\ndefault: allow\n'
 ONE_CRASH_A_DAY = """
@@ -22,9 +29,31 @@ def test_a_crash_mid_call_answers_the_client_and_exits_with_the_servers_status(r
     assert error["id"] == 41
     assert error["error"]["code"] == -32603
     assert "exited before answering" in error["error"]["message"]
-    assert client.process.wait(timeout=20) == 3
+    assert client.process.wait(timeout=TIMEOUT) == 3
     records = audit(warden, db, "--tool", "crash")
     assert [(r["decision"], r["upstream_status"]) for r in records] == [("allow", "no response")]
+
+
+def test_every_call_waiting_for_a_crashed_server_gets_an_error_naming_it(raw_client, warden, db, tmp_path: Path):
+    log = tmp_path / "server.log"
+    client = raw_client(ALLOW_ALL, "--server", "fixture-server", extra_env={"ECHO_SERVER_LOG": str(log)})
+    client.initialize()
+    client.call("first", "crash", {"delay": 1.0})
+    client.call("second", "echo", {"x": 1})
+    errors = {}
+    for _ in range(2):
+        message = client.read()
+        errors[message["id"]] = message["error"]
+    assert errors == {
+        "first": {"code": -32603, "message": "The server fixture-server exited before answering this call"},
+        "second": {"code": -32603, "message": "The server fixture-server exited before answering this call"},
+    }
+    assert client.wait() == 3
+    records = audit(warden, db)
+    assert sorted((r["tool"], r["decision"], r["upstream_status"], r["server"]) for r in records) == [
+        ("crash", "allow", "no response", "fixture-server"),
+        ("echo", "allow", "no response", "fixture-server"),
+    ]
 
 
 def test_end_of_input_stops_the_server_and_warden(raw_client):
@@ -35,15 +64,103 @@ def test_end_of_input_stops_the_server_and_warden(raw_client):
     assert time.monotonic() - started < 10
 
 
+def test_warden_exits_with_the_status_the_server_chose(raw_client):
+    client = raw_client(ALLOW_ALL, extra_env={"ECHO_SERVER_EXIT_STATUS": "5"})
+    client.initialize()
+    assert client.close() == 5
+
+
+def test_end_of_input_lets_a_running_call_finish(raw_client, warden, db, tmp_path: Path):
+    log = tmp_path / "server.log"
+    client = raw_client(ALLOW_ALL, extra_env={"ECHO_SERVER_LOG": str(log)})
+    client.initialize()
+    client.call(1, "slow", {"seconds": 1})
+    wait_for(lambda: b'"slow"' in log.read_bytes())
+    client.process.stdin.close()
+    answer = client.read()
+    assert answer["id"] == 1 and answer["result"]["isError"] is False
+    assert client.wait() == 0
+    [record] = audit(warden, db)
+    assert (record["tool"], record["upstream_status"]) == ("slow", "ok")
+    assert record["latency_ms"] >= 500
+
+
+def test_sigterm_reaches_the_server_and_waiting_calls_are_answered(raw_client, warden, db, tmp_path: Path):
+    log = tmp_path / "server.log"
+    client = raw_client(ALLOW_ALL, extra_env={"ECHO_SERVER_LOG": str(log)})
+    client.initialize()
+    client.call(1, "slow", {"seconds": 60})
+    wait_for(lambda: b'"slow"' in log.read_bytes())
+    started = time.monotonic()
+    client.process.send_signal(signal.SIGTERM)
+    error = client.read()
+    assert error["id"] == 1 and error["error"]["code"] == -32603
+    assert client.wait() == 128 + signal.SIGTERM
+    assert time.monotonic() - started < 10
+    [record] = audit(warden, db)
+    assert (record["tool"], record["upstream_status"]) == ("slow", "no response")
+
+
+def test_a_server_killed_by_a_signal(raw_client, warden, db):
+    client = raw_client(ALLOW_ALL)
+    client.initialize()
+    client.call(1, "kill")
+    error = client.read()
+    assert error["id"] == 1 and error["error"]["code"] == -32603
+    assert client.wait() == 128 + signal.SIGKILL
+    assert [r["upstream_status"] for r in audit(warden, db)] == ["no response"]
+
+
+@pytest.fixture
+def child_pid_file(tmp_path: Path):
+    path = tmp_path / "child.pid"
+    yield path
+    if path.exists():
+        try:
+            os.kill(int(path.read_text()), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_a_server_that_exits_while_its_child_keeps_its_output_open(raw_client, warden, db, child_pid_file: Path):
+    """The server exits (status 4) mid-call, but a child it started still holds its stdout.
+    The server is gone all the same: the waiting call gets -32603 and warden exits with 4."""
+    client = raw_client(ALLOW_ALL, extra_env={"ECHO_SERVER_CHILD_PID": str(child_pid_file)})
+    client.initialize()
+    client.call(1, "orphan", {"seconds": 60})
+    error = client.read(timeout=10)
+    assert error["id"] == 1 and error["error"]["code"] == -32603
+    assert client.wait(timeout=10) == 4
+
+
 def test_a_rate_limited_call_that_fails_upstream_gives_its_count_back(raw_client, warden, db):
     client = raw_client(ONE_CRASH_A_DAY)
     client.initialize()
     client.request({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "crash", "arguments": {}}})
     assert client.read()["error"]["code"] == -32603
-    assert client.process.wait(timeout=20) == 3
+    assert client.process.wait(timeout=TIMEOUT) == 3
     # The crashed call never answered, so its reservation was rolled back: a new session may call again.
     second = raw_client(ONE_CRASH_A_DAY)
     second.initialize()
     second.request({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "crash", "arguments": {}}})
     assert second.read()["error"]["code"] == -32603
     assert [r["decision"] for r in audit(warden, db, "--tool", "crash")] == ["allow", "allow"]
+
+
+def test_several_sessions_can_create_the_database_at_once(warden, env, write_policy, tmp_path: Path):
+    """An agent often starts all its servers at once, each behind `warden run` on the same
+    (default) database: when that database does not exist yet, every one of them must start."""
+    policy = write_policy(ALLOW_ALL)
+    failures = []
+    for trial in range(15):
+        db = str(tmp_path / f"fresh-{trial}.db")
+        processes = [
+            subprocess.Popen([warden, "run", "--policy", policy, "--db", db, "--", sys.executable, str(FIXTURES / "echo_server.py")],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            for _ in range(6)
+        ]
+        for process in processes:
+            _, stderr = process.communicate(b"", timeout=TIMEOUT)
+            if process.returncode != 0:
+                failures.append((trial, process.returncode, stderr.decode().strip()))
+    assert failures == [], f"{len(failures)} of 90 sessions failed to start; first: {failures[0]}"

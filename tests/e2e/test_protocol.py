@@ -1,6 +1,5 @@
 """What passes through untouched, pagination, list changes, shadow mode and reloads."""
 
-import json
 import os
 import signal
 import time
@@ -43,7 +42,8 @@ def test_pages_are_filtered_and_keep_their_cursors(raw_client):
     first = client.read()["result"]
     assert [tool["name"] for tool in first["tools"]] == ["echo"]
     assert first["nextCursor"] == "2"
-    assert list_all_tools(client, 2) == ["echo", "weird", "ask", "grow"]
+    assert list_all_tools(client, 2) == [
+        "echo", "weird", "ask", "grow", "slow", "fail", "rpcerror", "notify", "big", "kill", "orphan"]
 
 
 def test_a_changed_tool_list_is_learned_again(raw_client):
@@ -95,3 +95,31 @@ def test_sighup_reloads_the_policy_and_a_broken_policy_keeps_the_old_one(raw_cli
     assert client.read()["result"]["isError"] is True, "an invalid policy must keep the previous one in force"
     assert client.close() == 0
     assert b"policy not reloaded" in b"".join(client.stderr)
+
+
+def test_an_edited_policy_file_is_reloaded_without_a_signal(raw_client, tmp_path, warden, db):
+    client = raw_client('version: "1"\ndefault: allow\n')
+    client.initialize()
+    client.request({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    assert "crash" in [tool["name"] for tool in client.read()["result"]["tools"]]
+
+    (tmp_path / "policy.yaml").write_text('version: "1"\ndefault: allow\nhide: [crash]\ntools:\n  echo: {action: deny, reason: edited}\n')
+    deadline = time.monotonic() + 10
+    request_id = 2
+    while True:
+        client.request({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {"name": "echo", "arguments": {}}})
+        answer = client.read()
+        if answer["result"]["isError"] or time.monotonic() > deadline:
+            break
+        request_id += 1
+        time.sleep(0.1)
+    assert answer["result"]["content"][0]["text"] == "[POLICY DENIED] edited (rule /tools/echo/action)"
+    # Discovery follows the new version too.
+    client.request({"jsonrpc": "2.0", "id": "list", "method": "tools/list"})
+    assert "crash" not in [tool["name"] for tool in client.read()["result"]["tools"]]
+    client.request({"jsonrpc": "2.0", "id": "c", "method": "tools/call", "params": {"name": "crash", "arguments": {}}})
+    assert client.read()["error"] == {"code": -32602, "message": "Unknown tool: crash"}
+    assert client.close() == 0
+    records = audit(warden, db)
+    assert len({r["policy_hash"] for r in records}) == 2, "the audit log names the version that decided"
+    assert records[-1]["decision"] == "hidden"

@@ -22,14 +22,14 @@ extension StdioGateway {
     /// this path waits for I/O but the write to the client.
     func relayServer(_ server: ServerProcess) async {
         await FileDescriptorReader.lines(of: server.outputDescriptor, maxLineLength: configuration.maxMessageBytes) { line in
-            self.handleServerLine(line)
+            self.handleServerLine(line, server: server)
         }
         await serverEnded()
     }
 
-    func handleServerLine(_ line: LineFramer.Line) {
+    func handleServerLine(_ line: LineFramer.Line, server: ServerProcess) {
         guard case .message(let bytes) = line else {
-            logger.warning("dropped a server message over the size limit", metadata: ["limit": "\(configuration.maxMessageBytes)"])
+            if case .tooLong(let message) = line { refuseOversize(message, server: server) }
             return
         }
         let value: JSONValue
@@ -61,6 +61,33 @@ extension StdioGateway {
             routed.forEach { client.write(Array(JSONWriter.write($0).utf8)) }
             if !held.isEmpty { client.write(Array(JSONWriter.write(.array(held)).utf8)) }
         }
+    }
+
+    /// A server message over the size limit is dropped, but whoever waits for it is told.
+    func refuseOversize(_ message: OversizeMessage, server: ServerProcess) {
+        let limit = configuration.maxMessageBytes
+        logger.warning("dropped a server message over the size limit", metadata: ["bytes": "\(message.length)", "limit": "\(limit)"])
+        guard let id = message.id else { return }
+        if message.hasMethod {
+            server.input.write(JSONRPCError.response(id: id, code: JSONRPCError.invalidRequest, message: "Invalid Request: the message is \(message.length) bytes, over Warden's limit of \(limit)"))
+            return
+        }
+        let text = "The server's answer was \(message.length) bytes, over Warden's limit of \(limit) (--max-message-bytes)"
+        let key = RequestKey(id)
+        let (call, own) = state.withLock { state in
+            state.clientToolLists.remove(key)
+            return (state.pendingCalls.removeValue(forKey: key), state.ownRequests.removeValue(forKey: key))
+        }
+        if let own {
+            own.resume(throwing: OwnRequestError(description: text))
+            return
+        }
+        if let call {
+            var record = call.record
+            record.upstreamStatus = "answer too large"
+            audit.record(record)
+        }
+        client.write(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: text))
     }
 
     func route(serverMessage value: JSONValue) -> ServerRoute {
@@ -129,7 +156,8 @@ extension StdioGateway {
         record.latencyMilliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         if let error = body["error"] {
             record.upstreamStatus = "error \(error["code"]?.numberValue?.text ?? "?")"
-            Task { await rollBack(call.reservations) }
+            // Given back before the client reads the error, so that a retry finds the count free.
+            rollBackNow(call.reservations)
         } else if body["result"]?["isError"] == true {
             record.upstreamStatus = "tool_error"
         } else {
@@ -138,7 +166,8 @@ extension StdioGateway {
         audit.record(record)
     }
 
-    /// The server's stdout ended: every call still waiting gets an error and its counts back.
+    /// The server is gone: every call still waiting gets an error and its counts back. Safe to
+    /// call more than once.
     func serverEnded() async {
         let (calls, ownRequests) = state.withLock { state in
             state.serverGone = true
@@ -160,6 +189,20 @@ extension StdioGateway {
             client.write(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The server \(configuration.serverName) exited before answering this call"))
         }
         await audit.flush()
+    }
+
+    /// Gives counts back from a reader thread (never from the concurrency pool).
+    func rollBackNow(_ reservations: [CounterReservation]) {
+        guard !reservations.isEmpty else { return }
+        do {
+            if let blocking = ledger as? any BlockingCounterLedger {
+                try blocking.rollBackNow(reservations)
+            } else {
+                try waitFor { try await self.ledger.rollBack(reservations) }
+            }
+        } catch {
+            logger.error("could not give back the counts of a failed call", metadata: ["error": "\(error)"])
+        }
     }
 
     private func rollBack(_ reservations: [CounterReservation]) async {

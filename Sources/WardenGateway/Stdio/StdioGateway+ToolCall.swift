@@ -74,8 +74,7 @@ extension StdioGateway {
         }
         if decision.outcome == .approvalRequired && decision.enforced {
             // Held calls need an approver; `warden run` has none yet, so the call is refused.
-            let reservations = decision.reservations
-            try? waitFor { try await self.ledger.rollBack(reservations) }
+            rollBackNow(decision.reservations)
             decision = Decision(
                 outcome: .deny,
                 rule: decision.rule,

@@ -94,7 +94,19 @@ public final class StdioGateway: Sendable {
             server.input.close()
         }
         let status = await server.waitForExit()
-        await fromServer.value
+        // The server's last answers are already in the pipe and take the relay a moment; but
+        // a child the server left behind may hold its stdout open for ever.
+        var waited = Duration.zero
+        while !state.withLock({ $0.serverGone }) && waited < .milliseconds(500) {
+            try? await Task.sleep(for: .milliseconds(10))
+            waited += .milliseconds(10)
+        }
+        if state.withLock({ $0.serverGone }) {
+            await fromServer.value
+        } else {
+            logger.warning("the server exited, but something it started still holds its output; not waiting for it")
+            await serverEnded()
+        }
         logger.info("server exited", metadata: ["status": "\(status)"])
         return status
     }
@@ -117,9 +129,9 @@ public final class StdioGateway: Sendable {
 
     func handleClientLine(_ line: LineFramer.Line, server: ServerProcess) {
         guard case .message(let bytes) = line else {
-            if case .tooLong(let length) = line {
-                logger.warning("refused a client message over the size limit", metadata: ["bytes": "\(length)"])
-                client.write(JSONRPCError.response(id: nil, code: JSONRPCError.invalidRequest, message: "Invalid Request: the message is \(length) bytes, over the limit of \(configuration.maxMessageBytes)"))
+            if case .tooLong(let message) = line {
+                logger.warning("refused a client message over the size limit", metadata: ["bytes": "\(message.length)"])
+                client.write(JSONRPCError.response(id: message.id, code: JSONRPCError.invalidRequest, message: "Invalid Request: the message is \(message.length) bytes, over the limit of \(configuration.maxMessageBytes)"))
             }
             return
         }
@@ -140,6 +152,7 @@ public final class StdioGateway: Sendable {
         switch route(value, server: server) {
         case .forward: server.input.write(bytes)
         case .respond(let response): client.write(response)
+        case .drop: break
         }
     }
 
@@ -149,6 +162,8 @@ public final class StdioGateway: Sendable {
         case forward
         /// Answer the client with these bytes instead.
         case respond([UInt8])
+        /// Neither forward nor answer.
+        case drop
     }
 
     /// Polices one client message (an object). A `tools/call` waits here for its decision, so
@@ -166,6 +181,11 @@ public final class StdioGateway: Sendable {
         case .request(let id, "tools/list", _):
             state.withLock { _ = $0.clientToolLists.insert(RequestKey(id)) }
             return .forward
+        case .notification("tools/call", _):
+            // Without an id there is nothing to answer, and a server that ran it would run an
+            // unpoliced tool: it goes nowhere.
+            logger.warning("dropped a tools/call sent as a notification (no id): it cannot be policed or answered")
+            return .drop
         default:
             return .forward
         }
@@ -187,6 +207,7 @@ public final class StdioGateway: Sendable {
             case .forward: forwarded.append(element)
             case .respond(let response):
                 if let answer = try? JSONReader.parse(response) { answers.append(answer) }
+            case .drop: break
             }
         }
         let forwardedRequests = forwarded.compactMap { element -> RequestKey? in

@@ -11,6 +11,11 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Opens the store, or exits 2 saying why.
     func open() throws -> SQLiteStore {
+        try Self.open(path: path)
+    }
+
+    /// Opens the store at `path`, or exits 2 saying why.
+    static func open(path: String) throws -> SQLiteStore {
         do {
             return try SQLiteStore(path: path)
         } catch {

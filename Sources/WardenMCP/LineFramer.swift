@@ -6,13 +6,13 @@ public struct LineFramer: Sendable {
         /// A complete line, without its `\n` (and without a `\r` before it).
         case message([UInt8])
         /// A line longer than the limit; its bytes were dropped, but its id was looked for.
-        case tooLong(OversizeMessage)
+        case tooLong(MessageEnvelope)
     }
 
     /// The longest line accepted, in bytes.
     public let maxLineLength: Int
     private var buffer: [UInt8] = []
-    private var discarding: OversizeMessageScanner?
+    private var discarding: EnvelopeScanner?
 
     public init(maxLineLength: Int) {
         self.maxLineLength = maxLineLength
@@ -28,7 +28,7 @@ public struct LineFramer: Sendable {
             if discarding != nil {
                 discarding?.scan(piece)
             } else if buffer.count + piece.count > maxLineLength {
-                var scanner = OversizeMessageScanner()
+                var scanner = EnvelopeScanner()
                 scanner.scan(buffer)
                 scanner.scan(piece)
                 discarding = scanner

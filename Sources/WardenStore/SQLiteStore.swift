@@ -30,6 +30,11 @@ public final class SQLiteStore: Sendable {
         counters = SQLiteCounterLedger(database: database)
     }
 
+    /// Throws if the database cannot be read now (for readiness checks).
+    public func checkReadable() async throws {
+        _ = try await database.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
     /// The counter ledger kept in this store.
     public let counters: SQLiteCounterLedger
 

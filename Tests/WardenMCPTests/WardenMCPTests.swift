@@ -15,14 +15,14 @@ import WardenPolicy
     @Test func refusesOverlongLinesWithoutBufferingThem() {
         var framer = LineFramer(maxLineLength: 8)
         let lines = framer.append(Array("0123456789abcdef\nshort\n".utf8))
-        #expect(lines == [.tooLong(OversizeMessage(length: 16)), .message(Array("short".utf8))])
+        #expect(lines == [.tooLong(MessageEnvelope(length: 16)), .message(Array("short".utf8))])
         #expect(framer.append(Array("12345678".utf8)) == [])
         #expect(framer.finish() == .message(Array("12345678".utf8)))
         _ = framer.append(Array("123456789".utf8))
-        #expect(framer.finish() == .tooLong(OversizeMessage(length: 9)))
+        #expect(framer.finish() == .tooLong(MessageEnvelope(length: 9)))
     }
 
-    func oversize(_ text: String, chunk: Int = 5) -> OversizeMessage? {
+    func oversize(_ text: String, chunk: Int = 5) -> MessageEnvelope? {
         var framer = LineFramer(maxLineLength: 10)
         var lines: [LineFramer.Line] = []
         let bytes = Array((text + "\n").utf8)
@@ -35,13 +35,13 @@ import WardenPolicy
 
     @Test func findsTheIdOfAnOverlongMessage() {
         let request = #"{"jsonrpc":"2.0","method":"tools/call","params":{"id":"inner","x":[1,{"id":2}]},"id":"a\"b"}"#
-        #expect(oversize(request) == OversizeMessage(length: request.utf8.count, id: "a\"b", hasMethod: true))
+        #expect(oversize(request) == MessageEnvelope(length: request.utf8.count, id: "a\"b", hasMethod: true))
         let response = #"{"id": 42 ,"result":{"content":[{"text":"}{,\"id\":9"}]},"jsonrpc":"2.0"}"#
-        #expect(oversize(response, chunk: 3) == OversizeMessage(length: response.utf8.count, id: 42, hasMethod: false))
+        #expect(oversize(response, chunk: 3) == MessageEnvelope(length: response.utf8.count, id: 42, hasMethod: false))
         // Ambiguous or missing ids are not guessed.
         #expect(oversize(#"{"id":1,"id":2,"method":"x","params":{}}"#)?.id == nil)
         #expect(oversize(#"{"jsonrpc":"2.0","method":"notifications/message","params":{}}"#)?.id == nil)
-        #expect(oversize(#"[{"id":1,"method":"ping"},{"id":2,"method":"ping"}]"#) == OversizeMessage(length: 51, id: nil, hasMethod: false))
+        #expect(oversize(#"[{"id":1,"method":"ping"},{"id":2,"method":"ping"}]"#) == MessageEnvelope(length: 51, id: nil, hasMethod: false, isBatch: true))
         #expect(oversize(#"{"id":{"a":1},"method":"ping","jsonrpc":"2.0"}"#)?.id == nil)
     }
 }

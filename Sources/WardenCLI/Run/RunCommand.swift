@@ -37,8 +37,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "The largest message accepted from either side, in bytes.")
     var maxMessageBytes: Int = 4 * 1024 * 1024
 
-    @Option(help: "Warden's log level on stderr: trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = Logger.Level.notice.rawValue
+    @OptionGroup var log: LogOptions
 
     @Argument(parsing: .postTerminator, help: "The server command and its arguments, after --.")
     var command: [String] = []
@@ -47,20 +46,10 @@ struct RunCommand: AsyncParsableCommand {
         if command.isEmpty { throw ValidationError("Give the server command after --, e.g. -- uvx mcp-server-time.") }
         _ = try LabelOption.parse(labels)
         if maxMessageBytes < 1024 { throw ValidationError("--max-message-bytes must be at least 1024.") }
-        if Logger.Level(rawValue: logLevel) == nil {
-            let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ValidationError("--log-level takes one of \(levels); got \"\(logLevel)\".")
-        }
     }
 
     func run() async throws {
-        let logLevel = Logger.Level(rawValue: logLevel) ?? .notice
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = logLevel
-            return handler
-        }
-        let logger = Logger(label: "warden")
+        let logger = log.bootstrap()
         let policyFile: PolicyFile
         do {
             policyFile = try PolicyFile(path: policy, logger: logger)

@@ -9,7 +9,8 @@ extension GatewayConfiguration {
 
     /// Loads a configuration: every problem in it and in the policies it names is reported at
     /// once. `${NAME}` in a string is replaced by the environment variable NAME (a missing one
-    /// is a problem); relative policy paths are relative to the configuration file.
+    /// is a problem); relative paths (policies, the
+    /// database) are relative to the configuration file.
     public static func load(
         _ bytes: some Collection<UInt8>,
         file: String? = nil,
@@ -34,6 +35,11 @@ extension GatewayConfiguration {
         let folder: URL
         var policyProblems: [PolicyProblem] = []
 
+        /// A path from the file: relative ones are relative to the file's folder.
+        func resolve(_ path: String) -> String {
+            path.hasPrefix("/") ? path : folder.appending(path: path).standardizedFileURL.path
+        }
+
         mutating func configuration(_ value: JSONValue) -> GatewayConfiguration? {
             let root = JSONPointer.root
             guard let object = decoder.object(value, at: root, keys: GatewayConfiguration.keys, required: ["servers"]) else { return nil }
@@ -46,7 +52,7 @@ extension GatewayConfiguration {
                 let store = decoder.object(value, at: root.appending("store"), keys: ["sqlite"]),
                 let path = store["sqlite"]
             {
-                configuration.store.sqlitePath = string(path, at: root.appending("store").appending("sqlite"))
+                configuration.store.sqlitePath = string(path, at: root.appending("store").appending("sqlite")).map(resolve)
             }
             if let value = object["limits"] { configuration.limits = limits(value, at: root.appending("limits")) }
             if let value = object["aggregation"],
@@ -71,7 +77,7 @@ extension GatewayConfiguration {
             var listen = Listen()
             guard let object = decoder.object(value, at: pointer, keys: GatewayConfiguration.listenKeys) else { return listen }
             if let value = object["host"], let host = string(value, at: pointer.appending("host")) { listen.host = host }
-            if let value = object["port"], let port = decoder.integer(value, at: pointer.appending("port"), in: 1...65535) { listen.port = port }
+            if let value = object["port"], let port = decoder.integer(value, at: pointer.appending("port"), in: 0...65535) { listen.port = port }
             if let value = object["allowed_origins"], let origins = strings(value, at: pointer.appending("allowed_origins")) {
                 listen.allowedOrigins = origins
             }
@@ -118,7 +124,7 @@ extension GatewayConfiguration {
                 upstream = nil
             }
             guard let policyValue = object["policy"], let relative = string(policyValue, at: pointer.appending("policy")) else { return nil }
-            let path = relative.hasPrefix("/") ? relative : folder.appending(path: relative).standardizedFileURL.path
+            let path = resolve(relative)
             guard let data = FileManager.default.contents(atPath: path) else {
                 decoder.report("cannot read the policy file \(path) at \(pointer.appending("policy"))", at: pointer.appending("policy"))
                 return nil

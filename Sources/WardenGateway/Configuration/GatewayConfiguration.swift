@@ -16,7 +16,7 @@ public struct GatewayConfiguration: Sendable {
     public struct Listen: Sendable, Equatable {
         /// The address to listen on. The default is loopback, 127.0.0.1.
         public var host = "127.0.0.1"
-        /// The port. The default is 8940.
+        /// The port; 0 picks a free one (logged at start). The default is 8940.
         public var port = 8940
         /// Origins allowed to call (browsers send `Origin`); others get 403. The default is none.
         public var allowedOrigins: [String] = []
@@ -30,7 +30,7 @@ public struct GatewayConfiguration: Sendable {
 
     /// Where state is kept.
     public struct Store: Sendable, Equatable {
-        /// The SQLite database; `nil` for the default path.
+        /// The SQLite database (relative to the configuration file); `nil` for the default path.
         public var sqlitePath: String?
 
         public init() {}

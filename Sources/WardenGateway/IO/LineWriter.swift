@@ -7,9 +7,17 @@ import Glibc
 import Darwin
 #endif
 
+/// Where a session's messages to its client go: a pipe for `warden run`, an HTTP session for
+/// `warden serve`. Each call carries one whole JSON-RPC message (or batch), without framing.
+protocol MessageSink: Sendable {
+    /// Delivers one message; `false` if the client is gone.
+    @discardableResult
+    func write(_ message: [UInt8]) -> Bool
+}
+
 /// Writes newline-terminated messages to a file descriptor, whole and one at a time, from
 /// any task. A closed peer makes writes fail quietly (the caller learns it from `write`'s result).
-final class LineWriter: Sendable {
+final class LineWriter: MessageSink {
     private let descriptor: Mutex<Int32?>
 
     init(descriptor: Int32) {
@@ -18,7 +26,7 @@ final class LineWriter: Sendable {
 
     /// Writes `message` and a newline; `false` if the descriptor is closed or broken.
     @discardableResult
-    func write(_ message: some Collection<UInt8>) -> Bool {
+    func write(_ message: [UInt8]) -> Bool {
         var bytes = [UInt8]()
         bytes.reserveCapacity(message.count + 1)
         bytes.append(contentsOf: message)

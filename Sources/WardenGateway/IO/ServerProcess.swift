@@ -32,13 +32,16 @@ final class ServerProcess: Sendable {
         }
     }
 
-    /// Starts `command` (looked up in `PATH`).
-    init(command: [String]) throws {
+    /// Starts `command` (looked up in `PATH`), with `environment` added to Warden's own.
+    init(command: [String], environment: [String: String] = [:]) throws {
         let stdin = try Self.pipe()
         let stdout = try Self.pipe()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardInput = FileHandle(fileDescriptor: stdin.read, closeOnDealloc: false)
         process.standardOutput = FileHandle(fileDescriptor: stdout.write, closeOnDealloc: false)
         process.standardError = FileHandle.standardError
@@ -78,6 +81,9 @@ final class ServerProcess: Sendable {
         }
         return (descriptors[0], descriptors[1])
     }
+
+    /// Whether the server has exited.
+    var hasExited: Bool { exit.state.withLock { $0.status != nil } }
 
     /// Waits for the server to exit and returns its status (128 + signal when killed by one).
     func waitForExit() async -> Int32 {

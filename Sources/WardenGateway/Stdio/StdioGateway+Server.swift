@@ -64,7 +64,7 @@ extension StdioGateway {
     }
 
     /// A server message over the size limit is dropped, but whoever waits for it is told.
-    func refuseOversize(_ message: OversizeMessage, server: ServerProcess) {
+    func refuseOversize(_ message: MessageEnvelope, server: ServerProcess) {
         let limit = configuration.maxMessageBytes
         logger.warning("dropped a server message over the size limit", metadata: ["bytes": "\(message.length)", "limit": "\(limit)"])
         guard let id = message.id else { return }
@@ -85,7 +85,7 @@ extension StdioGateway {
         if let call {
             var record = call.record
             record.upstreamStatus = "answer too large"
-            audit.record(record)
+            log(record)
         }
         client.write(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: text))
     }
@@ -163,7 +163,7 @@ extension StdioGateway {
         } else {
             record.upstreamStatus = "ok"
         }
-        audit.record(record)
+        log(record)
     }
 
     /// The server is gone: every call still waiting gets an error and its counts back. Safe to
@@ -183,7 +183,7 @@ extension StdioGateway {
         for (key, call) in calls {
             var record = call.record
             record.upstreamStatus = "no response"
-            audit.record(record)
+            log(record)
             await rollBack(call.reservations)
             let id = (try? JSONReader.parse(key.text)) ?? .null
             client.write(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The server \(configuration.serverName) exited before answering this call"))

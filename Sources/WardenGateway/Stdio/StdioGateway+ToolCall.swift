@@ -11,6 +11,8 @@ extension StdioGateway {
     /// reading thread: with a blocking ledger and the server's tools known, nothing here
     /// leaves that thread.
     func policeToolCall(id: JSONValue, body: JSONObject, server: ServerProcess) -> Route {
+        let started = ContinuousClock.now
+        defer { metrics?.decided(after: .now - started) }
         let now = Date()
         let version = policy.current
         var record = AuditRecord(
@@ -26,7 +28,7 @@ extension StdioGateway {
         )
         func refuse(_ code: Int, _ message: String) -> Route {
             record.message = message
-            audit.record(record)
+            log(record)
             return .respond(JSONRPCError.response(id: id, code: code, message: message))
         }
         guard case .object(let params)? = body["params"], case .string(let tool)? = params["name"] else {
@@ -69,6 +71,7 @@ extension StdioGateway {
             decision = try enforcer.decideNow(call, now: now) ?? waitFor { try await enforcer.decide(call, now: now) }
         } catch {
             logger.error("the state store failed; call refused (fail closed)", metadata: ["error": "\(error)"])
+            metrics?.storeFailed()
             record.decision = "deny"
             return refuse(JSONRPCError.internalError, "Warden could not reach its state store, so the call was not forwarded")
         }
@@ -91,7 +94,7 @@ extension StdioGateway {
             }
             return .forward
         }
-        audit.record(record)
+        log(record)
         if decision.outcome == .hidden {
             return .respond(JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Unknown tool: \(tool)"))
         }

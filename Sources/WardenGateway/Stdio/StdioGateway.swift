@@ -47,7 +47,8 @@ public final class StdioGateway: Sendable {
     let audit: AuditWriter
     let logger: Logger
     let state = Mutex(SessionState())
-    let client: LineWriter
+    let client: any MessageSink
+    let metrics: GatewayMetrics?
     let serverProcess = Mutex<Int32?>(nil)
 
     /// - Parameters:
@@ -71,6 +72,32 @@ public final class StdioGateway: Sendable {
         self.audit = audit
         self.logger = logger
         self.client = LineWriter(descriptor: clientOutput)
+        self.metrics = nil
+    }
+
+    /// A session whose messages to the client go to `client` (the HTTP gateway's sessions).
+    init(
+        configuration: Configuration,
+        policy: PolicyFile,
+        ledger: any CounterLedger,
+        audit: AuditWriter,
+        logger: Logger,
+        client: any MessageSink,
+        metrics: GatewayMetrics
+    ) {
+        self.configuration = configuration
+        self.policy = policy
+        self.ledger = ledger
+        self.audit = audit
+        self.logger = logger
+        self.client = client
+        self.metrics = metrics
+    }
+
+    /// Records a decision in the audit log (and the metrics, when served over HTTP).
+    func log(_ record: AuditRecord) {
+        audit.record(record)
+        metrics?.observe(record)
     }
 
     /// Starts `command`, relays until the server exits, and returns the server's exit status.
@@ -83,9 +110,7 @@ public final class StdioGateway: Sendable {
         clientInput: Int32 = STDIN_FILENO,
         started: () -> Void = {}
     ) async throws -> Int32 {
-        let server = try ServerProcess(command: command)
-        serverProcess.withLock { $0 = server.processIdentifier }
-        logger.info("server started", metadata: ["command": "\(command.joined(separator: " "))", "pid": "\(server.processIdentifier)"])
+        let server = try launch(command)
         started()
         let fromServer = Task { await self.relayServer(server) }
         Task {
@@ -93,6 +118,20 @@ public final class StdioGateway: Sendable {
             // The client is gone: close the server's stdin so it can finish and exit.
             server.input.close()
         }
+        return await finish(server, relay: fromServer)
+    }
+
+    /// Starts the server.
+    func launch(_ command: [String], environment: [String: String] = [:]) throws -> ServerProcess {
+        let server = try ServerProcess(command: command, environment: environment)
+        serverProcess.withLock { $0 = server.processIdentifier }
+        logger.info("server started", metadata: ["command": "\(command.joined(separator: " "))", "pid": "\(server.processIdentifier)"])
+        return server
+    }
+
+    /// Waits for the server to exit and for `relay` to pass on its last messages, answers
+    /// every call still waiting, and returns the server's exit status.
+    func finish(_ server: ServerProcess, relay fromServer: Task<Void, Never>) async -> Int32 {
         let status = await server.waitForExit()
         // The server's last answers are already in the pipe and take the relay a moment; but
         // a child the server left behind may hold its stdout open for ever.

@@ -1,25 +1,30 @@
 public import WardenJSON
 
-/// What can be learnt about a message too long to read: enough to answer it.
-public struct OversizeMessage: Sendable, Equatable {
+/// A message's length, top-level `id` and whether it has a `method`: enough to answer or
+/// route it without reading it whole.
+public struct MessageEnvelope: Sendable, Equatable {
     /// Its length in bytes.
     public var length: Int
     /// Its top-level `id`, when it has exactly one short, valid one.
     public var id: JSONValue?
     /// Whether it has a top-level `method` (a request or notification, not a response).
     public var hasMethod: Bool
+    /// Whether it is an array (a batch); then `id` and `hasMethod` say nothing.
+    public var isBatch: Bool
 
-    public init(length: Int, id: JSONValue? = nil, hasMethod: Bool = false) {
+    public init(length: Int, id: JSONValue? = nil, hasMethod: Bool = false, isBatch: Bool = false) {
         self.length = length
         self.id = id
         self.hasMethod = hasMethod
+        self.isBatch = isBatch
     }
 }
 
 /// Finds the top-level `id` and `method` members of a JSON object as its bytes stream past,
 /// without keeping them: an over-size message is dropped, but its request still deserves an
-/// answer with the right id. Tracks only nesting, strings and top-level keys.
-struct OversizeMessageScanner {
+/// answer with the right id; and an HTTP session routes answers by id without parsing them.
+/// Tracks only nesting, strings and top-level keys; it does not validate.
+public struct EnvelopeScanner: Sendable {
     private static let longestID = 256
     private var length = 0
     private var depth = 0
@@ -35,7 +40,17 @@ struct OversizeMessageScanner {
     private var ids: [[UInt8]] = []
     private var hasMethod = false
 
-    mutating func scan(_ bytes: some Collection<UInt8>) {
+    public init() {}
+
+    /// The envelope of one whole message.
+    public static func envelope(of message: some Collection<UInt8>) -> MessageEnvelope {
+        var scanner = EnvelopeScanner()
+        scanner.scan(message)
+        return scanner.result()
+    }
+
+    /// Scans the next bytes of the message.
+    public mutating func scan(_ bytes: some Collection<UInt8>) {
         length += bytes.count
         for byte in bytes { scan(byte) }
     }
@@ -71,7 +86,10 @@ struct OversizeMessageScanner {
                 key.removeAll(keepingCapacity: true)
             }
         case UInt8(ascii: "{"), UInt8(ascii: "["):
-            if depth == 0 { topLevelIsObject = byte == UInt8(ascii: "{") }
+            if depth == 0 {
+                topLevelIsObject = byte == UInt8(ascii: "{")
+                isBatch = !topLevelIsObject
+            }
             depth += 1
             if depth == 1 { expectingKey = topLevelIsObject }
         case UInt8(ascii: "}"), UInt8(ascii: "]"):
@@ -98,8 +116,10 @@ struct OversizeMessageScanner {
         capturing = false
     }
 
+    private var isBatch = false
+
     /// What was found, once the message has ended.
-    func result() -> OversizeMessage {
+    public func result() -> MessageEnvelope {
         var id: JSONValue?
         if topLevelIsObject, ids.count == 1, let value = try? JSONReader.parse(ids[0]) {
             switch value {
@@ -107,6 +127,6 @@ struct OversizeMessageScanner {
             default: break
             }
         }
-        return OversizeMessage(length: length, id: id, hasMethod: topLevelIsObject && hasMethod)
+        return MessageEnvelope(length: length, id: id, hasMethod: topLevelIsObject && hasMethod, isBatch: isBatch)
     }
 }

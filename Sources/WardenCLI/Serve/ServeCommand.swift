@@ -1,0 +1,68 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import WardenGateway
+import WardenPolicy
+import WardenStore
+
+/// `warden serve --config FILE`
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP gateway: many MCP servers, each at /mcp/<server>, for callers with grant tokens.",
+        discussion: """
+            Clients connect with MCP's Streamable HTTP transport to http://HOST:PORT/mcp/<server> \
+            and send `Authorization: Bearer <token>` (see `warden grants create`). Every session \
+            gets its own server process, policed like `warden run`. Operators get /healthz, \
+            /readyz and /metrics (Prometheus). Policies reload when their files change or on \
+            SIGHUP. SIGTERM or SIGINT: stop accepting work, finish calls in flight, end the \
+            sessions, flush the audit log. Exits 2 when the configuration is invalid.
+            """
+    )
+
+    @Option(help: "The gateway configuration (YAML or JSON); check it with `warden config check`.")
+    var config: String
+
+    @Option(help: "The SQLite database, overriding the configuration's store.sqlite.")
+    var db: String?
+
+    @OptionGroup var log: LogOptions
+
+    func run() async throws {
+        let logger = log.bootstrap()
+        let configuration: GatewayConfiguration
+        do {
+            configuration = try GatewayConfiguration.load(PolicyFiles.read(config), file: config, environment: ProcessInfo.processInfo.environment)
+        } catch let error as PolicyLoadError {
+            error.problems.forEach { printError($0.description) }
+            throw failure("\(config) is not a valid gateway configuration")
+        }
+        let databasePath = db ?? configuration.store.sqlitePath ?? SQLiteStore.defaultPath()
+        let store = try DatabaseOptions.open(path: databasePath)
+        let gateway: HTTPGateway
+        do {
+            gateway = try HTTPGateway(configuration: configuration, store: store, logger: logger)
+        } catch let error as PolicyLoadError {
+            error.problems.forEach { printError($0.description) }
+            throw failure("a policy named in \(config) is not valid")
+        } catch {
+            throw failure("\(error)")
+        }
+        signal(SIGHUP, SIG_IGN)
+        let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        reload.setEventHandler { gateway.reloadPolicies() }
+        reload.resume()
+        defer { reload.cancel() }
+        let host = configuration.listen.host
+        do {
+            try await gateway.run { port in
+                logger.notice("warden serve listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)", metadata: [
+                    "servers": "\(configuration.servers.map(\.name).joined(separator: ","))", "db": "\(databasePath)",
+                ])
+            }
+        } catch {
+            throw failure("the gateway stopped: \(error)")
+        }
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+import WardenJSON
+import WardenMCP
+import WardenStore
+
+extension HTTPField.Name {
+    static let mcpSessionID = Self("Mcp-Session-Id")!
+    static let mcpProtocolVersion = Self("MCP-Protocol-Version")!
+}
+
+extension HTTPGateway {
+    /// The protocol versions a client may name in `MCP-Protocol-Version`.
+    static let protocolVersions: Set<String> = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
+
+    func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: RequestOriginGuard(listen: configuration.listen))
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/readyz") { _, _ in try await self.readiness() }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.exposition())))
+        }
+        router.post("/mcp/:server") { request, context in try await self.post(request, context: context) }
+        router.get("/mcp/:server") { request, context in try await self.openStream(request, context: context) }
+        router.delete("/mcp/:server") { request, context in try await self.endSession(request, context: context) }
+        return router
+    }
+
+    /// Ready when the state store answers and the gateway is not shutting down.
+    func readiness() async throws -> Response {
+        if draining.load(ordering: .relaxed) { return Self.plain(.serviceUnavailable, "shutting down\n") }
+        do {
+            try await store.checkReadable()
+            return Self.plain(.ok, "ready\n")
+        } catch {
+            return Self.plain(.serviceUnavailable, "the state store cannot be read\n")
+        }
+    }
+
+    // MARK: - Streamable HTTP
+
+    /// POST: one JSON-RPC message or batch from the client. Requests are answered in the
+    /// response body (JSON); notifications and responses get 202.
+    func post(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let (server, caller) = try endpoint(request, context: context)
+        if draining.load(ordering: .relaxed) { throw MCPHTTPError(.serviceUnavailable, "The gateway is shutting down") }
+        if let version = request.headers[.mcpProtocolVersion], !Self.protocolVersions.contains(version) {
+            throw MCPHTTPError(.badRequest, "Bad Request: unsupported MCP-Protocol-Version \(version)")
+        }
+        var request = request
+        let body = Array(try await request.collectBody(upTo: configuration.limits.maxBodyBytes).readableBytesView)
+        let value: JSONValue
+        do {
+            value = try JSONReader.parse(body, configuration: .init(maxDepth: configuration.limits.maxDepth))
+        } catch {
+            let code = error.isAmbiguityRatherThanSyntax ? JSONRPCError.invalidRequest : JSONRPCError.parseError
+            throw MCPHTTPError(.badRequest, code == JSONRPCError.parseError ? "Parse error: \(error)" : "Invalid Request: \(error)", code: code)
+        }
+        let elements = value.arrayValue ?? [value]
+        if elements.isEmpty { throw MCPHTTPError(.badRequest, "Invalid Request: empty batch") }
+        let requests = elements.compactMap { element -> (key: RequestKey, id: JSONValue)? in
+            guard element["method"] != nil, let id = element["id"], id != .null else { return nil }
+            return (RequestKey(id), id)
+        }
+        let session: HTTPSession
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let id = request.headers[.mcpSessionID] {
+            guard let found = self.session(id, of: caller, server: server.name) else {
+                throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
+            }
+            session = found
+        } else if case .object = value, value["method"] == "initialize" {
+            do {
+                session = try openSession(for: caller, server: server)
+            } catch {
+                logger.error("could not open a session", metadata: ["server": "\(server.name)", "error": "\(error)"])
+                throw MCPHTTPError(.badGateway, "Warden could not start the server \(server.name)", code: JSONRPCError.internalError)
+            }
+            headers[.mcpSessionID] = session.id
+        } else {
+            throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required (send initialize first)")
+        }
+        let messages = value.arrayValue.map { $0.map { Array(JSONWriter.write($0).utf8) } } ?? [body]
+        if requests.isEmpty {
+            session.send(messages)
+            return Response(status: .accepted)
+        }
+        inFlight.add(1, ordering: .relaxed)
+        defer { inFlight.subtract(1, ordering: .relaxed) }
+        let answers = await session.exchange(messages, requests: requests, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds))
+        var payload: [UInt8]
+        if case .array = value {
+            payload = [UInt8(ascii: "[")]
+            for (index, answer) in answers.enumerated() {
+                if index > 0 { payload.append(UInt8(ascii: ",")) }
+                payload += answer
+            }
+            payload.append(UInt8(ascii: "]"))
+        } else {
+            payload = answers[0]
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: payload)))
+    }
+
+    /// GET: the session's stream of server-initiated messages (Server-Sent Events).
+    func openStream(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let (server, caller) = try endpoint(request, context: context)
+        guard request.headers[.accept]?.contains("text/event-stream") ?? false else {
+            throw MCPHTTPError(.notAcceptable, "Not Acceptable: the stream is text/event-stream")
+        }
+        guard let id = request.headers[.mcpSessionID] else {
+            throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required")
+        }
+        guard let session = session(id, of: caller, server: server.name) else {
+            throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
+        }
+        guard let stream = session.openStream() else {
+            throw MCPHTTPError(.conflict, "Conflict: this session's stream is already open")
+        }
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            for await message in stream {
+                try await writer.write(ByteBuffer(bytes: ServerSentEvents.event(data: message, type: "message")))
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    /// DELETE: the client ends its session; the server process is stopped.
+    func endSession(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let (server, caller) = try endpoint(request, context: context)
+        guard let id = request.headers[.mcpSessionID] else {
+            throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required")
+        }
+        guard let session = session(id, of: caller, server: server.name) else {
+            throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
+        }
+        session.close()
+        return Response(status: .ok)
+    }
+
+    /// The server named in the path and the caller, authenticated and allowed to reach it.
+    func endpoint(_ request: Request, context: BasicRequestContext) throws -> (GatewayConfiguration.Server, Caller) {
+        let name = context.parameters.get("server") ?? ""
+        let caller = try authenticate(request)
+        guard let server = servers[name] else {
+            throw MCPHTTPError(.notFound, "Not Found: no server named \(name) behind this gateway")
+        }
+        guard caller.mayReach(name) else {
+            throw MCPHTTPError(.forbidden, "Forbidden: this grant does not reach the server \(name)")
+        }
+        return (server, caller)
+    }
+
+    /// The caller of a request, from its bearer token (or anonymous, when so configured).
+    func authenticate(_ request: Request) throws -> Caller {
+        if configuration.listen.anonymous { return .anonymous }
+        let unauthorized = MCPHTTPError(
+            .unauthorized, "Unauthorized: send a Warden grant token as `Authorization: Bearer <token>`",
+            headers: [.wwwAuthenticate: #"Bearer realm="warden""#])
+        guard let token = Caller.bearerToken(in: request.headers[.authorization]) else { throw unauthorized }
+        let grant: Grant?
+        do {
+            grant = try store.grants.authenticate(token: token)
+        } catch {
+            logger.error("cannot read grants; request refused", metadata: ["error": "\(error)"])
+            metrics.storeFailed()
+            throw MCPHTTPError(.serviceUnavailable, "Warden cannot read its grants right now", code: JSONRPCError.internalError)
+        }
+        guard let grant else {
+            throw MCPHTTPError(
+                .unauthorized, "Unauthorized: the token is not a valid grant (revoked, rotated or mistyped)",
+                headers: [.wwwAuthenticate: #"Bearer realm="warden", error="invalid_token""#])
+        }
+        return Caller(grant: grant)
+    }
+
+    static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// An HTTP refusal with a JSON-RPC error body (id null), as MCP clients expect.
+struct MCPHTTPError: HTTPResponseError {
+    var status: HTTPResponse.Status
+    var message: String
+    var code: Int
+    var headers: HTTPFields
+
+    init(_ status: HTTPResponse.Status, _ message: String, code: Int = JSONRPCError.invalidRequest, headers: HTTPFields = [:]) {
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = headers
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = self.headers
+        headers[.contentType] = "application/json"
+        let body = JSONRPCError.response(id: nil, code: code, message: message)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+public import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+import WardenJSON
+import WardenMCP
+import WardenPolicy
+public import WardenStore
+
+/// `warden serve`: one gateway in front of many MCP servers, over HTTP.
+///
+/// Each server is reachable at `/mcp/<server>` (Streamable HTTP). Every session gets a
+/// server process of its own, policed exactly like `warden run`; callers are identified by
+/// their grant token. `/healthz`, `/readyz` and `/metrics` serve operators.
+public final class HTTPGateway: Sendable {
+    let configuration: GatewayConfiguration
+    let servers: [String: GatewayConfiguration.Server]
+    let store: SQLiteStore
+    let logger: Logger
+    let audit: AuditWriter
+    let policies: PolicyLibrary
+    let metrics = GatewayMetrics()
+    let sessions = Mutex<[String: HTTPSession]>([:])
+    /// Set once shutdown begins: new requests are refused while calls in flight finish.
+    let draining = Atomic<Bool>(false)
+    let inFlight = Atomic<Int>(0)
+
+    /// Why the gateway cannot serve a configuration.
+    public struct UnsupportedConfiguration: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// - Throws: ``UnsupportedConfiguration`` for upstreams this version cannot reach yet.
+    public init(configuration: GatewayConfiguration, store: SQLiteStore, logger: Logger) throws {
+        for server in configuration.servers {
+            switch server.upstream {
+            case .stdio(_, _, shared: false): continue
+            case .stdio(_, _, shared: true):
+                throw UnsupportedConfiguration(description: "server \(server.name): shared stdio servers are not supported yet; remove `shared: true` to start one process per session")
+            case .streamableHTTP, .sse:
+                throw UnsupportedConfiguration(description: "server \(server.name): remote upstreams are not supported yet; only stdio servers (`command:`) can be served")
+            }
+        }
+        self.configuration = configuration
+        self.servers = Dictionary(configuration.servers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.store = store
+        self.logger = logger
+        self.audit = AuditWriter(log: store.audit) { error in
+            logger.error("audit log write failed; records are kept and retried", metadata: ["error": "\(error)"])
+        }
+        self.policies = PolicyLibrary(logger: logger)
+        for server in configuration.servers { _ = try policies.file(at: server.policyPath) }
+        if configuration.listen.anonymous {
+            logger.warning("ANONYMOUS MODE: every caller is served without a grant token; for loopback development only")
+        }
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting sessions, lets calls in flight
+    /// finish, ends every session and flushes the audit log. `listening` gets the bound port.
+    public func run(listening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let application = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "warden"),
+            onServerRunning: { channel in listening(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [AuditService(audit: audit), application, SessionDrain(gateway: self)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        policies.stopWatching()
+    }
+
+    /// Reloads every policy file now (SIGHUP).
+    public func reloadPolicies() {
+        policies.reloadAll()
+    }
+
+    // MARK: - Sessions
+
+    /// Opens a session of `caller` with `server`: starts its process behind a policing gateway.
+    func openSession(for caller: Caller, server: GatewayConfiguration.Server) throws -> HTTPSession {
+        guard case .stdio(let command, let environment, _) = server.upstream else {
+            throw UnsupportedConfiguration(description: "server \(server.name) is not a stdio server")
+        }
+        let policy = try policies.file(at: caller.policyPath ?? server.policyPath)
+        let session = HTTPSession(owner: caller.owner, serverName: server.name, logger: logger)
+        sessions.withLock { $0[session.id] = session }
+        metrics.sessionOpened()
+        let limits = configuration.limits
+        do {
+            try session.start(command: command, environment: environment) { session in
+                StdioGateway(
+                    configuration: .init(serverName: server.name, identity: caller.identity, maxMessageBytes: limits.maxBodyBytes, maxDepth: limits.maxDepth),
+                    policy: policy, ledger: store.counters, audit: audit, logger: logger, client: session, metrics: metrics)
+            } ended: { [weak self] session, status in
+                self?.sessionEnded(session, status: status)
+            }
+        } catch {
+            sessionEnded(session, status: nil)
+            throw error
+        }
+        logger.info("session opened", metadata: ["server": "\(server.name)", "caller": "\(caller.owner)"])
+        return session
+    }
+
+    /// The open session `id`, if `caller` opened it with `server`; anyone else is told it does not exist.
+    func session(_ id: String, of caller: Caller, server: String) -> HTTPSession? {
+        guard let session = sessions.withLock({ $0[id] }), !session.isClosed,
+            session.owner == caller.owner, session.serverName == server
+        else { return nil }
+        return session
+    }
+
+    func sessionEnded(_ session: HTTPSession, status: Int32?) {
+        session.close()
+        guard sessions.withLock({ $0.removeValue(forKey: session.id) }) != nil else { return }
+        metrics.sessionClosed()
+        logger.info("session ended", metadata: ["server": "\(session.serverName)", "status": "\(status.map(String.init) ?? "not started")"])
+    }
+
+    /// Shutdown: refuse new work, give calls in flight up to the upstream timeout, then end
+    /// every session and wait (a little) for their servers to exit.
+    func drain() async {
+        draining.store(true, ordering: .sequentiallyConsistent)
+        logger.notice("shutting down: finishing calls in flight")
+        let deadline = ContinuousClock.now + .seconds(configuration.limits.upstreamTimeoutSeconds)
+        while inFlight.load(ordering: .sequentiallyConsistent) > 0 && .now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let open = sessions.withLock { Array($0.values) }
+        open.forEach { $0.close() }
+        let exitDeadline = ContinuousClock.now + .seconds(5)
+        while !sessions.withLock(\.isEmpty) && .now < exitDeadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// Runs the audit writer until shutdown, then lets it write what it holds.
+struct AuditService: Service {
+    let audit: AuditWriter
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await audit.run() }
+        await audit.flush()
+    }
+}
+
+/// Waits for shutdown to begin, then drains the gateway's sessions before the HTTP server stops.
+struct SessionDrain: Service {
+    let gateway: HTTPGateway
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await gateway.drain()
+    }
+}

@@ -1,0 +1,238 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+import WardenJSON
+import WardenMCP
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One MCP session of the HTTP gateway, in front of a stdio server of its own.
+///
+/// The policing is the stdio gateway's: the session feeds it the client's messages (on a
+/// serial queue of its own, since deciding a call may block) and receives what it sends to
+/// the client. Answers go to the POST that carried their request; everything else the
+/// server sends (requests, notifications) goes to the session's GET stream, or waits there
+/// for one to open.
+final class HTTPSession: MessageSink {
+    /// The `Mcp-Session-Id`: 256 random bits, hex.
+    let id: String
+    /// Who opened the session; only they may use it.
+    let owner: String
+    /// The server it fronts.
+    let serverName: String
+    let logger: Logger
+    private let inbound: DispatchQueue
+    private let state = Mutex(State())
+    private static let backlogLimit = 1000
+
+    private struct State {
+        var gateway: StdioGateway?
+        var server: ServerProcess?
+        var waiting: [RequestKey: ResponseSlot] = [:]
+        var stream: AsyncStream<[UInt8]>.Continuation?
+        var backlog: [[UInt8]] = []
+        var closed = false
+    }
+
+    init(owner: String, serverName: String, logger: Logger) {
+        self.id = Self.newIdentifier()
+        self.owner = owner
+        self.serverName = serverName
+        self.logger = logger
+        self.inbound = DispatchQueue(label: "warden.session")
+    }
+
+    /// Starts the server behind a gateway built by `makeGateway` (which gets this session as
+    /// its client); `ended` runs once the server has exited.
+    func start(
+        command: [String],
+        environment: [String: String],
+        makeGateway: (HTTPSession) -> StdioGateway,
+        ended: @escaping @Sendable (HTTPSession, Int32) -> Void
+    ) throws {
+        let gateway = makeGateway(self)
+        let server = try gateway.launch(command, environment: environment)
+        state.withLock {
+            $0.gateway = gateway
+            $0.server = server
+        }
+        let relay = Task { await gateway.relayServer(server) }
+        Task {
+            let status = await gateway.finish(server, relay: relay)
+            self.close()
+            ended(self, status)
+        }
+    }
+
+    // MARK: - Client to server
+
+    /// Sends the client's messages, in order (no answer expected: notifications and responses).
+    /// The elements of a client's batch are sent one by one, so that servers without batch
+    /// support serve them too; the HTTP response gathers their answers.
+    func send(_ messages: [[UInt8]]) {
+        let target = state.withLock { state in state.closed ? nil : (state.gateway, state.server) }
+        guard let (gateway, server) = target, let gateway, let server else { return }
+        inbound.async {
+            for message in messages { gateway.handleClientLine(.message(message), server: server) }
+        }
+    }
+
+    /// Sends the client's messages and waits for the answers to `requests`, at most `timeout`.
+    /// Requests the server does not answer in time, or that the session could not send, get
+    /// a JSON-RPC error instead.
+    func exchange(_ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], timeout: Duration) async -> [[UInt8]] {
+        let slots = requests.map { _ in ResponseSlot() }
+        let refused = state.withLock { state -> String? in
+            if state.closed { return "The session has ended" }
+            if let duplicate = requests.first(where: { state.waiting[$0.key] != nil }) {
+                return "Invalid Request: a request with id \(duplicate.key.text) is already in progress"
+            }
+            for (request, slot) in zip(requests, slots) { state.waiting[request.key] = slot }
+            return nil
+        }
+        if let refused {
+            return requests.map { JSONRPCError.response(id: $0.id, code: JSONRPCError.invalidRequest, message: refused) }
+        }
+        send(messages)
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            for (request, slot) in zip(requests, slots) {
+                slot.deliver(JSONRPCError.response(
+                    id: request.id, code: JSONRPCError.internalError,
+                    message: "The server \(serverName) did not answer within \(timeout.components.seconds) s"))
+            }
+        }
+        var answers: [[UInt8]] = []
+        for slot in slots { answers.append(await slot.value()) }
+        timer.cancel()
+        state.withLock { state in
+            for (request, slot) in zip(requests, slots) where state.waiting[request.key] === slot {
+                state.waiting.removeValue(forKey: request.key)
+            }
+        }
+        return answers
+    }
+
+    // MARK: - Server to client
+
+    /// What the gateway sends the client: answers to their POSTs, the rest to the stream.
+    @discardableResult
+    func write(_ message: [UInt8]) -> Bool {
+        let envelope = EnvelopeScanner.envelope(of: message)
+        if envelope.isBatch, case .array(let elements)? = try? JSONReader.parse(message) {
+            for element in elements { _ = write(Array(JSONWriter.write(element).utf8)) }
+            return true
+        }
+        if let id = envelope.id, !envelope.hasMethod {
+            let slot = state.withLock { $0.waiting.removeValue(forKey: RequestKey(id)) }
+            if let slot {
+                slot.deliver(message)
+            } else {
+                logger.debug("dropped an answer no request is waiting for", metadata: ["id": "\(RequestKey(id).text)"])
+            }
+            return true
+        }
+        return push(message)
+    }
+
+    /// Sends a server-initiated message on the GET stream, or keeps it until one opens.
+    private func push(_ message: [UInt8]) -> Bool {
+        state.withLock { state in
+            if state.closed { return false }
+            if let stream = state.stream, case .enqueued = stream.yield(message) { return true }
+            if state.backlog.count < Self.backlogLimit {
+                state.backlog.append(message)
+            } else {
+                logger.warning("dropped a server message: no GET stream is open and \(Self.backlogLimit) are waiting")
+            }
+            return true
+        }
+    }
+
+    /// Opens the session's GET stream, with the messages that waited for it; `nil` when one
+    /// is open already.
+    func openStream() -> AsyncStream<[UInt8]>? {
+        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
+        let opened = state.withLock { state -> Bool in
+            guard state.stream == nil, !state.closed else { return false }
+            state.stream = continuation
+            for message in state.backlog { continuation.yield(message) }
+            state.backlog.removeAll()
+            return true
+        }
+        guard opened else { return nil }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { state in
+                state.stream = nil
+            }
+        }
+        return stream
+    }
+
+    // MARK: - Ending
+
+    /// Ends the session: the server's stdin is closed (it should exit), the stream ends, and
+    /// every request still waiting is answered with an error.
+    func close() {
+        let (server, stream, waiting) = state.withLock { state in
+            defer {
+                state.closed = true
+                state.waiting.removeAll()
+                state.stream = nil
+            }
+            return (state.closed ? nil : state.server, state.stream, state.waiting)
+        }
+        stream?.finish()
+        for (key, slot) in waiting {
+            slot.deliver(JSONRPCError.response(
+                id: (try? JSONReader.parse(key.text)) ?? .null, code: JSONRPCError.internalError,
+                message: "The session with \(serverName) ended before this request was answered"))
+        }
+        guard let server else { return }
+        server.input.close()
+        // A server that ignores the end of its input is asked to stop, then made to.
+        Task {
+            try? await Task.sleep(for: .seconds(2))
+            if !server.hasExited { kill(server.processIdentifier, SIGTERM) }
+            try? await Task.sleep(for: .seconds(3))
+            if !server.hasExited { kill(server.processIdentifier, SIGKILL) }
+        }
+    }
+
+    var isClosed: Bool { state.withLock(\.closed) }
+
+    private static func newIdentifier() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
+    }
+}
+
+/// Where one request's answer arrives; the first delivery wins.
+final class ResponseSlot: Sendable {
+    private let state = Mutex<(answer: [UInt8]?, waiter: CheckedContinuation<[UInt8], Never>?)>((nil, nil))
+
+    func deliver(_ answer: [UInt8]) {
+        let waiter = state.withLock { state -> CheckedContinuation<[UInt8], Never>? in
+            guard state.answer == nil else { return nil }
+            state.answer = answer
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: answer)
+    }
+
+    func value() async -> [UInt8] {
+        await withCheckedContinuation { continuation in
+            let answer = state.withLock { state -> [UInt8]? in
+                if state.answer == nil { state.waiter = continuation }
+                return state.answer
+            }
+            if let answer { continuation.resume(returning: answer) }
+        }
+    }
+}

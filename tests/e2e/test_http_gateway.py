@@ -1,0 +1,302 @@
+"""`warden serve` with the Python MCP SDK's Streamable HTTP client, in front of real servers
+(mcp-server-time and the fixture server, both over stdio), with grant tokens."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import ClientSession, MCPError
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from conftest import FIXTURES, TIMEOUT, audit, verify
+
+ALL_TIME = """
+version: "1"
+default: allow
+"""
+
+READ_ONLY_TIME = """
+version: "1"
+default: deny
+hide: [convert_time]
+tools:
+  get_current_time:
+    deny_if:
+      - conditions: [{path: args.timezone, op: eq, value: Europe/Moscow}]
+        on_deny: {reason: not that zone}
+"""
+
+ECHO = """
+version: "1"
+default: allow
+tools:
+  crash: {action: deny, reason: no crashing}
+"""
+
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+              "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+
+
+class Gateway:
+    """A running `warden serve`, its database and the grants made for it."""
+
+    def __init__(self, warden: str, env: dict, directory: Path, listen: str = ""):
+        self.warden, self.env, self.directory = warden, env, directory
+        self.db = str(directory / "warden.db")
+        (directory / "all_time.yaml").write_text(ALL_TIME)
+        (directory / "read_only_time.yaml").write_text(READ_ONLY_TIME)
+        (directory / "echo.yaml").write_text(ECHO)
+        (directory / "warden.yaml").write_text(f"""
+version: "1"
+listen: {{host: 127.0.0.1, port: 0{listen}}}
+store: {{sqlite: warden.db}}
+limits: {{max_body_bytes: 65536, upstream_timeout: 5s}}
+servers:
+  time:
+    command: [mcp-server-time]
+    policy: all_time.yaml
+  echo:
+    command: [{sys.executable}, {FIXTURES / "echo_server.py"}]
+    policy: echo.yaml
+""")
+        self.stderr: list[str] = []
+        self.process = subprocess.Popen(
+            [warden, "serve", "--config", str(directory / "warden.yaml"), "--log-level", "info"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        listening = threading.Event()
+
+        def read_stderr():
+            for line in self.process.stderr:
+                self.stderr.append(line)
+                if "listening on http://" in line:
+                    listening.set()
+            listening.set()
+
+        threading.Thread(target=read_stderr, daemon=True).start()
+        assert listening.wait(TIMEOUT), "warden serve did not start"
+        found = [re.search(r"listening on (http://\S+)", line) for line in self.stderr]
+        found = [match.group(1) for match in found if match]
+        assert found, "".join(self.stderr)
+        self.base = found[0]
+
+    def grant(self, label: str, policy: str, *servers: str) -> str:
+        result = subprocess.run(
+            [self.warden, "grants", "create", "--db", self.db, "--label", label, "--policy", str(self.directory / policy),
+             *[argument for server in servers for argument in ("--server", server)], "--format", "json"],
+            capture_output=True, text=True, env=self.env, timeout=TIMEOUT, check=True)
+        return json.loads(result.stdout)["token"]
+
+    def grants(self, *arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run([self.warden, "grants", *arguments, "--db", self.db],
+                              capture_output=True, text=True, env=self.env, timeout=TIMEOUT)
+
+    def url(self, server: str) -> str:
+        return f"{self.base}/mcp/{server}"
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=TIMEOUT)
+
+
+@pytest.fixture
+def gateway(warden, env, tmp_path):
+    running = Gateway(warden, env, tmp_path)
+    yield running
+    running.stop()
+
+
+def http(method: str, url: str, body=None, headers: dict | None = None, raw: bytes | None = None):
+    """One HTTP request; returns (status, headers, body bytes) for every status."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data, method=method, headers={
+        "content-type": "application/json", "accept": "application/json, text/event-stream", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def bearer(token: str) -> dict:
+    return {"authorization": f"Bearer {token}"}
+
+
+def open_session(gateway: Gateway, server: str, token: str) -> str:
+    status, headers, body = http("POST", gateway.url(server), INITIALIZE, bearer(token))
+    assert status == 200, body
+    session = headers["mcp-session-id"]
+    assert re.fullmatch(r"[0-9a-f]{64}", session), "session ids carry 256 random bits"
+    status, _, _ = http("POST", gateway.url(server), {"jsonrpc": "2.0", "method": "notifications/initialized"},
+                        {**bearer(token), "mcp-session-id": session})
+    assert status == 202
+    return session
+
+
+@asynccontextmanager
+async def mcp_session(url: str, token: str, **options):
+    with anyio.fail_after(TIMEOUT):
+        async with create_mcp_http_client(headers=bearer(token)) as client:
+            async with streamable_http_client(url, http_client=client) as (read, write):
+                async with ClientSession(read, write, **options) as session:
+                    await session.initialize()
+                    yield session
+
+
+def text_of(result) -> str:
+    return " ".join(getattr(item, "text", "") for item in result.content)
+
+
+@pytest.mark.anyio
+async def test_two_grants_see_and_get_what_their_policies_say(gateway):
+    full = gateway.grant("ops", "all_time.yaml", "time")
+    limited = gateway.grant("agent", "read_only_time.yaml", "time")
+
+    async with mcp_session(gateway.url("time"), full) as session:
+        assert sorted(tool.name for tool in (await session.list_tools()).tools) == ["convert_time", "get_current_time"]
+        result = await session.call_tool("get_current_time", {"timezone": "Europe/Moscow"})
+        assert not result.is_error and "Europe/Moscow" in text_of(result)
+
+    async with mcp_session(gateway.url("time"), limited) as session:
+        assert [tool.name for tool in (await session.list_tools()).tools] == ["get_current_time"]
+        denied = await session.call_tool("get_current_time", {"timezone": "Europe/Moscow"})
+        assert denied.is_error and text_of(denied).startswith("[POLICY DENIED] not that zone")
+        allowed = await session.call_tool("get_current_time", {"timezone": "Asia/Tokyo"})
+        assert not allowed.is_error and "Asia/Tokyo" in text_of(allowed)
+        with pytest.raises(MCPError, match="Unknown tool"):
+            await session.call_tool("convert_time", {"source_timezone": "UTC", "time": "12:00", "target_timezone": "UTC"})
+
+    records = audit(gateway.warden, gateway.db, "--tool", "get_current_time")
+    assert sorted((r["identity"], r["decision"]) for r in records) == [("agent", "allow"), ("agent", "deny"), ("ops", "allow")]
+    assert all(r["grant"].startswith("g_") and r["server"] == "time" for r in records)
+    assert verify(gateway.warden, gateway.db).returncode == 0
+
+
+@pytest.mark.anyio
+async def test_server_requests_reach_the_client_on_the_get_stream(gateway):
+    """The fixture's `ask` tool sends the client a sampling request mid-call; the client's answer
+    goes back through Warden and ends the call."""
+    token = gateway.grant("sampler", "echo.yaml", "echo")
+    asked = []
+
+    async def sampling(context, params):
+        from mcp_types import CreateMessageResult, TextContent
+        asked.append(params)
+        return CreateMessageResult(role="assistant", content=TextContent(type="text", text="forty-two"), model="fixture")
+
+    async with mcp_session(gateway.url("echo"), token, sampling_callback=sampling) as session:
+        result = await session.call_tool("ask", {})
+        assert len(asked) == 1
+        assert "forty-two" in json.dumps(result.model_dump(mode="json"))
+        denied = await session.call_tool("crash", {})
+        assert denied.is_error and "no crashing" in text_of(denied)
+
+
+def test_tokens_are_required_and_checked_at_once(gateway):
+    token = gateway.grant("agent", "all_time.yaml", "time")
+    for headers in ({}, {"authorization": "Bearer wdn_not-a-token"}, {"authorization": f"Basic {token}"}):
+        status, response_headers, body = http("POST", gateway.url("time"), INITIALIZE, headers)
+        assert status == 401, body
+        assert response_headers["www-authenticate"].startswith("Bearer")
+        assert json.loads(body)["error"]["code"] == -32600
+    session = open_session(gateway, "time", token)
+
+    grant_id = json.loads(gateway.grants("list", "--format", "json").stdout.splitlines()[0])["id"]
+    assert gateway.grants("revoke", grant_id).returncode == 0
+    status, _, _ = http("POST", gateway.url("time"), {"jsonrpc": "2.0", "id": 2, "method": "ping"},
+                        {**bearer(token), "mcp-session-id": session})
+    assert status == 401, "a revoked token stops working at once, even on an open session"
+
+
+def test_sessions_belong_to_the_grant_that_opened_them(gateway):
+    first = gateway.grant("first", "all_time.yaml", "time", "echo")
+    second = gateway.grant("second", "all_time.yaml", "time", "echo")
+    session = open_session(gateway, "time", first)
+    ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+    assert http("POST", gateway.url("time"), ping, {**bearer(first), "mcp-session-id": session})[0] == 200
+    assert http("POST", gateway.url("time"), ping, {**bearer(second), "mcp-session-id": session})[0] == 404
+    assert http("POST", gateway.url("echo"), ping, {**bearer(first), "mcp-session-id": session})[0] == 404
+    assert http("POST", gateway.url("time"), ping, {**bearer(first), "mcp-session-id": "0" * 64})[0] == 404
+    assert http("POST", gateway.url("time"), ping, bearer(first))[0] == 400
+
+    assert http("DELETE", gateway.url("time"), None, {**bearer(first), "mcp-session-id": session})[0] == 200
+    assert http("POST", gateway.url("time"), ping, {**bearer(first), "mcp-session-id": session})[0] == 404
+
+
+def test_refusals_before_anything_is_forwarded(gateway, tmp_path):
+    token = gateway.grant("agent", "all_time.yaml", "time")
+    log = tmp_path / "never"
+    # A server the grant does not reach, and one that does not exist.
+    assert http("POST", gateway.url("echo"), INITIALIZE, bearer(token))[0] == 403
+    assert http("POST", gateway.url("nothing"), INITIALIZE, bearer(token))[0] == 404
+    # A browser page from elsewhere, and a rebound host name.
+    assert http("POST", gateway.url("time"), INITIALIZE, {**bearer(token), "origin": "https://evil.example"})[0] == 403
+    assert http("POST", gateway.url("time"), INITIALIZE, {**bearer(token), "host": "evil.example"})[0] == 421
+    # Too big, malformed, duplicate keys, an unknown protocol version.
+    session = open_session(gateway, "time", token)
+    headers = {**bearer(token), "mcp-session-id": session}
+    big = {"jsonrpc": "2.0", "id": 3, "method": "ping", "params": {"pad": "x" * 70000}}
+    assert http("POST", gateway.url("time"), big, headers)[0] == 413
+    status, _, body = http("POST", gateway.url("time"), None, headers, raw=b'{"jsonrpc":"2.0",')
+    assert status == 400 and json.loads(body)["error"]["code"] == -32700
+    status, _, body = http("POST", gateway.url("time"), None, headers,
+                           raw=b'{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"get_current_time","name":"convert_time"}}')
+    assert status == 400 and json.loads(body)["error"]["code"] == -32600
+    assert http("POST", gateway.url("time"), {"jsonrpc": "2.0", "id": 5, "method": "ping"},
+                {**headers, "mcp-protocol-version": "1999-01-01"})[0] == 400
+    assert audit(gateway.warden, gateway.db) == [], "nothing refused here reached the policy or the server"
+    assert not log.exists()
+
+
+def test_batches_are_policed_per_element_and_answered_together(gateway):
+    token = gateway.grant("agent", "echo.yaml", "echo")
+    session = open_session(gateway, "echo", token)
+    batch = [
+        {"jsonrpc": "2.0", "id": "a", "method": "tools/call", "params": {"name": "echo", "arguments": {"n": 1}}},
+        {"jsonrpc": "2.0", "id": "b", "method": "tools/call", "params": {"name": "crash", "arguments": {}}},
+        {"jsonrpc": "2.0", "method": "notifications/progress", "params": {"progressToken": 1, "progress": 1}},
+        {"jsonrpc": "2.0", "id": "c", "method": "ping"},
+    ]
+    status, _, body = http("POST", gateway.url("echo"), batch, {**bearer(token), "mcp-session-id": session})
+    assert status == 200
+    answers = {answer["id"]: answer for answer in json.loads(body)}
+    assert sorted(answers) == ["a", "b", "c"]
+    assert not answers["a"]["result"].get("isError")
+    assert answers["b"]["result"]["isError"] and "no crashing" in answers["b"]["result"]["content"][0]["text"]
+    assert answers["c"]["result"] == {}
+
+
+def test_operators_endpoints_and_graceful_shutdown(gateway):
+    token = gateway.grant("agent", "echo.yaml", "echo")
+    assert http("GET", f"{gateway.base}/healthz")[0] == 200
+    assert http("GET", f"{gateway.base}/readyz")[0] == 200
+    session = open_session(gateway, "echo", token)
+    headers = {**bearer(token), "mcp-session-id": session}
+
+    # A slow call is in flight when SIGTERM arrives: it still gets its answer.
+    answers = []
+    slow = {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 1}}}
+    caller = threading.Thread(target=lambda: answers.append(http("POST", gateway.url("echo"), slow, headers)))
+    caller.start()
+    time.sleep(0.3)
+    metrics = http("GET", f"{gateway.base}/metrics")[2].decode()
+    assert "warden_active_sessions 1" in metrics
+    gateway.process.send_signal(signal.SIGTERM)
+    caller.join(TIMEOUT)
+    assert answers and answers[0][0] == 200, answers
+    assert json.loads(answers[0][2])["id"] == 9 and "result" in json.loads(answers[0][2])
+    assert gateway.process.wait(timeout=TIMEOUT) == 0
+    records = audit(gateway.warden, gateway.db, "--tool", "slow")
+    assert [(r["decision"], r["upstream_status"]) for r in records] == [("allow", "ok")], "the audit log was flushed"

@@ -17,10 +17,11 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import ClientSession, MCPError
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from conftest import FIXTURES, TIMEOUT, audit, verify
+from conftest import FIXTURES, TIMEOUT, audit, verify, wait_for
 
 ALL_TIME = """
 version: "1"
@@ -178,6 +179,7 @@ async def test_two_grants_see_and_get_what_their_policies_say(gateway):
         with pytest.raises(MCPError, match="Unknown tool"):
             await session.call_tool("convert_time", {"source_timezone": "UTC", "time": "12:00", "target_timezone": "UTC"})
 
+    wait_for(lambda: len(audit(gateway.warden, gateway.db, "--tool", "get_current_time")) == 3)
     records = audit(gateway.warden, gateway.db, "--tool", "get_current_time")
     assert sorted((r["identity"], r["decision"]) for r in records) == [("agent", "allow"), ("agent", "deny"), ("ops", "allow")]
     assert all(r["grant"].startswith("g_") and r["server"] == "time" for r in records)
@@ -202,6 +204,27 @@ async def test_server_requests_reach_the_client_on_the_get_stream(gateway):
         assert "forty-two" in json.dumps(result.model_dump(mode="json"))
         denied = await session.call_tool("crash", {})
         assert denied.is_error and "no crashing" in text_of(denied)
+
+
+@pytest.mark.anyio
+async def test_legacy_sse_clients_are_policed_the_same(gateway):
+    token = gateway.grant("legacy", "read_only_time.yaml", "time")
+    with anyio.fail_after(TIMEOUT):
+        async with sse_client(f"{gateway.base}/sse/time", headers=bearer(token)) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                assert [tool.name for tool in (await session.list_tools()).tools] == ["get_current_time"]
+                denied = await session.call_tool("get_current_time", {"timezone": "Europe/Moscow"})
+                assert denied.is_error and "not that zone" in text_of(denied)
+                allowed = await session.call_tool("get_current_time", {"timezone": "UTC"})
+                assert not allowed.is_error
+                assert "warden_active_sessions 1" in http("GET", f"{gateway.base}/metrics")[2].decode()
+    # The stream closed with the client: its session and server process end with it.
+    deadline = time.monotonic() + TIMEOUT
+    while "warden_active_sessions 0" not in http("GET", f"{gateway.base}/metrics")[2].decode():
+        assert time.monotonic() < deadline, "the legacy session outlived its stream"
+        time.sleep(0.1)
+    assert http("GET", f"{gateway.base}/sse/time")[0] == 401
 
 
 def test_tokens_are_required_and_checked_at_once(gateway):

@@ -28,6 +28,8 @@ extension HTTPGateway {
         router.post("/mcp/:server") { request, context in try await self.post(request, context: context) }
         router.get("/mcp/:server") { request, context in try await self.openStream(request, context: context) }
         router.delete("/mcp/:server") { request, context in try await self.endSession(request, context: context) }
+        router.get("/sse/:server") { request, context in try await self.openLegacyStream(request, context: context) }
+        router.post("/messages/:server") { request, context in try await self.postLegacyMessage(request, context: context) }
         return router
     }
 
@@ -53,16 +55,8 @@ extension HTTPGateway {
             throw MCPHTTPError(.badRequest, "Bad Request: unsupported MCP-Protocol-Version \(version)")
         }
         var request = request
-        let body = Array(try await request.collectBody(upTo: configuration.limits.maxBodyBytes).readableBytesView)
-        let value: JSONValue
-        do {
-            value = try JSONReader.parse(body, configuration: .init(maxDepth: configuration.limits.maxDepth))
-        } catch {
-            let code = error.isAmbiguityRatherThanSyntax ? JSONRPCError.invalidRequest : JSONRPCError.parseError
-            throw MCPHTTPError(.badRequest, code == JSONRPCError.parseError ? "Parse error: \(error)" : "Invalid Request: \(error)", code: code)
-        }
+        let (value, body) = try await readMessage(&request)
         let elements = value.arrayValue ?? [value]
-        if elements.isEmpty { throw MCPHTTPError(.badRequest, "Invalid Request: empty batch") }
         let requests = elements.compactMap { element -> (key: RequestKey, id: JSONValue)? in
             guard element["method"] != nil, let id = element["id"], id != .null else { return nil }
             return (RequestKey(id), id)
@@ -85,7 +79,7 @@ extension HTTPGateway {
         } else {
             throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required (send initialize first)")
         }
-        let messages = value.arrayValue.map { $0.map { Array(JSONWriter.write($0).utf8) } } ?? [body]
+        let messages = Self.messages(of: value, body: body)
         if requests.isEmpty {
             session.send(messages)
             return Response(status: .accepted)
@@ -107,6 +101,26 @@ extension HTTPGateway {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: payload)))
     }
 
+    /// Reads a request's body: one JSON-RPC message or a non-empty batch, within the limits.
+    func readMessage(_ request: inout Request) async throws -> (JSONValue, [UInt8]) {
+        let body = Array(try await request.collectBody(upTo: configuration.limits.maxBodyBytes).readableBytesView)
+        let value: JSONValue
+        do {
+            value = try JSONReader.parse(body, configuration: .init(maxDepth: configuration.limits.maxDepth))
+        } catch {
+            let code = error.isAmbiguityRatherThanSyntax ? JSONRPCError.invalidRequest : JSONRPCError.parseError
+            throw MCPHTTPError(.badRequest, code == JSONRPCError.parseError ? "Parse error: \(error)" : "Invalid Request: \(error)", code: code)
+        }
+        if value.arrayValue?.isEmpty == true { throw MCPHTTPError(.badRequest, "Invalid Request: empty batch") }
+        return (value, body)
+    }
+
+    /// The messages to hand the session: the body itself, or each element of a batch (so
+    /// that servers without batch support serve them too).
+    static func messages(of value: JSONValue, body: [UInt8]) -> [[UInt8]] {
+        value.arrayValue.map { $0.map { Array(JSONWriter.write($0).utf8) } } ?? [body]
+    }
+
     /// GET: the session's stream of server-initiated messages (Server-Sent Events).
     func openStream(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let (server, caller) = try endpoint(request, context: context)
@@ -122,13 +136,75 @@ extension HTTPGateway {
         guard let stream = session.openStream() else {
             throw MCPHTTPError(.conflict, "Conflict: this session's stream is already open")
         }
+        return Self.eventStream(stream, for: request, of: session) { session.closeStream() }
+    }
+
+    /// A `text/event-stream` response carrying `stream`'s messages, with a keep-alive comment
+    /// every 15 seconds; `first` goes before them. When the client leaves, `gone` runs.
+    static func eventStream(
+        _ stream: AsyncStream<[UInt8]>, for request: Request, of session: HTTPSession, first: [UInt8]? = nil,
+        gone: @escaping @Sendable () -> Void
+    ) -> Response {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            for await message in stream {
-                try await writer.write(ByteBuffer(bytes: ServerSentEvents.event(data: message, type: "message")))
+            let ticker = Task {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(15))
+                    session.keepAlive()
+                }
+            }
+            defer {
+                ticker.cancel()
+                gone()
+            }
+            try await request.body.consumeWithInboundCloseHandler { _ in
+                if let first { try await writer.write(ByteBuffer(bytes: first)) }
+                for await message in stream {
+                    let event = message.isEmpty ? ServerSentEvents.keepAlive : ServerSentEvents.event(data: message, type: "message")
+                    try await writer.write(ByteBuffer(bytes: event))
+                }
+            } onInboundClosed: {
+                gone()
             }
             try await writer.finish(nil)
         })
+    }
+
+    // MARK: - Legacy HTTP+SSE (2024-11-05)
+
+    /// GET /sse/<server>: opens a session whose every message to the client goes on this
+    /// stream; the first event names the endpoint to POST to. The session ends with the stream.
+    func openLegacyStream(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let (server, caller) = try endpoint(request, context: context)
+        if draining.load(ordering: .relaxed) { throw MCPHTTPError(.serviceUnavailable, "The gateway is shutting down") }
+        let session: HTTPSession
+        do {
+            session = try openSession(for: caller, server: server, answersOnStream: true)
+        } catch {
+            logger.error("could not open a session", metadata: ["server": "\(server.name)", "error": "\(error)"])
+            throw MCPHTTPError(.badGateway, "Warden could not start the server \(server.name)", code: JSONRPCError.internalError)
+        }
+        guard let stream = session.openStream() else {
+            throw MCPHTTPError(.serviceUnavailable, "The session ended at once", code: JSONRPCError.internalError)
+        }
+        let endpoint = ServerSentEvents.event(data: Array("/messages/\(server.name)?session_id=\(session.id)".utf8), type: "endpoint")
+        return Self.eventStream(stream, for: request, of: session, first: endpoint) { session.close() }
+    }
+
+    /// POST /messages/<server>?session_id=…: a message for a legacy session; 202, with any
+    /// answer on the session's stream.
+    func postLegacyMessage(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let (server, caller) = try endpoint(request, context: context)
+        guard let id = request.uri.queryParameters.get("session_id") else {
+            throw MCPHTTPError(.badRequest, "Bad Request: the session_id query parameter is required")
+        }
+        guard let session = session(id, of: caller, server: server.name) else {
+            throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
+        }
+        var request = request
+        let (value, body) = try await readMessage(&request)
+        session.send(Self.messages(of: value, body: body))
+        return Response(status: .accepted)
     }
 
     /// DELETE: the client ends its session; the server process is stopped.

@@ -87,12 +87,12 @@ public final class HTTPGateway: Sendable {
     // MARK: - Sessions
 
     /// Opens a session of `caller` with `server`: starts its process behind a policing gateway.
-    func openSession(for caller: Caller, server: GatewayConfiguration.Server) throws -> HTTPSession {
+    func openSession(for caller: Caller, server: GatewayConfiguration.Server, answersOnStream: Bool = false) throws -> HTTPSession {
         guard case .stdio(let command, let environment, _) = server.upstream else {
             throw UnsupportedConfiguration(description: "server \(server.name) is not a stdio server")
         }
         let policy = try policies.file(at: caller.policyPath ?? server.policyPath)
-        let session = HTTPSession(owner: caller.owner, serverName: server.name, logger: logger)
+        let session = HTTPSession(owner: caller.owner, serverName: server.name, answersOnStream: answersOnStream, logger: logger)
         sessions.withLock { $0[session.id] = session }
         metrics.sessionOpened()
         let limits = configuration.limits

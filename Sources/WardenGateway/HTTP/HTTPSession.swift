@@ -25,6 +25,9 @@ final class HTTPSession: MessageSink {
     let owner: String
     /// The server it fronts.
     let serverName: String
+    /// Whether answers go on the stream too (the legacy HTTP+SSE transport) rather than to
+    /// the POSTs that carried their requests (Streamable HTTP).
+    let answersOnStream: Bool
     let logger: Logger
     private let inbound: DispatchQueue
     private let state = Mutex(State())
@@ -39,10 +42,11 @@ final class HTTPSession: MessageSink {
         var closed = false
     }
 
-    init(owner: String, serverName: String, logger: Logger) {
+    init(owner: String, serverName: String, answersOnStream: Bool = false, logger: Logger) {
         self.id = Self.newIdentifier()
         self.owner = owner
         self.serverName = serverName
+        self.answersOnStream = answersOnStream
         self.logger = logger
         self.inbound = DispatchQueue(label: "warden.session")
     }
@@ -123,6 +127,7 @@ final class HTTPSession: MessageSink {
     /// What the gateway sends the client: answers to their POSTs, the rest to the stream.
     @discardableResult
     func write(_ message: [UInt8]) -> Bool {
+        if answersOnStream { return push(message) }
         let envelope = EnvelopeScanner.envelope(of: message)
         if envelope.isBatch, case .array(let elements)? = try? JSONReader.parse(message) {
             for element in elements { _ = write(Array(JSONWriter.write(element).utf8)) }
@@ -172,6 +177,20 @@ final class HTTPSession: MessageSink {
             }
         }
         return stream
+    }
+
+    /// Sends a comment on the stream, so that idle connections stay open and a client that
+    /// left is noticed.
+    func keepAlive() {
+        state.withLock { state in _ = state.stream?.yield([]) }
+    }
+
+    /// Ends the GET stream (its client left); later messages wait for the next one.
+    func closeStream() {
+        state.withLock { state in
+            state.stream?.finish()
+            state.stream = nil
+        }
     }
 
     // MARK: - Ending

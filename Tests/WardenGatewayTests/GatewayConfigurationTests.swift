@@ -69,6 +69,21 @@ import WardenPolicy
         #expect(configuration.servers[0].policyPath.hasSuffix("/policies/p.yaml"))
     }
 
+    @Test func pathsAreRelativeToTheFileAndPortZeroPicksAFreePort() throws {
+        let path = try write(
+            """
+            listen: {port: 0}
+            store: {sqlite: state/warden.db}
+            servers:
+              local: {command: [mcp-server-time], policy: policies/p.yaml}
+            """)
+        let configuration = try load(path)
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
+        #expect(configuration.listen.port == 0)
+        #expect(configuration.store.sqlitePath == folder + "/state/warden.db")
+        #expect(configuration.servers[0].policyPath == folder + "/policies/p.yaml")
+    }
+
     @Test func everyProblemIsReportedWithItsPlace() throws {
         let path = try write(
             """

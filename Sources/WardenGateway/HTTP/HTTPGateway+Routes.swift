@@ -19,7 +19,7 @@ extension HTTPGateway {
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: RequestOriginGuard(listen: configuration.listen))
+        router.add(middleware: RequestOriginGuard(policy: OriginPolicy(listen: configuration.listen)))
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ in try await self.readiness() }
         router.get("/metrics") { _, _ in

@@ -1,11 +1,10 @@
 import HTTPTypes
 import Hummingbird
-import NIOCore
 
-/// Refuses requests from browsers' pages that are not allowed (`Origin`, 403) and requests
-/// addressed to another host name (`Host`, 421), which is how DNS rebinding reaches a
-/// loopback server.
-struct RequestOriginGuard<Context: RequestContext>: RouterMiddleware {
+/// Which pages and host names may address the gateway: requests from browsers' pages that are
+/// not allowed (`Origin`) get 403, and requests addressed to another host name (`Host`, how
+/// DNS rebinding reaches a loopback server) get 421.
+struct OriginPolicy: Sendable {
     let allowedOrigins: Set<String>
     /// Host names accepted; empty accepts any (a gateway on a public address names its own).
     let allowedHosts: Set<String>
@@ -21,17 +20,17 @@ struct RequestOriginGuard<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let origin = request.headers[.origin], !allowedOrigins.contains(origin) {
+    /// Throws the refusal for a request with these headers, if it is refused.
+    func check(origin: String?, authority: String?) throws {
+        if let origin, !allowedOrigins.contains(origin) {
             throw MCPHTTPError(.forbidden, "Forbidden: the Origin \(origin) is not allowed (listen.allowed_origins)")
         }
         if !allowedHosts.isEmpty {
-            let host = Self.hostName(request.head.authority ?? "")
+            let host = Self.hostName(authority ?? "")
             guard allowedHosts.contains(host) else {
                 throw MCPHTTPError(.misdirectedRequest, "Misdirected Request: the Host \(host) is not served here (listen.allowed_hosts)")
             }
         }
-        return try await next(request, context)
     }
 
     /// The host name of a `Host` header: without its port, brackets or letter case.
@@ -42,5 +41,15 @@ struct RequestOriginGuard<Context: RequestContext>: RouterMiddleware {
         }
         if let colon = host.lastIndex(of: ":") { host = host[..<colon] }
         return String(host)
+    }
+}
+
+/// Applies the ``OriginPolicy`` to every request.
+struct RequestOriginGuard<Context: RequestContext>: RouterMiddleware {
+    let policy: OriginPolicy
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        try policy.check(origin: request.headers[.origin], authority: request.head.authority)
+        return try await next(request, context)
     }
 }

@@ -1,0 +1,48 @@
+import Testing
+import WardenMCP
+@testable import WardenGateway
+
+@Suite struct HTTPHelperTests {
+    @Test func bearerTokensAreTakenOnlyFromBearerHeaders() {
+        #expect(Caller.bearerToken(in: "Bearer wdn_abc") == "wdn_abc")
+        #expect(Caller.bearerToken(in: "bearer   wdn_abc ") == "wdn_abc")
+        #expect(Caller.bearerToken(in: "Basic d2RuX2FiYw==") == nil)
+        #expect(Caller.bearerToken(in: "Bearer") == nil)
+        #expect(Caller.bearerToken(in: nil) == nil)
+    }
+
+    @Test func hostNamesLoseTheirPortBracketsAndCase() {
+        #expect(OriginPolicy.hostName("LocalHost:8940") == "localhost")
+        #expect(OriginPolicy.hostName("127.0.0.1") == "127.0.0.1")
+        #expect(OriginPolicy.hostName("[::1]:8940") == "::1")
+        #expect(OriginPolicy.hostName("evil.example:80") == "evil.example")
+    }
+
+    @Test func hostsAllowedByDefaultFollowTheListenAddress() {
+        var listen = GatewayConfiguration.Listen()
+        #expect(OriginPolicy(listen: listen).allowedHosts == ["127.0.0.1", "localhost", "::1"])
+        listen.host = "0.0.0.0"
+        #expect(OriginPolicy(listen: listen).allowedHosts.isEmpty)
+        listen.allowedHosts = ["Warden.Example.com"]
+        #expect(OriginPolicy(listen: listen).allowedHosts == ["warden.example.com"])
+    }
+
+    @Test func serverSentEventsFrameOneMessageEach() {
+        let event = ServerSentEvents.event(data: Array(#"{"jsonrpc":"2.0","method":"x"}"#.utf8), type: "message", id: "7")
+        #expect(String(decoding: event, as: UTF8.self) == "event: message\nid: 7\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"x\"}\n\n")
+        #expect(String(decoding: ServerSentEvents.keepAlive, as: UTF8.self).hasPrefix(":"))
+    }
+}
+
+@Suite struct OriginPolicyTests {
+    @Test func originsAreRefusedUnlessListedAndHostsUnlessServed() throws {
+        var listen = GatewayConfiguration.Listen()
+        listen.allowedOrigins = ["https://app.example"]
+        let policy = OriginPolicy(listen: listen)
+        try policy.check(origin: nil, authority: "127.0.0.1:8940")
+        try policy.check(origin: "https://app.example", authority: "localhost:8940")
+        #expect(throws: MCPHTTPError.self) { try policy.check(origin: "https://evil.example", authority: "127.0.0.1:8940") }
+        #expect(throws: MCPHTTPError.self) { try policy.check(origin: nil, authority: "evil.example:8940") }
+        #expect(throws: MCPHTTPError.self) { try policy.check(origin: nil, authority: nil) }
+    }
+}

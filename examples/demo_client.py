@@ -1,14 +1,37 @@
-"""A scripted MCP client session through `warden run`, for scripts/demo.
+"""A scripted MCP client session through Warden, for scripts/demo.
 
-Starts `warden run --policy examples/policies/time.yaml -- mcp-server-time` with the Python
-MCP SDK's stdio client, as an agent would, and shows what the agent sees.
+Either starts `warden run --policy examples/policies/time.yaml -- mcp-server-time` with the
+Python MCP SDK's stdio client, or connects to `warden serve` with its Streamable HTTP client
+and a grant token, as an agent would, and shows what the agent sees.
 Usage: python examples/demo_client.py WARDEN_BINARY [warden run options...]
+       python examples/demo_client.py --url http://127.0.0.1:8940/mcp/time --token TOKEN
 """
 
 import asyncio
 import sys
+from contextlib import asynccontextmanager
 
 from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+
+@asynccontextmanager
+async def connect(arguments: list[str]):
+    """The transport the arguments name: HTTP with --url and --token, else stdio through warden run."""
+    if arguments[0] == "--url":
+        url, token = arguments[1], arguments[3]
+        async with create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as client:
+            async with streamable_http_client(url, http_client=client) as (read, write):
+                yield read, write
+    else:
+        warden, options = arguments[0], arguments[1:]
+        server = StdioServerParameters(
+            command=warden,
+            args=["run", "--policy", "examples/policies/time.yaml", *options, "--", "mcp-server-time"],
+        )
+        async with stdio_client(server) as (read, write):
+            yield read, write
 
 
 def show(label: str, result) -> None:
@@ -18,12 +41,7 @@ def show(label: str, result) -> None:
 
 
 async def main() -> None:
-    warden, options = sys.argv[1], sys.argv[2:]
-    server = StdioServerParameters(
-        command=warden,
-        args=["run", "--policy", "examples/policies/time.yaml", *options, "--", "mcp-server-time"],
-    )
-    async with stdio_client(server) as (read, write):
+    async with connect(sys.argv[1:]) as (read, write):
         async with ClientSession(read, write) as session:
             await session.initialize()
             tools = await session.list_tools()

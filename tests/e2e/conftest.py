@@ -8,8 +8,10 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,3 +190,16 @@ def repository(tmp_path: Path) -> Path:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@asynccontextmanager
+async def warden_run_session(warden: str, env: dict, arguments: list[str]):
+    """An initialized SDK client session with `warden <arguments>` (a `warden run` command line)."""
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    server = StdioServerParameters(command=warden, args=arguments, env=env)
+    with anyio.fail_after(TIMEOUT):
+        async with stdio_client(server) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                yield session

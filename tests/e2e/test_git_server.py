@@ -1,28 +1,18 @@
 """mcp-server-git behind `warden run`, with the SDK's real client."""
 
 import subprocess
-from contextlib import asynccontextmanager
 
-import anyio
 import pytest
-from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
+from mcp import MCPError
 
-from conftest import ROOT, TIMEOUT, audit
+from conftest import ROOT, TIMEOUT, audit, warden_run_session
 
 pytestmark = pytest.mark.anyio
 
 
-@asynccontextmanager
-async def git_session(warden, env, policy, db, repository):
-    server = StdioServerParameters(
-        command=warden,
-        args=["run", "--policy", policy, "--db", db, "--server", "git", "--", "mcp-server-git", "--repository", str(repository)],
-        env=env)
-    with anyio.fail_after(TIMEOUT):
-        async with stdio_client(server) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                yield session
+def git_session(warden, env, policy, db, repository):
+    return warden_run_session(warden, env, [
+        "run", "--policy", policy, "--db", db, "--server", "git", "--", "mcp-server-git", "--repository", str(repository)])
 
 
 def git(repository, *arguments) -> str:

@@ -2,7 +2,6 @@
 (mcp-server-time and the fixture server, both over stdio), with grant tokens."""
 
 import json
-import os
 import re
 import signal
 import subprocess

@@ -2,13 +2,11 @@
 
 import hashlib
 import sqlite3
-from contextlib import asynccontextmanager
 
-import anyio
 import pytest
-from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
+from mcp import MCPError
 
-from conftest import ROOT, TIMEOUT, audit, fresh_minute, verify
+from conftest import ROOT, audit, fresh_minute, verify, warden_run_session
 
 pytestmark = pytest.mark.anyio
 
@@ -27,17 +25,9 @@ tools:
 """
 
 
-@asynccontextmanager
-async def session_through_warden(warden, env, policy, db, *options):
-    server = StdioServerParameters(
-        command=warden,
-        args=["run", "--policy", policy, "--db", db, "--identity", "agent-1", *options, "--", "mcp-server-time"],
-        env=env)
-    with anyio.fail_after(TIMEOUT):
-        async with stdio_client(server) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                yield session
+def session_through_warden(warden, env, policy, db, *options):
+    return warden_run_session(warden, env, [
+        "run", "--policy", policy, "--db", db, "--identity", "agent-1", *options, "--", "mcp-server-time"])
 
 
 def text_of(result) -> str:

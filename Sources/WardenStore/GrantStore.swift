@@ -84,8 +84,11 @@ public struct GrantStore: Sendable {
         Digest.sha256(Array(token.utf8))
     }
 
+    /// How every grant token begins, which tells it from other bearer tokens (JWTs).
+    public static let tokenPrefix = "wdn_"
+
     static func newToken() -> String {
-        "wdn_" + randomString(bytes: 32)
+        tokenPrefix + randomString(bytes: 32)
     }
 
     /// `bytes` random bytes from the system's secure generator, as unpadded base64url.

@@ -69,6 +69,41 @@ import WardenPolicy
         #expect(configuration.servers[0].policyPath.hasSuffix("/policies/p.yaml"))
     }
 
+    @Test func jwtIdentities() throws {
+        let path = try write(
+            """
+            auth:
+              jwt:
+                jwks_file: keys/jwks.json
+                issuer: https://idp.example
+                audience: warden
+                identity_claim: email
+                label_claims: {team: team}
+                servers: [local]
+                policy: policies/p.yaml
+            servers:
+              local: {command: [mcp-server-time], policy: policies/p.yaml}
+            """)
+        let jwt = try #require(try load(path).jwt)
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
+        #expect(jwt.keys == .file(folder + "/keys/jwks.json"))
+        #expect(jwt.issuer == "https://idp.example" && jwt.audience == "warden" && jwt.identityClaim == "email")
+        #expect(jwt.labelClaims == ["team": "team"] && jwt.servers == ["local"])
+        #expect(jwt.policyPath == folder + "/policies/p.yaml")
+
+        let broken = try write(
+            """
+            auth:
+              jwt: {jwks_file: a.json, jwks_url: "ftp://x", servers: [elsewhere], claims: {}}
+            servers:
+              local: {command: [mcp-server-time], policy: policies/p.yaml}
+            """)
+        let messages = problems(broken).map(\.message)
+        #expect(messages.contains { $0.contains("unknown key \"claims\"") || $0.contains("claims") })
+        #expect(messages.contains { $0.contains("exactly one of \"jwks_file\" and \"jwks_url\"") })
+        #expect(messages.contains { $0.contains("no server is named elsewhere") })
+    }
+
     @Test func pathsAreRelativeToTheFileAndPortZeroPicksAFreePort() throws {
         let path = try write(
             """

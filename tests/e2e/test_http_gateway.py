@@ -52,7 +52,7 @@ INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
 class Gateway:
     """A running `warden serve`, its database and the grants made for it."""
 
-    def __init__(self, warden: str, env: dict, directory: Path, listen: str = ""):
+    def __init__(self, warden: str, env: dict, directory: Path, listen: str = "", extra: str = ""):
         self.warden, self.env, self.directory = warden, env, directory
         self.db = str(directory / "warden.db")
         (directory / "all_time.yaml").write_text(ALL_TIME)
@@ -70,7 +70,7 @@ servers:
   echo:
     command: [{sys.executable}, {FIXTURES / "echo_server.py"}]
     policy: echo.yaml
-""")
+{extra}""")
         self.stderr: list[str] = []
         self.process = subprocess.Popen(
             [warden, "serve", "--config", str(directory / "warden.yaml"), "--log-level", "info"],

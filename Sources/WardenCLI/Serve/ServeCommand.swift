@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try DatabaseOptions.open(path: databasePath)
         let gateway: HTTPGateway
         do {
-            gateway = try HTTPGateway(configuration: configuration, store: store, logger: logger)
+            gateway = try await HTTPGateway(configuration: configuration, store: store, logger: logger)
         } catch let error as PolicyLoadError {
             error.problems.forEach { printError($0.description) }
             throw failure("a policy named in \(config) is not valid")

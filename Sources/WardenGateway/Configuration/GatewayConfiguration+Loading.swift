@@ -3,7 +3,8 @@ import WardenJSON
 public import WardenPolicy
 
 extension GatewayConfiguration {
-    static let keys = ["version", "listen", "store", "limits", "servers", "aggregation"]
+    static let keys = ["version", "listen", "store", "limits", "servers", "aggregation", "auth"]
+    static let jwtKeys = ["jwks_file", "jwks_url", "issuer", "audience", "identity_claim", "label_claims", "servers", "policy"]
     static let listenKeys = ["host", "port", "allowed_origins", "allowed_hosts", "anonymous"]
     static let serverKeys = ["command", "env", "shared", "url", "transport", "headers", "policy"]
 
@@ -70,6 +71,12 @@ extension GatewayConfiguration {
                     server(member.key, member.value, at: root.appending("servers").appending(member.key))
                 }
             }
+            if let value = object["auth"],
+                let auth = decoder.object(value, at: root.appending("auth"), keys: ["jwt"]),
+                let jwt = auth["jwt"]
+            {
+                configuration.jwt = jwtAuthentication(jwt, at: root.appending("auth").appending("jwt"), servers: configuration.servers.map(\.name))
+            }
             return configuration
         }
 
@@ -106,6 +113,49 @@ extension GatewayConfiguration {
                 limits.upstreamTimeoutSeconds = seconds
             }
             return limits
+        }
+
+        /// `auth.jwt`; `servers` are the names of the servers configured.
+        mutating func jwtAuthentication(_ value: JSONValue, at pointer: JSONPointer, servers: [String]) -> JWTAuthentication? {
+            guard let object = decoder.object(value, at: pointer, keys: GatewayConfiguration.jwtKeys) else { return nil }
+            let reachable = object["servers"].flatMap { strings($0, at: pointer.appending("servers")) }
+            for name in reachable ?? [] where !servers.contains(name) {
+                decoder.report("no server is named \(name) at \(pointer.appending("servers"))", at: pointer.appending("servers"))
+            }
+            let keys: JWTAuthentication.KeySource
+            switch (object["jwks_file"].flatMap { string($0, at: pointer.appending("jwks_file")) }, object["jwks_url"].flatMap { string($0, at: pointer.appending("jwks_url")) }) {
+            case (let file?, nil):
+                keys = .file(resolve(file))
+            case (nil, let url?):
+                guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                    decoder.report("jwks_url must be an http(s) URL at \(pointer.appending("jwks_url"))", at: pointer.appending("jwks_url"))
+                    return nil
+                }
+                keys = .url(url)
+            default:
+                decoder.report("name the signing keys with exactly one of \"jwks_file\" and \"jwks_url\" at \(pointer)", at: pointer)
+                return nil
+            }
+            var jwt = JWTAuthentication(keys: keys)
+            jwt.issuer = object["issuer"].flatMap { string($0, at: pointer.appending("issuer")) }
+            jwt.audience = object["audience"].flatMap { string($0, at: pointer.appending("audience")) }
+            if let claim = object["identity_claim"].flatMap({ string($0, at: pointer.appending("identity_claim")) }) { jwt.identityClaim = claim }
+            jwt.labelClaims = object["label_claims"].flatMap { stringMap($0, at: pointer.appending("label_claims")) } ?? [:]
+            jwt.servers = reachable
+            if let relative = object["policy"].flatMap({ string($0, at: pointer.appending("policy")) }) {
+                let path = resolve(relative)
+                if let data = FileManager.default.contents(atPath: path) {
+                    do {
+                        _ = try PolicyLoader.load(data, file: path)
+                    } catch {
+                        policyProblems += error.problems
+                    }
+                } else {
+                    decoder.report("cannot read the policy file \(path) at \(pointer.appending("policy"))", at: pointer.appending("policy"))
+                }
+                jwt.policyPath = path
+            }
+            return jwt
         }
 
         mutating func server(_ name: String, _ value: JSONValue, at pointer: JSONPointer) -> Server? {

@@ -48,6 +48,35 @@ public struct GatewayConfiguration: Sendable {
         public init() {}
     }
 
+    /// Bearer JWTs from an identity provider, accepted besides grant tokens.
+    public struct JWTAuthentication: Sendable, Equatable {
+        /// Where the provider's signing keys are: a JWKS file, or a URL fetched at start and
+        /// every ten minutes.
+        public enum KeySource: Sendable, Equatable {
+            case file(String)
+            case url(String)
+        }
+
+        /// The signing keys.
+        public var keys: KeySource
+        /// The `iss` every token must carry; `nil` to accept any.
+        public var issuer: String?
+        /// An `aud` every token must carry; `nil` to accept any.
+        public var audience: String?
+        /// The claim that names the identity. The default is `sub`.
+        public var identityClaim = "sub"
+        /// Identity labels policies can test, by label name: the claim each comes from.
+        public var labelClaims: [String: String] = [:]
+        /// The servers JWT callers may reach; `nil` for every server.
+        public var servers: [String]?
+        /// The policy file deciding JWT callers' calls; `nil` for each server's own.
+        public var policyPath: String?
+
+        public init(keys: KeySource) {
+            self.keys = keys
+        }
+    }
+
     /// How one server is reached.
     public enum Upstream: Sendable, Equatable {
         /// A stdio server started by Warden: one process per client session, or one shared.
@@ -73,6 +102,8 @@ public struct GatewayConfiguration: Sendable {
     public var listen = Listen()
     public var store = Store()
     public var limits = Limits()
+    /// JWT identities, when configured (`auth.jwt`).
+    public var jwt: JWTAuthentication?
     /// The servers, in file order.
     public var servers: [Server] = []
     /// What joins a server's name and a tool's on the aggregated endpoint `/mcp`. The default is `__`.

@@ -49,7 +49,7 @@ extension HTTPGateway {
     /// POST: one JSON-RPC message or batch from the client. Requests are answered in the
     /// response body (JSON); notifications and responses get 202.
     func post(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let (server, caller) = try endpoint(request, context: context)
+        let (server, caller) = try await endpoint(request, context: context)
         if draining.load(ordering: .relaxed) { throw MCPHTTPError(.serviceUnavailable, "The gateway is shutting down") }
         if let version = request.headers[.mcpProtocolVersion], !Self.protocolVersions.contains(version) {
             throw MCPHTTPError(.badRequest, "Bad Request: unsupported MCP-Protocol-Version \(version)")
@@ -123,7 +123,7 @@ extension HTTPGateway {
 
     /// GET: the session's stream of server-initiated messages (Server-Sent Events).
     func openStream(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let (server, caller) = try endpoint(request, context: context)
+        let (server, caller) = try await endpoint(request, context: context)
         guard request.headers[.accept]?.contains("text/event-stream") ?? false else {
             throw MCPHTTPError(.notAcceptable, "Not Acceptable: the stream is text/event-stream")
         }
@@ -175,7 +175,7 @@ extension HTTPGateway {
     /// GET /sse/<server>: opens a session whose every message to the client goes on this
     /// stream; the first event names the endpoint to POST to. The session ends with the stream.
     func openLegacyStream(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let (server, caller) = try endpoint(request, context: context)
+        let (server, caller) = try await endpoint(request, context: context)
         if draining.load(ordering: .relaxed) { throw MCPHTTPError(.serviceUnavailable, "The gateway is shutting down") }
         let session: HTTPSession
         do {
@@ -194,7 +194,7 @@ extension HTTPGateway {
     /// POST /messages/<server>?session_id=…: a message for a legacy session; 202, with any
     /// answer on the session's stream.
     func postLegacyMessage(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let (server, caller) = try endpoint(request, context: context)
+        let (server, caller) = try await endpoint(request, context: context)
         guard let id = request.uri.queryParameters.get("session_id") else {
             throw MCPHTTPError(.badRequest, "Bad Request: the session_id query parameter is required")
         }
@@ -209,7 +209,7 @@ extension HTTPGateway {
 
     /// DELETE: the client ends its session; the server process is stopped.
     func endSession(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let (server, caller) = try endpoint(request, context: context)
+        let (server, caller) = try await endpoint(request, context: context)
         guard let id = request.headers[.mcpSessionID] else {
             throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required")
         }
@@ -221,9 +221,9 @@ extension HTTPGateway {
     }
 
     /// The server named in the path and the caller, authenticated and allowed to reach it.
-    func endpoint(_ request: Request, context: BasicRequestContext) throws -> (GatewayConfiguration.Server, Caller) {
+    func endpoint(_ request: Request, context: BasicRequestContext) async throws -> (GatewayConfiguration.Server, Caller) {
         let name = context.parameters.get("server") ?? ""
-        let caller = try authenticate(request)
+        let caller = try await authenticate(request)
         guard let server = servers[name] else {
             throw MCPHTTPError(.notFound, "Not Found: no server named \(name) behind this gateway")
         }
@@ -233,13 +233,23 @@ extension HTTPGateway {
         return (server, caller)
     }
 
-    /// The caller of a request, from its bearer token (or anonymous, when so configured).
-    func authenticate(_ request: Request) throws -> Caller {
+    /// The caller of a request, from its bearer token: a grant token (`wdn_…`), or a JWT when
+    /// `auth.jwt` is configured (or anonymous, when so configured).
+    func authenticate(_ request: Request) async throws -> Caller {
         if configuration.listen.anonymous { return .anonymous }
         let unauthorized = MCPHTTPError(
             .unauthorized, "Unauthorized: send a Warden grant token as `Authorization: Bearer <token>`",
             headers: [.wwwAuthenticate: #"Bearer realm="warden""#])
         guard let token = Caller.bearerToken(in: request.headers[.authorization]) else { throw unauthorized }
+        if let jwt, !token.hasPrefix(GrantStore.tokenPrefix) {
+            do {
+                return try await jwt.caller(for: token)
+            } catch {
+                throw MCPHTTPError(
+                    .unauthorized, "Unauthorized: \(error)",
+                    headers: [.wwwAuthenticate: #"Bearer realm="warden", error="invalid_token""#])
+            }
+        }
         let grant: Grant?
         do {
             grant = try store.grants.authenticate(token: token)

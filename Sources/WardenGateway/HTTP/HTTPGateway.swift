@@ -23,6 +23,8 @@ public final class HTTPGateway: Sendable {
     let logger: Logger
     let audit: AuditWriter
     let policies: PolicyLibrary
+    /// Verifies identity-provider JWTs, when `auth.jwt` is configured.
+    let jwt: JWTVerifier?
     let metrics = GatewayMetrics()
     let sessions = Mutex<[String: HTTPSession]>([:])
     /// Set once shutdown begins: new requests are refused while calls in flight finish.
@@ -34,8 +36,10 @@ public final class HTTPGateway: Sendable {
         public var description: String
     }
 
-    /// - Throws: ``UnsupportedConfiguration`` for upstreams this version cannot reach yet.
-    public init(configuration: GatewayConfiguration, store: SQLiteStore, logger: Logger) throws {
+    /// Loads every policy the configuration names, and the JWT signing keys if any.
+    /// - Throws: ``UnsupportedConfiguration`` for upstreams this version cannot reach yet; the
+    ///   policy or key loading error.
+    public init(configuration: GatewayConfiguration, store: SQLiteStore, logger: Logger) async throws {
         for server in configuration.servers {
             switch server.upstream {
             case .stdio(_, _, shared: false): continue
@@ -54,6 +58,8 @@ public final class HTTPGateway: Sendable {
         }
         self.policies = PolicyLibrary(logger: logger)
         for server in configuration.servers { _ = try policies.file(at: server.policyPath) }
+        if let policy = configuration.jwt?.policyPath { _ = try policies.file(at: policy) }
+        self.jwt = try await configuration.jwt.asyncMap { try await JWTVerifier(configuration: $0, logger: logger) }
         if configuration.listen.anonymous {
             logger.warning("ANONYMOUS MODE: every caller is served without a grant token; for loopback development only")
         }
@@ -75,6 +81,8 @@ public final class HTTPGateway: Sendable {
                 logger: logger
             )
         )
+        let keyRefresh = Task { await jwt?.refreshPeriodically() }
+        defer { keyRefresh.cancel() }
         try await group.run()
         policies.stopWatching()
     }
@@ -162,5 +170,13 @@ struct SessionDrain: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await gateway.drain()
+    }
+}
+
+extension Optional {
+    /// `map` with an asynchronous transform.
+    func asyncMap<Mapped>(_ transform: (Wrapped) async throws -> Mapped) async rethrows -> Mapped? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }

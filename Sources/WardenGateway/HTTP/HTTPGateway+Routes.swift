@@ -133,24 +133,24 @@ extension HTTPGateway {
         guard let session = session(id, of: caller, server: server.name) else {
             throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
         }
-        guard let stream = session.openStream() else {
-            throw MCPHTTPError(.conflict, "Conflict: this session's stream is already open")
-        }
-        return Self.eventStream(stream, for: request, of: session) { session.closeStream() }
+        return try Self.eventStream(from: session.stream, for: request) { session.stream.close() }
     }
 
-    /// A `text/event-stream` response carrying `stream`'s messages, with a keep-alive comment
-    /// every 15 seconds; `first` goes before them. When the client leaves, `gone` runs.
+    /// A `text/event-stream` response carrying the messages of `client`'s stream, with a
+    /// keep-alive comment every 15 seconds; `first` goes before them. When the client
+    /// leaves, `gone` runs. 409 when the stream is open already.
     static func eventStream(
-        _ stream: AsyncStream<[UInt8]>, for request: Request, of session: HTTPSession, first: [UInt8]? = nil,
-        gone: @escaping @Sendable () -> Void
-    ) -> Response {
+        from client: ClientStream, for request: Request, first: [UInt8]? = nil, gone: @escaping @Sendable () -> Void
+    ) throws -> Response {
+        guard let stream = client.open() else {
+            throw MCPHTTPError(.conflict, "Conflict: this session's stream is already open, or the session has ended")
+        }
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             let ticker = Task {
                 while !Task.isCancelled {
                     try await Task.sleep(for: .seconds(15))
-                    session.keepAlive()
+                    client.keepAlive()
                 }
             }
             defer {
@@ -184,11 +184,8 @@ extension HTTPGateway {
             logger.error("could not open a session", metadata: ["server": "\(server.name)", "error": "\(error)"])
             throw MCPHTTPError(.badGateway, "Warden could not start the server \(server.name)", code: JSONRPCError.internalError)
         }
-        guard let stream = session.openStream() else {
-            throw MCPHTTPError(.serviceUnavailable, "The session ended at once", code: JSONRPCError.internalError)
-        }
         let endpoint = ServerSentEvents.event(data: Array("/messages/\(server.name)?session_id=\(session.id)".utf8), type: "endpoint")
-        return Self.eventStream(stream, for: request, of: session, first: endpoint) { session.close() }
+        return try Self.eventStream(from: session.stream, for: request, first: endpoint) { session.close() }
     }
 
     /// POST /messages/<server>?session_id=…: a message for a legacy session; 202, with any

@@ -29,16 +29,15 @@ final class HTTPSession: MessageSink {
     /// the POSTs that carried their requests (Streamable HTTP).
     let answersOnStream: Bool
     let logger: Logger
+    /// Where requests and notifications from the server go.
+    let stream: ClientStream
     private let inbound: DispatchQueue
     private let state = Mutex(State())
-    private static let backlogLimit = 1000
 
     private struct State {
         var gateway: StdioGateway?
         var server: ServerProcess?
         var waiting: [RequestKey: ResponseSlot] = [:]
-        var stream: AsyncStream<[UInt8]>.Continuation?
-        var backlog: [[UInt8]] = []
         var closed = false
     }
 
@@ -48,6 +47,7 @@ final class HTTPSession: MessageSink {
         self.serverName = serverName
         self.answersOnStream = answersOnStream
         self.logger = logger
+        self.stream = ClientStream(logger: logger)
         self.inbound = DispatchQueue(label: "warden.session")
     }
 
@@ -127,7 +127,7 @@ final class HTTPSession: MessageSink {
     /// What the gateway sends the client: answers to their POSTs, the rest to the stream.
     @discardableResult
     func write(_ message: [UInt8]) -> Bool {
-        if answersOnStream { return push(message) }
+        if answersOnStream { return stream.push(message) }
         let envelope = EnvelopeScanner.envelope(of: message)
         if envelope.isBatch, case .array(let elements)? = try? JSONReader.parse(message) {
             for element in elements { _ = write(Array(JSONWriter.write(element).utf8)) }
@@ -142,55 +142,7 @@ final class HTTPSession: MessageSink {
             }
             return true
         }
-        return push(message)
-    }
-
-    /// Sends a server-initiated message on the GET stream, or keeps it until one opens.
-    private func push(_ message: [UInt8]) -> Bool {
-        state.withLock { state in
-            if state.closed { return false }
-            if let stream = state.stream, case .enqueued = stream.yield(message) { return true }
-            if state.backlog.count < Self.backlogLimit {
-                state.backlog.append(message)
-            } else {
-                logger.warning("dropped a server message: no GET stream is open and \(Self.backlogLimit) are waiting")
-            }
-            return true
-        }
-    }
-
-    /// Opens the session's GET stream, with the messages that waited for it; `nil` when one
-    /// is open already.
-    func openStream() -> AsyncStream<[UInt8]>? {
-        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
-        let opened = state.withLock { state -> Bool in
-            guard state.stream == nil, !state.closed else { return false }
-            state.stream = continuation
-            for message in state.backlog { continuation.yield(message) }
-            state.backlog.removeAll()
-            return true
-        }
-        guard opened else { return nil }
-        continuation.onTermination = { [weak self] _ in
-            self?.state.withLock { state in
-                state.stream = nil
-            }
-        }
-        return stream
-    }
-
-    /// Sends a comment on the stream, so that idle connections stay open and a client that
-    /// left is noticed.
-    func keepAlive() {
-        state.withLock { state in _ = state.stream?.yield([]) }
-    }
-
-    /// Ends the GET stream (its client left); later messages wait for the next one.
-    func closeStream() {
-        state.withLock { state in
-            state.stream?.finish()
-            state.stream = nil
-        }
+        return stream.push(message)
     }
 
     // MARK: - Ending
@@ -198,15 +150,14 @@ final class HTTPSession: MessageSink {
     /// Ends the session: the server's stdin is closed (it should exit), the stream ends, and
     /// every request still waiting is answered with an error.
     func close() {
-        let (server, stream, waiting) = state.withLock { state in
+        let (server, waiting) = state.withLock { state in
             defer {
                 state.closed = true
                 state.waiting.removeAll()
-                state.stream = nil
             }
-            return (state.closed ? nil : state.server, state.stream, state.waiting)
+            return (state.closed ? nil : state.server, state.waiting)
         }
-        stream?.finish()
+        stream.end()
         for (key, slot) in waiting {
             slot.deliver(JSONRPCError.response(
                 id: (try? JSONReader.parse(key.text)) ?? .null, code: JSONRPCError.internalError,

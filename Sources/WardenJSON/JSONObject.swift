@@ -34,6 +34,15 @@ public struct JSONObject: Sendable {
         }
         return nil
     }
+
+    /// Sets the member named `key` where it stands, or adds it at the end.
+    public mutating func set(_ key: String, to value: JSONValue) {
+        if let index = members.firstIndex(where: { $0.key.hasSameBytes(as: key) }) {
+            members[index].value = value
+        } else {
+            members.append(Member(key: key, value: value))
+        }
+    }
 }
 
 extension JSONObject: Equatable {

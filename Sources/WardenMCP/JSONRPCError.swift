@@ -6,6 +6,8 @@ public enum JSONRPCError {
     public static let parseError = -32700
     /// The JSON is not a valid request, or is ambiguous (duplicate keys, too deep, too large) (-32600).
     public static let invalidRequest = -32600
+    /// The method is not served here (-32601).
+    public static let methodNotFound = -32601
     /// Invalid method parameters; also "Unknown tool" (-32602).
     public static let invalidParams = -32602
     /// Internal error: the server went away, the store failed (-32603).

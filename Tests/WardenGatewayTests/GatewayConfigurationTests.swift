@@ -104,6 +104,22 @@ import WardenPolicy
         #expect(messages.contains { $0.contains("no server is named elsewhere") })
     }
 
+    @Test func serverNamesMustNotContainTheAggregationSeparator() throws {
+        let path = try write(
+            """
+            servers:
+              git__old: {command: [mcp-server-git], policy: policies/p.yaml}
+            """)
+        #expect(problems(path).map(\.message).contains { $0.contains("contains the aggregation separator \"__\"") })
+        let renamed = try write(
+            """
+            aggregation: {separator: "."}
+            servers:
+              git__old: {command: [mcp-server-git], policy: policies/p.yaml}
+            """)
+        #expect(problems(renamed).isEmpty)
+    }
+
     @Test func pathsAreRelativeToTheFileAndPortZeroPicksAFreePort() throws {
         let path = try write(
             """

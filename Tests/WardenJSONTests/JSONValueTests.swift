@@ -36,3 +36,15 @@ import WardenJSON
         #expect(!"é".hasSameBytes(as: "e\u{301}"))
     }
 }
+
+@Suite struct JSONObjectTests {
+    @Test func settingKeepsTheOrderAndAddsAtTheEnd() throws {
+        guard case .object(var object) = try JSONReader.parse(#"{"a":1,"name":"x","z":[]}"#) else {
+            Issue.record("not an object")
+            return
+        }
+        object.set("name", to: "y")
+        object.set("new", to: true)
+        #expect(JSONWriter.write(.object(object)) == #"{"a":1,"name":"y","z":[],"new":true}"#)
+    }
+}

@@ -322,3 +322,53 @@ def test_operators_endpoints_and_graceful_shutdown(gateway):
     assert gateway.process.wait(timeout=TIMEOUT) == 0
     records = audit(gateway.warden, gateway.db, "--tool", "slow")
     assert [(r["decision"], r["upstream_status"]) for r in records] == [("allow", "ok")], "the audit log was flushed"
+
+
+MIXED = """
+version: "1"
+default: allow
+hide: [convert_time]
+tools:
+  crash: {action: deny, reason: no crashing}
+"""
+
+
+@pytest.mark.anyio
+async def test_the_aggregated_endpoint_merges_every_reachable_server(gateway):
+    (gateway.directory / "mixed.yaml").write_text(MIXED)
+    token = gateway.grant("both", "mixed.yaml", "time", "echo")
+    only_time = gateway.grant("time-only", "all_time.yaml", "time")
+    asked = []
+
+    async def sampling(context, params):
+        from mcp_types import CreateMessageResult, TextContent
+        asked.append(params)
+        return CreateMessageResult(role="assistant", content=TextContent(type="text", text="merged"), model="fixture")
+
+    async with mcp_session(f"{gateway.base}/mcp", token, sampling_callback=sampling) as session:
+        names = [tool.name for tool in (await session.list_tools()).tools]
+        # Every page of the fixture's paginated list, the time server's tools but the hidden one.
+        assert "time__get_current_time" in names and "time__convert_time" not in names
+        assert {"echo__echo", "echo__crash", "echo__ask", "echo__slow"} <= set(names)
+        assert all(name.startswith(("time__", "echo__")) for name in names)
+
+        result = await session.call_tool("time__get_current_time", {"timezone": "Asia/Tokyo"})
+        assert not result.is_error and "Asia/Tokyo" in text_of(result)
+        denied = await session.call_tool("echo__crash", {})
+        assert denied.is_error and "no crashing" in text_of(denied)
+        with pytest.raises(MCPError, match="Unknown tool"):
+            await session.call_tool("time__convert_time", {"source_timezone": "UTC", "time": "12:00", "target_timezone": "UTC"})
+        with pytest.raises(MCPError, match="Unknown tool"):
+            await session.call_tool("nowhere__echo", {})
+        # A server's request to the client, and the client's answer, cross the aggregate.
+        answered = await session.call_tool("echo__ask", {})
+        assert len(asked) == 1 and "merged" in json.dumps(answered.model_dump(mode="json"))
+
+    async with mcp_session(f"{gateway.base}/mcp", only_time) as session:
+        assert sorted(tool.name for tool in (await session.list_tools()).tools) == ["time__convert_time", "time__get_current_time"]
+
+    # Policies and the audit log name each server's own tool names.
+    wait_for(lambda: len(audit(gateway.warden, gateway.db)) == 4)
+    seen = {(r["server"], r["tool"], r["decision"]) for r in audit(gateway.warden, gateway.db)}
+    assert {("time", "get_current_time", "allow"), ("echo", "crash", "deny"), ("time", "convert_time", "hidden"),
+            ("echo", "ask", "allow")} <= seen

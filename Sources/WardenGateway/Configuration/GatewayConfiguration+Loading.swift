@@ -71,6 +71,15 @@ extension GatewayConfiguration {
                     server(member.key, member.value, at: root.appending("servers").appending(member.key))
                 }
             }
+            // Aggregated names are split at the first separator after a server's name: no
+            // server name may contain it, or two servers' tools could take the same name.
+            for server in configuration.servers
+            where !configuration.aggregationSeparator.isEmpty && server.name.contains(configuration.aggregationSeparator) {
+                let pointer = root.appending("servers").appending(server.name)
+                decoder.report(
+                    "the server name \(server.name) contains the aggregation separator \"\(configuration.aggregationSeparator)\", so its tools' aggregated names could collide with another server's, at \(pointer)",
+                    at: pointer, suggestion: "rename the server, or set aggregation.separator to something no server name contains")
+            }
             if let value = object["auth"],
                 let auth = decoder.object(value, at: root.appending("auth"), keys: ["jwt"]),
                 let jwt = auth["jwt"]

@@ -28,6 +28,9 @@ extension HTTPGateway {
         router.post("/mcp/:server") { request, context in try await self.post(request, context: context) }
         router.get("/mcp/:server") { request, context in try await self.openStream(request, context: context) }
         router.delete("/mcp/:server") { request, context in try await self.endSession(request, context: context) }
+        router.post("/mcp") { request, context in try await self.postAggregate(request, context: context) }
+        router.get("/mcp") { request, context in try await self.openAggregateStream(request, context: context) }
+        router.delete("/mcp") { request, context in try await self.endAggregate(request, context: context) }
         router.get("/sse/:server") { request, context in try await self.openLegacyStream(request, context: context) }
         router.post("/messages/:server") { request, context in try await self.postLegacyMessage(request, context: context) }
         return router
@@ -87,17 +90,7 @@ extension HTTPGateway {
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
         let answers = await session.exchange(messages, requests: requests, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds))
-        var payload: [UInt8]
-        if case .array = value {
-            payload = [UInt8(ascii: "[")]
-            for (index, answer) in answers.enumerated() {
-                if index > 0 { payload.append(UInt8(ascii: ",")) }
-                payload += answer
-            }
-            payload.append(UInt8(ascii: "]"))
-        } else {
-            payload = answers[0]
-        }
+        let payload = value.arrayValue == nil ? answers[0] : Self.batch(answers)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: payload)))
     }
 

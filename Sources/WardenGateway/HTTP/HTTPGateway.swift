@@ -13,9 +13,10 @@ public import WardenStore
 
 /// `warden serve`: one gateway in front of many MCP servers, over HTTP.
 ///
-/// Each server is reachable at `/mcp/<server>` (Streamable HTTP). Every session gets a
-/// server process of its own, policed exactly like `warden run`; callers are identified by
-/// their grant token. `/healthz`, `/readyz` and `/metrics` serve operators.
+/// Each server is reachable at `/mcp/<server>` (Streamable HTTP) and `/sse/<server>`
+/// (legacy SSE); `/mcp` aggregates the tools of every server a caller reaches. Every session
+/// gets a server process of its own, policed exactly like `warden run`; callers are
+/// identified by their grant token or JWT. `/healthz`, `/readyz` and `/metrics` serve operators.
 public final class HTTPGateway: Sendable {
     let configuration: GatewayConfiguration
     let servers: [String: GatewayConfiguration.Server]
@@ -27,6 +28,7 @@ public final class HTTPGateway: Sendable {
     let jwt: JWTVerifier?
     let metrics = GatewayMetrics()
     let sessions = Mutex<[String: HTTPSession]>([:])
+    let aggregates = Mutex<[String: AggregateSession]>([:])
     /// Set once shutdown begins: new requests are refused while calls in flight finish.
     let draining = Atomic<Bool>(false)
     let inFlight = Atomic<Int>(0)
@@ -95,14 +97,20 @@ public final class HTTPGateway: Sendable {
     // MARK: - Sessions
 
     /// Opens a session of `caller` with `server`: starts its process behind a policing gateway.
-    func openSession(for caller: Caller, server: GatewayConfiguration.Server, answersOnStream: Bool = false) throws -> HTTPSession {
+    /// A `registered` session can be found by its id; the members of an aggregated session
+    /// are not (they are reached through it).
+    func openSession(
+        for caller: Caller, server: GatewayConfiguration.Server, answersOnStream: Bool = false, registered: Bool = true
+    ) throws -> HTTPSession {
         guard case .stdio(let command, let environment, _) = server.upstream else {
             throw UnsupportedConfiguration(description: "server \(server.name) is not a stdio server")
         }
         let policy = try policies.file(at: caller.policyPath ?? server.policyPath)
         let session = HTTPSession(owner: caller.owner, serverName: server.name, answersOnStream: answersOnStream, logger: logger)
-        sessions.withLock { $0[session.id] = session }
-        metrics.sessionOpened()
+        if registered {
+            sessions.withLock { $0[session.id] = session }
+            metrics.sessionOpened()
+        }
         let limits = configuration.limits
         do {
             try session.start(command: command, environment: environment) { session in
@@ -130,9 +138,9 @@ public final class HTTPGateway: Sendable {
 
     func sessionEnded(_ session: HTTPSession, status: Int32?) {
         session.close()
+        logger.info("session ended", metadata: ["server": "\(session.serverName)", "status": "\(status.map(String.init) ?? "not started")"])
         guard sessions.withLock({ $0.removeValue(forKey: session.id) }) != nil else { return }
         metrics.sessionClosed()
-        logger.info("session ended", metadata: ["server": "\(session.serverName)", "status": "\(status.map(String.init) ?? "not started")"])
     }
 
     /// Shutdown: refuse new work, give calls in flight up to the upstream timeout, then end
@@ -144,6 +152,7 @@ public final class HTTPGateway: Sendable {
         while inFlight.load(ordering: .sequentiallyConsistent) > 0 && .now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
+        aggregates.withLock { Array($0.values) }.forEach(aggregateEnded)
         let open = sessions.withLock { Array($0.values) }
         open.forEach { $0.close() }
         let exitDeadline = ContinuousClock.now + .seconds(5)

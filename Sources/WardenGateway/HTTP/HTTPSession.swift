@@ -176,7 +176,7 @@ final class HTTPSession: MessageSink {
 
     var isClosed: Bool { state.withLock(\.closed) }
 
-    private static func newIdentifier() -> String {
+    static func newIdentifier() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<4).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
     }

@@ -1,0 +1,180 @@
+import Logging
+import Synchronization
+import WardenJSON
+import WardenMCP
+
+/// A session of the aggregated endpoint `/mcp`: the tools of every server the caller reaches,
+/// each named `<server><separator><tool>`, behind one member session per server.
+///
+/// Each member is an ordinary session with its own server process and policing gateway, so a
+/// call is decided by the server's name and the tool's original name, as policies say. The
+/// aggregate answers `initialize`, `ping` and `tools/list` itself (listing every page of every
+/// member), routes `tools/call` by prefix, and passes the members' requests and
+/// notifications to the client (request ids prefixed with the server's name, so that the
+/// client's answers find their way back).
+final class AggregateSession: Sendable {
+    let id: String
+    /// Who opened the session; only they may use it.
+    let owner: String
+    let separator: String
+    /// The members, by server name, in configuration order.
+    let members: [(name: String, session: HTTPSession)]
+    let stream: ClientStream
+    private let ownRequests = Atomic<Int>(0)
+    private let closed = Atomic<Bool>(false)
+    private let logger: Logger
+
+    init(owner: String, separator: String, members: [(name: String, session: HTTPSession)], logger: Logger) {
+        self.id = HTTPSession.newIdentifier()
+        self.owner = owner
+        self.separator = separator
+        self.members = members
+        self.logger = logger
+        self.stream = ClientStream(logger: logger)
+        for (name, member) in members {
+            guard let messages = member.stream.open() else { continue }
+            Task { [stream] in
+                for await message in messages where !message.isEmpty {
+                    stream.push(Self.fromMember(message, server: name, separator: separator))
+                }
+            }
+        }
+    }
+
+    var isClosed: Bool { closed.load(ordering: .relaxed) }
+
+    /// Ends every member and the stream.
+    func close() {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        members.forEach { $0.session.close() }
+        stream.end()
+    }
+
+    // MARK: - Client to servers
+
+    /// Handles one message from the client; returns the answer to a request, `nil` otherwise.
+    func handle(_ element: JSONValue, timeout: Duration) async -> [UInt8]? {
+        let message: JSONRPCMessage
+        do {
+            message = try JSONRPCMessage(element)
+        } catch {
+            return JSONRPCError.response(id: error.id, code: JSONRPCError.invalidRequest, message: "Invalid Request: \(error)")
+        }
+        switch message {
+        case .request(let id, "initialize", _):
+            return await initialize(element, id: id, timeout: timeout)
+        case .request(let id, "ping", _):
+            return Self.result(id: id, [:])
+        case .request(let id, "tools/list", _):
+            return await listTools(id: id, timeout: timeout)
+        case .request(let id, "tools/call", let body):
+            return await callTool(body, id: id, timeout: timeout)
+        case .request(let id, let method, _):
+            return JSONRPCError.response(
+                id: id, code: JSONRPCError.methodNotFound,
+                message: "Method not found: \(method); the aggregated endpoint serves tools only (use /mcp/<server> for the rest)")
+        case .notification:
+            let bytes = Array(JSONWriter.write(element).utf8)
+            members.forEach { $0.session.send([bytes]) }
+            return nil
+        case .response(let id, var body):
+            // An answer to a member's request: its id says which member, and the original id.
+            guard case .string(let prefixed) = id, let (member, rest) = member(named: prefixed),
+                let original = try? JSONReader.parse(Array(rest.utf8))
+            else {
+                logger.warning("dropped an answer to no request of the aggregated session's servers")
+                return nil
+            }
+            body.set("id", to: original)
+            member.send([Array(JSONWriter.write(.object(body)).utf8)])
+            return nil
+        }
+    }
+
+    /// Opens every member with the client's `initialize`, and answers as one server with tools.
+    private func initialize(_ element: JSONValue, id: JSONValue, timeout: Duration) async -> [UInt8] {
+        let bytes = Array(JSONWriter.write(element).utf8)
+        var versions: [String] = []
+        for (name, member) in members {
+            let answer = await member.exchange([bytes], requests: [(RequestKey(id), id)], timeout: timeout)[0]
+            guard let result = (try? JSONReader.parse(answer))?["result"] else {
+                return JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The server \(name) could not be initialized")
+            }
+            if case .string(let version)? = result["protocolVersion"] { versions.append(version) }
+        }
+        let requested = element["params"]?["protocolVersion"]?.stringValue
+        let version = versions.min() ?? requested ?? "2025-06-18"
+        return Self.result(id: id, [
+            "protocolVersion": .string(version),
+            "capabilities": ["tools": ["listChanged": true]],
+            "serverInfo": ["name": "warden", "version": "aggregate"],
+        ])
+    }
+
+    /// Every tool of every member (each member's pages, filtered by its policy), prefixed.
+    private func listTools(id: JSONValue, timeout: Duration) async -> [UInt8] {
+        var tools: [JSONValue] = []
+        for (name, member) in members {
+            var cursor: JSONValue?
+            var pages = 0
+            repeat {
+                let requestID = JSONValue.string("warden-aggregate-\(ownRequests.add(1, ordering: .relaxed).newValue)")
+                let request: JSONValue = [
+                    "jsonrpc": "2.0", "id": requestID, "method": "tools/list", "params": cursor.map { ["cursor": $0] } ?? [:],
+                ]
+                let answer = await member.exchange(
+                    [Array(JSONWriter.write(request).utf8)], requests: [(RequestKey(requestID), requestID)], timeout: timeout)[0]
+                guard let result = (try? JSONReader.parse(answer))?["result"], case .array(let page)? = result["tools"] else {
+                    logger.warning("a server's tools are left out of the aggregated list: it did not list them", metadata: ["server": "\(name)"])
+                    break
+                }
+                for case .object(var tool) in page {
+                    guard case .string(let original)? = tool["name"] else { continue }
+                    tool.set("name", to: .string(name + separator + original))
+                    tools.append(.object(tool))
+                }
+                cursor = result["nextCursor"].flatMap { $0 == .null ? nil : $0 }
+                pages += 1
+            } while cursor != nil && pages < 1000
+        }
+        return Self.result(id: id, ["tools": .array(tools)])
+    }
+
+    /// Sends a call to the member its name's prefix names, under the tool's original name.
+    private func callTool(_ body: JSONObject, id: JSONValue, timeout: Duration) async -> [UInt8] {
+        guard case .object(var params)? = body["params"], case .string(let name)? = params["name"] else {
+            return JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Invalid params: tools/call needs params.name, a string")
+        }
+        guard let (member, tool) = member(named: name) else {
+            return JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Unknown tool: \(name)")
+        }
+        params.set("name", to: .string(tool))
+        var call = body
+        call.set("params", to: .object(params))
+        return await member.exchange([Array(JSONWriter.write(.object(call)).utf8)], requests: [(RequestKey(id), id)], timeout: timeout)[0]
+    }
+
+    /// The member a prefixed name starts with, and the rest of the name.
+    private func member(named prefixed: String) -> (HTTPSession, String)? {
+        for (name, member) in members {
+            let prefix = name + separator
+            if prefixed.hasPrefix(prefix) { return (member, String(prefixed.dropFirst(prefix.count))) }
+        }
+        return nil
+    }
+
+    // MARK: - Servers to client
+
+    /// A member's message for the client: requests get ids prefixed with the server's name.
+    static func fromMember(_ message: [UInt8], server: String, separator: String) -> [UInt8] {
+        guard case .object(var body)? = try? JSONReader.parse(message), body["method"] != nil, let id = body["id"] else {
+            return message
+        }
+        body.set("id", to: .string(server + separator + JSONWriter.write(id)))
+        return Array(JSONWriter.write(.object(body)).utf8)
+    }
+
+    private static func result(id: JSONValue, _ result: JSONValue) -> [UInt8] {
+        Array(JSONWriter.write(["jsonrpc": "2.0", "id": id, "result": result]).utf8)
+    }
+}

@@ -1,0 +1,114 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+import WardenJSON
+import WardenMCP
+
+extension HTTPGateway {
+    /// POST /mcp: like `/mcp/<server>`, for the aggregated session of every server the caller reaches.
+    func postAggregate(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let (servers, caller) = try await aggregateEndpoint(request)
+        if draining.load(ordering: .relaxed) { throw MCPHTTPError(.serviceUnavailable, "The gateway is shutting down") }
+        var request = request
+        let (value, _) = try await readMessage(&request)
+        var headers: HTTPFields = [.contentType: "application/json"]
+        let session: AggregateSession
+        if let id = request.headers[.mcpSessionID] {
+            guard let found = aggregate(id, of: caller) else {
+                throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
+            }
+            session = found
+        } else if case .object = value, value["method"] == "initialize" {
+            session = try openAggregate(for: caller, servers: servers)
+            headers[.mcpSessionID] = session.id
+        } else {
+            throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required (send initialize first)")
+        }
+        inFlight.add(1, ordering: .relaxed)
+        defer { inFlight.subtract(1, ordering: .relaxed) }
+        var answers: [[UInt8]] = []
+        for element in value.arrayValue ?? [value] {
+            if let answer = await session.handle(element, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds)) {
+                answers.append(answer)
+            }
+        }
+        if answers.isEmpty { return Response(status: .accepted) }
+        let payload = value.arrayValue == nil ? answers[0] : Self.batch(answers)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: payload)))
+    }
+
+    /// GET /mcp: the aggregated session's stream.
+    func openAggregateStream(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let session = try await existingAggregate(request)
+        return try Self.eventStream(from: session.stream, for: request) { session.stream.close() }
+    }
+
+    /// DELETE /mcp: ends the aggregated session and its servers.
+    func endAggregate(_ request: Request, context: BasicRequestContext) async throws -> Response {
+        let session = try await existingAggregate(request)
+        aggregateEnded(session)
+        return Response(status: .ok)
+    }
+
+    private func existingAggregate(_ request: Request) async throws -> AggregateSession {
+        let (_, caller) = try await aggregateEndpoint(request)
+        guard let id = request.headers[.mcpSessionID] else {
+            throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required")
+        }
+        guard let session = aggregate(id, of: caller) else {
+            throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
+        }
+        return session
+    }
+
+    /// The caller and the servers they reach; 403 when none.
+    private func aggregateEndpoint(_ request: Request) async throws -> ([GatewayConfiguration.Server], Caller) {
+        let caller = try await authenticate(request)
+        let servers = configuration.servers.filter { caller.mayReach($0.name) }
+        guard !servers.isEmpty else { throw MCPHTTPError(.forbidden, "Forbidden: this caller reaches no server") }
+        return (servers, caller)
+    }
+
+    /// Starts a member session per server; if one cannot start, none is kept.
+    private func openAggregate(for caller: Caller, servers: [GatewayConfiguration.Server]) throws -> AggregateSession {
+        var members: [(name: String, session: HTTPSession)] = []
+        do {
+            for server in servers {
+                members.append((server.name, try openSession(for: caller, server: server, registered: false)))
+            }
+        } catch {
+            members.forEach { $0.session.close() }
+            logger.error("could not open an aggregated session", metadata: ["error": "\(error)"])
+            throw MCPHTTPError(.badGateway, "Warden could not start every server of the aggregated session", code: JSONRPCError.internalError)
+        }
+        let session = AggregateSession(owner: caller.owner, separator: configuration.aggregationSeparator, members: members, logger: logger)
+        aggregates.withLock { $0[session.id] = session }
+        metrics.sessionOpened()
+        logger.info("aggregated session opened", metadata: ["servers": "\(servers.map(\.name).joined(separator: ","))", "caller": "\(caller.owner)"])
+        return session
+    }
+
+    private func aggregate(_ id: String, of caller: Caller) -> AggregateSession? {
+        guard let session = aggregates.withLock({ $0[id] }), !session.isClosed, session.owner == caller.owner else { return nil }
+        return session
+    }
+
+    func aggregateEnded(_ session: AggregateSession) {
+        session.close()
+        guard aggregates.withLock({ $0.removeValue(forKey: session.id) }) != nil else { return }
+        metrics.sessionClosed()
+    }
+
+    /// A JSON array of answers, each already encoded.
+    static func batch(_ answers: [[UInt8]]) -> [UInt8] {
+        var payload: [UInt8] = [UInt8(ascii: "[")]
+        for (index, answer) in answers.enumerated() {
+            if index > 0 { payload.append(UInt8(ascii: ",")) }
+            payload += answer
+        }
+        payload.append(UInt8(ascii: "]"))
+        return payload
+    }
+}

@@ -16,3 +16,88 @@ public enum ServerSentEvents {
     /// A comment line, which clients ignore: keeps idle connections open through proxies.
     public static let keepAlive: [UInt8] = Array(": keep-alive\n\n".utf8)
 }
+
+/// Reads a `text/event-stream` as its bytes arrive, yielding each complete event.
+public struct ServerSentEventParser: Sendable {
+    /// One event.
+    public struct Event: Sendable, Equatable {
+        /// `event:`; `message` when absent.
+        public var type: String
+        /// The `data:` lines, joined by newlines.
+        public var data: [UInt8]
+        /// `id:`, when given.
+        public var id: String?
+
+        public init(type: String = "message", data: [UInt8], id: String? = nil) {
+            self.type = type
+            self.data = data
+            self.id = id
+        }
+    }
+
+    /// The longest event kept, in bytes; longer ones are dropped whole.
+    public let maxEventBytes: Int
+    private var line: [UInt8] = []
+    private var data: [UInt8] = []
+    private var hasData = false
+    private var type: String?
+    private var id: String?
+    private var oversize = false
+    private var afterCarriageReturn = false
+
+    public init(maxEventBytes: Int) {
+        self.maxEventBytes = maxEventBytes
+    }
+
+    /// Feeds bytes and returns the events they complete.
+    public mutating func append(_ bytes: some Sequence<UInt8>) -> [Event] {
+        var events: [Event] = []
+        for byte in bytes {
+            if afterCarriageReturn {
+                afterCarriageReturn = false
+                if byte == UInt8(ascii: "\n") { continue }
+            }
+            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
+                afterCarriageReturn = byte == UInt8(ascii: "\r")
+                if let event = endLine() { events.append(event) }
+            } else if line.count + data.count < maxEventBytes {
+                line.append(byte)
+            } else {
+                oversize = true
+            }
+        }
+        return events
+    }
+
+    private mutating func endLine() -> Event? {
+        defer { line.removeAll(keepingCapacity: true) }
+        if line.isEmpty {
+            defer {
+                data.removeAll()
+                hasData = false
+                type = nil
+                oversize = false
+            }
+            guard hasData, !oversize else { return nil }
+            return Event(type: type ?? "message", data: data, id: id)
+        }
+        if line.first == UInt8(ascii: ":") { return nil }
+        let colon = line.firstIndex(of: UInt8(ascii: ":")) ?? line.endIndex
+        let field = String(decoding: line[..<colon], as: UTF8.self)
+        var value = colon < line.endIndex ? line[(colon + 1)...] : []
+        if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
+        switch field {
+        case "data":
+            if hasData { data.append(UInt8(ascii: "\n")) }
+            data += value
+            hasData = true
+        case "event":
+            type = String(decoding: value, as: UTF8.self)
+        case "id":
+            id = String(decoding: value, as: UTF8.self)
+        default:
+            break
+        }
+        return nil
+    }
+}

@@ -114,3 +114,22 @@ import WardenPolicy
         #expect(ToolListFilter(result: ["other": 1]) { _ in false }.filteredResult == nil)
     }
 }
+
+@Suite struct ServerSentEventParserTests {
+    @Test func eventsAcrossChunksAndLineEndings() {
+        var parser = ServerSentEventParser(maxEventBytes: 1000)
+        let stream = ": comment\r\nevent: message\r\nid: 7\r\ndata: {\"a\":\n\ndata: 1\ndata: 2\n\nevent: endpoint\rdata: /messages?x=1\r\r"
+        var events: [ServerSentEventParser.Event] = []
+        for byte in Array(stream.utf8) { events += parser.append([byte]) }
+        #expect(events == [
+            .init(type: "message", data: Array("{\"a\":".utf8), id: "7"),
+            .init(type: "message", data: Array("1\n2".utf8), id: "7"),
+            .init(type: "endpoint", data: Array("/messages?x=1".utf8), id: "7"),
+        ])
+    }
+
+    @Test func oversizeEventsAreDroppedWhole() {
+        var parser = ServerSentEventParser(maxEventBytes: 10)
+        #expect(parser.append(Array("data: 0123456789abcdef\n\ndata: ok\n\n".utf8)) == [.init(data: Array("ok".utf8))])
+    }
+}

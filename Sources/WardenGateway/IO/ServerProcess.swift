@@ -7,9 +7,16 @@ import Glibc
 import Darwin
 #endif
 
+/// Where a session sends the client's messages for the server: a child process's stdin, or
+/// a remote server over HTTP.
+protocol Upstream: Sendable {
+    /// Sends one whole message (or batch) to the server.
+    func send(_ message: [UInt8])
+}
+
 /// An MCP server started as a child process: its stdin and stdout are pipes Warden relays,
 /// its stderr is Warden's.
-final class ServerProcess: Sendable {
+final class ServerProcess: Upstream {
     /// The server's stdout.
     let outputDescriptor: Int32
     /// The server's stdin.
@@ -80,6 +87,10 @@ final class ServerProcess: Sendable {
             _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
         }
         return (descriptors[0], descriptors[1])
+    }
+
+    func send(_ message: [UInt8]) {
+        input.write(message)
     }
 
     /// Whether the server has exited.

@@ -27,7 +27,7 @@ extension StdioGateway {
         await serverEnded()
     }
 
-    func handleServerLine(_ line: LineFramer.Line, server: ServerProcess) {
+    func handleServerLine(_ line: LineFramer.Line, server: any Upstream) {
         guard case .message(let bytes) = line else {
             if case .tooLong(let message) = line { refuseOversize(message, server: server) }
             return
@@ -64,12 +64,12 @@ extension StdioGateway {
     }
 
     /// A server message over the size limit is dropped, but whoever waits for it is told.
-    func refuseOversize(_ message: MessageEnvelope, server: ServerProcess) {
+    func refuseOversize(_ message: MessageEnvelope, server: any Upstream) {
         let limit = configuration.maxMessageBytes
         logger.warning("dropped a server message over the size limit", metadata: ["bytes": "\(message.length)", "limit": "\(limit)"])
         guard let id = message.id else { return }
         if message.hasMethod {
-            server.input.write(JSONRPCError.response(id: id, code: JSONRPCError.invalidRequest, message: "Invalid Request: the message is \(message.length) bytes, over Warden's limit of \(limit)"))
+            server.send(JSONRPCError.response(id: id, code: JSONRPCError.invalidRequest, message: "Invalid Request: the message is \(message.length) bytes, over Warden's limit of \(limit)"))
             return
         }
         let text = "The server's answer was \(message.length) bytes, over Warden's limit of \(limit) (--max-message-bytes)"

@@ -10,7 +10,7 @@ extension StdioGateway {
     /// Decides a `tools/call`: forward it, or answer it with a denial. Runs on the client's
     /// reading thread: with a blocking ledger and the server's tools known, nothing here
     /// leaves that thread.
-    func policeToolCall(id: JSONValue, body: JSONObject, server: ServerProcess) -> Route {
+    func policeToolCall(id: JSONValue, body: JSONObject, server: any Upstream) -> Route {
         let started = ContinuousClock.now
         defer { metrics?.decided(after: .now - started) }
         let now = Date()
@@ -103,7 +103,7 @@ extension StdioGateway {
 
     /// The tool called `name` as the server advertised it, or `nil` if it did not. When the
     /// tool is not among those seen so far, Warden lists every page of tools itself, once.
-    func knownTool(named name: String, server: ServerProcess) throws -> SessionState.KnownTool? {
+    func knownTool(named name: String, server: any Upstream) throws -> SessionState.KnownTool? {
         let (tool, complete) = state.withLock { ($0.tools[ExactName(name)], $0.toolsComplete) }
         if let tool { return tool }
         if complete { return nil }
@@ -112,7 +112,7 @@ extension StdioGateway {
     }
 
     /// Lists every page of the server's tools with Warden's own requests.
-    func listAllTools(server: ServerProcess) async throws {
+    func listAllTools(server: any Upstream) async throws {
         var cursor: JSONValue?
         var pages = 0
         repeat {
@@ -130,7 +130,7 @@ extension StdioGateway {
     }
 
     /// Sends Warden's own request to the server and waits for its response.
-    func request(_ method: String, params: JSONValue, server: ServerProcess) async throws -> JSONObject {
+    func request(_ method: String, params: JSONValue, server: any Upstream) async throws -> JSONObject {
         try await withCheckedThrowingContinuation { continuation in
             let id = state.withLock { state -> JSONValue? in
                 guard !state.serverGone else { return nil }
@@ -144,7 +144,7 @@ extension StdioGateway {
                 return
             }
             let message: JSONValue = ["jsonrpc": "2.0", "id": id, "method": .string(method), "params": params]
-            server.input.write(Array(JSONWriter.write(message).utf8))
+            server.send(Array(JSONWriter.write(message).utf8))
         }
     }
 }

@@ -166,7 +166,7 @@ public final class StdioGateway: Sendable {
         }
     }
 
-    func handleClientLine(_ line: LineFramer.Line, server: ServerProcess) {
+    func handleClientLine(_ line: LineFramer.Line, server: any Upstream) {
         guard case .message(let bytes) = line else {
             if case .tooLong(let message) = line {
                 logger.warning("refused a client message over the size limit", metadata: ["bytes": "\(message.length)"])
@@ -189,7 +189,7 @@ public final class StdioGateway: Sendable {
             return
         }
         switch route(value, server: server) {
-        case .forward: server.input.write(bytes)
+        case .forward: server.send(bytes)
         case .respond(let response): client.write(response)
         case .drop: break
         }
@@ -207,7 +207,7 @@ public final class StdioGateway: Sendable {
 
     /// Polices one client message (an object). A `tools/call` waits here for its decision, so
     /// the messages after it keep their order.
-    func route(_ value: JSONValue, server: ServerProcess) -> Route {
+    func route(_ value: JSONValue, server: any Upstream) -> Route {
         let message: JSONRPCMessage
         do {
             message = try JSONRPCMessage(value)
@@ -234,7 +234,7 @@ public final class StdioGateway: Sendable {
     /// Allowed elements go to the server as one batch (the original bytes when all are
     /// allowed). Warden's own answers join the server's batch response, so the client gets
     /// one array with every answer; when no request went to the server, they are sent at once.
-    func handleClientBatch(_ elements: [JSONValue], bytes: [UInt8], server: ServerProcess) {
+    func handleClientBatch(_ elements: [JSONValue], bytes: [UInt8], server: any Upstream) {
         guard !elements.isEmpty else {
             client.write(JSONRPCError.response(id: nil, code: JSONRPCError.invalidRequest, message: "Invalid Request: empty batch"))
             return
@@ -262,9 +262,9 @@ public final class StdioGateway: Sendable {
             client.write(Array(JSONWriter.write(.array(answers)).utf8))
         }
         if forwarded.count == elements.count {
-            server.input.write(bytes)
+            server.send(bytes)
         } else if !forwarded.isEmpty {
-            server.input.write(Array(JSONWriter.write(.array(forwarded)).utf8))
+            server.send(Array(JSONWriter.write(.array(forwarded)).utf8))
         }
     }
 }

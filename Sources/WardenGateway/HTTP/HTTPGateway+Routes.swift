@@ -178,7 +178,7 @@ extension HTTPGateway {
             throw MCPHTTPError(.badGateway, "Warden could not start the server \(server.name)", code: JSONRPCError.internalError)
         }
         let endpoint = ServerSentEvents.event(data: Array("/messages/\(server.name)?session_id=\(session.id)".utf8), type: "endpoint")
-        return try Self.eventStream(from: session.stream, for: request, first: endpoint) { session.close() }
+        return try Self.eventStream(from: session.stream, for: request, first: endpoint) { [weak self] in self?.sessionEnded(session) }
     }
 
     /// POST /messages/<server>?session_id=…: a message for a legacy session; 202, with any
@@ -206,7 +206,7 @@ extension HTTPGateway {
         guard let session = session(id, of: caller, server: server.name) else {
             throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
         }
-        session.close()
+        sessionEnded(session)
         return Response(status: .ok)
     }
 

@@ -47,8 +47,9 @@ public final class HTTPGateway: Sendable {
             case .stdio(_, _, shared: false): continue
             case .stdio(_, _, shared: true):
                 throw UnsupportedConfiguration(description: "server \(server.name): shared stdio servers are not supported yet; remove `shared: true` to start one process per session")
-            case .streamableHTTP, .sse:
-                throw UnsupportedConfiguration(description: "server \(server.name): remote upstreams are not supported yet; only stdio servers (`command:`) can be served")
+            case .streamableHTTP: continue
+            case .sse:
+                throw UnsupportedConfiguration(description: "server \(server.name): remote servers on the legacy SSE transport are not supported yet; only stdio and Streamable HTTP servers can be served")
             }
         }
         self.configuration = configuration
@@ -102,9 +103,6 @@ public final class HTTPGateway: Sendable {
     func openSession(
         for caller: Caller, server: GatewayConfiguration.Server, answersOnStream: Bool = false, registered: Bool = true
     ) throws -> HTTPSession {
-        guard case .stdio(let command, let environment, _) = server.upstream else {
-            throw UnsupportedConfiguration(description: "server \(server.name) is not a stdio server")
-        }
         let policy = try policies.file(at: caller.policyPath ?? server.policyPath)
         let session = HTTPSession(owner: caller.owner, serverName: server.name, answersOnStream: answersOnStream, logger: logger)
         if registered {
@@ -112,13 +110,23 @@ public final class HTTPGateway: Sendable {
             metrics.sessionOpened()
         }
         let limits = configuration.limits
+        let makeGateway = { (session: HTTPSession) in
+            StdioGateway(
+                configuration: .init(serverName: server.name, identity: caller.identity, maxMessageBytes: limits.maxBodyBytes, maxDepth: limits.maxDepth),
+                policy: policy, ledger: self.store.counters, audit: self.audit, logger: self.logger, client: session, metrics: self.metrics)
+        }
         do {
-            try session.start(command: command, environment: environment) { session in
-                StdioGateway(
-                    configuration: .init(serverName: server.name, identity: caller.identity, maxMessageBytes: limits.maxBodyBytes, maxDepth: limits.maxDepth),
-                    policy: policy, ledger: store.counters, audit: audit, logger: logger, client: session, metrics: metrics)
-            } ended: { [weak self] session, status in
-                self?.sessionEnded(session, status: status)
+            switch server.upstream {
+            case .stdio(let command, let environment, _):
+                try session.start(command: command, environment: environment, makeGateway: makeGateway) { [weak self] session, status in
+                    self?.sessionEnded(session, status: status)
+                }
+            case .streamableHTTP(let url, let headers):
+                session.startRemote(
+                    .init(serverName: server.name, url: url, headers: headers, timeout: .seconds(limits.upstreamTimeoutSeconds), maxMessageBytes: limits.maxBodyBytes),
+                    makeGateway: makeGateway)
+            case .sse:
+                throw UnsupportedConfiguration(description: "server \(server.name): remote SSE servers are not supported yet")
             }
         } catch {
             sessionEnded(session, status: nil)
@@ -136,11 +144,13 @@ public final class HTTPGateway: Sendable {
         return session
     }
 
-    func sessionEnded(_ session: HTTPSession, status: Int32?) {
+    /// Ends a session (its client left or ended it, or its server exited with `status`).
+    func sessionEnded(_ session: HTTPSession, status: Int32? = nil) {
         session.close()
-        logger.info("session ended", metadata: ["server": "\(session.serverName)", "status": "\(status.map(String.init) ?? "not started")"])
+        if let status { logger.info("server exited", metadata: ["server": "\(session.serverName)", "status": "\(status)"]) }
         guard sessions.withLock({ $0.removeValue(forKey: session.id) }) != nil else { return }
         metrics.sessionClosed()
+        logger.info("session ended", metadata: ["server": "\(session.serverName)"])
     }
 
     /// Shutdown: refuse new work, give calls in flight up to the upstream timeout, then end
@@ -154,9 +164,9 @@ public final class HTTPGateway: Sendable {
         }
         aggregates.withLock { Array($0.values) }.forEach(aggregateEnded)
         let open = sessions.withLock { Array($0.values) }
-        open.forEach { $0.close() }
+        open.forEach { sessionEnded($0) }
         let exitDeadline = ContinuousClock.now + .seconds(5)
-        while !sessions.withLock(\.isEmpty) && .now < exitDeadline {
+        while !open.allSatisfy(\.isFinished) && .now < exitDeadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
     }

@@ -5,12 +5,6 @@ import Synchronization
 import WardenJSON
 import WardenMCP
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// One MCP session of the HTTP gateway, in front of a stdio server of its own.
 ///
 /// The policing is the stdio gateway's: the session feeds it the client's messages (on a
@@ -36,7 +30,7 @@ final class HTTPSession: MessageSink {
 
     private struct State {
         var gateway: StdioGateway?
-        var server: ServerProcess?
+        var upstream: (any Upstream)?
         var waiting: [RequestKey: ResponseSlot] = [:]
         var closed = false
     }
@@ -63,7 +57,7 @@ final class HTTPSession: MessageSink {
         let server = try gateway.launch(command, environment: environment)
         state.withLock {
             $0.gateway = gateway
-            $0.server = server
+            $0.upstream = server
         }
         let relay = Task { await gateway.relayServer(server) }
         Task {
@@ -73,13 +67,24 @@ final class HTTPSession: MessageSink {
         }
     }
 
+    /// Connects to a remote server behind a gateway built by `makeGateway`. The session lasts
+    /// until the client ends it (or the gateway shuts down).
+    func startRemote(_ remote: RemoteUpstream.Configuration, makeGateway: (HTTPSession) -> StdioGateway) {
+        let gateway = makeGateway(self)
+        let upstream = RemoteUpstream(configuration: remote, gateway: gateway, logger: logger)
+        state.withLock {
+            $0.gateway = gateway
+            $0.upstream = upstream
+        }
+    }
+
     // MARK: - Client to server
 
     /// Sends the client's messages, in order (no answer expected: notifications and responses).
     /// The elements of a client's batch are sent one by one, so that servers without batch
     /// support serve them too; the HTTP response gathers their answers.
     func send(_ messages: [[UInt8]]) {
-        let target = state.withLock { state in state.closed ? nil : (state.gateway, state.server) }
+        let target = state.withLock { state in state.closed ? nil : (state.gateway, state.upstream) }
         guard let (gateway, server) = target, let gateway, let server else { return }
         inbound.async {
             for message in messages { gateway.handleClientLine(.message(message), server: server) }
@@ -147,15 +152,15 @@ final class HTTPSession: MessageSink {
 
     // MARK: - Ending
 
-    /// Ends the session: the server's stdin is closed (it should exit), the stream ends, and
-    /// every request still waiting is answered with an error.
+    /// Ends the session: the upstream is stopped (a process's stdin is closed, a remote
+    /// session deleted), the stream ends, and every request still waiting gets an error.
     func close() {
-        let (server, waiting) = state.withLock { state in
+        let (upstream, waiting) = state.withLock { state in
             defer {
                 state.closed = true
                 state.waiting.removeAll()
             }
-            return (state.closed ? nil : state.server, state.waiting)
+            return (state.closed ? nil : state.upstream, state.waiting)
         }
         stream.end()
         for (key, slot) in waiting {
@@ -163,16 +168,11 @@ final class HTTPSession: MessageSink {
                 id: (try? JSONReader.parse(key.text)) ?? .null, code: JSONRPCError.internalError,
                 message: "The session with \(serverName) ended before this request was answered"))
         }
-        guard let server else { return }
-        server.input.close()
-        // A server that ignores the end of its input is asked to stop, then made to.
-        Task {
-            try? await Task.sleep(for: .seconds(2))
-            if !server.hasExited { kill(server.processIdentifier, SIGTERM) }
-            try? await Task.sleep(for: .seconds(3))
-            if !server.hasExited { kill(server.processIdentifier, SIGKILL) }
-        }
+        upstream?.stop()
     }
+
+    /// Whether the upstream is done (the process exited, the remote session ended).
+    var isFinished: Bool { state.withLock(\.upstream)?.isFinished ?? true }
 
     var isClosed: Bool { state.withLock(\.closed) }
 

@@ -12,6 +12,10 @@ import Darwin
 protocol Upstream: Sendable {
     /// Sends one whole message (or batch) to the server.
     func send(_ message: [UInt8])
+    /// Ends the connection: the server should stop serving this session.
+    func stop()
+    /// Whether the upstream is done: the process has exited, the remote session has ended.
+    var isFinished: Bool { get }
 }
 
 /// An MCP server started as a child process: its stdin and stdout are pipes Warden relays,
@@ -93,8 +97,22 @@ final class ServerProcess: Upstream {
         input.write(message)
     }
 
+    /// Closes the server's stdin, so that it exits; one that ignores it is asked to stop
+    /// (SIGTERM) after 2 s, and made to (SIGKILL) after 3 more.
+    func stop() {
+        input.close()
+        Task {
+            try? await Task.sleep(for: .seconds(2))
+            if !hasExited { kill(processIdentifier, SIGTERM) }
+            try? await Task.sleep(for: .seconds(3))
+            if !hasExited { kill(processIdentifier, SIGKILL) }
+        }
+    }
+
     /// Whether the server has exited.
     var hasExited: Bool { exit.state.withLock { $0.status != nil } }
+
+    var isFinished: Bool { hasExited }
 
     /// Waits for the server to exit and returns its status (128 + signal when killed by one).
     func waitForExit() async -> Int32 {

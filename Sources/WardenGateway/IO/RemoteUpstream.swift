@@ -1,0 +1,177 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import WardenJSON
+import WardenMCP
+
+/// A remote MCP server reached over Streamable HTTP, as a session's upstream: each client
+/// message is POSTed; answers (a JSON body or an event stream) and the messages of the
+/// server's GET stream are handed to the session's gateway as if read from a stdio server.
+///
+/// Only the configured headers are sent (never the client's `Authorization`). A server that
+/// cannot be reached, or answers with an HTTP error, answers the request with -32603.
+final class RemoteUpstream: Upstream {
+    struct Configuration: Sendable {
+        var serverName: String
+        var url: String
+        /// Sent with every request (credentials from the gateway configuration).
+        var headers: [String: String]
+        var timeout: Duration
+        var maxMessageBytes: Int
+    }
+
+    private let configuration: Configuration
+    private let gateway: StdioGateway
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        var sessionID: String?
+        var protocolVersion: String?
+        var listening: Task<Void, Never>?
+        var stopped = false
+    }
+
+    init(configuration: Configuration, gateway: StdioGateway, logger: Logger) {
+        self.configuration = configuration
+        self.gateway = gateway
+        self.logger = logger
+    }
+
+    func send(_ message: [UInt8]) {
+        Task { await post(message) }
+    }
+
+    var isFinished: Bool { state.withLock(\.stopped) }
+
+    /// Ends the remote session (DELETE) and the GET stream.
+    func stop() {
+        let (session, listening) = state.withLock { state in
+            defer {
+                state.stopped = true
+                state.listening = nil
+            }
+            return (state.stopped ? nil : state.sessionID, state.listening)
+        }
+        listening?.cancel()
+        guard let session else { return }
+        Task {
+            _ = try? await HTTPClient.shared.execute(self.request(.DELETE, session: session), timeout: .seconds(5))
+        }
+    }
+
+    // MARK: - Client to server
+
+    private func post(_ message: [UInt8]) async {
+        let envelope = EnvelopeScanner.envelope(of: message)
+        // Until the session is set up (initialize, then the GET stream), the method matters.
+        let method = state.withLock { $0.listening == nil && !$0.stopped } ? Self.method(of: message) : nil
+        var request = self.request(.POST, session: state.withLock(\.sessionID))
+        request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+        request.headers.replaceOrAdd(name: "Accept", value: "application/json, text/event-stream")
+        request.body = .bytes(ByteBuffer(bytes: message))
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(configuration.timeout.components.seconds))
+            if method == "initialize", let session = response.headers.first(name: "Mcp-Session-Id") {
+                state.withLock { $0.sessionID = session }
+            }
+            switch response.status.code {
+            case 202:
+                if method == "notifications/initialized" { listen() }
+            case 200..<300:
+                if response.headers.first(name: "Content-Type")?.lowercased().hasPrefix("text/event-stream") == true {
+                    try await deliverEvents(of: response.body)
+                } else {
+                    let body = Array(try await response.body.collect(upTo: configuration.maxMessageBytes).readableBytesView)
+                    if method == "initialize" { rememberVersion(from: body) }
+                    deliver(body)
+                }
+                if method == "notifications/initialized" { listen() }
+            case 404 where state.withLock(\.sessionID) != nil:
+                fail(envelope, "ended the session (HTTP 404)")
+            default:
+                fail(envelope, "answered HTTP \(response.status.code)")
+            }
+        } catch is NIOTooManyBytesError {
+            fail(envelope, "answered with more than \(configuration.maxMessageBytes) bytes")
+        } catch {
+            logger.warning("a remote server could not be reached", metadata: ["server": "\(configuration.serverName)", "error": "\(error)"])
+            fail(envelope, "could not be reached")
+        }
+    }
+
+    private func request(_ method: HTTPMethod, session: String?) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: configuration.url)
+        request.method = method
+        for (name, value) in configuration.headers { request.headers.replaceOrAdd(name: name, value: value) }
+        if let session { request.headers.replaceOrAdd(name: "Mcp-Session-Id", value: session) }
+        if let version = state.withLock(\.protocolVersion) { request.headers.replaceOrAdd(name: "MCP-Protocol-Version", value: version) }
+        return request
+    }
+
+    /// A request that could not be sent or answered still gets an answer.
+    private func fail(_ envelope: MessageEnvelope, _ what: String) {
+        guard envelope.hasMethod, let id = envelope.id else { return }
+        deliver(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The server \(configuration.serverName) \(what)"))
+    }
+
+    // MARK: - Server to client
+
+    private func deliver(_ message: [UInt8]) {
+        gateway.handleServerLine(.message(message), server: self)
+    }
+
+    private func deliverEvents(of body: HTTPClientResponse.Body) async throws {
+        var parser = ServerSentEventParser(maxEventBytes: configuration.maxMessageBytes)
+        for try await chunk in body {
+            for event in parser.append(chunk.readableBytesView) where event.type == "message" && !event.data.isEmpty {
+                if state.withLock({ $0.protocolVersion == nil }) { rememberVersion(from: event.data) }
+                deliver(event.data)
+            }
+        }
+    }
+
+    /// Opens the server's GET stream once the session is initialized, and keeps it open
+    /// (reconnecting a few times) until the session stops. A server without one says 405.
+    private func listen() {
+        let task = Task {
+            var failures = 0
+            while !Task.isCancelled && failures < 5 {
+                var request = self.request(.GET, session: state.withLock(\.sessionID))
+                request.headers.replaceOrAdd(name: "Accept", value: "text/event-stream")
+                do {
+                    let response = try await HTTPClient.shared.execute(request, timeout: .hours(24))
+                    if response.status.code == 405 { return }
+                    if response.status.code == 200 {
+                        failures = 0
+                        try await deliverEvents(of: response.body)
+                    } else {
+                        failures += 1
+                    }
+                } catch {
+                    failures += 1
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        let previous = state.withLock { state -> Task<Void, Never>? in
+            defer { state.listening = state.stopped ? nil : task }
+            return state.listening
+        }
+        previous?.cancel()
+        if state.withLock(\.stopped) { task.cancel() }
+    }
+
+    private func rememberVersion(from answer: [UInt8]) {
+        guard case .string(let version)? = (try? JSONReader.parse(answer))?["result"]?["protocolVersion"] else { return }
+        state.withLock { $0.protocolVersion = version }
+    }
+
+    /// The method of a message, read only until the session is set up.
+    private static func method(of message: [UInt8]) -> String? {
+        (try? JSONReader.parse(message))?["method"]?.stringValue
+    }
+}

@@ -1,0 +1,117 @@
+"""`warden serve` in front of a remote server: the Python SDK's `MCPServer` over Streamable
+HTTP (event-stream answers, and JSON answers), reached by the SDK's client through Warden."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from mcp import MCPError
+
+from conftest import FIXTURES, TIMEOUT, audit, wait_for
+from test_http_gateway import INITIALIZE, Gateway, bearer, http, mcp_session, text_of
+
+REMOTE_POLICY = """
+version: "1"
+default: allow
+hide: [whoami]
+tools:
+  add:
+    deny_if:
+      - conditions: [{path: args.a, op: gt, value: 100}]
+        on_deny: {reason: numbers too big}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(params=["events", "json"])
+def remote(request, tmp_path, env):
+    """The fixture server on a free port; yields (url, header log)."""
+    port = free_port()
+    log = tmp_path / "headers.jsonl"
+    arguments = [sys.executable, str(FIXTURES / "http_server.py"), str(port), str(log)]
+    if request.param == "json":
+        arguments.append("--json")
+    process = subprocess.Popen(arguments, env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and process.poll() is None, "the fixture server did not start"
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}/mcp", log
+    process.terminate()
+    process.wait(timeout=TIMEOUT)
+
+
+@pytest.fixture
+def remote_gateway(warden, env, tmp_path, remote):
+    url, _ = remote
+    (tmp_path / "remote.yaml").write_text(REMOTE_POLICY)
+    env = {**env, "UPSTREAM_KEY": "k-123"}
+    running = Gateway(warden, env, tmp_path, extra=f"""  remote:
+    url: {url}
+    headers: {{X-Upstream-Key: "${{UPSTREAM_KEY}}"}}
+    policy: remote.yaml
+""")
+    yield running
+    running.stop()
+
+
+@pytest.mark.anyio
+async def test_a_remote_server_is_policed_like_a_local_one(remote_gateway, remote):
+    _, header_log = remote
+    token = remote_gateway.grant("agent", "remote.yaml", "remote")
+    asked = []
+
+    async def sampling(context, params):
+        from mcp_types import CreateMessageResult, TextContent
+        asked.append(params)
+        return CreateMessageResult(role="assistant", content=TextContent(type="text", text="42"), model="fixture")
+
+    async with mcp_session(remote_gateway.url("remote"), token, sampling_callback=sampling) as session:
+        assert sorted(tool.name for tool in (await session.list_tools()).tools) == ["add", "ask"]
+        added = await session.call_tool("add", {"a": 2, "b": 3})
+        assert not added.is_error and text_of(added) == "5"
+        refused = await session.call_tool("add", {"a": 101, "b": 1})
+        assert refused.is_error and "numbers too big" in text_of(refused)
+        with pytest.raises(MCPError, match="Unknown tool"):
+            await session.call_tool("whoami", {})
+        answered = await session.call_tool("ask", {})
+        assert len(asked) == 1 and "the client said 42" in text_of(answered)
+
+    wait_for(lambda: len(audit(remote_gateway.warden, remote_gateway.db)) == 4)
+    decisions = sorted((r["tool"], r["decision"]) for r in audit(remote_gateway.warden, remote_gateway.db))
+    assert decisions == [("add", "allow"), ("add", "deny"), ("ask", "allow"), ("whoami", "hidden")]
+
+    sent = [json.loads(line) for line in header_log.read_text().splitlines()]
+    assert sent and all(request["headers"].get("x-upstream-key") == "k-123" for request in sent)
+    assert all("authorization" not in request["headers"] for request in sent), "the client's token never reaches the server"
+    assert any(request["method"] == "DELETE" for request in sent), "ending the session ends the remote one"
+
+
+def test_a_dead_remote_server_answers_with_an_error_not_a_hang(warden, env, tmp_path):
+    (tmp_path / "remote.yaml").write_text(REMOTE_POLICY)
+    gateway = Gateway(warden, env, tmp_path, extra=f"""  remote:
+    url: http://127.0.0.1:{free_port()}/mcp
+    policy: remote.yaml
+""")
+    try:
+        token = gateway.grant("agent", "remote.yaml", "remote")
+        status, _, body = http("POST", gateway.url("remote"), INITIALIZE, bearer(token))
+        assert status == 200
+        answer = json.loads(body)
+        # Refused at once, or given up at the upstream timeout (5 s here): an error, never a hang.
+        assert answer["id"] == 1 and answer["error"]["code"] == -32603
+        assert "could not be reached" in answer["error"]["message"] or "did not answer within 5 s" in answer["error"]["message"]
+    finally:
+        gateway.stop()

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # HTTP overhead benchmark: tools/call over Streamable HTTP, one MCP session, at several
-# concurrencies (wrk), through Warden (`warden serve`), mcp-proxy and fastmcp's proxy, all in
-# front of the same fast stdio echo server (`warden-bench echo-server`).
+# concurrencies (wrk). Two upstreams, two tables:
+#  1. a fast stdio echo server (`warden-bench echo-server`) through Warden (`warden serve`),
+#     mcp-proxy and fastmcp's proxy;
+#  2. a remote Streamable HTTP server (the Python SDK's MCPServer), called directly, through
+#     Warden and through fastmcp's proxy: what each proxy adds over direct.
 #
 #   bench/http/run.sh [seconds per run (default 10)] [concurrencies (default "1 16 64")]
 #
@@ -57,7 +60,7 @@ open_session() {  # open_session URL [TOKEN]: initialize; prints the Mcp-Session
 
 rss_mib() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
-measure() {  # measure NAME URL PID [TOKEN]
+measure() {  # measure NAME URL PID [TOKEN]  (PID empty: no RSS)
   local name=$1 url=$2 pid=$3 token=${4:-}
   for concurrency in $CONCURRENCIES; do
     local session threads=$(( concurrency < 2 ? 1 : 2 ))
@@ -66,7 +69,7 @@ measure() {  # measure NAME URL PID [TOKEN]
     line=$(MCP_SESSION=$session MCP_TOKEN=$token wrk -t"$threads" -c"$concurrency" -d"${SECONDS_PER_RUN}s" -s bench/http/call.lua "$url" | grep '^RESULT')
     eval "${line#RESULT }"
     printf '| %s | %d | %s | %s | %.0f | %d | %s |\n' "$name" "$concurrency" "$p50_us" "$p99_us" \
-      "$(echo "$requests / $seconds" | bc -l)" "$failed" "$(rss_mib "$pid")"
+      "$(echo "$requests / $seconds" | bc -l)" "$failed" "$([[ -n $pid ]] && rss_mib "$pid" || echo -)"
   done
 }
 
@@ -84,12 +87,13 @@ listen: {host: 127.0.0.1, port: 0}
 store: {sqlite: warden.db}
 servers:
   echo: {command: [$BENCH, echo-server], policy: policy.yaml}
+  remote: {url: "http://127.0.0.1:18944/mcp", policy: policy.yaml}
 CONFIG
-TOKEN=$("$WARDEN" grants create --db "$WORK/warden.db" --label bench --server echo --policy "$WORK/policy.yaml" --format json | sed 's/.*"token":"\([^"]*\)".*/\1/')
+TOKEN=$("$WARDEN" grants create --db "$WORK/warden.db" --label bench --server echo --server remote --policy "$WORK/policy.yaml" --format json | sed 's/.*"token":"\([^"]*\)".*/\1/')
 "$WARDEN" serve --config "$WORK/warden.yaml" 2> "$WORK/warden.log" &
 PIDS+=($!); WARDEN_PID=$!
 for _ in $(seq 1 100); do grep -q 'listening on' "$WORK/warden.log" && break; sleep 0.1; done
-WARDEN_URL=$(grep -o 'http://[0-9.:]*' "$WORK/warden.log" | head -1)/mcp/echo
+WARDEN_BASE=$(grep -o 'http://[0-9.:]*' "$WORK/warden.log" | head -1)
 
 "$MCP_PROXY_VENV/bin/mcp-proxy" --port 18942 "$BENCH" echo-server 2> "$WORK/mcp-proxy.log" &
 PIDS+=($!); MCP_PROXY_PID=$!
@@ -101,6 +105,21 @@ echo "HTTP: tools/call over Streamable HTTP, one session, ${SECONDS_PER_RUN} s p
 echo
 echo "| proxy | concurrency | p50 µs | p99 µs | calls/s | failed | peak RSS MiB |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
-measure "warden serve" "$WARDEN_URL" "$WARDEN_PID" "$TOKEN"
+measure "warden serve" "$WARDEN_BASE/mcp/echo" "$WARDEN_PID" "$TOKEN"
 measure "mcp-proxy $("$MCP_PROXY_VENV/bin/pip" show mcp-proxy | awk '/^Version/ {print $2}')" "http://127.0.0.1:18942/mcp" "$MCP_PROXY_PID"
 measure "fastmcp $("$FASTMCP_VENV/bin/pip" show fastmcp | awk '/^Version/ {print $2}')" "http://127.0.0.1:18943/mcp" "$FASTMCP_PID"
+
+# 2. A remote upstream: the same calls directly, through Warden, and through fastmcp's proxy.
+"$FASTMCP_VENV/bin/python" bench/http/echo_http_server.py 18944 > "$WORK/remote.log" 2>&1 &
+PIDS+=($!)
+"$FASTMCP_VENV/bin/python" bench/http/fastmcp_proxy.py 18945 http://127.0.0.1:18944/mcp > "$WORK/fastmcp-remote.log" 2>&1 &
+PIDS+=($!); FASTMCP_REMOTE_PID=$!
+wait_port 18944; wait_port 18945
+echo
+echo "Remote upstream: the Python SDK's MCPServer over Streamable HTTP (JSON answers)"
+echo
+echo "| path | concurrency | p50 µs | p99 µs | calls/s | failed | peak RSS MiB |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+measure "direct" "http://127.0.0.1:18944/mcp" ""
+measure "warden serve" "$WARDEN_BASE/mcp/remote" "$WARDEN_PID" "$TOKEN"
+measure "fastmcp" "http://127.0.0.1:18945/mcp" "$FASTMCP_REMOTE_PID"

@@ -155,6 +155,19 @@ async def mcp_session(url: str, token: str, **options):
                     yield session
 
 
+def sampler(answer: str):
+    """A client's sampling callback answering `answer`, and the list of what it was asked."""
+    from mcp_types import CreateMessageResult, TextContent
+
+    asked = []
+
+    async def sampling(context, params):
+        asked.append(params)
+        return CreateMessageResult(role="assistant", content=TextContent(type="text", text=answer), model="fixture")
+
+    return asked, sampling
+
+
 def text_of(result) -> str:
     return " ".join(getattr(item, "text", "") for item in result.content)
 
@@ -190,12 +203,7 @@ async def test_server_requests_reach_the_client_on_the_get_stream(gateway):
     """The fixture's `ask` tool sends the client a sampling request mid-call; the client's answer
     goes back through Warden and ends the call."""
     token = gateway.grant("sampler", "echo.yaml", "echo")
-    asked = []
-
-    async def sampling(context, params):
-        from mcp_types import CreateMessageResult, TextContent
-        asked.append(params)
-        return CreateMessageResult(role="assistant", content=TextContent(type="text", text="forty-two"), model="fixture")
+    asked, sampling = sampler("forty-two")
 
     async with mcp_session(gateway.url("echo"), token, sampling_callback=sampling) as session:
         result = await session.call_tool("ask", {})
@@ -338,12 +346,7 @@ async def test_the_aggregated_endpoint_merges_every_reachable_server(gateway):
     (gateway.directory / "mixed.yaml").write_text(MIXED)
     token = gateway.grant("both", "mixed.yaml", "time", "echo")
     only_time = gateway.grant("time-only", "all_time.yaml", "time")
-    asked = []
-
-    async def sampling(context, params):
-        from mcp_types import CreateMessageResult, TextContent
-        asked.append(params)
-        return CreateMessageResult(role="assistant", content=TextContent(type="text", text="merged"), model="fixture")
+    asked, sampling = sampler("merged")
 
     async with mcp_session(f"{gateway.base}/mcp", token, sampling_callback=sampling) as session:
         names = [tool.name for tool in (await session.list_tools()).tools]

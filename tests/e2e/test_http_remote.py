@@ -11,7 +11,7 @@ import pytest
 from mcp import MCPError
 
 from conftest import FIXTURES, TIMEOUT, audit, wait_for
-from test_http_gateway import INITIALIZE, Gateway, bearer, http, mcp_session, text_of
+from test_http_gateway import INITIALIZE, Gateway, bearer, http, mcp_session, sampler, text_of
 
 REMOTE_POLICY = """
 version: "1"
@@ -71,12 +71,7 @@ def remote_gateway(warden, env, tmp_path, remote):
 async def test_a_remote_server_is_policed_like_a_local_one(remote_gateway, remote):
     _, header_log = remote
     token = remote_gateway.grant("agent", "remote.yaml", "remote")
-    asked = []
-
-    async def sampling(context, params):
-        from mcp_types import CreateMessageResult, TextContent
-        asked.append(params)
-        return CreateMessageResult(role="assistant", content=TextContent(type="text", text="42"), model="fixture")
+    asked, sampling = sampler("42")
 
     async with mcp_session(remote_gateway.url("remote"), token, sampling_callback=sampling) as session:
         assert sorted(tool.name for tool in (await session.list_tools()).tools) == ["add", "ask"]

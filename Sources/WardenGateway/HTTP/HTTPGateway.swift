@@ -62,7 +62,11 @@ public final class HTTPGateway: Sendable {
         self.policies = PolicyLibrary(logger: logger)
         for server in configuration.servers { _ = try policies.file(at: server.policyPath) }
         if let policy = configuration.jwt?.policyPath { _ = try policies.file(at: policy) }
-        self.jwt = try await configuration.jwt.asyncMap { try await JWTVerifier(configuration: $0, logger: logger) }
+        if let jwt = configuration.jwt {
+            self.jwt = try await JWTVerifier(configuration: jwt, logger: logger)
+        } else {
+            self.jwt = nil
+        }
         if configuration.listen.anonymous {
             logger.warning("ANONYMOUS MODE: every caller is served without a grant token; for loopback development only")
         }
@@ -189,13 +193,5 @@ struct SessionDrain: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await gateway.drain()
-    }
-}
-
-extension Optional {
-    /// `map` with an asynchronous transform.
-    func asyncMap<Mapped>(_ transform: (Wrapped) async throws -> Mapped) async rethrows -> Mapped? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }

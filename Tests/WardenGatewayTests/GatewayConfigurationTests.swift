@@ -125,12 +125,14 @@ import WardenPolicy
             """
             listen: {port: 0}
             store: {sqlite: state/warden.db}
+            limits: {session_idle_timeout: 10m}
             servers:
               local: {command: [mcp-server-time], policy: policies/p.yaml}
             """)
         let configuration = try load(path)
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
         #expect(configuration.listen.port == 0)
+        #expect(configuration.limits.sessionIdleTimeoutSeconds == 600)
         #expect(configuration.store.sqlitePath == folder + "/state/warden.db")
         #expect(configuration.servers[0].policyPath == folder + "/policies/p.yaml")
     }

@@ -52,7 +52,7 @@ INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
 class Gateway:
     """A running `warden serve`, its database and the grants made for it."""
 
-    def __init__(self, warden: str, env: dict, directory: Path, listen: str = "", extra: str = ""):
+    def __init__(self, warden: str, env: dict, directory: Path, listen: str = "", extra: str = "", limits: str = ""):
         self.warden, self.env, self.directory = warden, env, directory
         self.db = str(directory / "warden.db")
         (directory / "all_time.yaml").write_text(ALL_TIME)
@@ -62,7 +62,7 @@ class Gateway:
 version: "1"
 listen: {{host: 127.0.0.1, port: 0{listen}}}
 store: {{sqlite: warden.db}}
-limits: {{max_body_bytes: 65536, upstream_timeout: 5s}}
+limits: {{max_body_bytes: 65536, upstream_timeout: 5s{limits}}}
 servers:
   time:
     command: [mcp-server-time]
@@ -375,3 +375,17 @@ async def test_the_aggregated_endpoint_merges_every_reachable_server(gateway):
     seen = {(r["server"], r["tool"], r["decision"]) for r in audit(gateway.warden, gateway.db)}
     assert {("time", "get_current_time", "allow"), ("echo", "crash", "deny"), ("time", "convert_time", "hidden"),
             ("echo", "ask", "allow")} <= seen
+
+
+def test_idle_sessions_end_with_their_server(warden, env, tmp_path):
+    """A client that vanishes without DELETE does not leave its server process running."""
+    gateway = Gateway(warden, env, tmp_path, limits=", session_idle_timeout: 1s")
+    try:
+        token = gateway.grant("agent", "all_time.yaml", "time")
+        session = open_session(gateway, "time", token)
+        ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+        assert http("POST", gateway.url("time"), ping, {**bearer(token), "mcp-session-id": session})[0] == 200
+        wait_for(lambda: "warden_active_sessions 0" in http("GET", f"{gateway.base}/metrics")[2].decode())
+        assert http("POST", gateway.url("time"), ping, {**bearer(token), "mcp-session-id": session})[0] == 404
+    finally:
+        gateway.stop()

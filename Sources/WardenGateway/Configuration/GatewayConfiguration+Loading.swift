@@ -111,7 +111,7 @@ extension GatewayConfiguration {
 
         mutating func limits(_ value: JSONValue, at pointer: JSONPointer) -> Limits {
             var limits = Limits()
-            guard let object = decoder.object(value, at: pointer, keys: ["max_body_bytes", "max_depth", "upstream_timeout"]) else { return limits }
+            guard let object = decoder.object(value, at: pointer, keys: ["max_body_bytes", "max_depth", "upstream_timeout", "session_idle_timeout"]) else { return limits }
             if let value = object["max_body_bytes"], let bytes = decoder.integer(value, at: pointer.appending("max_body_bytes"), in: 1024...(1 << 30)) {
                 limits.maxBodyBytes = bytes
             }
@@ -120,6 +120,9 @@ extension GatewayConfiguration {
             }
             if let value = object["upstream_timeout"], let seconds = decoder.durationSeconds(value, at: pointer.appending("upstream_timeout")) {
                 limits.upstreamTimeoutSeconds = seconds
+            }
+            if let value = object["session_idle_timeout"], let seconds = decoder.durationSeconds(value, at: pointer.appending("session_idle_timeout")) {
+                limits.sessionIdleTimeoutSeconds = seconds
             }
             return limits
         }

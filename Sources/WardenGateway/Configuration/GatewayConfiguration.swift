@@ -44,6 +44,9 @@ public struct GatewayConfiguration: Sendable {
         public var maxDepth = 64
         /// How long an upstream may take to answer, in seconds. The default is 60.
         public var upstreamTimeoutSeconds = 60
+        /// How long a session may go unused (no request, no open stream) before it is ended
+        /// with its server process, in seconds. The default is 1800 (30 minutes).
+        public var sessionIdleTimeoutSeconds = 1800
 
         public init() {}
     }

@@ -43,6 +43,11 @@ final class AggregateSession: Sendable {
 
     var isClosed: Bool { closed.load(ordering: .relaxed) }
 
+    /// Whether every member is idle and no client holds the stream open.
+    func isIdle(for timeout: Duration) -> Bool {
+        !stream.isOpen && members.allSatisfy { $0.session.isIdle(for: timeout) }
+    }
+
     /// Ends every member and the stream.
     func close() {
         guard !closed.exchange(true, ordering: .relaxed) else { return }

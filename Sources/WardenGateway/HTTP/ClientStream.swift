@@ -66,6 +66,9 @@ final class ClientStream: Sendable {
         continuation?.finish()
     }
 
+    /// Whether a client holds the stream open now.
+    var isOpen: Bool { state.withLock { $0.continuation != nil } }
+
     /// The session ended: the stream ends and nothing more is kept.
     func end() {
         let continuation = state.withLock { state in

@@ -89,7 +89,11 @@ public final class HTTPGateway: Sendable {
             )
         )
         let keyRefresh = Task { await jwt?.refreshPeriodically() }
-        defer { keyRefresh.cancel() }
+        let reaper = Task { await endIdleSessions() }
+        defer {
+            keyRefresh.cancel()
+            reaper.cancel()
+        }
         try await group.run()
         policies.stopWatching()
     }
@@ -155,6 +159,23 @@ public final class HTTPGateway: Sendable {
         guard sessions.withLock({ $0.removeValue(forKey: session.id) }) != nil else { return }
         metrics.sessionClosed()
         logger.info("session ended", metadata: ["server": "\(session.serverName)"])
+    }
+
+    /// Ends sessions nobody uses (clients that vanished without DELETE), with their server
+    /// processes, checking a few times per timeout, until cancelled.
+    func endIdleSessions() async {
+        let timeout = Duration.seconds(configuration.limits.sessionIdleTimeoutSeconds)
+        let interval = min(.seconds(30), timeout / 4)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            let idle = sessions.withLock { $0.values.filter { $0.isIdle(for: timeout) } }
+            let idleAggregates = aggregates.withLock { $0.values.filter { $0.isIdle(for: timeout) } }
+            for session in idle {
+                logger.info("ending an idle session", metadata: ["server": "\(session.serverName)"])
+                sessionEnded(session)
+            }
+            idleAggregates.forEach(aggregateEnded)
+        }
     }
 
     /// Shutdown: refuse new work, give calls in flight up to the upstream timeout, then end

@@ -33,6 +33,7 @@ final class HTTPSession: MessageSink {
         var upstream: (any Upstream)?
         var waiting: [RequestKey: ResponseSlot] = [:]
         var closed = false
+        var lastUsed = ContinuousClock.now
     }
 
     init(owner: String, serverName: String, answersOnStream: Bool = false, logger: Logger) {
@@ -84,7 +85,10 @@ final class HTTPSession: MessageSink {
     /// The elements of a client's batch are sent one by one, so that servers without batch
     /// support serve them too; the HTTP response gathers their answers.
     func send(_ messages: [[UInt8]]) {
-        let target = state.withLock { state in state.closed ? nil : (state.gateway, state.upstream) }
+        let target = state.withLock { state in
+            state.lastUsed = .now
+            return state.closed ? nil : (state.gateway, state.upstream)
+        }
         guard let (gateway, server) = target, let gateway, let server else { return }
         inbound.async {
             for message in messages { gateway.handleClientLine(.message(message), server: server) }
@@ -175,6 +179,13 @@ final class HTTPSession: MessageSink {
     var isFinished: Bool { state.withLock(\.upstream)?.isFinished ?? true }
 
     var isClosed: Bool { state.withLock(\.closed) }
+
+    /// Whether nothing has used the session for `timeout`: no message from the client, no
+    /// request waiting for its answer, no stream open.
+    func isIdle(for timeout: Duration, now: ContinuousClock.Instant = .now) -> Bool {
+        guard !stream.isOpen else { return false }
+        return state.withLock { $0.waiting.isEmpty && now - $0.lastUsed > timeout }
+    }
 
     static func newIdentifier() -> String {
         var generator = SystemRandomNumberGenerator()

@@ -389,3 +389,54 @@ def test_idle_sessions_end_with_their_server(warden, env, tmp_path):
         assert http("POST", gateway.url("time"), ping, {**bearer(token), "mcp-session-id": session})[0] == 404
     finally:
         gateway.stop()
+
+
+@pytest.mark.anyio
+async def test_stateless_clients_reach_stateful_servers(gateway):
+    """The SDK's high-level client probes `server/discover` and speaks 2026-07-28, with no
+    session; Warden serves it from a session of its own with the stdio server."""
+    from mcp import Client
+
+    token = gateway.grant("modern", "read_only_time.yaml", "time")
+    with anyio.fail_after(TIMEOUT):
+        async with create_mcp_http_client(headers=bearer(token)) as http_client:
+            async with Client(streamable_http_client(gateway.url("time"), http_client=http_client)) as client:
+                assert [tool.name for tool in (await client.list_tools()).tools] == ["get_current_time"]
+                allowed = await client.call_tool("get_current_time", {"timezone": "Asia/Tokyo"})
+                assert not allowed.is_error and "Asia/Tokyo" in text_of(allowed)
+                denied = await client.call_tool("get_current_time", {"timezone": "Europe/Moscow"})
+                assert denied.is_error and "not that zone" in text_of(denied)
+                # No handshake session was opened: the client really spoke 2026-07-28.
+                assert "warden_active_sessions 0" in http("GET", f"{gateway.base}/metrics")[2].decode()
+    wait_for(lambda: len(audit(gateway.warden, gateway.db, "--identity", "modern")) == 2)
+
+
+def test_stateless_requests_are_checked_against_their_headers(gateway):
+    token = gateway.grant("modern", "all_time.yaml", "time")
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "get_current_time", "arguments": {"timezone": "UTC"}, "_meta": meta}}
+    routing = {"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "get_current_time"}
+
+    status, headers, body = http("POST", gateway.url("time"), call, {**bearer(token), **routing})
+    assert status == 200 and "mcp-session-id" not in headers
+    answer = json.loads(body)
+    assert answer["id"] == 1 and answer["result"]["resultType"] == "complete" and not answer["result"]["isError"]
+
+    for header, wrong in (("mcp-method", "tools/list"), ("mcp-name", "convert_time"), ("mcp-protocol-version", "2026-01-01")):
+        status, _, body = http("POST", gateway.url("time"), call, {**bearer(token), **routing, header: wrong})
+        assert status == 400 and json.loads(body)["error"]["code"] == -32020, header
+    future = {**call, "params": {**call["params"], "_meta": {**meta, "io.modelcontextprotocol/protocolVersion": "2099-01-01"}}}
+    status, _, body = http("POST", gateway.url("time"), future, {**bearer(token), **routing, "mcp-protocol-version": "2099-01-01"})
+    error = json.loads(body)["error"]
+    assert status == 400 and error["code"] == -32022 and error["data"]["supported"] == ["2026-07-28"]
+    bare = {**call, "params": {"name": "get_current_time", "arguments": {}}}
+    status, _, body = http("POST", gateway.url("time"), bare, {**bearer(token), **routing})
+    assert status == 400 and json.loads(body)["error"]["code"] == -32602
+
+    listing = {"jsonrpc": "2.0", "id": 7, "method": "tools/list", "params": {"_meta": meta}}
+    status, _, body = http("POST", gateway.url("time"), listing, {**bearer(token), **routing, "mcp-method": "tools/list"})
+    result = json.loads(body)["result"]
+    assert status == 200 and result["cacheScope"] == "private" and {t["name"] for t in result["tools"]} == {"get_current_time", "convert_time"}
+    # One decision was made (the first call); the refused requests reached neither policy nor server.
+    wait_for(lambda: len(audit(gateway.warden, gateway.db)) == 1)

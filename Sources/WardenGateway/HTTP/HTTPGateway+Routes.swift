@@ -11,6 +11,8 @@ import WardenStore
 extension HTTPField.Name {
     static let mcpSessionID = Self("Mcp-Session-Id")!
     static let mcpProtocolVersion = Self("MCP-Protocol-Version")!
+    static let mcpMethod = Self("Mcp-Method")!
+    static let mcpName = Self("Mcp-Name")!
 }
 
 extension HTTPGateway {
@@ -54,11 +56,14 @@ extension HTTPGateway {
     func post(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let (server, caller) = try await endpoint(request, context: context)
         if draining.load(ordering: .relaxed) { throw MCPHTTPError(.serviceUnavailable, "The gateway is shutting down") }
+        var request = request
+        let (value, body) = try await readMessage(&request)
+        if request.headers[.mcpSessionID] == nil, StatelessExchange.isStateless(value, headers: request.headers) {
+            return await postStateless(value, headers: request.headers, caller: caller, server: server)
+        }
         if let version = request.headers[.mcpProtocolVersion], !Self.protocolVersions.contains(version) {
             throw MCPHTTPError(.badRequest, "Bad Request: unsupported MCP-Protocol-Version \(version)")
         }
-        var request = request
-        let (value, body) = try await readMessage(&request)
         let elements = value.arrayValue ?? [value]
         let requests = elements.compactMap { element -> (key: RequestKey, id: JSONValue)? in
             guard element["method"] != nil, let id = element["id"], id != .null else { return nil }

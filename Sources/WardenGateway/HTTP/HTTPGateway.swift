@@ -29,6 +29,9 @@ public final class HTTPGateway: Sendable {
     let metrics = GatewayMetrics()
     let sessions = Mutex<[String: HTTPSession]>([:])
     let aggregates = Mutex<[String: AggregateSession]>([:])
+    /// Sessions Warden opened itself to serve stateless (2026-07-28) requests, one per caller
+    /// and server, while they are being set up or in use.
+    let statelessSessions = Mutex<[String: Task<StatelessSession, any Error>]>([:])
     /// Set once shutdown begins: new requests are refused while calls in flight finish.
     let draining = Atomic<Bool>(false)
     let inFlight = Atomic<Int>(0)
@@ -109,10 +112,12 @@ public final class HTTPGateway: Sendable {
     /// A `registered` session can be found by its id; the members of an aggregated session
     /// are not (they are reached through it).
     func openSession(
-        for caller: Caller, server: GatewayConfiguration.Server, answersOnStream: Bool = false, registered: Bool = true
+        for caller: Caller, server: GatewayConfiguration.Server, answersOnStream: Bool = false, hasBackChannel: Bool = true,
+        registered: Bool = true
     ) throws -> HTTPSession {
         let policy = try policies.file(at: caller.policyPath ?? server.policyPath)
-        let session = HTTPSession(owner: caller.owner, serverName: server.name, answersOnStream: answersOnStream, logger: logger)
+        let session = HTTPSession(
+            owner: caller.owner, serverName: server.name, answersOnStream: answersOnStream, hasBackChannel: hasBackChannel, logger: logger)
         if registered {
             sessions.withLock { $0[session.id] = session }
             metrics.sessionOpened()
@@ -175,6 +180,7 @@ public final class HTTPGateway: Sendable {
                 sessionEnded(session)
             }
             idleAggregates.forEach(aggregateEnded)
+            await endStatelessSessions(idleFor: timeout)
         }
     }
 
@@ -188,6 +194,7 @@ public final class HTTPGateway: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         aggregates.withLock { Array($0.values) }.forEach(aggregateEnded)
+        await endStatelessSessions(idleFor: nil)
         let open = sessions.withLock { Array($0.values) }
         open.forEach { sessionEnded($0) }
         let exitDeadline = ContinuousClock.now + .seconds(5)

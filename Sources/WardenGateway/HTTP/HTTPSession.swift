@@ -22,6 +22,9 @@ final class HTTPSession: MessageSink {
     /// Whether answers go on the stream too (the legacy HTTP+SSE transport) rather than to
     /// the POSTs that carried their requests (Streamable HTTP).
     let answersOnStream: Bool
+    /// Whether the server's own requests can reach a client. Without (sessions serving
+    /// stateless requests), they are refused at once and its notifications dropped.
+    let hasBackChannel: Bool
     let logger: Logger
     /// Where requests and notifications from the server go.
     let stream: ClientStream
@@ -36,11 +39,12 @@ final class HTTPSession: MessageSink {
         var lastUsed = ContinuousClock.now
     }
 
-    init(owner: String, serverName: String, answersOnStream: Bool = false, logger: Logger) {
+    init(owner: String, serverName: String, answersOnStream: Bool = false, hasBackChannel: Bool = true, logger: Logger) {
         self.id = Self.newIdentifier()
         self.owner = owner
         self.serverName = serverName
         self.answersOnStream = answersOnStream
+        self.hasBackChannel = hasBackChannel
         self.logger = logger
         self.stream = ClientStream(logger: logger)
         self.inbound = DispatchQueue(label: "warden.session")
@@ -148,6 +152,12 @@ final class HTTPSession: MessageSink {
                 slot.deliver(message)
             } else {
                 logger.debug("dropped an answer no request is waiting for", metadata: ["id": "\(RequestKey(id).text)"])
+            }
+            return true
+        }
+        guard hasBackChannel else {
+            if let id = envelope.id {
+                send([JSONRPCError.response(id: id, code: JSONRPCError.methodNotFound, message: "Method not found: Warden serves this session to stateless requests, which cannot be asked anything")])
             }
             return true
         }

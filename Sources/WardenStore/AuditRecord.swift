@@ -38,6 +38,8 @@ public struct AuditRecord: Sendable, Equatable {
     public var latencyMilliseconds: Double?
     /// SHA-256 of the policy document in force, hex.
     public var policyHash: String?
+    /// The id of the HTTP request that carried the call (`warden serve`), as in Warden's logs.
+    public var httpRequestID: String?
 
     public init(
         time: Date,
@@ -55,7 +57,8 @@ public struct AuditRecord: Sendable, Equatable {
         argumentsHash: String? = nil,
         upstreamStatus: String? = nil,
         latencyMilliseconds: Double? = nil,
-        policyHash: String? = nil
+        policyHash: String? = nil,
+        httpRequestID: String? = nil
     ) {
         self.time = time
         self.requestID = requestID
@@ -73,6 +76,7 @@ public struct AuditRecord: Sendable, Equatable {
         self.upstreamStatus = upstreamStatus
         self.latencyMilliseconds = latencyMilliseconds
         self.policyHash = policyHash
+        self.httpRequestID = httpRequestID
     }
 
     static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
@@ -101,6 +105,7 @@ public struct AuditRecord: Sendable, Equatable {
             members.append(.init(key: "latency_ms", value: .number(JSONNumber(uncheckedText: String(format: "%.3f", rounded)))))
         }
         add("policy_hash", policyHash)
+        add("http_request_id", httpRequestID)
         return .object(JSONObject(members))
     }
 
@@ -126,7 +131,8 @@ public struct AuditRecord: Sendable, Equatable {
             argumentsHash: value["arguments_hash"]?.stringValue,
             upstreamStatus: value["upstream_status"]?.stringValue,
             latencyMilliseconds: value["latency_ms"]?.numberValue?.doubleValue,
-            policyHash: value["policy_hash"]?.stringValue
+            policyHash: value["policy_hash"]?.stringValue,
+            httpRequestID: value["http_request_id"]?.stringValue
         )
     }
 }

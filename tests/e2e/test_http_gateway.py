@@ -195,6 +195,9 @@ async def test_two_grants_see_and_get_what_their_policies_say(gateway):
     records = audit(gateway.warden, gateway.db, "--tool", "get_current_time")
     assert sorted((r["identity"], r["decision"]) for r in records) == [("agent", "allow"), ("agent", "deny"), ("ops", "allow")]
     assert all(r["grant"].startswith("g_") and r["server"] == "time" for r in records)
+    # Each record names the HTTP request that carried its call, as the log does.
+    log = "".join(gateway.stderr)
+    assert all(r["http_request_id"] and r["http_request_id"] in log for r in records)
     assert verify(gateway.warden, gateway.db).returncode == 0
 
 

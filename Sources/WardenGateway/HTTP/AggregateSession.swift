@@ -58,7 +58,7 @@ final class AggregateSession: Sendable {
     // MARK: - Client to servers
 
     /// Handles one message from the client; returns the answer to a request, `nil` otherwise.
-    func handle(_ element: JSONValue, timeout: Duration) async -> [UInt8]? {
+    func handle(_ element: JSONValue, timeout: Duration, httpRequest: String) async -> [UInt8]? {
         let message: JSONRPCMessage
         do {
             message = try JSONRPCMessage(element)
@@ -73,7 +73,7 @@ final class AggregateSession: Sendable {
         case .request(let id, "tools/list", _):
             return await listTools(id: id, timeout: timeout)
         case .request(let id, "tools/call", let body):
-            return await callTool(body, id: id, timeout: timeout)
+            return await callTool(body, id: id, timeout: timeout, httpRequest: httpRequest)
         case .request(let id, let method, _):
             return JSONRPCError.response(
                 id: id, code: JSONRPCError.methodNotFound,
@@ -146,7 +146,7 @@ final class AggregateSession: Sendable {
     }
 
     /// Sends a call to the member its name's prefix names, under the tool's original name.
-    private func callTool(_ body: JSONObject, id: JSONValue, timeout: Duration) async -> [UInt8] {
+    private func callTool(_ body: JSONObject, id: JSONValue, timeout: Duration, httpRequest: String) async -> [UInt8] {
         guard case .object(var params)? = body["params"], case .string(let name)? = params["name"] else {
             return JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Invalid params: tools/call needs params.name, a string")
         }
@@ -156,7 +156,8 @@ final class AggregateSession: Sendable {
         params.set("name", to: .string(tool))
         var call = body
         call.set("params", to: .object(params))
-        return await member.exchange([Array(JSONWriter.write(.object(call)).utf8)], requests: [(RequestKey(id), id)], timeout: timeout)[0]
+        return await member.exchange(
+            [Array(JSONWriter.write(.object(call)).utf8)], requests: [(RequestKey(id), id)], timeout: timeout, httpRequest: httpRequest)[0]
     }
 
     /// The member a prefixed name starts with, and the rest of the name.

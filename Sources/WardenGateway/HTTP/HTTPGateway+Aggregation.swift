@@ -30,7 +30,7 @@ extension HTTPGateway {
         defer { inFlight.subtract(1, ordering: .relaxed) }
         var answers: [[UInt8]] = []
         for element in value.arrayValue ?? [value] {
-            if let answer = await session.handle(element, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds)) {
+            if let answer = await session.handle(element, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id) {
                 answers.append(answer)
             }
         }

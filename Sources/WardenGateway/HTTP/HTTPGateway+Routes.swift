@@ -21,6 +21,9 @@ extension HTTPGateway {
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
+        // Every request is logged (at info) with its id, which the audit record of a call it
+        // carried repeats (`http_request_id`).
+        router.add(middleware: LogRequestsMiddleware(.info))
         router.add(middleware: RequestOriginGuard(policy: OriginPolicy(listen: configuration.listen)))
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ in try await self.readiness() }
@@ -59,7 +62,7 @@ extension HTTPGateway {
         var request = request
         let (value, body) = try await readMessage(&request)
         if request.headers[.mcpSessionID] == nil, StatelessExchange.isStateless(value, headers: request.headers) {
-            return await postStateless(value, headers: request.headers, caller: caller, server: server)
+            return await postStateless(value, headers: request.headers, caller: caller, server: server, httpRequest: context.id)
         }
         if let version = request.headers[.mcpProtocolVersion], !Self.protocolVersions.contains(version) {
             throw MCPHTTPError(.badRequest, "Bad Request: unsupported MCP-Protocol-Version \(version)")
@@ -89,12 +92,13 @@ extension HTTPGateway {
         }
         let messages = Self.messages(of: value, body: body)
         if requests.isEmpty {
-            session.send(messages)
+            session.send(messages, httpRequest: context.id)
             return Response(status: .accepted)
         }
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
-        let answers = await session.exchange(messages, requests: requests, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds))
+        let answers = await session.exchange(
+            messages, requests: requests, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
         let payload = value.arrayValue == nil ? answers[0] : Self.batch(answers)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: payload)))
     }
@@ -198,7 +202,7 @@ extension HTTPGateway {
         }
         var request = request
         let (value, body) = try await readMessage(&request)
-        session.send(Self.messages(of: value, body: body))
+        session.send(Self.messages(of: value, body: body), httpRequest: context.id)
         return Response(status: .accepted)
     }
 

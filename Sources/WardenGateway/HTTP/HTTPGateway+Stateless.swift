@@ -28,7 +28,9 @@ final class StatelessSession: Sendable {
 extension HTTPGateway {
     /// A stateless (2026-07-28) request: checked, then answered by Warden (`server/discover`)
     /// or forwarded through the caller's session with the server, as the policy decides.
-    func postStateless(_ value: JSONValue, headers: HTTPFields, caller: Caller, server: GatewayConfiguration.Server) async -> Response {
+    func postStateless(
+        _ value: JSONValue, headers: HTTPFields, caller: Caller, server: GatewayConfiguration.Server, httpRequest: String
+    ) async -> Response {
         guard case .object(var body) = value, case .string(let method)? = body["method"] else {
             return Self.stateless(StatelessExchange.Refusal(code: JSONRPCError.invalidRequest, message: "Invalid Request: a stateless POST carries one request"), id: value["id"])
         }
@@ -59,7 +61,8 @@ extension HTTPGateway {
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
         let answer = await upstream.session.exchange(
-            [Array(JSONWriter.write(.object(body)).utf8)], requests: [(RequestKey(forwardedID), forwardedID)], timeout: timeout)[0]
+            [Array(JSONWriter.write(.object(body)).utf8)], requests: [(RequestKey(forwardedID), forwardedID)], timeout: timeout,
+            httpRequest: httpRequest)[0]
         let code = (try? JSONReader.parse(answer))?["error"]?["code"]?.numberValue.flatMap { Int($0.text) }
         let status = code.map { StatelessExchange.Refusal(code: $0, message: "").status } ?? .ok
         return Self.json(status, StatelessExchange.answer(answer, id: id, method: method))

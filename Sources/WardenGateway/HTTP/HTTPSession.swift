@@ -88,21 +88,23 @@ final class HTTPSession: MessageSink {
     /// Sends the client's messages, in order (no answer expected: notifications and responses).
     /// The elements of a client's batch are sent one by one, so that servers without batch
     /// support serve them too; the HTTP response gathers their answers.
-    func send(_ messages: [[UInt8]]) {
+    func send(_ messages: [[UInt8]], httpRequest: String? = nil) {
         let target = state.withLock { state in
             state.lastUsed = .now
             return state.closed ? nil : (state.gateway, state.upstream)
         }
         guard let (gateway, server) = target, let gateway, let server else { return }
         inbound.async {
-            for message in messages { gateway.handleClientLine(.message(message), server: server) }
+            for message in messages { gateway.handleClientLine(.message(message), server: server, httpRequest: httpRequest) }
         }
     }
 
     /// Sends the client's messages and waits for the answers to `requests`, at most `timeout`.
     /// Requests the server does not answer in time, or that the session could not send, get
     /// a JSON-RPC error instead.
-    func exchange(_ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], timeout: Duration) async -> [[UInt8]] {
+    func exchange(
+        _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, httpRequest: String? = nil
+    ) async -> [[UInt8]] {
         let slots = requests.map { _ in ResponseSlot() }
         let refused = state.withLock { state -> String? in
             if state.closed { return "The session has ended" }
@@ -115,7 +117,7 @@ final class HTTPSession: MessageSink {
         if let refused {
             return requests.map { JSONRPCError.response(id: $0.id, code: JSONRPCError.invalidRequest, message: refused) }
         }
-        send(messages)
+        send(messages, httpRequest: httpRequest)
         let timer = Task {
             try await Task.sleep(for: timeout)
             for (request, slot) in zip(requests, slots) {

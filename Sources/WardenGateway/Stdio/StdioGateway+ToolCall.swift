@@ -10,7 +10,7 @@ extension StdioGateway {
     /// Decides a `tools/call`: forward it, or answer it with a denial. Runs on the client's
     /// reading thread: with a blocking ledger and the server's tools known, nothing here
     /// leaves that thread.
-    func policeToolCall(id: JSONValue, body: JSONObject, server: any Upstream) -> Route {
+    func policeToolCall(id: JSONValue, body: JSONObject, server: any Upstream, httpRequest: String? = nil) -> Route {
         let started = ContinuousClock.now
         defer { metrics?.decided(after: .now - started) }
         let now = Date()
@@ -24,7 +24,8 @@ extension StdioGateway {
             server: configuration.serverName,
             method: "tools/call",
             decision: "invalid",
-            policyHash: version.hash
+            policyHash: version.hash,
+            httpRequestID: httpRequest
         )
         func refuse(_ code: Int, _ message: String) -> Route {
             record.message = message

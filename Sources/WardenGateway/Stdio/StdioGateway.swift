@@ -166,7 +166,8 @@ public final class StdioGateway: Sendable {
         }
     }
 
-    func handleClientLine(_ line: LineFramer.Line, server: any Upstream) {
+    /// `httpRequest` names the HTTP request that carried the line (`warden serve`), for the audit log.
+    func handleClientLine(_ line: LineFramer.Line, server: any Upstream, httpRequest: String? = nil) {
         guard case .message(let bytes) = line else {
             if case .tooLong(let message) = line {
                 logger.warning("refused a client message over the size limit", metadata: ["bytes": "\(message.length)"])
@@ -185,10 +186,10 @@ public final class StdioGateway: Sendable {
             return
         }
         if case .array(let elements) = value {
-            handleClientBatch(elements, bytes: bytes, server: server)
+            handleClientBatch(elements, bytes: bytes, server: server, httpRequest: httpRequest)
             return
         }
-        switch route(value, server: server) {
+        switch route(value, server: server, httpRequest: httpRequest) {
         case .forward: server.send(bytes)
         case .respond(let response): client.write(response)
         case .drop: break
@@ -207,7 +208,7 @@ public final class StdioGateway: Sendable {
 
     /// Polices one client message (an object). A `tools/call` waits here for its decision, so
     /// the messages after it keep their order.
-    func route(_ value: JSONValue, server: any Upstream) -> Route {
+    func route(_ value: JSONValue, server: any Upstream, httpRequest: String? = nil) -> Route {
         let message: JSONRPCMessage
         do {
             message = try JSONRPCMessage(value)
@@ -216,7 +217,7 @@ public final class StdioGateway: Sendable {
         }
         switch message {
         case .request(let id, "tools/call", let body):
-            return policeToolCall(id: id, body: body, server: server)
+            return policeToolCall(id: id, body: body, server: server, httpRequest: httpRequest)
         case .request(let id, "tools/list", _):
             state.withLock { _ = $0.clientToolLists.insert(RequestKey(id)) }
             return .forward
@@ -234,7 +235,7 @@ public final class StdioGateway: Sendable {
     /// Allowed elements go to the server as one batch (the original bytes when all are
     /// allowed). Warden's own answers join the server's batch response, so the client gets
     /// one array with every answer; when no request went to the server, they are sent at once.
-    func handleClientBatch(_ elements: [JSONValue], bytes: [UInt8], server: any Upstream) {
+    func handleClientBatch(_ elements: [JSONValue], bytes: [UInt8], server: any Upstream, httpRequest: String?) {
         guard !elements.isEmpty else {
             client.write(JSONRPCError.response(id: nil, code: JSONRPCError.invalidRequest, message: "Invalid Request: empty batch"))
             return
@@ -242,7 +243,7 @@ public final class StdioGateway: Sendable {
         var forwarded: [JSONValue] = []
         var answers: [JSONValue] = []
         for element in elements {
-            switch route(element, server: server) {
+            switch route(element, server: server, httpRequest: httpRequest) {
             case .forward: forwarded.append(element)
             case .respond(let response):
                 if let answer = try? JSONReader.parse(response) { answers.append(answer) }

@@ -1,7 +1,10 @@
+import Foundation
 import Logging
 import Synchronization
 import WardenJSON
 import WardenMCP
+import WardenPolicy
+import WardenStore
 
 /// A session of the aggregated endpoint `/mcp`: the tools of every server the caller reaches,
 /// each named `<server><separator><tool>`, behind one member session per server.
@@ -23,10 +26,18 @@ final class AggregateSession: Sendable {
     private let ownRequests = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
     private let logger: Logger
+    /// Who the caller is, for the audit records of calls no member receives.
+    private let identity: Identity
+    private let audit: @Sendable (AuditRecord) -> Void
 
-    init(owner: String, separator: String, members: [(name: String, session: HTTPSession)], logger: Logger) {
+    init(
+        owner: String, identity: Identity, separator: String, members: [(name: String, session: HTTPSession)], logger: Logger,
+        audit: @escaping @Sendable (AuditRecord) -> Void
+    ) {
         self.id = HTTPSession.newIdentifier()
         self.owner = owner
+        self.identity = identity
+        self.audit = audit
         self.separator = separator
         self.members = members
         self.logger = logger
@@ -151,6 +162,10 @@ final class AggregateSession: Sendable {
             return JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Invalid params: tools/call needs params.name, a string")
         }
         guard let (member, tool) = member(named: name) else {
+            audit(AuditRecord(
+                time: Date(), requestID: RequestKey(id).text, identity: identity.name, grant: identity.grant, method: "tools/call",
+                tool: name, decision: "unknown_tool", message: "Unknown tool: \(name) (no server of the aggregated session has this prefix)",
+                httpRequestID: httpRequest))
             return JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Unknown tool: \(name)")
         }
         params.set("name", to: .string(tool))

@@ -5,6 +5,7 @@ import NIOCore
 import Synchronization
 import WardenJSON
 import WardenMCP
+import WardenStore
 
 extension HTTPGateway {
     /// POST /mcp: like `/mcp/<server>`, for the aggregated session of every server the caller reaches.
@@ -83,7 +84,13 @@ extension HTTPGateway {
             logger.error("could not open an aggregated session", metadata: ["error": "\(error)"])
             throw MCPHTTPError(.badGateway, "Warden could not start every server of the aggregated session", code: JSONRPCError.internalError)
         }
-        let session = AggregateSession(owner: caller.owner, separator: configuration.aggregationSeparator, members: members, logger: logger)
+        let session = AggregateSession(
+            owner: caller.owner, identity: caller.identity, separator: configuration.aggregationSeparator, members: members,
+            logger: logger
+        ) { [audit, metrics] record in
+            audit.record(record)
+            metrics.observe(record)
+        }
         aggregates.withLock { $0[session.id] = session }
         metrics.sessionOpened()
         logger.info("aggregated session opened", metadata: ["servers": "\(servers.map(\.name).joined(separator: ","))", "caller": "\(caller.owner)"])

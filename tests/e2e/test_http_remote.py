@@ -1,5 +1,6 @@
 """`warden serve` in front of a remote server: the Python SDK's `MCPServer` over Streamable
-HTTP (event-stream answers, and JSON answers), reached by the SDK's client through Warden."""
+HTTP (event-stream answers, and JSON answers) and over the legacy HTTP+SSE transport, reached
+by the SDK's client through Warden."""
 
 import json
 import socket
@@ -31,14 +32,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(params=["events", "json"])
+@pytest.fixture(params=["events", "json", "sse"])
 def remote(request, tmp_path, env):
-    """The fixture server on a free port; yields (url, header log)."""
+    """The fixture server on a free port; yields (url, header log, transport)."""
     port = free_port()
     log = tmp_path / "headers.jsonl"
     arguments = [sys.executable, str(FIXTURES / "http_server.py"), str(port), str(log)]
-    if request.param == "json":
-        arguments.append("--json")
+    if request.param != "events":
+        arguments.append("--" + request.param)
     process = subprocess.Popen(arguments, env=env, stderr=subprocess.PIPE)
     deadline = time.monotonic() + TIMEOUT
     while True:
@@ -48,20 +49,22 @@ def remote(request, tmp_path, env):
         except OSError:
             assert time.monotonic() < deadline and process.poll() is None, "the fixture server did not start"
             time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/mcp", log
+    path = "sse" if request.param == "sse" else "mcp"
+    yield f"http://127.0.0.1:{port}/{path}", log, request.param
     process.terminate()
     process.wait(timeout=TIMEOUT)
 
 
 @pytest.fixture
 def remote_gateway(warden, env, tmp_path, remote):
-    url, _ = remote
+    url, _, transport = remote
     (tmp_path / "remote.yaml").write_text(REMOTE_POLICY)
     env = {**env, "UPSTREAM_KEY": "k-123"}
     running = Gateway(warden, env, tmp_path, extra=f"""  remote:
     url: {url}
     headers: {{X-Upstream-Key: "${{UPSTREAM_KEY}}"}}
     policy: remote.yaml
+{"    transport: sse" if transport == "sse" else ""}
 """)
     yield running
     running.stop()
@@ -69,7 +72,7 @@ def remote_gateway(warden, env, tmp_path, remote):
 
 @pytest.mark.anyio
 async def test_a_remote_server_is_policed_like_a_local_one(remote_gateway, remote):
-    _, header_log = remote
+    _, header_log, transport = remote
     token = remote_gateway.grant("agent", "remote.yaml", "remote")
     asked, sampling = sampler("42")
 
@@ -91,7 +94,10 @@ async def test_a_remote_server_is_policed_like_a_local_one(remote_gateway, remot
     sent = [json.loads(line) for line in header_log.read_text().splitlines()]
     assert sent and all(request["headers"].get("x-upstream-key") == "k-123" for request in sent)
     assert all("authorization" not in request["headers"] for request in sent), "the client's token never reaches the server"
-    assert any(request["method"] == "DELETE" for request in sent), "ending the session ends the remote one"
+    if transport == "sse":
+        assert [request["method"] for request in sent][0] == "GET", "the legacy session opens with its event stream"
+    else:
+        wait_for(lambda: any(json.loads(line)["method"] == "DELETE" for line in header_log.read_text().splitlines()))
 
 
 def test_a_dead_remote_server_answers_with_an_error_not_a_hang(warden, env, tmp_path):

@@ -50,9 +50,7 @@ public final class HTTPGateway: Sendable {
             case .stdio(_, _, shared: false): continue
             case .stdio(_, _, shared: true):
                 throw UnsupportedConfiguration(description: "server \(server.name): shared stdio servers are not supported yet; remove `shared: true` to start one process per session")
-            case .streamableHTTP: continue
-            case .sse:
-                throw UnsupportedConfiguration(description: "server \(server.name): remote servers on the legacy SSE transport are not supported yet; only stdio and Streamable HTTP servers can be served")
+            case .streamableHTTP, .sse: continue
             }
         }
         self.configuration = configuration
@@ -134,12 +132,11 @@ public final class HTTPGateway: Sendable {
                 try session.start(command: command, environment: environment, makeGateway: makeGateway) { [weak self] session, status in
                     self?.sessionEnded(session, status: status)
                 }
-            case .streamableHTTP(let url, let headers):
+            case .streamableHTTP(let url, let headers), .sse(let url, let headers):
+                let legacySSE = if case .sse = server.upstream { true } else { false }
                 session.startRemote(
                     .init(serverName: server.name, url: url, headers: headers, timeout: .seconds(limits.upstreamTimeoutSeconds), maxMessageBytes: limits.maxBodyBytes),
-                    makeGateway: makeGateway)
-            case .sse:
-                throw UnsupportedConfiguration(description: "server \(server.name): remote SSE servers are not supported yet")
+                    legacySSE: legacySSE, makeGateway: makeGateway)
             }
         } catch {
             sessionEnded(session, status: nil)

@@ -74,9 +74,12 @@ final class HTTPSession: MessageSink {
 
     /// Connects to a remote server behind a gateway built by `makeGateway`. The session lasts
     /// until the client ends it (or the gateway shuts down).
-    func startRemote(_ remote: RemoteUpstream.Configuration, makeGateway: (HTTPSession) -> StdioGateway) {
+    func startRemote(_ remote: RemoteUpstream.Configuration, legacySSE: Bool, makeGateway: (HTTPSession) -> StdioGateway) {
         let gateway = makeGateway(self)
-        let upstream = RemoteUpstream(configuration: remote, gateway: gateway, logger: logger)
+        let upstream: any Upstream =
+            legacySSE
+            ? LegacySSEUpstream(configuration: remote, gateway: gateway, logger: logger)
+            : RemoteUpstream(configuration: remote, gateway: gateway, logger: logger)
         state.withLock {
             $0.gateway = gateway
             $0.upstream = upstream

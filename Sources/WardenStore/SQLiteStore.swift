@@ -25,7 +25,7 @@ public final class SQLiteStore: Sendable {
             // lose the last transactions, never corrupt the file.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        database = try DatabasePool(path: path, configuration: configuration)
+        database = try Self.open(path: path, configuration: configuration)
         try Self.migrate(database)
         counters = SQLiteCounterLedger(database: database)
     }
@@ -51,6 +51,20 @@ public final class SQLiteStore: Sendable {
         }
         let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
         return home + "/.local/state/warden/warden.db"
+    }
+
+    /// Opens the pool. Switching a new file to WAL takes a lock that SQLite's busy timeout
+    /// does not wait for, so processes opening one new file together retry for a while.
+    private static func open(path: String, configuration: Configuration) throws -> DatabasePool {
+        var attempts = 0
+        while true {
+            do {
+                return try DatabasePool(path: path, configuration: configuration)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && attempts < 100 {
+                attempts += 1
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
     }
 
     /// Brings the schema up to date. Processes that start together on a new file race to do

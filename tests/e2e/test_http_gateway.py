@@ -323,9 +323,9 @@ def test_operators_endpoints_and_graceful_shutdown(gateway):
     slow = {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 1}}}
     caller = threading.Thread(target=lambda: answers.append(http("POST", gateway.url("echo"), slow, headers)))
     caller.start()
-    time.sleep(0.3)
-    metrics = http("GET", f"{gateway.base}/metrics")[2].decode()
-    assert "warden_active_sessions 1" in metrics
+    # The call has been decided and forwarded (its added latency is recorded then): in flight.
+    wait_for(lambda: "warden_decision_duration_seconds_count 1" in http("GET", f"{gateway.base}/metrics")[2].decode())
+    assert "warden_active_sessions 1" in http("GET", f"{gateway.base}/metrics")[2].decode()
     gateway.process.send_signal(signal.SIGTERM)
     caller.join(TIMEOUT)
     assert answers and answers[0][0] == 200, answers

@@ -152,3 +152,27 @@ import WardenJSON
         #expect(report["problems"]?.arrayValue?.count == 2)
     }
 }
+
+/// `warden serve` refusals through the built binary (serving itself is tested end to end).
+@Suite struct ServeCommandTests {
+    @Test func serveNeedsAValidConfiguration() throws {
+        let missing = try WardenBinary.run(["serve"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("--config"))
+
+        let bad = try WardenBinary.temporaryFile("warden.yaml", "listen: {prot: 1}\nservers:\n  s: {command: [x], policy: nope.yaml}\n")
+        let invalid = try WardenBinary.run(["serve", "--config", bad])
+        #expect(invalid.status == 2)
+        #expect(invalid.stderr.contains("unknown key \"prot\" at /listen"))
+        #expect(invalid.stderr.contains("is not a valid gateway configuration"))
+    }
+
+    @Test func serveRefusesWhatItCannotServeYet() throws {
+        let policy = try WardenBinary.temporaryFile("p.yaml", "version: \"1\"\ndefault: allow\n")
+        let config = try WardenBinary.temporaryFile(
+            "warden.yaml", "listen: {port: 0}\nservers:\n  s: {command: [x], shared: true, policy: \(policy)}\n")
+        let output = try WardenBinary.run(["serve", "--config", config, "--db", config + ".db"])
+        #expect(output.status == 2)
+        #expect(output.stderr.contains("shared stdio servers are not supported yet"))
+    }
+}

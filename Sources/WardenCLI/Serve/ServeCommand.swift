@@ -12,12 +12,16 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the HTTP gateway: many MCP servers, each at /mcp/<server>, for callers with grant tokens.",
         discussion: """
-            Clients connect with MCP's Streamable HTTP transport to http://HOST:PORT/mcp/<server> \
-            and send `Authorization: Bearer <token>` (see `warden grants create`). Every session \
-            gets its own server process, policed like `warden run`. Operators get /healthz, \
-            /readyz and /metrics (Prometheus). Policies reload when their files change or on \
-            SIGHUP. SIGTERM or SIGINT: stop accepting work, finish calls in flight, end the \
-            sessions, flush the audit log. Exits 2 when the configuration is invalid.
+            Clients connect with MCP's Streamable HTTP transport (any revision, including the \
+            stateless 2026-07-28) to http://HOST:PORT/mcp/<server>, or with the legacy SSE \
+            transport to /sse/<server>; /mcp offers every server a caller reaches at once \
+            (<server>__<tool>). They send `Authorization: Bearer <token>`: a grant token (see \
+            `warden grants create`) or, with auth.jwt configured, a JWT. Every session gets its \
+            own server process (or remote session), policed like `warden run`. Operators get \
+            /healthz, /readyz and /metrics (Prometheus). Policies reload when their files \
+            change or on SIGHUP. SIGTERM or SIGINT: stop accepting work, finish calls in \
+            flight, end the sessions, flush the audit log. Exits 2 when the configuration is \
+            invalid. Reference: docs/serve.md.
             """
     )
 

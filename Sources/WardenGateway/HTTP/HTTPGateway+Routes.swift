@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import NIOCore
 import Synchronization
 import WardenJSON
 import WardenMCP
@@ -172,40 +171,6 @@ extension HTTPGateway {
         })
     }
 
-    // MARK: - Legacy HTTP+SSE (2024-11-05)
-
-    /// GET /sse/<server>: opens a session whose every message to the client goes on this
-    /// stream; the first event names the endpoint to POST to. The session ends with the stream.
-    func openLegacyStream(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let (server, caller) = try await endpoint(request, context: context)
-        if draining.load(ordering: .relaxed) { throw MCPHTTPError(.serviceUnavailable, "The gateway is shutting down") }
-        let session: HTTPSession
-        do {
-            session = try openSession(for: caller, server: server, answersOnStream: true)
-        } catch {
-            logger.error("could not open a session", metadata: ["server": "\(server.name)", "error": "\(error)"])
-            throw MCPHTTPError(.badGateway, "Warden could not start the server \(server.name)", code: JSONRPCError.internalError)
-        }
-        let endpoint = ServerSentEvents.event(data: Array("/messages/\(server.name)?session_id=\(session.id)".utf8), type: "endpoint")
-        return try Self.eventStream(from: session.stream, for: request, first: endpoint) { [weak self] in self?.sessionEnded(session) }
-    }
-
-    /// POST /messages/<server>?session_id=…: a message for a legacy session; 202, with any
-    /// answer on the session's stream.
-    func postLegacyMessage(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let (server, caller) = try await endpoint(request, context: context)
-        guard let id = request.uri.queryParameters.get("session_id") else {
-            throw MCPHTTPError(.badRequest, "Bad Request: the session_id query parameter is required")
-        }
-        guard let session = session(id, of: caller, server: server.name) else {
-            throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
-        }
-        var request = request
-        let (value, body) = try await readMessage(&request)
-        session.send(Self.messages(of: value, body: body), httpRequest: context.id)
-        return Response(status: .accepted)
-    }
-
     /// DELETE: the client ends its session; the server process is stopped.
     func endSession(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let (server, caller) = try await endpoint(request, context: context)
@@ -217,52 +182,6 @@ extension HTTPGateway {
         }
         sessionEnded(session)
         return Response(status: .ok)
-    }
-
-    /// The server named in the path and the caller, authenticated and allowed to reach it.
-    func endpoint(_ request: Request, context: BasicRequestContext) async throws -> (GatewayConfiguration.Server, Caller) {
-        let name = context.parameters.get("server") ?? ""
-        let caller = try await authenticate(request)
-        guard let server = servers[name] else {
-            throw MCPHTTPError(.notFound, "Not Found: no server named \(name) behind this gateway")
-        }
-        guard caller.mayReach(name) else {
-            throw MCPHTTPError(.forbidden, "Forbidden: this grant does not reach the server \(name)")
-        }
-        return (server, caller)
-    }
-
-    /// The caller of a request, from its bearer token: a grant token (`wdn_…`), or a JWT when
-    /// `auth.jwt` is configured (or anonymous, when so configured).
-    func authenticate(_ request: Request) async throws -> Caller {
-        if configuration.listen.anonymous { return .anonymous }
-        let unauthorized = MCPHTTPError(
-            .unauthorized, "Unauthorized: send a Warden grant token as `Authorization: Bearer <token>`",
-            headers: [.wwwAuthenticate: #"Bearer realm="warden""#])
-        guard let token = Caller.bearerToken(in: request.headers[.authorization]) else { throw unauthorized }
-        if let jwt, !token.hasPrefix(GrantStore.tokenPrefix) {
-            do {
-                return try await jwt.caller(for: token)
-            } catch {
-                throw MCPHTTPError(
-                    .unauthorized, "Unauthorized: \(error)",
-                    headers: [.wwwAuthenticate: #"Bearer realm="warden", error="invalid_token""#])
-            }
-        }
-        let grant: Grant?
-        do {
-            grant = try await store.grants.authenticate(token: token)
-        } catch {
-            logger.error("cannot read grants; request refused", metadata: ["error": "\(error)"])
-            metrics.storeFailed()
-            throw MCPHTTPError(.serviceUnavailable, "Warden cannot read its grants right now", code: JSONRPCError.internalError)
-        }
-        guard let grant else {
-            throw MCPHTTPError(
-                .unauthorized, "Unauthorized: the token is not a valid grant (revoked, rotated or mistyped)",
-                headers: [.wwwAuthenticate: #"Bearer realm="warden", error="invalid_token""#])
-        }
-        return Caller(grant: grant)
     }
 
     static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {

@@ -121,12 +121,8 @@ final class LegacySSEUpstream: Upstream {
         }
     }
 
-    /// A request that could not be delivered still gets an answer.
-    private func fail(_ envelope: MessageEnvelope, _ what: String) {
-        guard envelope.hasMethod, let id = envelope.id else { return }
-        gateway.handleServerLine(
-            .message(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The server \(configuration.serverName) \(what)")),
-            server: self)
+    private func fail(_ request: MessageEnvelope, _ what: String) {
+        gateway.answerUndelivered(request, because: what, server: self)
     }
 
     struct Failure: Error, CustomStringConvertible {

@@ -112,10 +112,8 @@ final class RemoteUpstream: Upstream {
         return request
     }
 
-    /// A request that could not be sent or answered still gets an answer.
-    private func fail(_ envelope: MessageEnvelope, _ what: String) {
-        guard envelope.hasMethod, let id = envelope.id else { return }
-        deliver(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The server \(configuration.serverName) \(what)"))
+    private func fail(_ request: MessageEnvelope, _ what: String) {
+        gateway.answerUndelivered(request, because: what, server: self)
     }
 
     // MARK: - Server to client

@@ -63,6 +63,14 @@ extension StdioGateway {
         }
     }
 
+    /// A request the upstream could not take or answer (a remote server unreachable, an HTTP
+    /// error) still gets an answer, as if the server had sent it: -32603 saying what happened.
+    func answerUndelivered(_ request: MessageEnvelope, because what: String, server: any Upstream) {
+        guard request.hasMethod, let id = request.id else { return }
+        let text = "The server \(configuration.serverName) \(what)"
+        handleServerLine(.message(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: text)), server: server)
+    }
+
     /// A server message over the size limit is dropped, but whoever waits for it is told.
     func refuseOversize(_ message: MessageEnvelope, server: any Upstream) {
         let limit = configuration.maxMessageBytes

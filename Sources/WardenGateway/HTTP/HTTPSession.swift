@@ -35,6 +35,7 @@ final class HTTPSession: MessageSink {
         var gateway: StdioGateway?
         var upstream: (any Upstream)?
         var waiting: [RequestKey: ResponseSlot] = [:]
+        var sweeper: Task<Void, Never>?
         var closed = false
         var lastUsed = ContinuousClock.now
     }
@@ -48,6 +49,8 @@ final class HTTPSession: MessageSink {
         self.logger = logger
         self.stream = ClientStream(logger: logger)
         self.inbound = DispatchQueue(label: "warden.session")
+        let sweeper = startSweeping()
+        state.withLock { $0.sweeper = sweeper }
     }
 
     /// Starts the server behind a gateway built by `makeGateway` (which gets this session as
@@ -108,7 +111,8 @@ final class HTTPSession: MessageSink {
     func exchange(
         _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, httpRequest: String? = nil
     ) async -> [[UInt8]] {
-        let slots = requests.map { _ in ResponseSlot() }
+        let deadline = ContinuousClock.now + timeout
+        let slots = requests.map { ResponseSlot(id: $0.id, deadline: deadline) }
         let refused = state.withLock { state -> String? in
             if state.closed { return "The session has ended" }
             if let duplicate = requests.first(where: { state.waiting[$0.key] != nil }) {
@@ -121,23 +125,39 @@ final class HTTPSession: MessageSink {
             return requests.map { JSONRPCError.response(id: $0.id, code: JSONRPCError.invalidRequest, message: refused) }
         }
         send(messages, httpRequest: httpRequest)
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            for (request, slot) in zip(requests, slots) {
-                slot.deliver(JSONRPCError.response(
-                    id: request.id, code: JSONRPCError.internalError,
-                    message: "The server \(serverName) did not answer within \(timeout.components.seconds) s"))
-            }
-        }
         var answers: [[UInt8]] = []
         for slot in slots { answers.append(await slot.value()) }
-        timer.cancel()
         state.withLock { state in
             for (request, slot) in zip(requests, slots) where state.waiting[request.key] === slot {
                 state.waiting.removeValue(forKey: request.key)
             }
         }
         return answers
+    }
+
+    /// Answers every request whose deadline has passed with a timeout error. Run by the
+    /// session's sweeper each second: one timer per session rather than one per request
+    /// (a cancelled `Task.sleep` keeps its timer's memory until the deadline).
+    private func expireOverdue(now: ContinuousClock.Instant = .now) {
+        let overdue = state.withLock { state -> [ResponseSlot] in
+            let overdue = state.waiting.filter { $0.value.deadline <= now }
+            for key in overdue.keys { state.waiting.removeValue(forKey: key) }
+            return Array(overdue.values)
+        }
+        for slot in overdue {
+            slot.deliver(JSONRPCError.response(
+                id: slot.id, code: JSONRPCError.internalError, message: "The server \(serverName) did not answer in time"))
+        }
+    }
+
+    private func startSweeping() -> Task<Void, Never> {
+        Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                guard let self, !self.isClosed else { return }
+                self.expireOverdue()
+            }
+        }
     }
 
     // MARK: - Server to client
@@ -174,13 +194,15 @@ final class HTTPSession: MessageSink {
     /// Ends the session: the upstream is stopped (a process's stdin is closed, a remote
     /// session deleted), the stream ends, and every request still waiting gets an error.
     func close() {
-        let (upstream, waiting) = state.withLock { state in
+        let (upstream, waiting, sweeper) = state.withLock { state in
             defer {
                 state.closed = true
                 state.waiting.removeAll()
+                state.sweeper = nil
             }
-            return (state.closed ? nil : state.upstream, state.waiting)
+            return (state.closed ? nil : state.upstream, state.waiting, state.sweeper)
         }
+        sweeper?.cancel()
         stream.end()
         for (key, slot) in waiting {
             slot.deliver(JSONRPCError.response(
@@ -210,6 +232,16 @@ final class HTTPSession: MessageSink {
 
 /// Where one request's answer arrives; the first delivery wins.
 final class ResponseSlot: Sendable {
+    /// The request's id, for a timeout error.
+    let id: JSONValue
+    /// When the request times out.
+    let deadline: ContinuousClock.Instant
+
+    init(id: JSONValue, deadline: ContinuousClock.Instant) {
+        self.id = id
+        self.deadline = deadline
+    }
+
     private let state = Mutex<(answer: [UInt8]?, waiter: CheckedContinuation<[UInt8], Never>?)>((nil, nil))
 
     func deliver(_ answer: [UInt8]) {

@@ -20,8 +20,10 @@ public struct AuditRecord: Sendable, Equatable {
     public var method: String
     /// The tool called, if any.
     public var tool: String?
-    /// `allow`, `deny`, `hidden`, `approval_required`, `shadow_deny`, `shadow_hidden`,
-    /// `shadow_approval_required`, or `invalid` for a request refused before the policy.
+    /// `allow`, `deny`, `hidden`, `approval_required` (the call is held), `approved`,
+    /// `approval_denied`, `approval_expired`, `approval_cancelled`, `shadow_deny`,
+    /// `shadow_hidden`, `shadow_approval_required`, or `invalid` for a request refused
+    /// before the policy.
     public var decision: String
     /// The rule that decided (a JSON Pointer or `(default deny)`...).
     public var rule: String?
@@ -40,6 +42,8 @@ public struct AuditRecord: Sendable, Equatable {
     public var policyHash: String?
     /// The id of the HTTP request that carried the call (`warden serve`), as in Warden's logs.
     public var httpRequestID: String?
+    /// The approval a held call waited for, e.g. `a_4f2k9q7m`.
+    public var approval: String?
 
     public init(
         time: Date,
@@ -58,7 +62,8 @@ public struct AuditRecord: Sendable, Equatable {
         upstreamStatus: String? = nil,
         latencyMilliseconds: Double? = nil,
         policyHash: String? = nil,
-        httpRequestID: String? = nil
+        httpRequestID: String? = nil,
+        approval: String? = nil
     ) {
         self.time = time
         self.requestID = requestID
@@ -77,6 +82,7 @@ public struct AuditRecord: Sendable, Equatable {
         self.latencyMilliseconds = latencyMilliseconds
         self.policyHash = policyHash
         self.httpRequestID = httpRequestID
+        self.approval = approval
     }
 
     static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
@@ -106,6 +112,7 @@ public struct AuditRecord: Sendable, Equatable {
         }
         add("policy_hash", policyHash)
         add("http_request_id", httpRequestID)
+        add("approval", approval)
         return .object(JSONObject(members))
     }
 
@@ -132,7 +139,8 @@ public struct AuditRecord: Sendable, Equatable {
             upstreamStatus: value["upstream_status"]?.stringValue,
             latencyMilliseconds: value["latency_ms"]?.numberValue?.doubleValue,
             policyHash: value["policy_hash"]?.stringValue,
-            httpRequestID: value["http_request_id"]?.stringValue
+            httpRequestID: value["http_request_id"]?.stringValue,
+            approval: value["approval"]?.stringValue
         )
     }
 }

@@ -1,7 +1,8 @@
 public import Foundation
 public import GRDB
 
-/// Warden's embedded state: counters and the audit log, in one SQLite file (WAL mode).
+/// Warden's embedded state: counters, the audit log, grants, approvals and admin tokens, in
+/// one SQLite file (WAL mode).
 ///
 /// Several `warden` processes may share one file: counter reservations and audit appends
 /// run in immediate transactions, so counts stay exact and the audit chain stays linear.
@@ -43,6 +44,12 @@ public final class SQLiteStore: Sendable {
 
     /// The grants kept in this store.
     public var grants: GrantStore { GrantStore(database: database) }
+
+    /// The held calls kept in this store.
+    public var approvals: ApprovalStore { ApprovalStore(database: database) }
+
+    /// The admin API's tokens kept in this store.
+    public var adminTokens: AdminTokenStore { AdminTokenStore(database: database) }
 
     /// The default database path: `$XDG_STATE_HOME/warden/warden.db`, else `~/.local/state/warden/warden.db`.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
@@ -113,6 +120,36 @@ public final class SQLiteStore: Sendable {
                 table.column("identity_labels", .text).notNull()
                 table.column("created_at", .text).notNull()
                 table.column("rotated_at", .text)
+                table.column("revoked_at", .text)
+            }
+        }
+        migrator.registerMigration("v3-approvals") { db in
+            try db.create(table: "approval") { table in
+                table.primaryKey("id", .text)
+                table.column("server", .text).notNull()
+                table.column("tool", .text).notNull()
+                table.column("identity", .text).notNull()
+                table.column("grant_id", .text)
+                table.column("session", .text).notNull()
+                table.column("request_id", .text).notNull()
+                table.column("arguments", .text).notNull()
+                table.column("rule", .text).notNull()
+                table.column("message", .text).notNull()
+                table.column("approvers", .text).notNull()
+                table.column("holder", .text).notNull()
+                table.column("created_at", .text).notNull()
+                table.column("expires_at", .text).notNull()
+                table.column("status", .text).notNull().indexed()
+                table.column("decided_by", .text)
+                table.column("reason", .text)
+                table.column("decided_at", .text)
+            }
+            try db.create(table: "admin_token") { table in
+                table.primaryKey("id", .text)
+                table.column("name", .text).notNull()
+                table.column("role", .text).notNull()
+                table.column("token_hash", .text).notNull().unique()
+                table.column("created_at", .text).notNull()
                 table.column("revoked_at", .text)
             }
         }

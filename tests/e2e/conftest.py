@@ -193,13 +193,14 @@ def anyio_backend() -> str:
 
 
 @asynccontextmanager
-async def warden_run_session(warden: str, env: dict, arguments: list[str]):
-    """An initialized SDK client session with `warden <arguments>` (a `warden run` command line)."""
+async def warden_run_session(warden: str, env: dict, arguments: list[str], **session_options):
+    """An initialized SDK client session with `warden <arguments>` (a `warden run` command
+    line); `session_options` go to `ClientSession` (callbacks)."""
     from mcp import ClientSession, StdioServerParameters, stdio_client
 
     server = StdioServerParameters(command=warden, args=arguments, env=env)
     with anyio.fail_after(TIMEOUT):
         async with stdio_client(server) as (read, write):
-            async with ClientSession(read, write) as session:
+            async with ClientSession(read, write, **session_options) as session:
                 await session.initialize()
                 yield session

@@ -65,7 +65,8 @@ struct RunCommand: AsyncParsableCommand {
             configuration: .init(
                 serverName: server ?? URL(fileURLWithPath: command[0]).lastPathComponent,
                 identity: Identity(name: identity, labels: try LabelOption.parse(labels)),
-                maxMessageBytes: maxMessageBytes
+                maxMessageBytes: maxMessageBytes,
+                approvals: ApprovalDesk(store: store.approvals)
             ),
             policy: policyFile,
             ledger: store.counters,
@@ -75,6 +76,7 @@ struct RunCommand: AsyncParsableCommand {
         var signals: [any DispatchSourceSignal] = []
         let auditTask = Task { await audit.run() }
         let watchTask = Task { await policyFile.watch() }
+        Task { [approvals = gateway.configuration.approvals] in await approvals?.closeAbandoned(logger: logger) }
         let status: Int32
         do {
             status = try await gateway.run(command: command) {

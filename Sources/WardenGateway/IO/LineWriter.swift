@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WardenJSON
 
 #if canImport(Glibc)
 import Glibc
@@ -13,6 +14,13 @@ protocol MessageSink: Sendable {
     /// Delivers one message; `false` if the client is gone.
     @discardableResult
     func write(_ message: [UInt8]) -> Bool
+
+    /// Request `id` is held for approval for up to `duration`: its answer will be late.
+    func holding(_ id: JSONValue, for duration: Duration)
+}
+
+extension MessageSink {
+    func holding(_ id: JSONValue, for duration: Duration) {}
 }
 
 /// Writes newline-terminated messages to a file descriptor, whole and one at a time, from

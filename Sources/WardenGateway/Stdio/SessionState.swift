@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import WardenJSON
 import WardenMCP
 import WardenPolicy
@@ -26,15 +27,33 @@ struct SessionState {
     var clientToolLists: Set<RequestKey> = []
     /// Forwarded calls awaiting the server's answer.
     var pendingCalls: [RequestKey: PendingCall] = [:]
+    /// Calls held for approval, each waited for by a task of its own.
+    var heldCalls: [RequestKey: HeldCallEntry] = [:]
+    /// Whether the client declared the `elicitation` capability in `initialize`.
+    var clientElicits = false
+    /// Warden's own requests to the client (elicitation), awaiting answers.
+    var ownClientRequests: [RequestKey: CheckedContinuation<JSONObject, any Error>] = [:]
     /// Warden's own requests to the server, awaiting answers.
     var ownRequests: [RequestKey: CheckedContinuation<JSONObject, any Error>] = [:]
-    /// The number of Warden's own requests so far, for their ids.
+    /// The number of Warden's own requests so far (to either side), for their ids.
     var ownRequestCount = 0
     /// The server's stdout has ended.
     var serverGone = false
     /// Warden's own answers to refused elements of a client batch whose other requests went
     /// to the server, keyed by each forwarded request: they join the server's batch response.
     var heldBatchAnswers: [RequestKey: HeldAnswers] = [:]
+
+    /// A held call's waiting task, and why it was cancelled (set before cancelling it).
+    final class HeldCallEntry: Sendable {
+        let task: Task<Void, Never>
+        let cancelReason = Mutex<String?>(nil)
+        /// The client cancelled the call itself: it expects no answer.
+        let clientGaveUp = Mutex(false)
+
+        init(task: Task<Void, Never>) {
+            self.task = task
+        }
+    }
 
     /// Answers waiting for a batch response; a class so every forwarded request of one batch
     /// shares them and they are sent once. Only touched under the session's lock.

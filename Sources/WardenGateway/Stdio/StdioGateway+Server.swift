@@ -177,6 +177,7 @@ extension StdioGateway {
     /// The server is gone: every call still waiting gets an error and its counts back. Safe to
     /// call more than once.
     func serverEnded() async {
+        await cancelHeldCalls(because: "the server \(configuration.serverName) exited")
         let (calls, ownRequests) = state.withLock { state in
             state.serverGone = true
             defer {
@@ -213,7 +214,7 @@ extension StdioGateway {
         }
     }
 
-    private func rollBack(_ reservations: [CounterReservation]) async {
+    func rollBack(_ reservations: [CounterReservation]) async {
         guard !reservations.isEmpty else { return }
         do {
             try await ledger.rollBack(reservations)

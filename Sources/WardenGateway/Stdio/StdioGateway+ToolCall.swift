@@ -76,18 +76,24 @@ extension StdioGateway {
             record.decision = "deny"
             return refuse(JSONRPCError.internalError, "Warden could not reach its state store, so the call was not forwarded")
         }
-        if decision.outcome == .approvalRequired && decision.enforced {
-            // Held calls need an approver; `warden run` has none yet, so the call is refused.
-            rollBackNow(decision.reservations)
-            decision = Decision(
-                outcome: .deny,
-                rule: decision.rule,
-                message: "\(decision.message); no approver is available to this gateway, so the call was refused"
-            )
-        }
         record.decision = decision.enforced ? decision.outcome.rawValue : "shadow_" + decision.outcome.rawValue
         record.rule = decision.rule.description
         record.message = decision.message
+        if decision.outcome == .approvalRequired && decision.enforced {
+            guard configuration.approvals != nil else {
+                rollBackNow(decision.reservations)
+                decision = Decision(
+                    outcome: .deny,
+                    rule: decision.rule,
+                    message: "\(decision.message); no approver is available to this gateway, so the call was refused"
+                )
+                record.decision = "deny"
+                record.message = decision.message
+                log(record)
+                return .respond(PolicyDenialResult.response(id: id, decision: decision))
+            }
+            return .hold(HeldCall(id: id, call: call, decision: decision, record: record, progressToken: params["_meta"]?["progressToken"]))
+        }
         if decision.isForwarded {
             state.withLock {
                 $0.pendingCalls[RequestKey(id)] = SessionState.PendingCall(

@@ -25,23 +25,27 @@ public final class StdioGateway: Sendable {
         public var maxMessageBytes: Int
         /// The deepest JSON nesting accepted. The default is 64.
         public var maxDepth: Int
+        /// Where calls that need approval are held; without, they are refused.
+        public var approvals: ApprovalDesk?
 
         public init(
             serverName: String,
             identity: Identity = .local,
             session: String = UUID().uuidString.lowercased(),
             maxMessageBytes: Int = 4 * 1024 * 1024,
-            maxDepth: Int = 64
+            maxDepth: Int = 64,
+            approvals: ApprovalDesk? = nil
         ) {
             self.serverName = serverName
             self.identity = identity
             self.session = session
             self.maxMessageBytes = maxMessageBytes
             self.maxDepth = maxDepth
+            self.approvals = approvals
         }
     }
 
-    let configuration: Configuration
+    public let configuration: Configuration
     let policy: PolicyFile
     let ledger: any CounterLedger
     let audit: AuditWriter
@@ -192,6 +196,7 @@ public final class StdioGateway: Sendable {
         switch route(value, server: server, httpRequest: httpRequest) {
         case .forward: server.send(bytes)
         case .respond(let response): client.write(response)
+        case .hold(let held): hold(held, message: bytes, server: server)
         case .drop: break
         }
     }
@@ -204,6 +209,8 @@ public final class StdioGateway: Sendable {
         case respond([UInt8])
         /// Neither forward nor answer.
         case drop
+        /// Hold the call until a person decides; forward it if they approve.
+        case hold(HeldCall)
     }
 
     /// Polices one client message (an object). A `tools/call` waits here for its decision, so
@@ -221,6 +228,17 @@ public final class StdioGateway: Sendable {
         case .request(let id, "tools/list", _):
             state.withLock { _ = $0.clientToolLists.insert(RequestKey(id)) }
             return .forward
+        case .request(_, "initialize", let body):
+            let elicits = body["params"]?["capabilities"]?["elicitation"] != nil
+            state.withLock { $0.clientElicits = elicits }
+            return .forward
+        case .notification("notifications/cancelled", let body):
+            if let id = body["params"]?["requestId"] { clientCancelled(RequestKey(id)) }
+            return .forward
+        case .response(let id, let body):
+            guard let own = state.withLock({ $0.ownClientRequests.removeValue(forKey: RequestKey(id)) }) else { return .forward }
+            own.resume(returning: body)
+            return .drop
         case .notification("tools/call", _):
             // Without an id there is nothing to answer, and a server that ran it would run an
             // unpoliced tool: it goes nowhere.
@@ -247,6 +265,9 @@ public final class StdioGateway: Sendable {
             case .forward: forwarded.append(element)
             case .respond(let response):
                 if let answer = try? JSONReader.parse(response) { answers.append(answer) }
+            case .hold(let held):
+                // Answered on its own when decided, not in this batch's response.
+                hold(held, message: Array(JSONWriter.write(element).utf8), server: server)
             case .drop: break
             }
         }

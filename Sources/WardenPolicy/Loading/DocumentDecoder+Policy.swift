@@ -205,13 +205,22 @@ extension DocumentDecoder {
     }
 
     mutating func decodeApproval(_ value: JSONValue, at pointer: JSONPointer) -> ApprovalRule? {
-        guard let object = object(value, at: pointer, keys: ["timeout", "approvers", "on_timeout"]) else { return nil }
+        guard let object = object(value, at: pointer, keys: ["timeout", "approvers", "on_timeout", "redact"]) else { return nil }
         var rule = ApprovalRule(pointer: pointer)
         if let value = object["timeout"], let seconds = durationSeconds(value, at: pointer.appending("timeout")) {
             rule.timeoutSeconds = seconds
         }
         if let value = object["approvers"], let approvers = strings(value, at: pointer.appending("approvers")) {
             rule.approvers = approvers
+        }
+        if let value = object["redact"], let paths = strings(value, at: pointer.appending("redact")) {
+            for (index, path) in paths.enumerated() where !path.hasPrefix("args.") || path.count <= 5 {
+                report(
+                    "\"\(path)\" at \(pointer.appending("redact").appending(index)) is not an argument path; write it as args.<name>",
+                    at: pointer.appending("redact").appending(index)
+                )
+            }
+            rule.redact = paths
         }
         if let value = object["on_timeout"], let action = string(value, at: pointer.appending("on_timeout")), action != "deny" {
             report(

@@ -1,0 +1,226 @@
+import Foundation
+public import Logging
+import Synchronization
+import WardenJSON
+import WardenMCP
+import WardenPolicy
+public import WardenStore
+
+/// How a gateway holds calls that need a person's approval: where they are stored, who is
+/// told, and how often the held call looks for a decision.
+public struct ApprovalDesk: Sendable {
+    /// Where pending approvals are kept and decided (by the CLI, the admin API, the dashboard).
+    public var store: ApprovalStore
+    /// Told of each new approval (the webhook of `warden serve`).
+    public var announce: @Sendable (Approval) -> Void
+    /// How often a held call looks for a decision.
+    public var pollInterval: Duration
+    /// How often a held call with a `progressToken` sends a progress notification.
+    public var progressInterval: Duration
+
+    public init(
+        store: ApprovalStore,
+        announce: @escaping @Sendable (Approval) -> Void = { _ in },
+        pollInterval: Duration = .milliseconds(200),
+        progressInterval: Duration = .seconds(5)
+    ) {
+        self.store = store
+        self.announce = announce
+        self.pollInterval = pollInterval
+        self.progressInterval = progressInterval
+    }
+
+    /// Closes the approvals left pending by gateways on this host that stopped without
+    /// closing them (killed, crashed), and logs how many.
+    public func closeAbandoned(logger: Logger) async {
+        do {
+            let closed = try await store.closeAbandoned()
+            if closed > 0 { logger.info("closed approvals left pending by stopped gateways", metadata: ["count": "\(closed)"]) }
+        } catch {
+            logger.warning("could not close abandoned approvals", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// A `tools/call` the policy holds for approval, as decided on the reading thread.
+struct HeldCall: Sendable {
+    var id: JSONValue
+    var call: ToolCall
+    var decision: Decision
+    var record: AuditRecord
+    /// The client's `_meta.progressToken`, if it sent one.
+    var progressToken: JSONValue?
+
+    var rule: ApprovalRule { decision.approval ?? ApprovalRule(pointer: .root) }
+}
+
+extension StdioGateway {
+    /// Holds `held` until it is approved (then `message` goes to the server), denied, expired
+    /// or cancelled (then the client gets a denial). Nothing is forwarded before approval.
+    func hold(_ held: HeldCall, message: [UInt8], server: any Upstream) {
+        let key = RequestKey(held.id)
+        client.holding(held.id, for: .seconds(held.rule.timeoutSeconds))
+        state.withLock { state in
+            state.heldCalls[key] = SessionState.HeldCallEntry(
+                task: Task { await self.waitForApproval(held, message: message, server: server) })
+        }
+    }
+
+    /// Cancels every held call: each approval is closed as cancelled and its client told
+    /// `reason`. Returns once all are closed.
+    func cancelHeldCalls(because reason: String) async {
+        let tasks = state.withLock { state in
+            state.heldCalls.values.map { entry in
+                entry.cancelReason.withLock { $0 = $0 ?? reason }
+                return entry.task
+            }
+        }
+        for task in tasks {
+            task.cancel()
+            await task.value
+        }
+    }
+
+    /// The client cancelled request `key` (`notifications/cancelled`): a held call stops waiting.
+    func clientCancelled(_ key: RequestKey) {
+        let entry = state.withLock { $0.heldCalls[key] }
+        guard let entry else { return }
+        entry.cancelReason.withLock { $0 = $0 ?? "the client cancelled the call" }
+        entry.clientGaveUp.withLock { $0 = true }
+        entry.task.cancel()
+    }
+
+    private func waitForApproval(_ held: HeldCall, message: [UInt8], server: any Upstream) async {
+        let key = RequestKey(held.id)
+        defer { state.withLock { _ = $0.heldCalls.removeValue(forKey: key) } }
+        guard let desk = configuration.approvals else { return }
+        let rule = held.rule
+        let now = Date()
+        let approval: Approval
+        do {
+            approval = try await desk.store.create(
+                Approval(
+                    id: "", server: configuration.serverName, tool: held.call.tool, identity: held.call.identity.name,
+                    grant: held.record.grant, session: configuration.session, requestID: key.text,
+                    arguments: JSONWriter.write(.object(rule.redacting(held.call.arguments))), rule: held.decision.rule.description,
+                    message: held.decision.message, approvers: rule.approvers, holder: ApprovalStore.currentHolder,
+                    createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(rule.timeoutSeconds))))
+        } catch {
+            logger.error("could not store an approval; call refused (fail closed)", metadata: ["error": "\(error)"])
+            metrics?.storeFailed()
+            await refuseHeld(
+                held, decision: "deny", approval: nil,
+                message: "Warden could not store the approval request, so the call was not forwarded")
+            return
+        }
+        var record = held.record
+        record.approval = approval.id
+        record.message = "\(held.decision.message); held for approval \(approval.id)"
+        log(record)
+        logger.notice(
+            "call held for approval",
+            metadata: ["approval": "\(approval.id)", "tool": "\(held.call.tool)", "identity": "\(held.call.identity.name)"])
+        desk.announce(approval)
+        let asking = askCallerIfNamed(approval, held: held)
+        let outcome = await watch(approval, held: held, desk: desk)
+        asking?.cancel()
+        await Task { await self.settle(held, outcome: outcome, message: message, server: server) }.value
+    }
+
+    /// Waits for `approval` to be decided, sending progress notifications if the client asked
+    /// for them; closes it as expired at its deadline, or as cancelled if the wait is cancelled.
+    private func watch(_ approval: Approval, held: HeldCall, desk: ApprovalDesk) async -> Approval {
+        let deadline = ContinuousClock.now + .seconds(held.rule.timeoutSeconds)
+        var nextProgress = ContinuousClock.now
+        var progress = 0
+        while true {
+            if Task.isCancelled || ContinuousClock.now >= deadline {
+                let cancelReason = state.withLock { $0.heldCalls[RequestKey(held.id)]?.cancelReason.withLock { $0 } }
+                let status: Approval.Status = Task.isCancelled ? .cancelled : .expired
+                let reason = Task.isCancelled ? (cancelReason ?? "the call was cancelled") : "nobody decided within \(Self.spoken(seconds: held.rule.timeoutSeconds))"
+                // In a task of its own: a cancelled task's database calls would be cancelled too.
+                let closed = await Task { try? await desk.store.close(id: approval.id, as: status, reason: reason) }.value
+                if let closed { return closed }
+                var unrecorded = approval
+                unrecorded.status = status
+                unrecorded.reason = reason
+                return unrecorded
+            }
+            if let current = try? await desk.store.approval(id: approval.id), current.status != .pending {
+                return current
+            }
+            if let token = held.progressToken, ContinuousClock.now >= nextProgress {
+                progress += 1
+                nextProgress = .now + desk.progressInterval
+                client.write(Self.progressNotification(token: token, progress: progress, approval: approval))
+            }
+            try? await Task.sleep(for: desk.pollInterval)
+        }
+    }
+
+    /// Forwards an approved call; answers any other outcome with a denial.
+    private func settle(_ held: HeldCall, outcome: Approval, message: [UInt8], server: any Upstream) async {
+        var record = held.record
+        record.approval = outcome.id
+        record.time = Date()
+        let by = outcome.decidedBy.map { " by \($0)" } ?? ""
+        let because = outcome.reason.map { ": \($0)" } ?? ""
+        guard outcome.status == .approved else {
+            let clientGaveUp = state.withLock { $0.heldCalls[RequestKey(held.id)]?.clientGaveUp.withLock { $0 } } ?? false
+            let text =
+                switch outcome.status {
+                case .denied: "denied\(by)\(because) (approval \(outcome.id))"
+                case .expired: "not approved: \(outcome.reason ?? "timed out") (approval \(outcome.id))"
+                default: "not approved: \(outcome.reason ?? "cancelled") (approval \(outcome.id))"
+                }
+            await refuseHeld(held, decision: "approval_" + outcome.status.rawValue, approval: outcome.id, message: text, answer: !clientGaveUp)
+            return
+        }
+        record.decision = "approved"
+        record.message = "approved\(by)\(because)"
+        let forwarded = state.withLock { state -> Bool in
+            guard !state.serverGone else { return false }
+            state.pendingCalls[RequestKey(held.id)] = SessionState.PendingCall(
+                reservations: held.decision.reservations, started: .now, record: record)
+            return true
+        }
+        guard forwarded else {
+            await refuseHeld(held, decision: "approved", approval: outcome.id, message: "approved, but the server \(configuration.serverName) has exited")
+            return
+        }
+        logger.notice("approved call forwarded", metadata: ["approval": "\(outcome.id)", "by": "\(outcome.decidedBy ?? "-")"])
+        server.send(message)
+    }
+
+    /// Gives a held call's counts back, audits `decision`, and (unless the client gave up)
+    /// answers it with a policy denial saying `message`.
+    private func refuseHeld(_ held: HeldCall, decision: String, approval: String?, message: String, answer: Bool = true) async {
+        await rollBack(held.decision.reservations)
+        var record = held.record
+        record.time = Date()
+        record.decision = decision
+        record.approval = approval
+        record.message = message
+        log(record)
+        guard answer else { return }
+        let denial = Decision(outcome: .deny, rule: held.decision.rule, message: message)
+        client.write(PolicyDenialResult.response(id: held.id, decision: denial))
+    }
+
+    static func progressNotification(token: JSONValue, progress: Int, approval: Approval) -> [UInt8] {
+        let message: JSONValue = [
+            "jsonrpc": "2.0", "method": "notifications/progress",
+            "params": [
+                "progressToken": token,
+                "progress": .number(JSONNumber(progress)),
+                "message": .string("waiting for approval \(approval.id) (until \(approval.expiresAt.formatted(.iso8601)))"),
+            ],
+        ]
+        return Array(JSONWriter.write(message).utf8)
+    }
+
+    /// `600` → `10m`, `90` → `90s`.
+    static func spoken(seconds: Int) -> String {
+        seconds % 3600 == 0 ? "\(seconds / 3600)h" : seconds % 60 == 0 ? "\(seconds / 60)m" : "\(seconds)s"
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+import Synchronization
+import WardenJSON
+import WardenMCP
+import WardenPolicy
+import WardenStore
+
+extension StdioGateway {
+    /// When the policy names the caller (`approvers: [user]`) and the client declared the
+    /// `elicitation` capability, asks the user to approve or deny the held call with an
+    /// `elicitation/create` request (form mode) and records their answer as the decision.
+    /// Cancelling the returned task withdraws the question.
+    func askCallerIfNamed(_ approval: Approval, held: HeldCall) -> Task<Void, Never>? {
+        guard approval.approvers.contains(Approval.callerApprover), let desk = configuration.approvals,
+            state.withLock({ $0.clientElicits })
+        else { return nil }
+        let question: JSONValue = [
+            "message": .string(
+                "Warden holds a call to \(approval.tool) on \(approval.server) for approval (\(approval.message)). "
+                    + "Arguments: \(approval.arguments). Approve it?"),
+            "requestedSchema": [
+                "type": "object",
+                "properties": [
+                    "approve": ["type": "boolean", "title": "Approve this call", "default": false],
+                    "reason": ["type": "string", "title": "Reason (optional)"],
+                ],
+                "required": ["approve"],
+            ],
+        ]
+        return Task {
+            guard let response = try? await self.requestClient("elicitation/create", params: question) else { return }
+            let result = response["result"]
+            let approved = result?["action"] == "accept" && result?["content"]?["approve"] == true
+            let reason = result?["content"]?["reason"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            do {
+                _ = try await desk.store.decide(
+                    id: approval.id, approve: approved, by: Approval.callerApprover,
+                    reason: reason ?? (approved ? nil : "the user did not approve"))
+            } catch {
+                self.logger.info("the user's answer came too late", metadata: ["approval": "\(approval.id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Sends Warden's own request to the client and waits for its answer. Cancelled, the
+    /// request is withdrawn with `notifications/cancelled`.
+    func requestClient(_ method: String, params: JSONValue) async throws -> JSONObject {
+        let id = state.withLock { state -> JSONValue in
+            state.ownRequestCount += 1
+            return .string("warden-\(state.ownRequestCount)")
+        }
+        let key = RequestKey(id)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let registered = state.withLock { state -> Bool in
+                    guard !Task.isCancelled else { return false }
+                    state.ownClientRequests[key] = continuation
+                    return true
+                }
+                guard registered else {
+                    continuation.resume(throwing: CancellationError())
+                    return
+                }
+                let message: JSONValue = ["jsonrpc": "2.0", "id": id, "method": .string(method), "params": params]
+                client.write(Array(JSONWriter.write(message).utf8))
+            }
+        } onCancel: {
+            guard let continuation = state.withLock({ $0.ownClientRequests.removeValue(forKey: key) }) else { return }
+            continuation.resume(throwing: CancellationError())
+            let withdrawal: JSONValue = [
+                "jsonrpc": "2.0", "method": "notifications/cancelled",
+                "params": ["requestId": id, "reason": "decided elsewhere"],
+            ]
+            client.write(Array(JSONWriter.write(withdrawal).utf8))
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+import Testing
+import WardenJSON
+
+@testable import WardenStore
+
+@Suite struct ApprovalStoreTests {
+    func pending(approvers: [String] = [], holder: String = ApprovalStore.currentHolder, now: Date = Date()) -> Approval {
+        Approval(
+            id: "", server: "pay", tool: "refund", identity: "agent", grant: "g_1", session: "s1", requestID: "7",
+            arguments: #"{"amount":12}"#, rule: "/tools/refund/approval", message: "refunds need a person",
+            approvers: approvers, holder: holder, createdAt: now, expiresAt: now.addingTimeInterval(600))
+    }
+
+    @Test func aPendingApprovalIsDecidedOnceAndKeepsWhoAndWhy() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath()).approvals
+        let created = try await store.create(pending())
+        #expect(created.id.hasPrefix("a_") && created.status == .pending)
+        #expect(try await store.list(status: .pending).map(\.id) == [created.id])
+        let decided = try await store.decide(id: created.id, approve: false, by: "alice", reason: "too much")
+        #expect(decided.status == .denied && decided.decidedBy == "alice" && decided.reason == "too much" && decided.decidedAt != nil)
+        await #expect(throws: ApprovalStore.Failure.self) {
+            try await store.decide(id: created.id, approve: true, by: "bob", reason: nil)
+        }
+        #expect(try await store.close(id: created.id, as: .expired, reason: "late")?.status == .denied, "a decision is final")
+        #expect(try await store.list(status: .pending).isEmpty)
+    }
+
+    @Test func unknownIdsAndApproversTheRuleDoesNotNameAreRefused() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath()).approvals
+        let failure = await #expect(throws: ApprovalStore.Failure.self) {
+            try await store.decide(id: "a_missing", approve: true, by: "alice", reason: nil)
+        }
+        #expect(failure?.kind == .notFound)
+        let created = try await store.create(pending(approvers: ["alice", "user"]))
+        let refused = await #expect(throws: ApprovalStore.Failure.self) {
+            try await store.decide(id: created.id, approve: true, by: "mallory", reason: nil)
+        }
+        #expect(refused?.kind == .notAnApprover)
+        #expect(try await store.decide(id: created.id, approve: true, by: "user", reason: nil).status == .approved)
+        let unnamed = try await store.create(pending(approvers: ["alice"]))
+        let caller = await #expect(throws: ApprovalStore.Failure.self) {
+            try await store.decide(id: unnamed.id, approve: true, by: "user", reason: nil)
+        }
+        #expect(caller?.kind == .notAnApprover, "the caller decides only when the policy names `user`")
+    }
+
+    @Test func concurrentDecisionsFromSeparateConnectionsHaveExactlyOneWinner() async throws {
+        let path = temporaryDatabasePath()
+        let created = try await SQLiteStore(path: path).approvals.create(pending())
+        // Each decider has its own pool, like separate `warden approvals` processes.
+        let stores = try (0..<12).map { _ in try SQLiteStore(path: path).approvals }
+        let winners = await withTaskGroup(of: String?.self) { group in
+            for (index, store) in stores.enumerated() {
+                group.addTask {
+                    let approval = try? await store.decide(id: created.id, approve: index % 2 == 0, by: "approver-\(index)", reason: nil)
+                    return approval == nil ? nil : "approver-\(index)"
+                }
+            }
+            return await group.reduce(into: [String]()) { if let winner = $1 { $0.append(winner) } }
+        }
+        #expect(winners.count == 1)
+        let final = try #require(try await stores[0].approval(id: created.id))
+        #expect(final.decidedBy == winners.first)
+    }
+
+    @Test func approvalsOfHoldersThatAreGoneAreCancelled() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath()).approvals
+        let mine = try await store.create(pending())
+        let gone = try await store.create(pending(holder: "999999@\(ProcessInfo.processInfo.hostName)"))
+        let elsewhere = try await store.create(pending(holder: "1@another-host"))
+        #expect(try await store.closeAbandoned() == 1)
+        #expect(try await store.approval(id: gone.id)?.status == .cancelled)
+        #expect(try await store.approval(id: mine.id)?.status == .pending)
+        #expect(try await store.approval(id: elsewhere.id)?.status == .pending, "other hosts' gateways are not judged")
+    }
+
+    @Test func theJSONFormRoundTrips() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath()).approvals
+        let created = try await store.create(pending(approvers: ["alice"]))
+        let decided = try await store.decide(id: created.id, approve: true, by: "alice", reason: "ok")
+        let json = decided.json
+        #expect(json["arguments"] == ["amount": 12])
+        let read = try #require(Approval(json: try JSONReader.parse(JSONWriter.write(json))))
+        #expect(read.id == decided.id && read.status == .approved && read.decidedBy == "alice" && read.approvers == ["alice"])
+        #expect(abs(read.createdAt.timeIntervalSince(decided.createdAt)) < 0.001)
+    }
+}
+
+@Suite struct AdminTokenStoreTests {
+    @Test func tokensAuthenticateWithTheirRoleUntilRevoked() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath()).adminTokens
+        let (token, secret) = try store.create(name: "alice", role: .approver)
+        #expect(secret.hasPrefix("wda_"))
+        let found = try #require(try await store.authenticate(secret: secret))
+        #expect(found.id == token.id && found.name == "alice" && found.role == .approver)
+        #expect(try await store.authenticate(secret: secret + "x") == nil)
+        try store.revoke(id: token.id)
+        #expect(try await store.authenticate(secret: secret) == nil)
+        #expect(try store.list().isEmpty)
+        #expect(try store.list(includingRevoked: true).count == 1)
+        #expect(AdminToken.Role.viewer < .approver && AdminToken.Role.approver < .admin)
+    }
+}

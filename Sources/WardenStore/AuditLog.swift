@@ -1,6 +1,6 @@
 public import Foundation
 import GRDB
-import WardenJSON
+public import WardenJSON
 
 /// The hash-chained audit log. Each entry's hash covers its sequence number, its record and
 /// the previous entry's hash, so editing, deleting or reordering entries breaks the chain at
@@ -23,6 +23,16 @@ public struct AuditLog: Sendable {
         public var previousHash: String
         /// SHA-256 over the previous hash, the sequence number and the record text.
         public var hash: String
+
+        /// The entry as a JSON object: sequence, hash, then the record's fields.
+        public var json: JSONValue {
+            var members: [JSONObject.Member] = [
+                .init(key: "seq", value: .number(JSONNumber(Int(sequence)))),
+                .init(key: "hash", value: .string(hash)),
+            ]
+            if case .object(let record) = record.json { members += record.members }
+            return .object(JSONObject(members))
+        }
     }
 
     /// What ``AuditLog/verify()`` found.
@@ -50,6 +60,15 @@ public struct AuditLog: Sendable {
         public var afterSequence: Int64?
         /// The most entries to return: the newest ones, returned oldest first.
         public var limit: Int?
+
+        /// The time `text` names: `1h`, `30m`, `2d`, `45s` ago, or an ISO 8601 time; `nil` if neither.
+        public static func since(_ text: String, now: Date = Date()) -> Date? {
+            let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+            if let unit = text.last.flatMap({ units[$0] }), let count = Double(text.dropLast()), count >= 0 {
+                return now.addingTimeInterval(-count * unit)
+            }
+            return try? Date(text, strategy: .iso8601)
+        }
 
         public init(tool: String? = nil, decision: String? = nil, identity: String? = nil, since: Date? = nil, afterSequence: Int64? = nil, limit: Int? = nil) {
             self.tool = tool

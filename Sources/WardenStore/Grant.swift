@@ -1,4 +1,5 @@
 public import Foundation
+public import WardenJSON
 
 /// A grant: a bearer token, bound to servers and a policy, that gives its holder an identity.
 ///
@@ -48,6 +49,22 @@ public struct Grant: Sendable, Equatable {
 
     /// Whether the grant still works.
     public var isActive: Bool { revokedAt == nil }
+
+    /// The grant as JSON (never with a token).
+    public var json: JSONValue {
+        var members: [JSONObject.Member] = [
+            .init(key: "id", value: .string(id)),
+            .init(key: "label", value: .string(label)),
+            .init(key: "servers", value: .array(servers.map(JSONValue.string))),
+            .init(key: "policy", value: .string(policy)),
+            .init(key: "identity", value: .string(identity)),
+            .init(key: "identity_labels", value: .object(JSONObject(identityLabels.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) }))),
+            .init(key: "created_at", value: .string(createdAt.formatted(.iso8601))),
+        ]
+        if let rotatedAt { members.append(.init(key: "rotated_at", value: .string(rotatedAt.formatted(.iso8601)))) }
+        if let revokedAt { members.append(.init(key: "revoked_at", value: .string(revokedAt.formatted(.iso8601)))) }
+        return .object(JSONObject(members))
+    }
 }
 
 /// A grant and its token, as returned when the token is made: the only time it is known.

@@ -19,12 +19,7 @@ struct AuditCommand: AsyncParsableCommand {
 
     /// One entry as a JSON object: sequence, hash, then the record's fields.
     static func json(_ entry: AuditLog.Entry) -> String {
-        var members: [JSONObject.Member] = [
-            .init(key: "seq", value: .number(JSONNumber(Int(entry.sequence)))),
-            .init(key: "hash", value: .string(entry.hash)),
-        ]
-        if case .object(let record) = entry.record.json { members += record.members }
-        return JSONWriter.write(.object(JSONObject(members)))
+        JSONWriter.write(entry.json)
     }
 
     static let tableHeader = ["SEQ", "TIME", "IDENTITY", "TOOL", "DECISION", "RULE", "UPSTREAM", "MS"]
@@ -51,11 +46,7 @@ struct AuditCommand: AsyncParsableCommand {
 
     /// `1h`, `30m`, `2d`, `45s` ago, or an ISO 8601 time.
     static func parseSince(_ text: String, now: Date = Date()) throws -> Date {
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-        if let unit = text.last.flatMap({ units[$0] }), let count = Double(text.dropLast()), count >= 0 {
-            return now.addingTimeInterval(-count * unit)
-        }
-        if let date = try? Date(text, strategy: .iso8601) { return date }
+        if let date = AuditLog.Filter.since(text, now: now) { return date }
         throw ValidationError("--since takes a duration like 30m, 1h, 2d, or an ISO 8601 time; got \"\(text)\".")
     }
 }

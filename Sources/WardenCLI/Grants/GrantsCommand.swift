@@ -12,22 +12,6 @@ struct GrantsCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Rotate.self, Revoke.self]
     )
 
-    /// A grant as JSON (never with a token).
-    static func json(_ grant: Grant) -> JSONValue {
-        var members: [JSONObject.Member] = [
-            .init(key: "id", value: .string(grant.id)),
-            .init(key: "label", value: .string(grant.label)),
-            .init(key: "servers", value: .array(grant.servers.map(JSONValue.string))),
-            .init(key: "policy", value: .string(grant.policy)),
-            .init(key: "identity", value: .string(grant.identity)),
-            .init(key: "identity_labels", value: .object(JSONObject(grant.identityLabels.sorted { $0.key < $1.key }.map { .init(key: $0.key, value: .string($0.value)) }))),
-            .init(key: "created_at", value: .string(grant.createdAt.formatted(.iso8601))),
-        ]
-        if let rotated = grant.rotatedAt { members.append(.init(key: "rotated_at", value: .string(rotated.formatted(.iso8601)))) }
-        if let revoked = grant.revokedAt { members.append(.init(key: "revoked_at", value: .string(revoked.formatted(.iso8601)))) }
-        return .object(JSONObject(members))
-    }
-
     /// Prints a newly issued token: the only time anyone sees it.
     static func printIssued(_ issued: IssuedGrant, format: OutputFormat) {
         switch format {
@@ -36,7 +20,7 @@ struct GrantsCommand: AsyncParsableCommand {
             print("token: \(issued.token)")
             print("This token is shown once; store it now. Warden keeps only its hash.")
         case .json:
-            guard case .object(var object) = json(issued.grant) else { return }
+            guard case .object(var object) = issued.grant.json else { return }
             object.members.insert(.init(key: "token", value: .string(issued.token)), at: 1)
             print(JSONWriter.write(.object(object)))
         }
@@ -110,7 +94,7 @@ extension GrantsCommand {
             let grants = try database.open().grants.list(includingRevoked: all)
             switch format {
             case .json:
-                grants.forEach { print(JSONWriter.write(GrantsCommand.json($0))) }
+                grants.forEach { print(JSONWriter.write($0.json)) }
             case .table:
                 let rows = [["ID", "LABEL", "IDENTITY", "SERVERS", "POLICY", "CREATED", "STATUS"]] + grants.map { grant in
                     [grant.id, grant.label, grant.identity, grant.servers.joined(separator: ","), grant.policy,

@@ -3,7 +3,7 @@ import WardenJSON
 public import WardenPolicy
 
 extension GatewayConfiguration {
-    static let keys = ["version", "listen", "store", "limits", "servers", "aggregation", "auth"]
+    static let keys = ["version", "listen", "store", "limits", "servers", "aggregation", "auth", "approvals"]
     static let jwtKeys = ["jwks_file", "jwks_url", "issuer", "audience", "identity_claim", "label_claims", "servers", "policy"]
     static let listenKeys = ["host", "port", "allowed_origins", "allowed_hosts", "anonymous"]
     static let serverKeys = ["command", "env", "shared", "url", "transport", "headers", "policy"]
@@ -86,7 +86,26 @@ extension GatewayConfiguration {
             {
                 configuration.jwt = jwtAuthentication(jwt, at: root.appending("auth").appending("jwt"), servers: configuration.servers.map(\.name))
             }
+            if let value = object["approvals"] { configuration.approvals = approvals(value, at: root.appending("approvals")) }
             return configuration
+        }
+
+        mutating func approvals(_ value: JSONValue, at pointer: JSONPointer) -> Approvals {
+            var approvals = Approvals()
+            guard let object = decoder.object(value, at: pointer, keys: ["webhook", "dashboard_url"]) else { return approvals }
+            if let url = object["dashboard_url"] { approvals.dashboardURL = string(url, at: pointer.appending("dashboard_url")) }
+            guard let webhook = object["webhook"] else { return approvals }
+            let at = pointer.appending("webhook")
+            if case .string = webhook {
+                approvals.webhookURL = string(webhook, at: at)
+            } else if let hook = decoder.object(webhook, at: at, keys: ["url", "headers"], required: ["url"]) {
+                approvals.webhookURL = hook["url"].flatMap { string($0, at: at.appending("url")) }
+                approvals.webhookHeaders = hook["headers"].flatMap { stringMap($0, at: at.appending("headers")) } ?? [:]
+            }
+            if let url = approvals.webhookURL, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
+                decoder.report("the webhook must be an http(s) URL at \(at)", at: at)
+            }
+            return approvals
         }
 
         mutating func listen(_ value: JSONValue, at pointer: JSONPointer) -> Listen {

@@ -102,7 +102,20 @@ public struct GatewayConfiguration: Sendable {
         public var policy: Policy
     }
 
+    /// How people hear of calls held for approval (`approvals`).
+    public struct Approvals: Sendable, Equatable {
+        /// A URL that receives a JSON POST for each new approval; `nil` for none.
+        public var webhookURL: String?
+        /// Headers sent with the webhook (e.g. a bearer credential, from `${ENV}`).
+        public var webhookHeaders: [String: String] = [:]
+        /// The dashboard's public base URL, for links in the webhook; `nil` for the listen address.
+        public var dashboardURL: String?
+
+        public init() {}
+    }
+
     public var listen = Listen()
+    public var approvals = Approvals()
     public var store = Store()
     public var limits = Limits()
     /// JWT identities, when configured (`auth.jwt`).

@@ -37,6 +37,8 @@ extension HTTPGateway {
         router.delete("/mcp") { request, context in try await self.endAggregate(request, context: context) }
         router.get("/sse/:server") { request, context in try await self.openLegacyStream(request, context: context) }
         router.post("/messages/:server") { request, context in try await self.postLegacyMessage(request, context: context) }
+        addAdminAPI(to: router)
+        addDashboard(to: router)
         return router
     }
 

@@ -34,6 +34,10 @@ public final class HTTPGateway: Sendable {
     let statelessSessions = Mutex<[String: Task<StatelessSession, any Error>]>([:])
     /// Set once shutdown begins: new requests are refused while calls in flight finish.
     let draining = Atomic<Bool>(false)
+    /// Where held calls wait for a decision, and who is told of them.
+    let approvals: ApprovalDesk
+    /// The port the server listens on, once it does.
+    let boundPort: BoundPort
     let inFlight = Atomic<Int>(0)
 
     /// Why the gateway cannot serve a configuration.
@@ -60,6 +64,12 @@ public final class HTTPGateway: Sendable {
         self.audit = AuditWriter(log: store.audit) { error in
             logger.error("audit log write failed; records are kept and retried", metadata: ["error": "\(error)"])
         }
+        let boundPort = BoundPort()
+        self.boundPort = boundPort
+        let host = configuration.listen.host
+        self.approvals = ApprovalDesk(
+            store: store.approvals,
+            announce: ApprovalWebhook.announcer(configuration.approvals, dashboard: { "http://\(host):\(boundPort.value)" }, logger: logger))
         self.policies = PolicyLibrary(logger: logger)
         for server in configuration.servers { _ = try policies.file(at: server.policyPath) }
         if let policy = configuration.jwt?.policyPath { _ = try policies.file(at: policy) }
@@ -79,7 +89,10 @@ public final class HTTPGateway: Sendable {
         let application = Application(
             router: makeRouter(),
             configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "warden"),
-            onServerRunning: { channel in listening(channel.localAddress?.port ?? 0) },
+            onServerRunning: { [boundPort] channel in
+                boundPort.value = channel.localAddress?.port ?? 0
+                listening(boundPort.value)
+            },
             logger: logger
         )
         let group = ServiceGroup(
@@ -91,6 +104,7 @@ public final class HTTPGateway: Sendable {
         )
         let keyRefresh = Task { await jwt?.refreshPeriodically() }
         let reaper = Task { await endIdleSessions() }
+        Task { await approvals.closeAbandoned(logger: logger) }
         defer {
             keyRefresh.cancel()
             reaper.cancel()
@@ -123,7 +137,9 @@ public final class HTTPGateway: Sendable {
         let limits = configuration.limits
         let makeGateway = { (session: HTTPSession) in
             StdioGateway(
-                configuration: .init(serverName: server.name, identity: caller.identity, maxMessageBytes: limits.maxBodyBytes, maxDepth: limits.maxDepth),
+                configuration: .init(
+                    serverName: server.name, identity: caller.identity, maxMessageBytes: limits.maxBodyBytes, maxDepth: limits.maxDepth,
+                    approvals: self.approvals),
                 policy: policy, ledger: self.store.counters, audit: self.audit, logger: self.logger, client: session, metrics: self.metrics)
         }
         do {
@@ -186,6 +202,9 @@ public final class HTTPGateway: Sendable {
     func drain() async {
         draining.store(true, ordering: .sequentiallyConsistent)
         logger.notice("shutting down: finishing calls in flight")
+        // Held calls would wait for a person: they are answered now, their approvals closed.
+        let reachable = sessions.withLock { Array($0.values) } + aggregates.withLock { $0.values.flatMap { $0.members.map(\.session) } }
+        for session in reachable { await session.cancelHeldCalls(because: "the gateway is shutting down") }
         let deadline = ContinuousClock.now + .seconds(configuration.limits.upstreamTimeoutSeconds)
         while inFlight.load(ordering: .sequentiallyConsistent) > 0 && .now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
@@ -198,6 +217,16 @@ public final class HTTPGateway: Sendable {
         while !open.allSatisfy(\.isFinished) && .now < exitDeadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
+    }
+}
+
+/// The port the gateway listens on (known once it does: the configuration may say 0).
+final class BoundPort: Sendable {
+    private let port = Atomic<Int>(0)
+
+    var value: Int {
+        get { port.load(ordering: .relaxed) }
+        set { port.store(newValue, ordering: .relaxed) }
     }
 }
 

@@ -135,6 +135,21 @@ final class HTTPSession: MessageSink {
         return answers
     }
 
+    /// The tools the session's server advertised so far.
+    var knownToolNames: [String] {
+        state.withLock { $0.gateway }?.knownToolNames ?? []
+    }
+
+    /// A call held for approval may wait `duration` longer than the upstream timeout.
+    func holding(_ id: JSONValue, for duration: Duration) {
+        state.withLock { $0.waiting[RequestKey(id)]?.postpone(by: duration) }
+    }
+
+    /// Cancels the session's calls held for approval: their clients are told `reason`.
+    func cancelHeldCalls(because reason: String) async {
+        await state.withLock { $0.gateway }?.cancelHeldCalls(because: reason)
+    }
+
     /// Answers every request whose deadline has passed with a timeout error. Run by the
     /// session's sweeper each second: one timer per session rather than one per request
     /// (a cancelled `Task.sleep` keeps its timer's memory until the deadline).
@@ -234,12 +249,19 @@ final class HTTPSession: MessageSink {
 final class ResponseSlot: Sendable {
     /// The request's id, for a timeout error.
     let id: JSONValue
-    /// When the request times out.
-    let deadline: ContinuousClock.Instant
+    private let due: Mutex<ContinuousClock.Instant>
 
     init(id: JSONValue, deadline: ContinuousClock.Instant) {
         self.id = id
-        self.deadline = deadline
+        self.due = Mutex(deadline)
+    }
+
+    /// When the request times out.
+    var deadline: ContinuousClock.Instant { due.withLock { $0 } }
+
+    /// Moves the deadline `duration` later (a call held for approval).
+    func postpone(by duration: Duration) {
+        due.withLock { $0 += duration }
     }
 
     private let state = Mutex<(answer: [UInt8]?, waiter: CheckedContinuation<[UInt8], Never>?)>((nil, nil))

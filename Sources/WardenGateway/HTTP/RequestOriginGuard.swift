@@ -20,9 +20,11 @@ struct OriginPolicy: Sendable {
         }
     }
 
-    /// Throws the refusal for a request with these headers, if it is refused.
+    /// Throws the refusal for a request with these headers, if it is refused. A page of the
+    /// gateway's own origin (the dashboard) is always allowed: the Host check below keeps
+    /// other sites from posing as it.
     func check(origin: String?, authority: String?) throws {
-        if let origin, !allowedOrigins.contains(origin) {
+        if let origin, !allowedOrigins.contains(origin), !Self.isSameOrigin(origin, authority: authority) {
             throw MCPHTTPError(.forbidden, "Forbidden: the Origin \(origin) is not allowed (listen.allowed_origins)")
         }
         if !allowedHosts.isEmpty {
@@ -31,6 +33,11 @@ struct OriginPolicy: Sendable {
                 throw MCPHTTPError(.misdirectedRequest, "Misdirected Request: the Host \(host) is not served here (listen.allowed_hosts)")
             }
         }
+    }
+
+    static func isSameOrigin(_ origin: String, authority: String?) -> Bool {
+        guard let authority, !authority.isEmpty else { return false }
+        return origin.lowercased() == "http://" + authority.lowercased() || origin.lowercased() == "https://" + authority.lowercased()
     }
 
     /// The host name of a `Host` header: without its port, brackets or letter case.

@@ -108,6 +108,11 @@ extension StdioGateway {
         return .respond(PolicyDenialResult.response(id: id, decision: decision))
     }
 
+    /// The names of the tools the server advertised so far.
+    var knownToolNames: [String] {
+        state.withLock { $0.tools.keys.map(\.value) }
+    }
+
     /// The tool called `name` as the server advertised it, or `nil` if it did not. When the
     /// tool is not among those seen so far, Warden lists every page of tools itself, once.
     func knownTool(named name: String, server: any Upstream) throws -> SessionState.KnownTool? {

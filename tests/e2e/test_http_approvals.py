@@ -1,0 +1,231 @@
+"""`require_approval` through `warden serve`: the SDK's Streamable HTTP client calls
+mcp-server-time, the call is held, a webhook hears of it, and the admin API (with its roles)
+or `warden approvals --url` decides it."""
+
+import json
+import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import anyio
+import pytest
+
+from conftest import TIMEOUT, audit, wait_for
+from test_http_gateway import Gateway, bearer, http, mcp_session, text_of
+
+HELD_TIME = """
+version: "1"
+default: deny
+tools:
+  get_current_time:
+    action: require_approval
+    reason: time lookups need a person
+    approval: {timeout: 1m, approvers: [alice, carol]}
+  convert_time: {}
+"""
+
+
+class Webhook:
+    """A receiver for the approvals webhook that fails its first delivery (to see the retry)."""
+
+    def __init__(self):
+        self.bodies: list[dict] = []
+        self.attempts = 0
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["content-length"]))
+                hook.attempts += 1
+                if hook.attempts == 1:
+                    self.send_response(500)
+                else:
+                    hook.bodies.append({"body": json.loads(body), "secret": self.headers.get("x-hook-secret")})
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *arguments):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def webhook():
+    receiver = Webhook()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def held_gateway(warden, env, tmp_path, webhook):
+    (tmp_path / "held_time.yaml").write_text(HELD_TIME)
+    env = {**env, "HOOK_SECRET": "s3cret"}
+    running = Gateway(warden, env, tmp_path, extra=f"""
+approvals:
+  webhook: {{url: "{webhook.url}", headers: {{X-Hook-Secret: "${{HOOK_SECRET}}"}}}}
+""")
+    yield running
+    running.stop()
+
+
+def admin_token(gateway: Gateway, name: str, role: str) -> str:
+    result = subprocess.run(
+        [gateway.warden, "admins", "create", "--db", gateway.db, "--name", name, "--role", role, "--format", "json"],
+        capture_output=True, text=True, env=gateway.env, timeout=TIMEOUT, check=True)
+    return json.loads(result.stdout)["token"]
+
+
+def api(gateway: Gateway, method: str, path: str, token: str | None, body=None):
+    status, _, raw = http(method, gateway.base + path, body, bearer(token) if token else {})
+    return status, json.loads(raw) if raw else None
+
+
+def pending(gateway: Gateway, token: str) -> list[dict]:
+    status, body = api(gateway, "GET", "/admin/api/approvals?status=pending", token)
+    assert status == 200, body
+    return body["approvals"]
+
+
+def wait_for_pending(gateway: Gateway, token: str) -> dict:
+    wait_for(lambda: pending(gateway, token) != [])
+    return pending(gateway, token)[0]
+
+
+@pytest.mark.anyio
+async def test_a_held_call_is_announced_and_decided_through_the_admin_api_with_roles(held_gateway, webhook):
+    gateway = held_gateway
+    agent = gateway.grant("agent", "held_time.yaml", "time")
+    viewer = admin_token(gateway, "victor", "viewer")
+    bob = admin_token(gateway, "bob", "approver")
+    alice = admin_token(gateway, "alice", "approver")
+    outcomes: dict = {}
+
+    def decide():
+        approval = wait_for_pending(gateway, viewer)
+        outcomes["approval"] = approval
+        outcomes["anonymous"] = api(gateway, "POST", f"/admin/api/approvals/{approval['id']}/approve", None)[0]
+        outcomes["viewer"] = api(gateway, "POST", f"/admin/api/approvals/{approval['id']}/approve", viewer)
+        outcomes["unnamed"] = api(gateway, "POST", f"/admin/api/approvals/{approval['id']}/approve", bob)
+        outcomes["alice"] = api(gateway, "POST", f"/admin/api/approvals/{approval['id']}/approve", alice, {"reason": "fine"})
+        outcomes["again"] = api(gateway, "POST", f"/admin/api/approvals/{approval['id']}/deny", alice)
+
+    async with mcp_session(gateway.url("time"), agent) as session:
+        async with anyio.create_task_group() as group:
+            group.start_soon(anyio.to_thread.run_sync, decide)
+            result = await session.call_tool("get_current_time", {"timezone": "Asia/Tokyo"})
+    assert not result.is_error, text_of(result)
+    assert result.structured_content["timezone"] == "Asia/Tokyo"
+    assert outcomes["anonymous"] == 401
+    assert outcomes["viewer"][0] == 403 and "needs the approver role" in outcomes["viewer"][1]["error"]
+    assert outcomes["unnamed"][0] == 403 and "bob may not decide" in outcomes["unnamed"][1]["error"]
+    assert outcomes["alice"][0] == 200 and outcomes["alice"][1]["status"] == "approved"
+    assert outcomes["alice"][1]["decided_by"] == "alice" and outcomes["alice"][1]["reason"] == "fine"
+    assert outcomes["again"][0] == 409
+    approval = outcomes["approval"]
+    assert approval["tool"] == "get_current_time" and approval["server"] == "time" and approval["identity"] == "agent"
+    assert approval["arguments"] == {"timezone": "Asia/Tokyo"}
+
+    wait_for(lambda: webhook.bodies != [])
+    assert webhook.attempts == 2, "the failed first delivery was retried"
+    [delivery] = webhook.bodies
+    assert delivery["secret"] == "s3cret"
+    assert delivery["body"]["event"] == "approval.created" and delivery["body"]["approval"]["id"] == approval["id"]
+    assert delivery["body"]["url"] == f"{gateway.base}/admin/approvals/{approval['id']}"
+    records = [record for record in audit(gateway.warden, gateway.db) if record.get("tool") == "get_current_time"]
+    assert [record["decision"] for record in records] == ["approval_required", "approved"]
+
+
+@pytest.mark.anyio
+async def test_warden_approvals_decides_through_a_remote_gateway(held_gateway):
+    gateway = held_gateway
+    agent = gateway.grant("agent", "held_time.yaml", "time")
+    carol = admin_token(gateway, "carol", "approver")
+    outcomes: dict = {}
+
+    def cli(*arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run([gateway.warden, "approvals", *arguments, "--url", gateway.base, "--format", "json"],
+                              capture_output=True, text=True, timeout=TIMEOUT, env={**gateway.env, "WARDEN_ADMIN_TOKEN": carol})
+
+    def decide():
+        wait_for(lambda: json.loads(cli("list").stdout) != [])
+        [approval] = json.loads(cli("list").stdout)
+        outcomes["show"] = cli("show", approval["id"])
+        outcomes["deny"] = cli("deny", approval["id"], "--reason", "not today")
+        outcomes["again"] = cli("approve", approval["id"])
+        outcomes["unknown"] = cli("show", "a_nothing")
+
+    async with mcp_session(gateway.url("time"), agent) as session:
+        async with anyio.create_task_group() as group:
+            group.start_soon(anyio.to_thread.run_sync, decide)
+            result = await session.call_tool("get_current_time", {"timezone": "UTC"})
+    assert result.is_error and "denied by carol: not today" in text_of(result)
+    assert json.loads(outcomes["show"].stdout)["status"] == "pending"
+    assert outcomes["deny"].returncode == 0 and json.loads(outcomes["deny"].stdout)["status"] == "denied"
+    assert outcomes["again"].returncode == 1 and "already denied" in outcomes["again"].stderr
+    assert outcomes["unknown"].returncode == 2
+
+
+@pytest.mark.anyio
+async def test_a_gateway_shut_down_while_a_call_is_held_answers_it_and_closes_the_approval(held_gateway):
+    gateway = held_gateway
+    agent = gateway.grant("agent", "held_time.yaml", "time")
+    viewer = admin_token(gateway, "victor", "viewer")
+
+    def stop_when_held():
+        wait_for_pending(gateway, viewer)
+        gateway.stop()
+
+    async with mcp_session(gateway.url("time"), agent) as session:
+        async with anyio.create_task_group() as group:
+            group.start_soon(anyio.to_thread.run_sync, stop_when_held)
+            result = await session.call_tool("get_current_time", {"timezone": "UTC"})
+    assert result.is_error and "not approved: the gateway is shutting down" in text_of(result)
+    listed = subprocess.run([gateway.warden, "approvals", "list", "--status", "all", "--db", gateway.db, "--format", "json"],
+                            capture_output=True, text=True, timeout=TIMEOUT, check=True)
+    [closed] = json.loads(listed.stdout)
+    assert closed["status"] == "cancelled" and closed["reason"] == "the gateway is shutting down"
+
+
+def test_the_admin_api_shows_the_audit_log_grants_and_servers_and_guards_changes(held_gateway):
+    gateway = held_gateway
+    agent = gateway.grant("agent", "held_time.yaml", "time")
+    viewer = admin_token(gateway, "victor", "viewer")
+    admin = admin_token(gateway, "ada", "admin")
+    session_status, _, _ = http("POST", gateway.url("time"), {
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}, bearer(agent))
+    assert session_status == 200
+
+    assert api(gateway, "GET", "/admin/api/grants", None)[0] == 401
+    assert api(gateway, "GET", "/admin/api/grants", agent)[0] == 401, "a grant token is not an admin token"
+    status, grants = api(gateway, "GET", "/admin/api/grants", viewer)
+    assert status == 200 and [grant["label"] for grant in grants["grants"]] == ["agent"]
+    grant_id = grants["grants"][0]["id"]
+
+    status, servers = api(gateway, "GET", "/admin/api/servers", viewer)
+    assert status == 200
+    time_server = next(server for server in servers["servers"] if server["name"] == "time")
+    default, granted = time_server["policies"]
+    assert default["used_by"] == ["server default"] and granted["used_by"] == ["grant agent"]
+    tools = {tool["name"]: tool for tool in granted["tools"]}
+    assert tools["get_current_time"]["effect"] == "approval"
+    assert tools["get_current_time"]["rule"] == "/tools/get_current_time/approval"
+    assert tools["convert_time"]["effect"] == "allow"
+    assert {tool["name"]: tool["effect"] for tool in default["tools"]}["get_current_time"] == "allow", "all_time.yaml allows it"
+
+    status, entries = api(gateway, "GET", "/admin/api/audit?limit=5", viewer)
+    assert status == 200 and isinstance(entries["entries"], list)
+    assert api(gateway, "GET", "/admin/api/audit?since=yesterday", viewer)[0] == 400
+
+    assert api(gateway, "POST", f"/admin/api/grants/{grant_id}/revoke", viewer)[0] == 403
+    assert api(gateway, "POST", "/admin/api/policies/reload", viewer)[0] == 403
+    assert api(gateway, "POST", "/admin/api/policies/reload", admin) == (200, {"reloaded": True})
+    assert api(gateway, "POST", f"/admin/api/grants/{grant_id}/revoke", admin)[0] == 200
+    assert http("POST", gateway.url("time"), {"jsonrpc": "2.0", "id": 2, "method": "ping"}, bearer(agent))[0] == 401
+    assert api(gateway, "POST", "/admin/api/grants/g_nothing/revoke", admin)[0] == 404

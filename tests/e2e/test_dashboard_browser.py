@@ -9,10 +9,19 @@ import anyio
 import pytest
 
 from conftest import ROOT, TIMEOUT
-from test_http_approvals import admin_token, held_gateway, webhook  # noqa: F401 (fixtures)
+from test_http_approvals import Webhook, admin_token, start_held_gateway
 from test_http_gateway import mcp_session, text_of
 
 SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
+
+
+@pytest.fixture
+def held_gateway(warden, env, tmp_path):
+    webhook = Webhook()
+    running = start_held_gateway(warden, env, tmp_path, webhook)
+    yield running
+    running.stop()
+    webhook.close()
 
 
 @pytest.fixture
@@ -72,7 +81,7 @@ def look_at_the_audit_log_and_servers(browser, base: str) -> None:
 
 
 @pytest.mark.anyio
-async def test_clicking_approve_in_the_dashboard_completes_the_clients_call(held_gateway, browser):  # noqa: F811
+async def test_clicking_approve_in_the_dashboard_completes_the_clients_call(held_gateway, browser):
     gateway = held_gateway
     agent = gateway.grant("agent", "held_time.yaml", "time")
     alice = admin_token(gateway, "alice", "approver")
@@ -85,7 +94,7 @@ async def test_clicking_approve_in_the_dashboard_completes_the_clients_call(held
     await anyio.to_thread.run_sync(look_at_the_audit_log_and_servers, browser, gateway.base)
 
 
-def test_a_viewer_sees_approvals_but_cannot_decide_them(held_gateway, browser):  # noqa: F811
+def test_a_viewer_sees_approvals_but_cannot_decide_them(held_gateway, browser):
     from selenium.webdriver.common.by import By
 
     gateway = held_gateway

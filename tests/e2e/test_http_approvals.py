@@ -62,14 +62,19 @@ def webhook():
     receiver.close()
 
 
-@pytest.fixture
-def held_gateway(warden, env, tmp_path, webhook):
+def start_held_gateway(warden, env, tmp_path, webhook: Webhook) -> Gateway:
+    """`warden serve` in front of mcp-server-time, with HELD_TIME for grants and the webhook."""
     (tmp_path / "held_time.yaml").write_text(HELD_TIME)
     env = {**env, "HOOK_SECRET": "s3cret"}
-    running = Gateway(warden, env, tmp_path, extra=f"""
+    return Gateway(warden, env, tmp_path, extra=f"""
 approvals:
   webhook: {{url: "{webhook.url}", headers: {{X-Hook-Secret: "${{HOOK_SECRET}}"}}}}
 """)
+
+
+@pytest.fixture
+def held_gateway(warden, env, tmp_path, webhook):
+    running = start_held_gateway(warden, env, tmp_path, webhook)
     yield running
     running.stop()
 

@@ -5,10 +5,6 @@ import WardenJSON
 /// `warden run` and `warden audit` through the built binary; the end-to-end tests in
 /// tests/e2e drive them with real MCP clients and servers.
 @Suite struct RunAndAuditCommandTests {
-    func temporaryDatabase() -> String {
-        FileManager.default.temporaryDirectory.appending(path: "warden-cli-\(UUID().uuidString)/warden.db").path
-    }
-
     @Test func runNeedsAServerCommand() throws {
         let output = try WardenBinary.run(["run", "--policy", "examples/policies/time.yaml"])
         #expect(output.status == 2)
@@ -18,7 +14,7 @@ import WardenJSON
     @Test func runRefusesAnInvalidPolicyBeforeStartingTheServer() throws {
         let policy = try WardenBinary.temporaryFile("bad.yaml", "tools:\n  t: {limts: []}\n")
         let marker = FileManager.default.temporaryDirectory.appending(path: "started-\(UUID().uuidString)").path
-        let output = try WardenBinary.run(["run", "--policy", policy, "--db", temporaryDatabase(), "--", "touch", marker])
+        let output = try WardenBinary.run(["run", "--policy", policy, "--db", WardenBinary.temporaryDatabase(), "--", "touch", marker])
         #expect(output.status == 2)
         #expect(output.stderr.contains("unknown key \"limts\" at /tools/t — did you mean \"limits\"?"))
         #expect(!FileManager.default.fileExists(atPath: marker))
@@ -27,7 +23,7 @@ import WardenJSON
     @Test func runExitsWithTheServersStatus() throws {
         for status in [0, 7] {
             let output = try WardenBinary.run([
-                "run", "--policy", "examples/policies/time.yaml", "--db", temporaryDatabase(), "--", "sh", "-c", "exit \(status)",
+                "run", "--policy", "examples/policies/time.yaml", "--db", WardenBinary.temporaryDatabase(), "--", "sh", "-c", "exit \(status)",
             ])
             #expect(output.status == Int32(status))
         }
@@ -37,7 +33,7 @@ import WardenJSON
         let process = Process()
         process.executableURL = WardenBinary.url
         process.arguments = [
-            "run", "--log-level", "info", "--policy", "examples/policies/time.yaml", "--db", temporaryDatabase(), "--", "sleep", "30",
+            "run", "--log-level", "info", "--policy", "examples/policies/time.yaml", "--db", WardenBinary.temporaryDatabase(), "--", "sleep", "30",
         ]
         process.currentDirectoryURL = WardenBinary.packageRoot
         process.standardInput = Pipe()
@@ -62,13 +58,13 @@ import WardenJSON
 
     @Test func runReportsAServerThatCannotStart() throws {
         let output = try WardenBinary.run([
-            "run", "--policy", "examples/policies/time.yaml", "--db", temporaryDatabase(), "--", "no-such-server-\(UUID().uuidString)",
+            "run", "--policy", "examples/policies/time.yaml", "--db", WardenBinary.temporaryDatabase(), "--", "no-such-server-\(UUID().uuidString)",
         ])
         #expect(output.status != 0)
     }
 
     @Test func auditCommandsWorkOnAnEmptyLog() throws {
-        let db = temporaryDatabase()
+        let db = WardenBinary.temporaryDatabase()
         let verify = try WardenBinary.run(["audit", "verify", "--db", db])
         #expect(verify.status == 0)
         #expect(verify.stdout == "audit log intact: 0 entries verified\n")

@@ -56,6 +56,11 @@ struct WardenBinary {
     }
 
     /// Writes `text` to a temporary file named `name` and returns its path.
+    /// A database path in a fresh folder.
+    static func temporaryDatabase() -> String {
+        FileManager.default.temporaryDirectory.appending(path: "warden-cli-\(UUID().uuidString)/warden.db").path
+    }
+
     static func temporaryFile(_ name: String, _ text: String) throws -> String {
         let folder = FileManager.default.temporaryDirectory.appending(path: "warden-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -173,6 +173,25 @@ import WardenPolicy
         #expect(try load(loopback).listen.anonymous)
     }
 
+    @Test func approvalsTakeAWebhookWithHeadersAndADashboardURL() throws {
+        let config = try load(
+            try write(
+                """
+                servers: {time: {command: [t], policy: policies/p.yaml}}
+                approvals:
+                  webhook: {url: "https://hooks.example/w", headers: {Authorization: "Bearer ${HOOK}"}}
+                  dashboard_url: https://warden.example
+                """), environment: ["HOOK": "h"])
+        #expect(config.approvals.webhookURL == "https://hooks.example/w")
+        #expect(config.approvals.webhookHeaders == ["Authorization": "Bearer h"])
+        #expect(config.approvals.dashboardURL == "https://warden.example")
+        let short = try load(try write("servers: {time: {command: [t], policy: policies/p.yaml}}\napprovals: {webhook: http://127.0.0.1:9/h}\n"))
+        #expect(short.approvals.webhookURL == "http://127.0.0.1:9/h")
+        let found = problems(try write("servers: {time: {command: [t], policy: policies/p.yaml}}\napprovals: {webhook: ftp://x, dashbord_url: y}\n"))
+        #expect(found.contains { $0.message.contains("unknown key \"dashbord_url\"") })
+        #expect(found.contains { $0.message == "the webhook must be an http(s) URL at /approvals/webhook" })
+    }
+
     @Test func serversAreRequired() throws {
         #expect(problems(try write("listen: {port: 8000}\n")).contains { $0.message == "missing required key \"servers\" at the top level" })
         #expect(problems(try write("servers: {}\n")).contains { $0.message.contains("name at least one server") })

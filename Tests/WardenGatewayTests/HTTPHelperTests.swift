@@ -1,5 +1,6 @@
 import Testing
 import WardenMCP
+import WardenPolicy
 @testable import WardenGateway
 
 @Suite struct HTTPHelperTests {
@@ -44,5 +45,37 @@ import WardenMCP
         #expect(throws: MCPHTTPError.self) { try policy.check(origin: "https://evil.example", authority: "127.0.0.1:8940") }
         #expect(throws: MCPHTTPError.self) { try policy.check(origin: nil, authority: "evil.example:8940") }
         #expect(throws: MCPHTTPError.self) { try policy.check(origin: nil, authority: nil) }
+    }
+
+    @Test func theGatewaysOwnOriginIsAllowedForTheDashboardsForms() throws {
+        let policy = OriginPolicy(listen: GatewayConfiguration.Listen())
+        try policy.check(origin: "http://127.0.0.1:8940", authority: "127.0.0.1:8940")
+        try policy.check(origin: "http://LOCALHOST:8940", authority: "localhost:8940")
+        #expect(throws: MCPHTTPError.self) { try policy.check(origin: "http://127.0.0.1:9999", authority: "127.0.0.1:8940") }
+        #expect(throws: MCPHTTPError.self) { try policy.check(origin: "http://127.0.0.1:8940", authority: nil) }
+    }
+}
+
+@Suite struct DashboardTests {
+    @Test func everyValueShownIsEscaped() {
+        #expect(DashboardHTML.escape(#"<script>alert("x") & 'y'</script>"#) == "&lt;script&gt;alert(&quot;x&quot;) &amp; &#39;y&#39;&lt;/script&gt;")
+        #expect(DashboardHTML.badge("<b>").contains("&lt;b&gt;"))
+    }
+
+    @Test func toolSummariesNameTheEffectAndTheRule() throws {
+        let policy = try PolicyLoader.load(
+            yaml: """
+                default: deny
+                hide: [secret]
+                tools:
+                  read: {}
+                  write: {limits: [{window: minute, max: 3}]}
+                  wipe: {action: deny, reason: never}
+                  pay: {action: require_approval}
+                  send: {deny_if: [{conditions: [{path: args.to, op: eq, value: x}]}]}
+                """, file: "p.yaml")
+        let summaries = ["read", "write", "wipe", "pay", "send", "secret", "other"].map { ToolSummary(name: $0, policy: policy) }
+        #expect(summaries.map(\.effect) == ["allow", "allow, limited", "deny", "approval", "allow, conditional", "hidden", "deny"])
+        #expect(summaries.map(\.rule) == ["/tools/read", "/tools/write", "/tools/wipe/action", "/tools/pay/action", "/tools/send", "(hidden)", "(default deny)"])
     }
 }

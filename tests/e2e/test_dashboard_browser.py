@@ -96,14 +96,19 @@ async def test_clicking_approve_in_the_dashboard_completes_the_clients_call(held
 
 def test_a_viewer_sees_approvals_but_cannot_decide_them(held_gateway, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
 
     gateway = held_gateway
     viewer = admin_token(gateway, "victor", "viewer")
+    wait = WebDriverWait(browser, TIMEOUT)
     browser.get(f"{gateway.base}/admin/login")
     browser.find_element(By.ID, "token").send_keys("wda_not-a-token")
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
-    assert "not a valid admin token" in browser.find_element(By.CSS_SELECTOR, "p.error").text
+    refusal = wait.until(shown.presence_of_element_located((By.CSS_SELECTOR, "p.error")))
+    assert "not a valid admin token" in refusal.text
     browser.find_element(By.ID, "token").send_keys(viewer)
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
-    assert "victor · viewer" in browser.find_element(By.TAG_NAME, "nav").text
+    navigation = wait.until(shown.presence_of_element_located((By.TAG_NAME, "nav")))
+    assert "victor · viewer" in navigation.text
     assert browser.find_elements(By.CSS_SELECTOR, "button.approve") == []

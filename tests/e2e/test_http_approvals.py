@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import anyio
 import pytest
+from mcp import types
 
 from conftest import TIMEOUT, audit, wait_for
 from test_http_gateway import Gateway, bearer, http, mcp_session, text_of
@@ -234,3 +235,28 @@ def test_the_admin_api_shows_the_audit_log_grants_and_servers_and_guards_changes
     assert api(gateway, "POST", f"/admin/api/grants/{grant_id}/revoke", admin)[0] == 200
     assert http("POST", gateway.url("time"), {"jsonrpc": "2.0", "id": 2, "method": "ping"}, bearer(agent))[0] == 401
     assert api(gateway, "POST", "/admin/api/grants/g_nothing/revoke", admin)[0] == 404
+
+
+@pytest.mark.anyio
+async def test_over_http_the_caller_is_asked_by_elicitation_and_hears_progress(held_gateway):
+    gateway = held_gateway
+    (gateway.directory / "ask_user.yaml").write_text(HELD_TIME.replace("approvers: [alice, carol]", "approvers: [user]"))
+    agent = gateway.grant("agent", "ask_user.yaml", "time")
+    questions: list[str] = []
+    progress: list[str] = []
+
+    async def answer(context, params):
+        questions.append(params.message)
+        return types.ElicitResult(action="accept", content={"approve": True})
+
+    async def on_progress(value, total, message):
+        progress.append(message or "")
+
+    async with mcp_session(gateway.url("time"), agent, elicitation_callback=answer) as session:
+        result = await session.call_tool("get_current_time", {"timezone": "UTC"}, progress_callback=on_progress)
+    assert not result.is_error, text_of(result)
+    assert questions and "get_current_time on time" in questions[0]
+    assert progress and progress[0].startswith("waiting for approval a_")
+    listed = subprocess.run([gateway.warden, "approvals", "list", "--status", "approved", "--db", gateway.db, "--format", "json"],
+                            capture_output=True, text=True, timeout=TIMEOUT, check=True)
+    assert json.loads(listed.stdout)[0]["decided_by"] == "user"

@@ -55,7 +55,7 @@ public struct AdminClient: Sendable {
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            response = try await HTTPClient.failingFast.execute(request, timeout: .seconds(30))
             bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
         } catch {
             throw Failure(status: nil, description: "cannot reach \(baseURL): \(error)")
@@ -77,4 +77,16 @@ public struct AdminClient: Sendable {
     private static func escaped(_ id: String) -> String {
         id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? id
     }
+}
+
+extension HTTPClient {
+    /// A client that reports a connection it cannot make at once, instead of retrying until
+    /// the request's deadline: for the admin CLI and the approvals webhook, which report or
+    /// retry on their own. It lives as long as the process.
+    static let failingFast: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 }

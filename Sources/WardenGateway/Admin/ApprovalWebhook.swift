@@ -45,7 +45,7 @@ struct ApprovalWebhook: Sendable {
         for attempt in 0...Self.backoff.count {
             let problem: String
             do {
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                let response = try await HTTPClient.failingFast.execute(request, timeout: .seconds(10))
                 _ = try? await response.body.collect(upTo: 64 * 1024)
                 if (200..<300).contains(response.status.code) { return }
                 problem = "HTTP \(response.status.code)"

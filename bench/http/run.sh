@@ -8,7 +8,8 @@
 #
 #   bench/http/run.sh [seconds per run (default 10)] [concurrencies (default "1 16 64")]
 #
-# Needs release builds: swift build -c release --product warden --product warden-bench.
+# Needs release builds: swift build -c release --product warden; swift build -c release --product warden-bench
+# (one --product per build: swift build builds only the last one named).
 # Installs wrk (apt-get) and the Python proxies (bench/.venv-*) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +19,7 @@ CONCURRENCIES=${2:-"1 16 64"}
 WARDEN=${WARDEN:-$ROOT/.build/release/warden}
 BENCH=${BENCH:-$ROOT/.build/release/warden-bench}
 for binary in "$WARDEN" "$BENCH"; do
-  [[ -x $binary ]] || { echo "missing $binary: swift build -c release --product warden --product warden-bench" >&2; exit 2; }
+  [[ -x $binary ]] || { echo "missing $binary: swift build -c release --product warden; swift build -c release --product warden-bench" >&2; exit 2; }
 done
 command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq wrk > /dev/null; }
 
@@ -95,7 +96,7 @@ PIDS+=($!); WARDEN_PID=$!
 for _ in $(seq 1 100); do grep -q 'listening on' "$WORK/warden.log" && break; sleep 0.1; done
 WARDEN_BASE=$(grep -o 'http://[0-9.:]*' "$WORK/warden.log" | head -1)
 
-"$MCP_PROXY_VENV/bin/mcp-proxy" --port 18942 "$BENCH" echo-server 2> "$WORK/mcp-proxy.log" &
+"$MCP_PROXY_VENV/bin/mcp-proxy" --port 18942 "$BENCH" echo-server > "$WORK/mcp-proxy.log" 2>&1 &
 PIDS+=($!); MCP_PROXY_PID=$!
 "$FASTMCP_VENV/bin/python" bench/http/fastmcp_proxy.py 18943 "$BENCH" echo-server > "$WORK/fastmcp.log" 2>&1 &
 PIDS+=($!); FASTMCP_PID=$!

@@ -12,7 +12,7 @@ import pytest
 from mcp import types
 
 from conftest import TIMEOUT, audit, wait_for
-from test_http_gateway import Gateway, bearer, http, mcp_session, text_of
+from test_http_gateway import Gateway, bearer, http, mcp_session, open_session, text_of
 
 HELD_TIME = """
 version: "1"
@@ -233,6 +233,13 @@ def test_the_admin_api_shows_the_audit_log_grants_and_servers_and_guards_changes
     assert api(gateway, "POST", "/admin/api/policies/reload", viewer)[0] == 403
     assert api(gateway, "POST", "/admin/api/policies/reload", admin) == (200, {"reloaded": True})
     assert api(gateway, "POST", f"/admin/api/grants/{grant_id}/revoke", admin)[0] == 200
+    request = {"label": "second", "servers": ["time"], "policy": str(gateway.directory / "held_time.yaml")}
+    assert api(gateway, "POST", "/admin/api/grants", viewer, request)[0] == 403
+    status, created = api(gateway, "POST", "/admin/api/grants", admin, request)
+    assert status == 201 and created["token"].startswith("wdn_") and created["label"] == "second"
+    assert open_session(gateway, "time", created["token"])
+    assert api(gateway, "POST", "/admin/api/grants", admin, {**request, "servers": ["nope"]})[0] == 400
+    assert api(gateway, "POST", "/admin/api/grants", admin, {**request, "policy": "/no/such.yaml"})[0] == 400
     assert http("POST", gateway.url("time"), {"jsonrpc": "2.0", "id": 2, "method": "ping"}, bearer(agent))[0] == 401
     assert api(gateway, "POST", "/admin/api/grants/g_nothing/revoke", admin)[0] == 404
 

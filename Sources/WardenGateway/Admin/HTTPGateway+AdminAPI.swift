@@ -40,6 +40,15 @@ extension HTTPGateway {
             _ = try await self.admin(request, needs: .viewer)
             return Self.json(["grants": .array(try self.store.grants.list(includingRevoked: true).map(\.json))])
         }
+        api.post("/grants") { request, _ in
+            let token = try await self.admin(request, needs: .admin)
+            var request = request
+            let issued = try await self.createGrant(try await Self.jsonBody(&request))
+            self.logger.notice("grant created through the admin API", metadata: ["grant": "\(issued.grant.id)", "by": "\(token.name)"])
+            guard case .object(var object) = issued.grant.json else { return Self.json(issued.grant.json) }
+            object.members.insert(.init(key: "token", value: .string(issued.token)), at: 1)
+            return Self.json(.object(object), status: .created)
+        }
         api.post("/grants/:id/revoke") { request, context in
             let token = try await self.admin(request, needs: .admin)
             let id = context.parameters.get("id") ?? ""
@@ -93,6 +102,35 @@ extension HTTPGateway {
             case .alreadyClosed: throw AdminAPIError(.conflict, "Conflict: \(failure.description)")
             case .notAnApprover: throw AdminAPIError(.forbidden, "Forbidden: \(failure.description)")
             }
+        }
+    }
+
+    /// Creates a grant from `{"label", "servers", "policy", "identity"?, "identity_labels"?}`:
+    /// the servers must be served here, and the policy a valid policy file.
+    func createGrant(_ body: JSONValue) async throws -> IssuedGrant {
+        guard let label = body["label"]?.stringValue, !label.isEmpty,
+            let servers = body["servers"]?.arrayValue?.compactMap(\.stringValue), !servers.isEmpty,
+            let policy = body["policy"]?.stringValue
+        else {
+            throw AdminAPIError(.badRequest, "Bad Request: a grant needs \"label\", \"servers\" (a list of names) and \"policy\" (a policy file's path)")
+        }
+        if let unknown = servers.first(where: { self.servers[$0] == nil }) {
+            throw AdminAPIError(.badRequest, "Bad Request: no server named \(unknown) behind this gateway")
+        }
+        let path = URL(fileURLWithPath: policy).standardizedFileURL.path
+        do {
+            _ = try policies.file(at: path)
+        } catch {
+            throw AdminAPIError(.badRequest, "Bad Request: \(path) is not a valid policy file: \(error)")
+        }
+        let labels = body["identity_labels"]?.objectValue.map { object in
+            Dictionary(object.members.compactMap { member in member.value.stringValue.map { (member.key, $0) } }, uniquingKeysWith: { $1 })
+        }
+        do {
+            return try store.grants.create(
+                label: label, servers: servers, policy: path, identity: body["identity"]?.stringValue, identityLabels: labels ?? [:])
+        } catch {
+            throw AdminAPIError(.serviceUnavailable, "Warden could not store the grant: \(error)")
         }
     }
 

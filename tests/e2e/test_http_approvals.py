@@ -267,3 +267,32 @@ async def test_over_http_the_caller_is_asked_by_elicitation_and_hears_progress(h
     listed = subprocess.run([gateway.warden, "approvals", "list", "--status", "approved", "--db", gateway.db, "--format", "json"],
                             capture_output=True, text=True, timeout=TIMEOUT, check=True)
     assert json.loads(listed.stdout)[0]["decided_by"] == "user"
+
+
+def test_a_held_call_is_answered_on_its_own_event_stream_with_progress_first(held_gateway):
+    gateway = held_gateway
+    agent = gateway.grant("agent", "held_time.yaml", "time")
+    carol = admin_token(gateway, "carol", "approver")
+    session = open_session(gateway, "time", agent)
+    call = {"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+            "params": {"name": "get_current_time", "arguments": {"timezone": "UTC"}, "_meta": {"progressToken": "p-5"}}}
+    answered: dict = {}
+
+    def post():
+        answered["reply"] = http("POST", gateway.url("time"), call, {**bearer(agent), "mcp-session-id": session})
+
+    poster = threading.Thread(target=post)
+    poster.start()
+    approval = wait_for_pending(gateway, carol)
+    assert api(gateway, "POST", f"/admin/api/approvals/{approval['id']}/approve", carol)[0] == 200
+    poster.join(TIMEOUT)
+    status, headers, body = answered["reply"]
+    assert status == 200 and headers["content-type"] == "text/event-stream"
+    events = [json.loads(line[len("data: "):]) for line in body.decode().splitlines() if line.startswith("data: ")]
+    assert events[0]["method"] == "notifications/progress" and events[0]["params"]["progressToken"] == "p-5"
+    assert events[-1]["id"] == 5 and events[-1]["result"]["isError"] is False
+    # An ordinary call on the same session is still answered with plain JSON.
+    status, headers, _ = http("POST", gateway.url("time"), {"jsonrpc": "2.0", "id": 6, "method": "tools/call",
+                                                           "params": {"name": "convert_time", "arguments": {}}},
+                              {**bearer(agent), "mcp-session-id": session})
+    assert headers["content-type"] == "application/json"

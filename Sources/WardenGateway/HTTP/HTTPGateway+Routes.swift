@@ -98,6 +98,16 @@ extension HTTPGateway {
         }
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
+        if requests.count == 1, value.arrayValue == nil, request.headers[.accept]?.contains("text/event-stream") == true {
+            let outcome = await session.exchangeStreaming(
+                body, request: requests[0], timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
+            switch outcome {
+            case .answer(let answer):
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer)))
+            case .held(let events):
+                return Self.eventStream(of: events, headers: headers)
+            }
+        }
         let answers = await session.exchange(
             messages, requests: requests, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
         let payload = value.arrayValue == nil ? answers[0] : Self.batch(answers)
@@ -168,6 +178,20 @@ extension HTTPGateway {
                 }
             } onInboundClosed: {
                 gone()
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    /// The event stream answering a POST whose call is held: the messages about the call,
+    /// then its answer.
+    static func eventStream(of events: AsyncStream<[UInt8]>, headers: HTTPFields) -> Response {
+        var headers = headers
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            for await message in events {
+                try await writer.write(ByteBuffer(bytes: ServerSentEvents.event(data: message, type: "message")))
             }
             try await writer.finish(nil)
         })

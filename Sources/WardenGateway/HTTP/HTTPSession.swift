@@ -111,18 +111,10 @@ final class HTTPSession: MessageSink {
     func exchange(
         _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, httpRequest: String? = nil
     ) async -> [[UInt8]] {
-        let deadline = ContinuousClock.now + timeout
-        let slots = requests.map { ResponseSlot(id: $0.id, deadline: deadline) }
-        let refused = state.withLock { state -> String? in
-            if state.closed { return "The session has ended" }
-            if let duplicate = requests.first(where: { state.waiting[$0.key] != nil }) {
-                return "Invalid Request: a request with id \(duplicate.key.text) is already in progress"
-            }
-            for (request, slot) in zip(requests, slots) { state.waiting[request.key] = slot }
-            return nil
-        }
-        if let refused {
-            return requests.map { JSONRPCError.response(id: $0.id, code: JSONRPCError.invalidRequest, message: refused) }
+        let slots: [ResponseSlot]
+        switch register(requests, timeout: timeout, streams: false) {
+        case .refused(let answers): return answers
+        case .registered(let registered): slots = registered
         }
         send(messages, httpRequest: httpRequest)
         var answers: [[UInt8]] = []
@@ -135,14 +127,52 @@ final class HTTPSession: MessageSink {
         return answers
     }
 
+    /// Sends one request and waits for what comes first: its answer, or (for a call held for
+    /// approval) a stream of the messages about it (progress, questions for the user) that
+    /// ends with its answer: the POST's own event stream.
+    func exchangeStreaming(
+        _ message: [UInt8], request: (key: RequestKey, id: JSONValue), timeout: Duration, httpRequest: String? = nil
+    ) async -> ResponseSlot.Outcome {
+        switch register([request], timeout: timeout, streams: true) {
+        case .refused(let answers): return .answer(answers[0])
+        case .registered(let slots):
+            send([message], httpRequest: httpRequest)
+            return await slots[0].outcome()
+        }
+    }
+
+    private enum Registration {
+        case registered([ResponseSlot])
+        case refused([[UInt8]])
+    }
+
+    /// Makes a slot for each request's answer, unless the session has ended or one of the ids is in use.
+    private func register(_ requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, streams: Bool) -> Registration {
+        let deadline = ContinuousClock.now + timeout
+        let slots = requests.map { ResponseSlot(id: $0.id, deadline: deadline, streams: streams) }
+        let refused = state.withLock { state -> String? in
+            if state.closed { return "The session has ended" }
+            if let duplicate = requests.first(where: { state.waiting[$0.key] != nil }) {
+                return "Invalid Request: a request with id \(duplicate.key.text) is already in progress"
+            }
+            for (request, slot) in zip(requests, slots) { state.waiting[request.key] = slot }
+            return nil
+        }
+        guard let refused else { return .registered(slots) }
+        return .refused(requests.map { JSONRPCError.response(id: $0.id, code: JSONRPCError.invalidRequest, message: refused) })
+    }
+
     /// The tools the session's server advertised so far.
     var knownToolNames: [String] {
         state.withLock { $0.gateway }?.knownToolNames ?? []
     }
 
-    /// A call held for approval may wait `duration` longer than the upstream timeout.
+    /// A call held for approval may wait `duration` longer than the upstream timeout; a POST
+    /// that takes an event stream gets one now, for the messages about the call.
     func holding(_ id: JSONValue, for duration: Duration) {
-        state.withLock { $0.waiting[RequestKey(id)]?.postpone(by: duration) }
+        guard let slot = state.withLock({ $0.waiting[RequestKey(id)] }) else { return }
+        slot.postpone(by: duration)
+        slot.hold()
     }
 
     /// Cancels the session's calls held for approval: their clients are told `reason`.
@@ -176,6 +206,13 @@ final class HTTPSession: MessageSink {
     }
 
     // MARK: - Server to client
+
+    /// A message about request `id` goes on that request's own event stream if it has one.
+    @discardableResult
+    func write(_ message: [UInt8], about id: JSONValue) -> Bool {
+        if let slot = state.withLock({ $0.waiting[RequestKey(id)] }), slot.relate(message) { return true }
+        return write(message)
+    }
 
     /// What the gateway sends the client: answers to their POSTs, the rest to the stream.
     @discardableResult
@@ -242,47 +279,5 @@ final class HTTPSession: MessageSink {
     static func newIdentifier() -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<4).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
-    }
-}
-
-/// Where one request's answer arrives; the first delivery wins.
-final class ResponseSlot: Sendable {
-    /// The request's id, for a timeout error.
-    let id: JSONValue
-    private let due: Mutex<ContinuousClock.Instant>
-
-    init(id: JSONValue, deadline: ContinuousClock.Instant) {
-        self.id = id
-        self.due = Mutex(deadline)
-    }
-
-    /// When the request times out.
-    var deadline: ContinuousClock.Instant { due.withLock { $0 } }
-
-    /// Moves the deadline `duration` later (a call held for approval).
-    func postpone(by duration: Duration) {
-        due.withLock { $0 += duration }
-    }
-
-    private let state = Mutex<(answer: [UInt8]?, waiter: CheckedContinuation<[UInt8], Never>?)>((nil, nil))
-
-    func deliver(_ answer: [UInt8]) {
-        let waiter = state.withLock { state -> CheckedContinuation<[UInt8], Never>? in
-            guard state.answer == nil else { return nil }
-            state.answer = answer
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: answer)
-    }
-
-    func value() async -> [UInt8] {
-        await withCheckedContinuation { continuation in
-            let answer = state.withLock { state -> [UInt8]? in
-                if state.answer == nil { state.waiter = continuation }
-                return state.answer
-            }
-            if let answer { continuation.resume(returning: answer) }
-        }
     }
 }

@@ -17,10 +17,20 @@ protocol MessageSink: Sendable {
 
     /// Request `id` is held for approval for up to `duration`: its answer will be late.
     func holding(_ id: JSONValue, for duration: Duration)
+
+    /// Delivers a message about request `id` (progress, a question for the user): on that
+    /// request's own stream where the transport has one.
+    @discardableResult
+    func write(_ message: [UInt8], about id: JSONValue) -> Bool
 }
 
 extension MessageSink {
     func holding(_ id: JSONValue, for duration: Duration) {}
+
+    @discardableResult
+    func write(_ message: [UInt8], about id: JSONValue) -> Bool {
+        write(message)
+    }
 }
 
 /// Writes newline-terminated messages to a file descriptor, whole and one at a time, from

@@ -152,7 +152,7 @@ extension StdioGateway {
             if let token = held.progressToken, ContinuousClock.now >= nextProgress {
                 progress += 1
                 nextProgress = .now + desk.progressInterval
-                client.write(Self.progressNotification(token: token, progress: progress, approval: approval))
+                client.write(Self.progressNotification(token: token, progress: progress, approval: approval), about: held.id)
             }
             try? await Task.sleep(for: desk.pollInterval)
         }

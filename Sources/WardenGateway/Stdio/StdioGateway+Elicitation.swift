@@ -29,7 +29,7 @@ extension StdioGateway {
             ],
         ]
         return Task {
-            guard let response = try? await self.requestClient("elicitation/create", params: question) else { return }
+            guard let response = try? await self.requestClient("elicitation/create", params: question, about: held.id) else { return }
             let result = response["result"]
             let approved = result?["action"] == "accept" && result?["content"]?["approve"] == true
             let reason = result?["content"]?["reason"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
@@ -43,9 +43,10 @@ extension StdioGateway {
         }
     }
 
-    /// Sends Warden's own request to the client and waits for its answer. Cancelled, the
-    /// request is withdrawn with `notifications/cancelled`.
-    func requestClient(_ method: String, params: JSONValue) async throws -> JSONObject {
+    /// Sends Warden's own request to the client, on the stream of the client's request
+    /// `related` to it, and waits for its answer. Cancelled, the request is withdrawn with
+    /// `notifications/cancelled`.
+    func requestClient(_ method: String, params: JSONValue, about related: JSONValue) async throws -> JSONObject {
         let id = state.withLock { state -> JSONValue in
             state.ownRequestCount += 1
             return .string("warden-\(state.ownRequestCount)")
@@ -63,7 +64,7 @@ extension StdioGateway {
                     return
                 }
                 let message: JSONValue = ["jsonrpc": "2.0", "id": id, "method": .string(method), "params": params]
-                client.write(Array(JSONWriter.write(message).utf8))
+                client.write(Array(JSONWriter.write(message).utf8), about: related)
             }
         } onCancel: {
             guard let continuation = state.withLock({ $0.ownClientRequests.removeValue(forKey: key) }) else { return }
@@ -72,7 +73,7 @@ extension StdioGateway {
                 "jsonrpc": "2.0", "method": "notifications/cancelled",
                 "params": ["requestId": id, "reason": "decided elsewhere"],
             ]
-            client.write(Array(JSONWriter.write(withdrawal).utf8))
+            client.write(Array(JSONWriter.write(withdrawal).utf8), about: related)
         }
     }
 }

@@ -1,0 +1,101 @@
+import Synchronization
+import WardenJSON
+
+/// Where one request's answer arrives; the first delivery wins. A request held for approval
+/// whose POST accepts an event stream gets one: the messages about it, then its answer.
+final class ResponseSlot: Sendable {
+    /// What a POST waiting for one request gets first.
+    enum Outcome: Sendable {
+        /// The answer.
+        case answer([UInt8])
+        /// The request is held: messages about it, ending with its answer.
+        case held(AsyncStream<[UInt8]>)
+    }
+
+    /// The request's id, for a timeout error.
+    let id: JSONValue
+    /// Whether the request's POST can take an event stream.
+    let streams: Bool
+    private let due: Mutex<ContinuousClock.Instant>
+    private let state = Mutex(State())
+
+    private struct State {
+        var answer: [UInt8]?
+        var waiter: CheckedContinuation<Outcome, Never>?
+        var events: AsyncStream<[UInt8]>.Continuation?
+        var held: AsyncStream<[UInt8]>?
+    }
+
+    init(id: JSONValue, deadline: ContinuousClock.Instant, streams: Bool = false) {
+        self.id = id
+        self.streams = streams
+        self.due = Mutex(deadline)
+    }
+
+    /// When the request times out.
+    var deadline: ContinuousClock.Instant { due.withLock { $0 } }
+
+    /// Moves the deadline `duration` later (a call held for approval).
+    func postpone(by duration: Duration) {
+        due.withLock { $0 += duration }
+    }
+
+    /// The request is held: a streaming POST gets its event stream now.
+    func hold() {
+        guard streams else { return }
+        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
+        let waiter = state.withLock { state -> CheckedContinuation<Outcome, Never>? in
+            guard state.answer == nil, state.events == nil else { return nil }
+            state.events = continuation
+            state.held = stream
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: .held(stream))
+    }
+
+    /// Sends `message` on the request's event stream; `false` if it has none.
+    func relate(_ message: [UInt8]) -> Bool {
+        guard let events = state.withLock({ $0.answer == nil ? $0.events : nil }) else { return false }
+        events.yield(message)
+        return true
+    }
+
+    func deliver(_ answer: [UInt8]) {
+        let (waiter, events) = state.withLock { state -> (CheckedContinuation<Outcome, Never>?, AsyncStream<[UInt8]>.Continuation?) in
+            guard state.answer == nil else { return (nil, nil) }
+            state.answer = answer
+            defer { state.waiter = nil }
+            return (state.events == nil ? state.waiter : nil, state.events)
+        }
+        if let events {
+            events.yield(answer)
+            events.finish()
+        }
+        waiter?.resume(returning: .answer(answer))
+    }
+
+    /// The answer, or the held request's event stream, whichever comes first. Called once.
+    func outcome() async -> Outcome {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Outcome? in
+                if let held = state.held { return .held(held) }
+                if let answer = state.answer { return .answer(answer) }
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    /// The answer (the last message of a held request's stream).
+    func value() async -> [UInt8] {
+        switch await outcome() {
+        case .answer(let answer): return answer
+        case .held(let events):
+            var last: [UInt8] = []
+            for await message in events { last = message }
+            return last
+        }
+    }
+}

@@ -296,3 +296,30 @@ def test_a_held_call_is_answered_on_its_own_event_stream_with_progress_first(hel
                                                            "params": {"name": "convert_time", "arguments": {}}},
                               {**bearer(agent), "mcp-session-id": session})
     assert headers["content-type"] == "application/json"
+
+
+@pytest.mark.anyio
+async def test_a_gateway_killed_while_a_call_is_held_closes_the_approval_when_it_restarts(warden, env, tmp_path, webhook):
+    gateway = start_held_gateway(warden, env, tmp_path, webhook)
+    agent = gateway.grant("agent", "held_time.yaml", "time")
+    viewer = admin_token(gateway, "victor", "viewer")
+
+    def kill_when_held():
+        wait_for_pending(gateway, viewer)
+        gateway.process.kill()
+        gateway.process.wait(TIMEOUT)
+
+    with pytest.raises(Exception) as failure:
+        async with mcp_session(gateway.url("time"), agent) as session:
+            async with anyio.create_task_group() as group:
+                group.start_soon(anyio.to_thread.run_sync, kill_when_held)
+                await session.call_tool("get_current_time", {"timezone": "UTC"})
+    assert not failure.group_contains(TimeoutError) if isinstance(failure.value, BaseExceptionGroup) else not isinstance(
+        failure.value, TimeoutError), "the client gets an error at once, not a hang"
+    restarted = start_held_gateway(warden, env, tmp_path, webhook)
+    try:
+        wait_for(lambda: api(restarted, "GET", "/admin/api/approvals?status=cancelled", viewer)[1]["approvals"] != [])
+        [closed] = api(restarted, "GET", "/admin/api/approvals?status=all", viewer)[1]["approvals"]
+        assert closed["reason"] == "the gateway holding the call stopped"
+    finally:
+        restarted.stop()

@@ -162,13 +162,4 @@ import WardenJSON
         #expect(invalid.stderr.contains("unknown key \"prot\" at /listen"))
         #expect(invalid.stderr.contains("is not a valid gateway configuration"))
     }
-
-    @Test func serveRefusesWhatItCannotServeYet() throws {
-        let policy = try WardenBinary.temporaryFile("p.yaml", "version: \"1\"\ndefault: allow\n")
-        let config = try WardenBinary.temporaryFile(
-            "warden.yaml", "listen: {port: 0}\nservers:\n  s: {command: [x], shared: true, policy: \(policy)}\n")
-        let output = try WardenBinary.run(["serve", "--config", config, "--db", config + ".db"])
-        #expect(output.status == 2)
-        #expect(output.stderr.contains("shared stdio servers are not supported yet"))
-    }
 }

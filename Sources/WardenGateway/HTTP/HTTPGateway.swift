@@ -38,6 +38,8 @@ public final class HTTPGateway: Sendable {
     let approvals: ApprovalDesk
     /// The port the server listens on, once it does.
     let boundPort: BoundPort
+    /// The processes of the stdio servers configured `shared: true`, by server name.
+    let sharedServers: [String: SharedServer]
     let inFlight = Atomic<Int>(0)
 
     /// Why the gateway cannot serve a configuration.
@@ -49,14 +51,6 @@ public final class HTTPGateway: Sendable {
     /// - Throws: ``UnsupportedConfiguration`` for upstreams this version cannot reach yet; the
     ///   policy or key loading error.
     public init(configuration: GatewayConfiguration, store: SQLiteStore, logger: Logger) async throws {
-        for server in configuration.servers {
-            switch server.upstream {
-            case .stdio(_, _, shared: false): continue
-            case .stdio(_, _, shared: true):
-                throw UnsupportedConfiguration(description: "server \(server.name): shared stdio servers are not supported yet; remove `shared: true` to start one process per session")
-            case .streamableHTTP, .sse: continue
-            }
-        }
         self.configuration = configuration
         self.servers = Dictionary(configuration.servers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.store = store
@@ -64,6 +58,16 @@ public final class HTTPGateway: Sendable {
         self.audit = AuditWriter(log: store.audit) { error in
             logger.error("audit log write failed; records are kept and retried", metadata: ["error": "\(error)"])
         }
+        var sharedServers: [String: SharedServer] = [:]
+        for server in configuration.servers {
+            guard case .stdio(let command, let environment, shared: true) = server.upstream else { continue }
+            sharedServers[server.name] = SharedServer(
+                configuration: .init(
+                    serverName: server.name, command: command, environment: environment, maxMessageBytes: configuration.limits.maxBodyBytes,
+                    maxDepth: configuration.limits.maxDepth, startTimeout: .seconds(configuration.limits.upstreamTimeoutSeconds)),
+                logger: logger)
+        }
+        self.sharedServers = sharedServers
         let boundPort = BoundPort()
         self.boundPort = boundPort
         let host = configuration.listen.host
@@ -144,8 +148,13 @@ public final class HTTPGateway: Sendable {
         }
         do {
             switch server.upstream {
-            case .stdio(let command, let environment, _):
+            case .stdio(let command, let environment, shared: false):
                 try session.start(command: command, environment: environment, makeGateway: makeGateway) { [weak self] session, status in
+                    self?.sessionEnded(session, status: status)
+                }
+            case .stdio(_, _, shared: true):
+                guard let shared = sharedServers[server.name] else { throw UnsupportedConfiguration(description: "no shared process for \(server.name)") }
+                session.startShared(shared, makeGateway: makeGateway) { [weak self] session, status in
                     self?.sessionEnded(session, status: status)
                 }
             case .streamableHTTP(let url, let headers), .sse(let url, let headers):
@@ -213,8 +222,9 @@ public final class HTTPGateway: Sendable {
         await endStatelessSessions(idleFor: nil)
         let open = sessions.withLock { Array($0.values) }
         open.forEach { sessionEnded($0) }
+        sharedServers.values.forEach { $0.stop() }
         let exitDeadline = ContinuousClock.now + .seconds(5)
-        while !open.allSatisfy(\.isFinished) && .now < exitDeadline {
+        while !(open.allSatisfy(\.isFinished) && sharedServers.values.allSatisfy(\.hasExited)) && .now < exitDeadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
     }

@@ -75,6 +75,20 @@ final class HTTPSession: MessageSink {
         }
     }
 
+    /// Joins the shared process of a stdio server, behind a gateway built by `makeGateway`;
+    /// `ended` runs if the process exits while the session lasts.
+    func startShared(
+        _ shared: SharedServer, makeGateway: (HTTPSession) -> StdioGateway, ended: @escaping @Sendable (HTTPSession, Int32?) -> Void
+    ) {
+        let gateway = makeGateway(self)
+        state.withLock { $0.gateway = gateway }
+        let upstream = shared.attach(gateway) { status in
+            self.close()
+            ended(self, status)
+        }
+        state.withLock { $0.upstream = upstream }
+    }
+
     /// Connects to a remote server behind a gateway built by `makeGateway`. The session lasts
     /// until the client ends it (or the gateway shuts down).
     func startRemote(_ remote: RemoteUpstream.Configuration, legacySSE: Bool, makeGateway: (HTTPSession) -> StdioGateway) {

@@ -73,12 +73,10 @@ public struct Approval: Sendable, Equatable {
         self.decidedAt = decidedAt
     }
 
-    /// Whether `name` may decide this approval: anyone when no approvers are named.
-    /// The caller (``callerApprover``) only when the policy names them.
+    /// Whether `name` may decide this approval: anyone (but the caller) when the policy names
+    /// no approvers, else only those it names (``callerApprover`` for the caller).
     public func mayBeDecided(by name: String) -> Bool {
-        if name == Self.callerApprover { return approvers.contains(name) }
-        let people = approvers.filter { $0 != Self.callerApprover }
-        return people.isEmpty || people.contains(name)
+        approvers.isEmpty ? name != Self.callerApprover : approvers.contains(name)
     }
 
     /// The approver name that means "the caller, asked through elicitation".

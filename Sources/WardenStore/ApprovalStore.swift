@@ -73,12 +73,17 @@ public struct ApprovalStore: Sendable {
     /// Approves or denies a pending approval as `approver`. Exactly one of several concurrent
     /// decisions wins; the others fail with ``Failure/Kind/alreadyClosed``.
     public func decide(id: String, approve: Bool, by approver: String, reason: String?, now: Date = Date()) async throws -> Approval {
-        try await database.write { db in
+        let decided = try await database.write { db -> Approval? in
             guard let approval = try Self.fetch(id: id, in: db) else {
                 throw Failure(kind: .notFound, description: "no approval \(id)")
             }
             guard approval.status == .pending else {
                 throw Failure(kind: .alreadyClosed, description: Self.closedDescription(approval))
+            }
+            guard now <= approval.expiresAt else {
+                // Closed as expired (committed), then refused below.
+                try Self.close(id: id, status: .expired, by: nil, reason: "nobody decided in time", now: now, in: db)
+                return nil
             }
             guard approval.mayBeDecided(by: approver) else {
                 throw Failure(
@@ -86,8 +91,10 @@ public struct ApprovalStore: Sendable {
                     description: "\(approver) may not decide \(id): the policy names \(approval.approvers.joined(separator: ", "))")
             }
             try Self.close(id: id, status: approve ? .approved : .denied, by: approver, reason: reason, now: now, in: db)
-            return try Self.fetch(id: id, in: db)!
+            return try Self.fetch(id: id, in: db)
         }
+        guard let decided else { throw Failure(kind: .alreadyClosed, description: "approval \(id) has expired") }
+        return decided
     }
 
     /// Closes a pending approval without an approver's decision (`expired`, `cancelled`);
@@ -99,15 +106,24 @@ public struct ApprovalStore: Sendable {
         }
     }
 
-    /// Cancels the pending approvals whose holder (a gateway process on this host) is gone,
-    /// so that a crashed gateway leaves none pending for ever. Returns how many it closed.
+    /// Closes the pending approvals nobody will close: those whose holder (a gateway process on
+    /// this host) is gone, as cancelled, and those a minute past their expiry (a holder on
+    /// another host, or a reused pid), as expired. Returns how many it closed.
     @discardableResult
     public func closeAbandoned(now: Date = Date(), isAlive: @Sendable (String) -> Bool = Self.isHolderAlive) async throws -> Int {
         let pending = try await list(status: .pending, limit: 10_000)
         var closed = 0
-        for approval in pending where !isAlive(approval.holder) {
+        for approval in pending {
+            let (status, reason): (Approval.Status, String)
+            if !isAlive(approval.holder) {
+                (status, reason) = (.cancelled, "the gateway holding the call stopped")
+            } else if now.timeIntervalSince(approval.expiresAt) > 60 {
+                (status, reason) = (.expired, "nobody decided in time, and the gateway holding the call did not close it")
+            } else {
+                continue
+            }
             let changed = try await database.write { db in
-                try Self.close(id: approval.id, status: .cancelled, by: nil, reason: "the gateway holding the call stopped", now: now, in: db)
+                try Self.close(id: approval.id, status: status, by: nil, reason: reason, now: now, in: db)
             }
             if changed { closed += 1 }
         }

@@ -47,12 +47,18 @@ import WardenPolicy
         #expect(throws: MCPHTTPError.self) { try policy.check(origin: nil, authority: nil) }
     }
 
-    @Test func theGatewaysOwnOriginIsAllowedForTheDashboardsForms() throws {
+    @Test func theGatewaysOwnOriginIsAllowedOnlyForTheDashboardsForms() throws {
         let policy = OriginPolicy(listen: GatewayConfiguration.Listen())
-        try policy.check(origin: "http://127.0.0.1:8940", authority: "127.0.0.1:8940")
-        try policy.check(origin: "http://LOCALHOST:8940", authority: "localhost:8940")
-        #expect(throws: MCPHTTPError.self) { try policy.check(origin: "http://127.0.0.1:9999", authority: "127.0.0.1:8940") }
-        #expect(throws: MCPHTTPError.self) { try policy.check(origin: "http://127.0.0.1:8940", authority: nil) }
+        try policy.check(origin: "http://127.0.0.1:8940", authority: "127.0.0.1:8940", path: "/admin/login")
+        try policy.check(origin: "http://LOCALHOST:8940", authority: "localhost:8940", path: "/admin/approvals/a_1/approve")
+        #expect(throws: MCPHTTPError.self) { try policy.check(origin: "http://127.0.0.1:9999", authority: "127.0.0.1:8940", path: "/admin/login") }
+        #expect(throws: MCPHTTPError.self) { try policy.check(origin: "http://127.0.0.1:8940", authority: nil, path: "/admin/login") }
+        // A rebinding page on a gateway that accepts any Host still cannot reach MCP endpoints.
+        var open = GatewayConfiguration.Listen()
+        open.host = "0.0.0.0"
+        #expect(throws: MCPHTTPError.self) {
+            try OriginPolicy(listen: open).check(origin: "http://attacker.example", authority: "attacker.example", path: "/mcp/time")
+        }
     }
 }
 

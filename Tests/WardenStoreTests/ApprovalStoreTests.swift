@@ -44,6 +44,28 @@ import WardenJSON
             try await store.decide(id: unnamed.id, approve: true, by: "user", reason: nil)
         }
         #expect(caller?.kind == .notAnApprover, "the caller decides only when the policy names `user`")
+        let callerOnly = try await store.create(pending(approvers: ["user"]))
+        let other = await #expect(throws: ApprovalStore.Failure.self) {
+            try await store.decide(id: callerOnly.id, approve: true, by: "alice", reason: nil)
+        }
+        #expect(other?.kind == .notAnApprover, "a rule naming only the caller is the caller's to decide")
+        let anyone = try await store.create(pending())
+        await #expect(throws: ApprovalStore.Failure.self) {
+            try await store.decide(id: anyone.id, approve: true, by: "user", reason: nil)
+        }
+    }
+
+    @Test func anExpiredApprovalCannotBeDecidedAndIsClosedByAnyone() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath()).approvals
+        let old = try await store.create(pending(now: Date().addingTimeInterval(-700)))
+        let late = await #expect(throws: ApprovalStore.Failure.self) {
+            try await store.decide(id: old.id, approve: true, by: "alice", reason: nil)
+        }
+        #expect(late?.description == "approval \(old.id) has expired")
+        #expect(try await store.approval(id: old.id)?.status == .expired)
+        let forgotten = try await store.create(pending(now: Date().addingTimeInterval(-700)))
+        #expect(try await store.closeAbandoned() == 1, "a minute past its expiry, a pending approval is closed whoever holds it")
+        #expect(try await store.approval(id: forgotten.id)?.status == .expired)
     }
 
     @Test func concurrentDecisionsFromSeparateConnectionsHaveExactlyOneWinner() async throws {

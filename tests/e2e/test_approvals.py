@@ -234,3 +234,38 @@ def test_a_call_the_client_cancels_stops_waiting_and_is_not_answered(raw_client,
     client.call(10, "missing")
     assert client.read()["id"] == 10, "the session goes on"
     assert client.close() == 0
+
+
+async def test_a_dismissed_question_leaves_the_decision_to_the_other_approvers(warden, env, db, write_policy):
+    policy = write_policy(policy_text(approvers="alice, user"))
+    asked: list[str] = []
+
+    async def dismiss(context, params):
+        asked.append(params.message)
+        return types.ElicitResult(action="cancel")
+
+    async with session(warden, env, policy, db, elicitation_callback=dismiss) as client:
+        async with anyio.create_task_group() as group:
+            decision: list[subprocess.CompletedProcess] = []
+
+            async def approve():
+                decision.append(await decide_in_background(warden, db, "approve", "--as", "alice"))
+
+            group.start_soon(approve)
+            result = await client.call_tool("get_current_time", {"timezone": "UTC"})
+    assert asked, "the caller was asked"
+    assert decision[0].returncode == 0, decision[0].stderr
+    assert not result.is_error
+    [approval] = listed(warden, db, "approved")
+    assert approval["decided_by"] == "alice"
+
+
+def test_a_rule_only_the_caller_may_decide_is_refused_at_once_when_the_client_cannot_be_asked(raw_client, warden, db):
+    client = raw_client(policy_text(approvers="user").replace("get_current_time", "echo"))
+    client.initialize()  # no elicitation capability
+    client.call(3, "echo", {})
+    answer = client.read()
+    assert answer["id"] == 3 and answer["result"]["isError"] is True
+    assert "only the caller may approve it, and this client cannot be asked" in answer["result"]["content"][0]["text"]
+    assert listed(warden, db, "all") == []
+    assert client.close() == 0

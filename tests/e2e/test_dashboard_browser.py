@@ -69,9 +69,15 @@ def approve_in_the_dashboard(browser, base: str, token: str) -> None:
 def look_at_the_audit_log_and_servers(browser, base: str) -> None:
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{base}/admin/audit?tool=get_current_time")
-    badges = [badge.text for badge in browser.find_elements(By.CSS_SELECTOR, "td .badge")]
-    assert "approved" in badges and "approval_required" in badges
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def both_records_shown(browser) -> bool:
+        # Audit records are written in the background: the last may land just after the answer.
+        browser.get(f"{base}/admin/audit?tool=get_current_time")
+        badges = [badge.text for badge in browser.find_elements(By.CSS_SELECTOR, "td .badge")]
+        return "approved" in badges and "approval_required" in badges
+
+    WebDriverWait(browser, TIMEOUT, poll_frequency=0.2).until(both_records_shown)
     browser.save_screenshot(str(SCREENSHOTS / "4-audit-log.png"))
     browser.get(f"{base}/admin/servers")
     assert "/tools/get_current_time/approval" in browser.page_source

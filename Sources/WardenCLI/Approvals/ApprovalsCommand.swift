@@ -59,9 +59,12 @@ struct ApprovalSource: ParsableArguments {
     }
 
     func decide(id: String, approve: Bool, as approver: String?, reason: String?) async throws -> Approval {
-        try await attempt {
+        let name = approver ?? ProcessInfo.processInfo.environment["USER"] ?? "cli"
+        if client == nil && name == Approval.callerApprover {
+            throw ValidationError("\"\(name)\" means the caller in policies' approvers lists; give your approver name with --as NAME.")
+        }
+        return try await attempt {
             if let client { return try await client.decide(id: id, approve: approve, reason: reason) }
-            let name = approver ?? ProcessInfo.processInfo.environment["USER"] ?? "cli"
             return try await database.open().approvals.decide(id: id, approve: approve, by: name, reason: reason)
         }
     }

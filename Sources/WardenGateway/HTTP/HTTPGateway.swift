@@ -212,7 +212,10 @@ public final class HTTPGateway: Sendable {
         draining.store(true, ordering: .sequentiallyConsistent)
         logger.notice("shutting down: finishing calls in flight")
         // Held calls would wait for a person: they are answered now, their approvals closed.
-        let reachable = sessions.withLock { Array($0.values) } + aggregates.withLock { $0.values.flatMap { $0.members.map(\.session) } }
+        var reachable = sessions.withLock { Array($0.values) } + aggregates.withLock { $0.values.flatMap { $0.members.map(\.session) } }
+        for opening in statelessSessions.withLock({ Array($0.values) }) {
+            if let stateless = try? await opening.value { reachable.append(stateless.session) }
+        }
         for session in reachable { await session.cancelHeldCalls(because: "the gateway is shutting down") }
         let deadline = ContinuousClock.now + .seconds(configuration.limits.upstreamTimeoutSeconds)
         while inFlight.load(ordering: .sequentiallyConsistent) > 0 && .now < deadline {

@@ -20,11 +20,13 @@ struct OriginPolicy: Sendable {
         }
     }
 
-    /// Throws the refusal for a request with these headers, if it is refused. A page of the
-    /// gateway's own origin (the dashboard) is always allowed: the Host check below keeps
-    /// other sites from posing as it.
-    func check(origin: String?, authority: String?) throws {
-        if let origin, !allowedOrigins.contains(origin), !Self.isSameOrigin(origin, authority: authority) {
+    /// Throws the refusal for a request with these headers, if it is refused. The dashboard's
+    /// own pages (under `/admin`) may post to it from the gateway's own origin; MCP endpoints
+    /// accept only the allowed Origins, whatever the Host.
+    func check(origin: String?, authority: String?, path: String = "/") throws {
+        if let origin, !allowedOrigins.contains(origin),
+            !(path.hasPrefix("/admin/") && Self.isSameOrigin(origin, authority: authority))
+        {
             throw MCPHTTPError(.forbidden, "Forbidden: the Origin \(origin) is not allowed (listen.allowed_origins)")
         }
         if !allowedHosts.isEmpty {
@@ -56,7 +58,7 @@ struct RequestOriginGuard<Context: RequestContext>: RouterMiddleware {
     let policy: OriginPolicy
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        try policy.check(origin: request.headers[.origin], authority: request.head.authority)
+        try policy.check(origin: request.headers[.origin], authority: request.head.authority, path: request.uri.path)
         return try await next(request, context)
     }
 }

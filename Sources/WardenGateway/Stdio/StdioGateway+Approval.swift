@@ -95,22 +95,29 @@ extension StdioGateway {
         defer { state.withLock { _ = $0.heldCalls.removeValue(forKey: key) } }
         guard let desk = configuration.approvals else { return }
         let rule = held.rule
+        if rule.approvers == [Approval.callerApprover] && !state.withLock(\.clientElicits) {
+            await refuseHeld(
+                held, decision: "deny", approval: nil,
+                message: "\(held.decision.message); only the caller may approve it, and this client cannot be asked (it did not declare the elicitation capability)")
+            return
+        }
         let now = Date()
+        let pending = Approval(
+            id: "", server: configuration.serverName, tool: held.call.tool, identity: held.call.identity.name,
+            grant: held.record.grant, session: configuration.session, requestID: key.text,
+            arguments: JSONWriter.write(.object(rule.redacting(held.call.arguments))), rule: held.decision.rule.description,
+            message: held.decision.message, approvers: rule.approvers, holder: ApprovalStore.currentHolder,
+            createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(rule.timeoutSeconds)))
         let approval: Approval
         do {
-            approval = try await desk.store.create(
-                Approval(
-                    id: "", server: configuration.serverName, tool: held.call.tool, identity: held.call.identity.name,
-                    grant: held.record.grant, session: configuration.session, requestID: key.text,
-                    arguments: JSONWriter.write(.object(rule.redacting(held.call.arguments))), rule: held.decision.rule.description,
-                    message: held.decision.message, approvers: rule.approvers, holder: ApprovalStore.currentHolder,
-                    createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(rule.timeoutSeconds))))
+            // In a task of its own: a client's early cancellation must not cancel the write.
+            approval = try await Task { try await desk.store.create(pending) }.value
         } catch {
             logger.error("could not store an approval; call refused (fail closed)", metadata: ["error": "\(error)"])
             metrics?.storeFailed()
             await refuseHeld(
                 held, decision: "deny", approval: nil,
-                message: "Warden could not store the approval request, so the call was not forwarded")
+                message: "Warden could not store the approval request, so the call was not forwarded", answer: !clientGaveUp(key))
             return
         }
         var record = held.record
@@ -165,8 +172,15 @@ extension StdioGateway {
         record.time = Date()
         let by = outcome.decidedBy.map { " by \($0)" } ?? ""
         let because = outcome.reason.map { ": \($0)" } ?? ""
+        let clientGaveUp = clientGaveUp(RequestKey(held.id))
+        if outcome.status == .approved && clientGaveUp {
+            // Approved as the client cancelled: it no longer wants the call, nor an answer.
+            await refuseHeld(
+                held, decision: "approval_cancelled", approval: outcome.id,
+                message: "approved\(by)\(because), but the client had cancelled the call", answer: false)
+            return
+        }
         guard outcome.status == .approved else {
-            let clientGaveUp = state.withLock { $0.heldCalls[RequestKey(held.id)]?.clientGaveUp.withLock { $0 } } ?? false
             let text =
                 switch outcome.status {
                 case .denied: "denied\(by)\(because) (approval \(outcome.id))"
@@ -193,18 +207,26 @@ extension StdioGateway {
     }
 
     /// Gives a held call's counts back, audits `decision`, and (unless the client gave up)
-    /// answers it with a policy denial saying `message`.
+    /// answers it with a policy denial saying `message`. Runs in a task of its own, so that a
+    /// cancelled wait still gives its counts back.
     private func refuseHeld(_ held: HeldCall, decision: String, approval: String?, message: String, answer: Bool = true) async {
-        await rollBack(held.decision.reservations)
-        var record = held.record
-        record.time = Date()
-        record.decision = decision
-        record.approval = approval
-        record.message = message
-        log(record)
-        guard answer else { return }
-        let denial = Decision(outcome: .deny, rule: held.decision.rule, message: message)
-        client.write(PolicyDenialResult.response(id: held.id, decision: denial))
+        await Task {
+            await rollBack(held.decision.reservations)
+            var record = held.record
+            record.time = Date()
+            record.decision = decision
+            record.approval = approval
+            record.message = message
+            log(record)
+            guard answer else { return }
+            let denial = Decision(outcome: .deny, rule: held.decision.rule, message: message)
+            client.write(PolicyDenialResult.response(id: held.id, decision: denial))
+        }.value
+    }
+
+    /// Whether the client cancelled the held call `key` itself.
+    private func clientGaveUp(_ key: RequestKey) -> Bool {
+        state.withLock { $0.heldCalls[key]?.clientGaveUp.withLock { $0 } } ?? false
     }
 
     static func progressNotification(token: JSONValue, progress: Int, approval: Approval) -> [UInt8] {

@@ -32,6 +32,12 @@ extension StdioGateway {
             guard let response = try? await self.requestClient("elicitation/create", params: question, about: held.id) else { return }
             let result = response["result"]
             let approved = result?["action"] == "accept" && result?["content"]?["approve"] == true
+            let refused = result?["action"] == "decline" || (result?["action"] == "accept" && !approved)
+            // An error, or a dismissed form (`cancel`), decides nothing: other approvers still may.
+            guard approved || refused else {
+                self.logger.info("the user did not answer the approval question", metadata: ["approval": "\(approval.id)"])
+                return
+            }
             let reason = result?["content"]?["reason"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
             do {
                 _ = try await desk.store.decide(
@@ -47,10 +53,10 @@ extension StdioGateway {
     /// `related` to it, and waits for its answer. Cancelled, the request is withdrawn with
     /// `notifications/cancelled`.
     func requestClient(_ method: String, params: JSONValue, about related: JSONValue) async throws -> JSONObject {
-        let id = state.withLock { state -> JSONValue in
-            state.ownRequestCount += 1
-            return .string("warden-\(state.ownRequestCount)")
-        }
+        // Unpredictable, so that no server can send the client a request with the same id
+        // and have its answer taken for the user's.
+        var generator = SystemRandomNumberGenerator()
+        let id = JSONValue.string("warden-" + String(generator.next() as UInt64, radix: 16) + String(generator.next() as UInt64, radix: 16))
         let key = RequestKey(id)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in

@@ -143,8 +143,12 @@ async def test_a_held_call_is_announced_and_decided_through_the_admin_api_with_r
     assert delivery["secret"] == "s3cret"
     assert delivery["body"]["event"] == "approval.created" and delivery["body"]["approval"]["id"] == approval["id"]
     assert delivery["body"]["url"] == f"{gateway.base}/admin/approvals/{approval['id']}"
-    records = [record for record in audit(gateway.warden, gateway.db) if record.get("tool") == "get_current_time"]
-    assert [record["decision"] for record in records] == ["approval_required", "approved"]
+
+    def decisions() -> list[str]:  # records are written in the background
+        return [record["decision"] for record in audit(gateway.warden, gateway.db) if record.get("tool") == "get_current_time"]
+
+    wait_for(lambda: len(decisions()) == 2)
+    assert decisions() == ["approval_required", "approved"]
 
 
 @pytest.mark.anyio

@@ -11,7 +11,9 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import asynccontextmanager
+from http.client import HTTPConnection, HTTPResponse
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import anyio
 import pytest
@@ -443,3 +445,66 @@ def test_stateless_requests_are_checked_against_their_headers(gateway):
     assert status == 200 and result["cacheScope"] == "private" and {t["name"] for t in result["tools"]} == {"get_current_time", "convert_time"}
     # One decision was made (the first call); the refused requests reached neither policy nor server.
     wait_for(lambda: len(audit(gateway.warden, gateway.db)) == 1)
+
+
+# Resuming the GET stream with Last-Event-ID: every event has an id, and a client that
+# reconnects gets again what was sent after the last event it saw.
+
+def open_stream(url: str, headers: dict) -> tuple[HTTPConnection, HTTPResponse]:
+    parts = urlsplit(url)
+    connection = HTTPConnection(parts.hostname, parts.port, timeout=TIMEOUT)
+    connection.request("GET", parts.path, headers={"accept": "text/event-stream", **headers})
+    return connection, connection.getresponse()
+
+
+def read_events(response: HTTPResponse, count: int) -> list[tuple[str, dict]]:
+    """The next `count` message events as (id, message), skipping keep-alive comments."""
+    events, event_id, data = [], None, None
+    while len(events) < count:
+        line = response.fp.readline().decode()
+        assert line, "the stream ended"
+        if line.startswith("id: "):
+            event_id = line[4:].strip()
+        elif line.startswith("data: "):
+            data = json.loads(line[6:])
+        elif line == "\n" and data is not None:
+            events.append((event_id, data))
+            event_id, data = None, None
+    return events
+
+
+def test_a_resumed_stream_replays_what_came_after_the_last_event_seen(gateway):
+    token = gateway.grant("agent", "echo.yaml", "echo")
+    session = open_session(gateway, "echo", token)
+    headers = {**bearer(token), "mcp-session-id": session}
+
+    def notify(request_id: int) -> None:
+        call = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {"name": "notify", "arguments": {}}}
+        assert http("POST", gateway.url("echo"), call, headers)[0] == 200
+
+    connection, response = open_stream(gateway.url("echo"), headers)
+    assert response.status == 200
+    notify(1)
+    notify(2)
+    (first_id, first), (second_id, second) = read_events(response, 2)
+    assert first["method"] == second["method"] == "notifications/message"
+    assert int(second_id) == int(first_id) + 1
+    connection.close()
+
+    # Reconnect claiming only the first event arrived: the second comes again, then new ones.
+    def reopen():
+        connection, response = open_stream(gateway.url("echo"), {**headers, "last-event-id": first_id})
+        if response.status == 409:  # the old stream is not noticed closed yet
+            connection.close()
+            return None
+        return connection, response
+
+    reopened: list = []
+    wait_for(lambda: reopened.append(reopen()) or reopened[-1] is not None)
+    connection, response = reopened[-1]
+    assert response.status == 200
+    notify(3)
+    (replayed_id, replayed), (third_id, _) = read_events(response, 2)
+    assert replayed_id == second_id and replayed == second
+    assert int(third_id) == int(second_id) + 1
+    connection.close()

@@ -45,8 +45,8 @@ final class AggregateSession: Sendable {
         for (name, member) in members {
             guard let messages = member.stream.open() else { continue }
             Task { [stream] in
-                for await message in messages where !message.isEmpty {
-                    stream.push(Self.fromMember(message, server: name, separator: separator))
+                for await event in messages where !event.message.isEmpty {
+                    stream.push(Self.fromMember(event.message, server: name, separator: separator))
                 }
             }
         }

@@ -12,6 +12,7 @@ extension HTTPField.Name {
     static let mcpProtocolVersion = Self("MCP-Protocol-Version")!
     static let mcpMethod = Self("Mcp-Method")!
     static let mcpName = Self("Mcp-Name")!
+    static let lastEventID = Self("Last-Event-ID")!
 }
 
 extension HTTPGateway {
@@ -149,13 +150,15 @@ extension HTTPGateway {
         return try Self.eventStream(from: session.stream, for: request) { session.stream.close() }
     }
 
-    /// A `text/event-stream` response carrying the messages of `client`'s stream, with a
-    /// keep-alive comment every 15 seconds; `first` goes before them. When the client
-    /// leaves, `gone` runs. 409 when the stream is open already.
+    /// A `text/event-stream` response carrying the messages of `client`'s stream, each with
+    /// its event id, and a keep-alive comment every 15 seconds; `first` goes before them. A
+    /// request with `Last-Event-ID` first gets again the messages sent after that event. When
+    /// the client leaves, `gone` runs. 409 when the stream is open already.
     static func eventStream(
         from client: ClientStream, for request: Request, first: [UInt8]? = nil, gone: @escaping @Sendable () -> Void
     ) throws -> Response {
-        guard let stream = client.open() else {
+        let lastEventID = request.headers[.lastEventID].flatMap { Int($0) }
+        guard let stream = client.open(resumingAfter: lastEventID) else {
             throw MCPHTTPError(.conflict, "Conflict: this session's stream is already open, or the session has ended")
         }
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
@@ -172,9 +175,11 @@ extension HTTPGateway {
             }
             try await request.body.consumeWithInboundCloseHandler { _ in
                 if let first { try await writer.write(ByteBuffer(bytes: first)) }
-                for await message in stream {
-                    let event = message.isEmpty ? ServerSentEvents.keepAlive : ServerSentEvents.event(data: message, type: "message")
-                    try await writer.write(ByteBuffer(bytes: event))
+                for await event in stream {
+                    let bytes =
+                        event.message.isEmpty
+                        ? ServerSentEvents.keepAlive : ServerSentEvents.event(data: event.message, type: "message", id: event.id.map(String.init))
+                    try await writer.write(ByteBuffer(bytes: bytes))
                 }
             } onInboundClosed: {
                 gone()

@@ -1,3 +1,4 @@
+import Logging
 import Testing
 import WardenMCP
 import WardenPolicy
@@ -83,5 +84,47 @@ import WardenPolicy
         let summaries = ["read", "write", "wipe", "pay", "send", "secret", "other"].map { ToolSummary(name: $0, policy: policy) }
         #expect(summaries.map(\.effect) == ["allow", "allow, limited", "deny", "approval", "allow, conditional", "hidden", "deny"])
         #expect(summaries.map(\.rule) == ["/tools/read", "/tools/write", "/tools/wipe/action", "/tools/pay/action", "/tools/send", "(hidden)", "(default deny)"])
+    }
+}
+
+@Suite struct ClientStreamTests {
+    func next(_ iterator: inout AsyncStream<ClientStream.Event>.AsyncIterator, count: Int) async -> [Int?] {
+        var ids: [Int?] = []
+        for _ in 0..<count { ids.append(await iterator.next()?.id) }
+        return ids
+    }
+
+    @Test func aResumedStreamReplaysTheEventsAfterTheLastOneSeenThenTheBacklog() async throws {
+        let stream = ClientStream(logger: Logger(label: "test"))
+        stream.push(Array("early".utf8))  // waits for a stream: event 1
+        var first = try #require(stream.open()).makeAsyncIterator()
+        stream.push(Array("two".utf8))
+        stream.push(Array("three".utf8))
+        #expect(await next(&first, count: 3) == [1, 2, 3])
+        #expect(stream.open() == nil, "one stream at a time")
+        stream.close()
+        stream.push(Array("four".utf8))  // waits for the next stream
+        var resumed = try #require(stream.open(resumingAfter: 2)).makeAsyncIterator()
+        #expect(await next(&resumed, count: 2) == [3, 4])
+        stream.close()
+        var fresh = try #require(stream.open()).makeAsyncIterator()
+        stream.push(Array("five".utf8))
+        #expect(await next(&fresh, count: 1) == [5], "without Last-Event-ID nothing is replayed")
+    }
+
+    @Test func onlyTheLatestEventsAreKeptForReplay() async throws {
+        let stream = ClientStream(logger: Logger(label: "test"))
+        var first = try #require(stream.open()).makeAsyncIterator()
+        for _ in 0..<300 { stream.push(Array(repeating: UInt8(ascii: "x"), count: 10)) }
+        #expect(await next(&first, count: 300).last == 300)
+        stream.close()
+        var resumed = try #require(stream.open(resumingAfter: 0)).makeAsyncIterator()
+        stream.push([])  // event 301, to know where the replay ends
+        var ids: [Int?] = []
+        while let event = await resumed.next() {
+            ids.append(event.id)
+            if event.id == 301 { break }
+        }
+        #expect(ids.count == 257 && ids.first == 45, "the latest 256 events, then the new one")
     }
 }

@@ -416,6 +416,28 @@ async def test_stateless_clients_reach_stateful_servers(gateway):
     wait_for(lambda: len(audit(gateway.warden, gateway.db, "--identity", "modern")) == 2)
 
 
+@pytest.mark.anyio
+async def test_stateless_clients_reach_the_aggregated_endpoint(gateway):
+    """The same high-level client on `/mcp`: every server the grant reaches, prefixed, each
+    call decided under its server's policy, and no handshake session opened."""
+    from mcp import Client
+
+    token = gateway.grant("modern", "read_only_time.yaml", "time", "echo")
+    with anyio.fail_after(TIMEOUT):
+        async with create_mcp_http_client(headers=bearer(token)) as http_client:
+            async with Client(streamable_http_client(f"{gateway.base}/mcp", http_client=http_client)) as client:
+                names = [tool.name for tool in (await client.list_tools()).tools]
+                assert "time__get_current_time" in names and "echo__echo" in names
+                assert "time__convert_time" not in names, "hidden by the grant's policy"
+                allowed = await client.call_tool("time__get_current_time", {"timezone": "Asia/Tokyo"})
+                assert not allowed.is_error and "Asia/Tokyo" in text_of(allowed)
+                denied = await client.call_tool("time__get_current_time", {"timezone": "Europe/Moscow"})
+                assert denied.is_error and "not that zone" in text_of(denied)
+                with pytest.raises(MCPError, match="Unknown tool: nowhere__tool"):
+                    await client.call_tool("nowhere__tool", {})
+                assert "warden_active_sessions 0" in http("GET", f"{gateway.base}/metrics")[2].decode()
+
+
 def test_stateless_requests_are_checked_against_their_headers(gateway):
     token = gateway.grant("modern", "all_time.yaml", "time")
     meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}

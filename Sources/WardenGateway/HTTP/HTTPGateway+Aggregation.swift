@@ -14,6 +14,10 @@ extension HTTPGateway {
         if draining.load(ordering: .relaxed) { throw MCPHTTPError(.serviceUnavailable, "The gateway is shutting down") }
         var request = request
         let (value, _) = try await readMessage(&request)
+        if request.headers[.mcpSessionID] == nil, StatelessExchange.isStateless(value, headers: request.headers) {
+            return await postStateless(
+                value, headers: request.headers, caller: caller, servers: servers, aggregated: true, httpRequest: context.id)
+        }
         var headers: HTTPFields = [.contentType: "application/json"]
         let session: AggregateSession
         if let id = request.headers[.mcpSessionID] {
@@ -23,6 +27,8 @@ extension HTTPGateway {
             session = found
         } else if case .object = value, value["method"] == "initialize" {
             session = try openAggregate(for: caller, servers: servers)
+            aggregates.withLock { $0[session.id] = session }
+            metrics.sessionOpened()
             headers[.mcpSessionID] = session.id
         } else {
             throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required (send initialize first)")
@@ -72,12 +78,13 @@ extension HTTPGateway {
         return (servers, caller)
     }
 
-    /// Starts a member session per server; if one cannot start, none is kept.
-    private func openAggregate(for caller: Caller, servers: [GatewayConfiguration.Server]) throws -> AggregateSession {
+    /// Starts a member session per server; if one cannot start, none is kept. Without a
+    /// back channel (stateless requests), the servers' own requests are refused.
+    func openAggregate(for caller: Caller, servers: [GatewayConfiguration.Server], hasBackChannel: Bool = true) throws -> AggregateSession {
         var members: [(name: String, session: HTTPSession)] = []
         do {
             for server in servers {
-                members.append((server.name, try openSession(for: caller, server: server, registered: false)))
+                members.append((server.name, try openSession(for: caller, server: server, hasBackChannel: hasBackChannel, registered: false)))
             }
         } catch {
             members.forEach { $0.session.close() }
@@ -91,8 +98,6 @@ extension HTTPGateway {
             audit.record(record)
             metrics.observe(record)
         }
-        aggregates.withLock { $0[session.id] = session }
-        metrics.sessionOpened()
         logger.info("aggregated session opened", metadata: ["servers": "\(servers.map(\.name).joined(separator: ","))", "caller": "\(caller.owner)"])
         return session
     }

@@ -64,7 +64,8 @@ extension HTTPGateway {
         var request = request
         let (value, body) = try await readMessage(&request)
         if request.headers[.mcpSessionID] == nil, StatelessExchange.isStateless(value, headers: request.headers) {
-            return await postStateless(value, headers: request.headers, caller: caller, server: server, httpRequest: context.id)
+            return await postStateless(
+                value, headers: request.headers, caller: caller, servers: [server], aggregated: false, httpRequest: context.id)
         }
         if let version = request.headers[.mcpProtocolVersion], !Self.protocolVersions.contains(version) {
             throw MCPHTTPError(.badRequest, "Bad Request: unsupported MCP-Protocol-Version \(version)")

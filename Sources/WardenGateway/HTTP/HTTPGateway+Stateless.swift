@@ -6,16 +6,22 @@ import Synchronization
 import WardenJSON
 import WardenMCP
 
-/// A session Warden set up itself (with its own `initialize`) with a stateful server, to
-/// serve one caller's stateless requests to it.
+/// A session Warden set up itself (with its own `initialize`) with a stateful server, or with
+/// every server of the aggregated endpoint, to serve one caller's stateless requests.
 final class StatelessSession: Sendable {
-    let session: HTTPSession
-    /// The server's capabilities, from its `initialize` answer, for `server/discover`.
+    /// Where the requests go.
+    enum Target: Sendable {
+        case server(HTTPSession)
+        case aggregate(AggregateSession)
+    }
+
+    let target: Target
+    /// The capabilities from the `initialize` answer, for `server/discover`.
     let capabilities: JSONValue
     private let requests = Atomic<Int>(0)
 
-    init(session: HTTPSession, capabilities: JSONValue) {
-        self.session = session
+    init(target: Target, capabilities: JSONValue) {
+        self.target = target
         self.capabilities = capabilities
     }
 
@@ -23,13 +29,49 @@ final class StatelessSession: Sendable {
     func nextID() -> JSONValue {
         .string("warden-stateless-\(requests.add(1, ordering: .relaxed).newValue)")
     }
+
+    /// Sends one request (or notification) and returns the answer (`nil` for a notification).
+    func exchange(_ message: JSONValue, timeout: Duration, httpRequest: String? = nil) async -> [UInt8]? {
+        switch target {
+        case .server(let session):
+            let bytes = Array(JSONWriter.write(message).utf8)
+            guard let id = message["id"] else {
+                session.send([bytes], httpRequest: httpRequest)
+                return nil
+            }
+            return await session.exchange([bytes], requests: [(RequestKey(id), id)], timeout: timeout, httpRequest: httpRequest)[0]
+        case .aggregate(let aggregate):
+            return await aggregate.handle(message, timeout: timeout, httpRequest: httpRequest ?? "")
+        }
+    }
+
+    /// The sessions with servers behind it.
+    var sessions: [HTTPSession] {
+        switch target {
+        case .server(let session): [session]
+        case .aggregate(let aggregate): aggregate.members.map(\.session)
+        }
+    }
+
+    var isClosed: Bool { sessions.contains(where: \.isClosed) }
+
+    func isIdle(for timeout: Duration) -> Bool {
+        sessions.allSatisfy { $0.isIdle(for: timeout) }
+    }
+
+    func close() {
+        switch target {
+        case .server(let session): session.close()
+        case .aggregate(let aggregate): aggregate.close()
+        }
+    }
 }
 
 extension HTTPGateway {
     /// A stateless (2026-07-28) request: checked, then answered by Warden (`server/discover`)
     /// or forwarded through the caller's session with the server, as the policy decides.
     func postStateless(
-        _ value: JSONValue, headers: HTTPFields, caller: Caller, server: GatewayConfiguration.Server, httpRequest: String
+        _ value: JSONValue, headers: HTTPFields, caller: Caller, servers: [GatewayConfiguration.Server], aggregated: Bool, httpRequest: String
     ) async -> Response {
         guard case .object(var body) = value, case .string(let method)? = body["method"] else {
             return Self.stateless(StatelessExchange.Refusal(code: JSONRPCError.invalidRequest, message: "Invalid Request: a stateless POST carries one request"), id: value["id"])
@@ -42,11 +84,12 @@ extension HTTPGateway {
         }
         let timeout = Duration.seconds(configuration.limits.upstreamTimeoutSeconds)
         let upstream: StatelessSession
+        let names = servers.map(\.name).joined(separator: ", ")
         do {
-            upstream = try await statelessSession(for: caller, server: server, timeout: timeout)
+            upstream = try await statelessSession(for: caller, servers: servers, aggregated: aggregated, timeout: timeout)
         } catch {
-            logger.error("could not open a session for stateless requests", metadata: ["server": "\(server.name)", "error": "\(error)"])
-            return Self.stateless(StatelessExchange.Refusal(code: JSONRPCError.internalError, message: "Warden could not start the server \(server.name)"), id: id)
+            logger.error("could not open a session for stateless requests", metadata: ["servers": "\(names)", "error": "\(error)"])
+            return Self.stateless(StatelessExchange.Refusal(code: JSONRPCError.internalError, message: "Warden could not start \(names)"), id: id)
         }
         if method == "server/discover" {
             let result: JSONValue = [
@@ -60,50 +103,57 @@ extension HTTPGateway {
         body.set("id", to: forwardedID)
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
-        let answer = await upstream.session.exchange(
-            [Array(JSONWriter.write(.object(body)).utf8)], requests: [(RequestKey(forwardedID), forwardedID)], timeout: timeout,
-            httpRequest: httpRequest)[0]
+        let answer =
+            await upstream.exchange(.object(body), timeout: timeout, httpRequest: httpRequest)
+            ?? JSONRPCError.response(id: forwardedID, code: JSONRPCError.internalError, message: "No answer")
         let code = (try? JSONReader.parse(answer))?["error"]?["code"]?.numberValue.flatMap { Int($0.text) }
         let status = code.map { StatelessExchange.Refusal(code: $0, message: "").status } ?? .ok
         return Self.json(status, StatelessExchange.answer(answer, id: id, method: method))
     }
 
-    /// The caller's session with `server` for stateless requests, opened and initialized on
-    /// first use; concurrent first requests share one.
-    func statelessSession(for caller: Caller, server: GatewayConfiguration.Server, timeout: Duration) async throws -> StatelessSession {
-        let key = caller.owner + "\n" + server.name
+    /// The caller's session for stateless requests, with one server or (`aggregated`) all of
+    /// `servers`, opened and initialized on first use; concurrent first requests share one.
+    func statelessSession(
+        for caller: Caller, servers: [GatewayConfiguration.Server], aggregated: Bool, timeout: Duration
+    ) async throws -> StatelessSession {
+        let key = caller.owner + "\n" + (aggregated ? "/mcp" : servers.map(\.name).joined())
         let task = statelessSessions.withLock { sessions in
             if let existing = sessions[key] { return existing }
-            let task = Task { try await self.openStatelessSession(for: caller, server: server, timeout: timeout) }
+            let task = Task { try await self.openStatelessSession(for: caller, servers: servers, aggregated: aggregated, timeout: timeout) }
             sessions[key] = task
             return task
         }
         do {
             let session = try await task.value
-            if !session.session.isClosed { return session }
+            if !session.isClosed { return session }
         } catch {
             statelessSessions.withLock { _ = $0.removeValue(forKey: key) }
             throw error
         }
         // The server went away (or the session idled out): start again.
         statelessSessions.withLock { sessions in if sessions[key] == task { sessions.removeValue(forKey: key) } }
-        return try await statelessSession(for: caller, server: server, timeout: timeout)
+        return try await statelessSession(for: caller, servers: servers, aggregated: aggregated, timeout: timeout)
     }
 
-    private func openStatelessSession(for caller: Caller, server: GatewayConfiguration.Server, timeout: Duration) async throws -> StatelessSession {
-        let session = try openSession(for: caller, server: server, hasBackChannel: false, registered: false)
-        let id: JSONValue = "warden-initialize"
+    private func openStatelessSession(
+        for caller: Caller, servers: [GatewayConfiguration.Server], aggregated: Bool, timeout: Duration
+    ) async throws -> StatelessSession {
+        let target: StatelessSession.Target =
+            aggregated
+            ? .aggregate(try openAggregate(for: caller, servers: servers, hasBackChannel: false))
+            : .server(try openSession(for: caller, server: servers[0], hasBackChannel: false, registered: false))
+        let opening = StatelessSession(target: target, capabilities: [:])
         let initialize: JSONValue = [
-            "jsonrpc": "2.0", "id": id, "method": "initialize",
+            "jsonrpc": "2.0", "id": "warden-initialize", "method": "initialize",
             "params": ["protocolVersion": "2025-11-25", "capabilities": [:], "clientInfo": ["name": "warden", "version": "stateless"]],
         ]
-        let answer = await session.exchange([Array(JSONWriter.write(initialize).utf8)], requests: [(RequestKey(id), id)], timeout: timeout)[0]
-        guard let result = (try? JSONReader.parse(answer))?["result"] else {
-            session.close()
-            throw HTTPGateway.UnsupportedConfiguration(description: "the server \(server.name) did not accept initialize")
+        let answer = await opening.exchange(initialize, timeout: timeout)
+        guard let result = answer.flatMap({ try? JSONReader.parse($0) })?["result"] else {
+            opening.close()
+            throw HTTPGateway.UnsupportedConfiguration(description: "\(servers.map(\.name).joined(separator: ", ")) did not accept initialize")
         }
-        session.send([Array(JSONWriter.write(["jsonrpc": "2.0", "method": "notifications/initialized"]).utf8)])
-        return StatelessSession(session: session, capabilities: result["capabilities"] ?? [:])
+        _ = await opening.exchange(["jsonrpc": "2.0", "method": "notifications/initialized"], timeout: timeout)
+        return StatelessSession(target: target, capabilities: result["capabilities"] ?? [:])
     }
 
     /// Ends the stateless sessions nobody used for `timeout` (or all, with `nil`).
@@ -111,9 +161,9 @@ extension HTTPGateway {
         let all = statelessSessions.withLock { $0 }
         for (key, task) in all {
             guard let stateless = try? await task.value else { continue }
-            if let timeout, !stateless.session.isIdle(for: timeout) { continue }
+            if let timeout, !stateless.isIdle(for: timeout) { continue }
             statelessSessions.withLock { sessions in if sessions[key] == task { sessions.removeValue(forKey: key) } }
-            stateless.session.close()
+            stateless.close()
         }
     }
 

@@ -214,7 +214,7 @@ public final class HTTPGateway: Sendable {
         // Held calls would wait for a person: they are answered now, their approvals closed.
         var reachable = sessions.withLock { Array($0.values) } + aggregates.withLock { $0.values.flatMap { $0.members.map(\.session) } }
         for opening in statelessSessions.withLock({ Array($0.values) }) {
-            if let stateless = try? await opening.value { reachable.append(stateless.session) }
+            if let stateless = try? await opening.value { reachable += stateless.sessions }
         }
         for session in reachable { await session.cancelHeldCalls(because: "the gateway is shutting down") }
         let deadline = ContinuousClock.now + .seconds(configuration.limits.upstreamTimeoutSeconds)

@@ -438,6 +438,31 @@ async def test_stateless_clients_reach_the_aggregated_endpoint(gateway):
                 assert "warden_active_sessions 0" in http("GET", f"{gateway.base}/metrics")[2].decode()
 
 
+@pytest.mark.anyio
+async def test_stateless_calls_mirror_their_arguments_in_mcp_param_headers(gateway):
+    """A tool whose schema marks arguments `x-mcp-header`: the SDK's client sends them as
+    `Mcp-Param-*` headers, Warden checks them against the body, and refuses a mismatch (-32020)
+    before anything is forwarded."""
+    from mcp import Client
+
+    token = gateway.grant("modern", "echo.yaml", "echo")
+    with anyio.fail_after(TIMEOUT):
+        async with create_mcp_http_client(headers=bearer(token)) as http_client:
+            async with Client(streamable_http_client(gateway.url("echo"), http_client=http_client)) as client:
+                routed = await client.call_tool("route", {"region": "eu-west", "count": 3})
+                assert not routed.is_error
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+            "params": {"name": "route", "arguments": {"region": "eu-west", "count": 3}, "_meta": meta}}
+    routing = {**bearer(token), "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "route"}
+    status, _, body = http("POST", gateway.url("echo"), call, {**routing, "mcp-param-region": "eu-west", "mcp-param-count": "3.0"})
+    assert status == 200 and json.loads(body)["result"]["isError"] is False, "integers compare by value"
+    for wrong in ({"mcp-param-region": "us-east", "mcp-param-count": "3"}, {"mcp-param-count": "3"}):
+        status, _, body = http("POST", gateway.url("echo"), call, {**routing, **wrong})
+        answer = json.loads(body)
+        assert status == 400 and answer["error"]["code"] == -32020 and "Mcp-Param-Region" in answer["error"]["message"]
+
+
 def test_stateless_requests_are_checked_against_their_headers(gateway):
     token = gateway.grant("modern", "all_time.yaml", "time")
     meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}

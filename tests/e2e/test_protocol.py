@@ -43,7 +43,7 @@ def test_pages_are_filtered_and_keep_their_cursors(raw_client):
     assert [tool["name"] for tool in first["tools"]] == ["echo"]
     assert first["nextCursor"] == "2"
     assert list_all_tools(client, 2) == [
-        "echo", "weird", "ask", "grow", "slow", "fail", "rpcerror", "notify", "big", "kill", "orphan"]
+        "echo", "weird", "ask", "grow", "slow", "fail", "rpcerror", "notify", "big", "kill", "orphan", "route"]
 
 
 def test_a_changed_tool_list_is_learned_again(raw_client):

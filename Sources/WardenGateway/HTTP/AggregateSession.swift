@@ -176,7 +176,7 @@ final class AggregateSession: Sendable {
     }
 
     /// The member a prefixed name starts with, and the rest of the name.
-    private func member(named prefixed: String) -> (HTTPSession, String)? {
+    func member(named prefixed: String) -> (HTTPSession, String)? {
         for (name, member) in members {
             let prefix = name + separator
             if prefixed.hasPrefix(prefix) { return (member, String(prefixed.dropFirst(prefix.count))) }

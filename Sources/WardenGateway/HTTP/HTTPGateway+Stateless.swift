@@ -45,6 +45,16 @@ final class StatelessSession: Sendable {
         }
     }
 
+    /// The `Mcp-Param-*` headers a call to `tool` must carry (`nil`: no such tool).
+    func headerParameters(ofTool tool: String) async -> [MCPParamHeaders.Declaration]? {
+        switch target {
+        case .server(let session): return await session.headerParameters(ofTool: tool)
+        case .aggregate(let aggregate):
+            guard let (member, original) = aggregate.member(named: tool) else { return nil }
+            return await member.headerParameters(ofTool: original)
+        }
+    }
+
     /// The sessions with servers behind it.
     var sessions: [HTTPSession] {
         switch target {
@@ -97,6 +107,14 @@ extension HTTPGateway {
                 "capabilities": upstream.capabilities, "resultType": "complete", "ttlMs": 0, "cacheScope": "private",
             ]
             return Self.json(.ok, Array(JSONWriter.write(["jsonrpc": "2.0", "id": id, "result": result]).utf8))
+        }
+        if method == "tools/call", case .string(let tool)? = body["params"]?["name"],
+            let declarations = await upstream.headerParameters(ofTool: tool), !declarations.isEmpty,
+            let problem = MCPParamHeaders.mismatch(
+                declarations, arguments: body["params"]?["arguments"]?.objectValue ?? JSONObject(),
+                headers: headers.map { ($0.name.canonicalName, $0.value) })
+        {
+            return Self.stateless(StatelessExchange.Refusal(code: StatelessExchange.headerMismatch, message: problem), id: id)
         }
         let forwardedID = upstream.nextID()
         body = StatelessExchange.handshakeEra(body)

@@ -176,6 +176,13 @@ final class HTTPSession: MessageSink {
         return .refused(requests.map { JSONRPCError.response(id: $0.id, code: JSONRPCError.invalidRequest, message: refused) })
     }
 
+    /// The `Mcp-Param-*` headers calls to tool `name` must carry (`nil`: no such tool).
+    func headerParameters(ofTool name: String) async -> [MCPParamHeaders.Declaration]? {
+        let (gateway, upstream) = state.withLock { ($0.gateway, $0.upstream) }
+        guard let gateway, let upstream else { return nil }
+        return await gateway.headerParameters(ofTool: name, server: upstream)
+    }
+
     /// The tools the session's server advertised so far.
     var knownToolNames: [String] {
         state.withLock { $0.gateway }?.knownToolNames ?? []

@@ -10,6 +10,8 @@ struct SessionState {
     /// A tool the server advertised, with its input schema compiled for `validate_input`.
     struct KnownTool {
         var inputSchema: ArgumentSchema?
+        /// The arguments its calls mirror in `Mcp-Param-*` headers (stateless revision).
+        var headerParameters: [MCPParamHeaders.Declaration]
     }
 
     /// A `tools/call` forwarded to the server and not yet answered.
@@ -82,7 +84,9 @@ struct SessionState {
 
     mutating func remember(_ advertised: [ToolListFilter.Tool]) {
         for tool in advertised {
-            tools[ExactName(tool.name)] = KnownTool(inputSchema: tool.inputSchema.map(ArgumentSchema.compile(toolInputSchema:)))
+            tools[ExactName(tool.name)] = KnownTool(
+                inputSchema: tool.inputSchema.map(ArgumentSchema.compile(toolInputSchema:)),
+                headerParameters: tool.inputSchema.map(MCPParamHeaders.declarations(in:)) ?? [])
         }
     }
 }

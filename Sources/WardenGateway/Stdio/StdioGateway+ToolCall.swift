@@ -108,6 +108,14 @@ extension StdioGateway {
         return .respond(PolicyDenialResult.response(id: id, decision: decision))
     }
 
+    /// The `Mcp-Param-*` headers calls to tool `name` must carry; `nil` if the server has no
+    /// such tool. Lists the server's tools first if they are not known yet.
+    func headerParameters(ofTool name: String, server: any Upstream) async -> [MCPParamHeaders.Declaration]? {
+        let complete = state.withLock { $0.toolsComplete || $0.tools[ExactName(name)] != nil }
+        if !complete { try? await listAllTools(server: server) }
+        return state.withLock { $0.tools[ExactName(name)]?.headerParameters }
+    }
+
     /// The names of the tools the server advertised so far.
     var knownToolNames: [String] {
         state.withLock { $0.tools.keys.map(\.value) }

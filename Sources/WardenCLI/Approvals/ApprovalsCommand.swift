@@ -193,7 +193,9 @@ struct DecisionOptions: ParsableArguments {
     @Option(help: "Why; the agent sees it with a denial, and the audit log keeps it.")
     var reason: String?
 
-    @Option(name: .customLong("as"), help: "Your approver name with --db (default: $USER); with --url, the admin token's name is used.")
+    @Option(
+        name: .customLong("as"),
+        help: ArgumentHelp("Your approver name with --db (default: $USER); with --url, the admin token's name is used.", valueName: "name"))
     var approver: String?
 
     @OptionGroup var output: OutputOptions

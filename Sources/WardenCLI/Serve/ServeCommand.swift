@@ -17,8 +17,10 @@ struct ServeCommand: AsyncParsableCommand {
             transport to /sse/<server>; /mcp offers every server a caller reaches at once \
             (<server>__<tool>). They send `Authorization: Bearer <token>`: a grant token (see \
             `warden grants create`) or, with auth.jwt configured, a JWT. Every session gets its \
-            own server process (or remote session), policed like `warden run`. Operators get \
-            /healthz, /readyz and /metrics (Prometheus). Policies reload when their files \
+            own server process (one shared process with `shared: true`, or a remote session), \
+            policed like `warden run`. Operators get /healthz, /readyz and /metrics (Prometheus), \
+            and approve held calls at /admin (dashboard) or /admin/api with an admin token \
+            (`warden admins create`). Policies reload when their files \
             change or on SIGHUP. SIGTERM or SIGINT: stop accepting work, finish calls in \
             flight, end the sessions, flush the audit log. Exits 2 when the configuration is \
             invalid. Reference: docs/serve.md.

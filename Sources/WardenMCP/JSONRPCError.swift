@@ -12,6 +12,8 @@ public enum JSONRPCError {
     public static let invalidParams = -32602
     /// Internal error: the server went away, the store failed (-32603).
     public static let internalError = -32603
+    /// The client cancelled the request (-32800, LSP's RequestCancelled).
+    public static let requestCancelled = -32800
 
     /// The bytes of an error response (no trailing newline).
     public static func response(id: JSONValue?, code: Int, message: String) -> [UInt8] {

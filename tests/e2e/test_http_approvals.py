@@ -327,3 +327,22 @@ async def test_a_gateway_killed_while_a_call_is_held_closes_the_approval_when_it
         assert closed["reason"] == "the gateway holding the call stopped"
     finally:
         restarted.stop()
+
+
+def test_a_held_call_the_client_cancels_lets_its_post_go(held_gateway):
+    gateway = held_gateway
+    agent = gateway.grant("agent", "held_time.yaml", "time")
+    viewer = admin_token(gateway, "victor", "viewer")
+    session = open_session(gateway, "time", agent)
+    headers = {**bearer(agent), "mcp-session-id": session, "accept": "application/json"}
+    call = {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "get_current_time", "arguments": {"timezone": "UTC"}}}
+    answered: dict = {}
+    poster = threading.Thread(target=lambda: answered.update(reply=http("POST", gateway.url("time"), call, headers)))
+    poster.start()
+    wait_for_pending(gateway, viewer)
+    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 9, "reason": "gave up"}}
+    assert http("POST", gateway.url("time"), cancel, headers)[0] == 202
+    poster.join(TIMEOUT)
+    status, _, body = answered["reply"]
+    assert status == 200 and json.loads(body)["error"]["code"] == -32800
+    wait_for(lambda: api(gateway, "GET", "/admin/api/approvals?status=cancelled", viewer)[1]["approvals"] != [])

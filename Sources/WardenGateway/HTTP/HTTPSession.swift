@@ -228,6 +228,13 @@ final class HTTPSession: MessageSink {
 
     // MARK: - Server to client
 
+    /// A request the client cancelled: its POST is answered with -32800 (an HTTP request
+    /// cannot go unanswered), or its event stream ends with it.
+    func abandon(_ id: JSONValue) {
+        let slot = state.withLock { $0.waiting.removeValue(forKey: RequestKey(id)) }
+        slot?.deliver(JSONRPCError.response(id: id, code: JSONRPCError.requestCancelled, message: "Request cancelled by the client"))
+    }
+
     /// A message about request `id` goes on that request's own event stream if it has one.
     @discardableResult
     func write(_ message: [UInt8], about id: JSONValue) -> Bool {

@@ -22,6 +22,10 @@ protocol MessageSink: Sendable {
     /// request's own stream where the transport has one.
     @discardableResult
     func write(_ message: [UInt8], about id: JSONValue) -> Bool
+
+    /// The client cancelled request `id`, which gets no answer: a transport still waiting to
+    /// answer it (an HTTP POST) lets go.
+    func abandon(_ id: JSONValue)
 }
 
 extension MessageSink {
@@ -31,6 +35,8 @@ extension MessageSink {
     func write(_ message: [UInt8], about id: JSONValue) -> Bool {
         write(message)
     }
+
+    func abandon(_ id: JSONValue) {}
 }
 
 /// Writes newline-terminated messages to a file descriptor, whole and one at a time, from

@@ -218,7 +218,10 @@ extension StdioGateway {
             record.approval = approval
             record.message = message
             log(record)
-            guard answer else { return }
+            guard answer else {
+                client.abandon(held.id)
+                return
+            }
             let denial = Decision(outcome: .deny, rule: held.decision.rule, message: message)
             client.write(PolicyDenialResult.response(id: held.id, decision: denial))
         }.value

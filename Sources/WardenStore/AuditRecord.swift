@@ -33,6 +33,9 @@ public struct AuditRecord: Sendable, Equatable {
     public var argumentKeys: [String]
     /// SHA-256 of the canonical arguments (keys sorted, compact), hex.
     public var argumentsHash: String?
+    /// The argument values, only when the gateway is configured to keep them (redacted as
+    /// configured).
+    public var arguments: JSONValue?
     /// What the server answered: `ok`, `tool_error` (a result with isError), `error <code>`,
     /// `no response`; `nil` when the call was not forwarded.
     public var upstreamStatus: String?
@@ -63,7 +66,8 @@ public struct AuditRecord: Sendable, Equatable {
         latencyMilliseconds: Double? = nil,
         policyHash: String? = nil,
         httpRequestID: String? = nil,
-        approval: String? = nil
+        approval: String? = nil,
+        arguments: JSONValue? = nil
     ) {
         self.time = time
         self.requestID = requestID
@@ -83,6 +87,7 @@ public struct AuditRecord: Sendable, Equatable {
         self.policyHash = policyHash
         self.httpRequestID = httpRequestID
         self.approval = approval
+        self.arguments = arguments
     }
 
     static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
@@ -105,6 +110,7 @@ public struct AuditRecord: Sendable, Equatable {
         add("message", message)
         members.append(.init(key: "argument_keys", value: .array(argumentKeys.map(JSONValue.string))))
         add("arguments_hash", argumentsHash)
+        if let arguments { members.append(.init(key: "arguments", value: arguments)) }
         add("upstream_status", upstreamStatus)
         if let latencyMilliseconds {
             let rounded = (latencyMilliseconds * 1000).rounded() / 1000
@@ -140,7 +146,8 @@ public struct AuditRecord: Sendable, Equatable {
             latencyMilliseconds: value["latency_ms"]?.numberValue?.doubleValue,
             policyHash: value["policy_hash"]?.stringValue,
             httpRequestID: value["http_request_id"]?.stringValue,
-            approval: value["approval"]?.stringValue
+            approval: value["approval"]?.stringValue,
+            arguments: value["arguments"]
         )
     }
 }

@@ -192,6 +192,16 @@ import WardenPolicy
         #expect(found.contains { $0.message == "the webhook must be an http(s) URL at /approvals/webhook" })
     }
 
+    @Test func theAuditKeepsArgumentValuesOnlyWhenAskedTo() throws {
+        let servers = "servers: {time: {command: [t], policy: policies/p.yaml}}\n"
+        #expect(try load(try write(servers)).audit.auditedArguments == nil)
+        let kept = try load(try write(servers + "audit: {arguments: values, redact: [args.password]}\n"))
+        #expect(kept.audit.auditedArguments == ArgumentRedaction(paths: ["args.password"]))
+        let found = problems(try write(servers + "audit: {arguments: all, redact: [password]}\n"))
+        #expect(found.contains { $0.message == "unknown value \"all\" at /audit/arguments; expected hash or values" })
+        #expect(found.contains { $0.message.contains("\"password\" at /audit/redact/0 is not an argument path") })
+    }
+
     @Test func serversAreRequired() throws {
         #expect(problems(try write("listen: {port: 8000}\n")).contains { $0.message == "missing required key \"servers\" at the top level" })
         #expect(problems(try write("servers: {}\n")).contains { $0.message.contains("name at least one server") })

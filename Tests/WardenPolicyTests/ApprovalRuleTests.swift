@@ -13,7 +13,7 @@ import WardenPolicy
         let decision = evaluate(policy, try call("pay", #"{"amount":5,"card":{"number":"4111","name":"A"},"note":"hi"}"#))
         let rule = try #require(decision.approval)
         #expect(rule.approvers == ["alice", "user"])
-        let redacted = rule.redacting(try call("pay", #"{"amount":5,"card":{"number":"4111","name":"A"},"note":"hi"}"#).arguments)
+        let redacted = rule.redact.applied(to: try call("pay", #"{"amount":5,"card":{"number":"4111","name":"A"},"note":"hi"}"#).arguments)
         #expect(JSONWriter.write(.object(redacted)) == #"{"amount":5,"card":{"number":"[redacted]","name":"A"},"note":"[redacted]"}"#)
     }
 

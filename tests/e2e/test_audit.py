@@ -78,6 +78,18 @@ def test_arguments_are_hashed_canonically_and_never_stored(raw_client, warden, d
     assert "hunter2" not in stored and "café" not in stored, "argument values are never stored"
 
 
+def test_argument_values_are_kept_only_when_asked_for_and_redacted_as_told(raw_client, warden, db):
+    client = raw_client(POLICY, "--audit-arguments", "--audit-redact", "args.secret", "--audit-redact", "args.card.number")
+    client.initialize()
+    client.call(1, "echo", {"amount": 12.50, "secret": "hunter2", "card": {"number": "4111", "holder": "A"}})
+    assert client.read()["id"] == 1
+    assert client.close() == 0
+    [record] = audit(warden, db)
+    assert record["arguments"] == {"amount": 12.50, "secret": "[redacted]", "card": {"number": "[redacted]", "holder": "A"}}
+    assert "hunter2" not in json.dumps(record) and "4111" not in json.dumps(record)
+    assert verify(warden, db).returncode == 0, "kept values are part of the hash chain"
+
+
 LABELLED = """
 version: "1"
 default: deny

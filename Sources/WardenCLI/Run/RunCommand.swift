@@ -37,6 +37,14 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "The largest message accepted from either side, in bytes.")
     var maxMessageBytes: Int = 4 * 1024 * 1024
 
+    @Flag(help: "Keep each call's argument values in the audit log (by default only their keys and a hash).")
+    var auditArguments = false
+
+    @Option(
+        name: .customLong("audit-redact"),
+        help: ArgumentHelp("With --audit-arguments: an argument path whose value is replaced by [redacted] (repeatable).", valueName: "args.path"))
+    var auditRedactions: [String] = []
+
     @OptionGroup var log: LogOptions
 
     @Argument(parsing: .postTerminator, help: "The server command and its arguments, after --.")
@@ -46,6 +54,10 @@ struct RunCommand: AsyncParsableCommand {
         if command.isEmpty { throw ValidationError("Give the server command after --, e.g. -- uvx mcp-server-time.") }
         _ = try LabelOption.parse(labels)
         if maxMessageBytes < 1024 { throw ValidationError("--max-message-bytes must be at least 1024.") }
+        if let path = auditRedactions.first(where: { !ArgumentRedaction.isArgumentPath($0) }) {
+            throw ValidationError("--audit-redact takes an argument path like args.password; got \"\(path)\".")
+        }
+        if !auditRedactions.isEmpty && !auditArguments { throw ValidationError("--audit-redact needs --audit-arguments.") }
     }
 
     func run() async throws {
@@ -66,7 +78,8 @@ struct RunCommand: AsyncParsableCommand {
                 serverName: server ?? URL(fileURLWithPath: command[0]).lastPathComponent,
                 identity: Identity(name: identity, labels: try LabelOption.parse(labels)),
                 maxMessageBytes: maxMessageBytes,
-                approvals: ApprovalDesk(store: store.approvals)
+                approvals: ApprovalDesk(store: store.approvals),
+                auditedArguments: auditArguments ? ArgumentRedaction(paths: auditRedactions) : nil
             ),
             policy: policyFile,
             ledger: store.counters,

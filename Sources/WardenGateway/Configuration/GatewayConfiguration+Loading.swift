@@ -3,7 +3,7 @@ import WardenJSON
 public import WardenPolicy
 
 extension GatewayConfiguration {
-    static let keys = ["version", "listen", "store", "limits", "servers", "aggregation", "auth", "approvals"]
+    static let keys = ["version", "listen", "store", "limits", "servers", "aggregation", "auth", "approvals", "audit"]
     static let jwtKeys = ["jwks_file", "jwks_url", "issuer", "audience", "identity_claim", "label_claims", "servers", "policy"]
     static let listenKeys = ["host", "port", "allowed_origins", "allowed_hosts", "anonymous"]
     static let serverKeys = ["command", "env", "shared", "url", "transport", "headers", "policy"]
@@ -87,7 +87,32 @@ extension GatewayConfiguration {
                 configuration.jwt = jwtAuthentication(jwt, at: root.appending("auth").appending("jwt"), servers: configuration.servers.map(\.name))
             }
             if let value = object["approvals"] { configuration.approvals = approvals(value, at: root.appending("approvals")) }
+            if let value = object["audit"] { configuration.audit = audit(value, at: root.appending("audit")) }
             return configuration
+        }
+
+        mutating func audit(_ value: JSONValue, at pointer: JSONPointer) -> Audit {
+            var audit = Audit()
+            guard let object = decoder.object(value, at: pointer, keys: ["arguments", "redact"]) else { return audit }
+            if let kept = object["arguments"].flatMap({ string($0, at: pointer.appending("arguments")) }) {
+                switch kept {
+                case "hash": audit.argumentValues = false
+                case "values": audit.argumentValues = true
+                default:
+                    decoder.report(
+                        "unknown value \"\(kept)\" at \(pointer.appending("arguments")); expected hash or values",
+                        at: pointer.appending("arguments"), suggestion: "values")
+                }
+            }
+            if let paths = object["redact"].flatMap({ strings($0, at: pointer.appending("redact")) }) {
+                for (index, path) in paths.enumerated() where !ArgumentRedaction.isArgumentPath(path) {
+                    decoder.report(
+                        "\"\(path)\" at \(pointer.appending("redact").appending(index)) is not an argument path; write it as args.<name>",
+                        at: pointer.appending("redact").appending(index))
+                }
+                audit.redact = ArgumentRedaction(paths: paths)
+            }
+            return audit
         }
 
         mutating func approvals(_ value: JSONValue, at pointer: JSONPointer) -> Approvals {

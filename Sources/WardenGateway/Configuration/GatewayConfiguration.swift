@@ -114,8 +114,22 @@ public struct GatewayConfiguration: Sendable {
         public init() {}
     }
 
+    /// What the audit log keeps of each call's arguments.
+    public struct Audit: Sendable, Equatable {
+        /// Keep the argument values (`arguments: values`), not only their keys and hash. The default is false.
+        public var argumentValues = false
+        /// Argument paths whose values are replaced by `[redacted]` when values are kept.
+        public var redact = ArgumentRedaction()
+
+        public init() {}
+
+        /// The redaction to apply to kept values, or `nil` when values are not kept.
+        public var auditedArguments: ArgumentRedaction? { argumentValues ? redact : nil }
+    }
+
     public var listen = Listen()
     public var approvals = Approvals()
+    public var audit = Audit()
     public var store = Store()
     public var limits = Limits()
     /// JWT identities, when configured (`auth.jwt`).

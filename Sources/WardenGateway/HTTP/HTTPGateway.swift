@@ -143,7 +143,7 @@ public final class HTTPGateway: Sendable {
             StdioGateway(
                 configuration: .init(
                     serverName: server.name, identity: caller.identity, maxMessageBytes: limits.maxBodyBytes, maxDepth: limits.maxDepth,
-                    approvals: self.approvals),
+                    approvals: self.approvals, auditedArguments: self.configuration.audit.auditedArguments),
                 policy: policy, ledger: self.store.counters, audit: self.audit, logger: self.logger, client: session, metrics: self.metrics)
         }
         do {

@@ -105,7 +105,7 @@ extension StdioGateway {
         let pending = Approval(
             id: "", server: configuration.serverName, tool: held.call.tool, identity: held.call.identity.name,
             grant: held.record.grant, session: configuration.session, requestID: key.text,
-            arguments: JSONWriter.write(.object(rule.redacting(held.call.arguments))), rule: held.decision.rule.description,
+            arguments: JSONWriter.write(.object(rule.redact.applied(to: held.call.arguments))), rule: held.decision.rule.description,
             message: held.decision.message, approvers: rule.approvers, holder: ApprovalStore.currentHolder,
             createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(rule.timeoutSeconds)))
         let approval: Approval

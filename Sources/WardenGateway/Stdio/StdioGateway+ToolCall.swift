@@ -44,6 +44,7 @@ extension StdioGateway {
         }
         record.argumentKeys = arguments.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         record.argumentsHash = Digest.canonical(.object(arguments))
+        if let redaction = configuration.auditedArguments { record.arguments = .object(redaction.applied(to: arguments)) }
 
         let known: SessionState.KnownTool?
         do {

@@ -27,6 +27,9 @@ public final class StdioGateway: Sendable {
         public var maxDepth: Int
         /// Where calls that need approval are held; without, they are refused.
         public var approvals: ApprovalDesk?
+        /// Whether audit records keep the arguments' values, with these redacted; without,
+        /// only their keys and hash.
+        public var auditedArguments: ArgumentRedaction?
 
         public init(
             serverName: String,
@@ -34,7 +37,8 @@ public final class StdioGateway: Sendable {
             session: String = UUID().uuidString.lowercased(),
             maxMessageBytes: Int = 4 * 1024 * 1024,
             maxDepth: Int = 64,
-            approvals: ApprovalDesk? = nil
+            approvals: ApprovalDesk? = nil,
+            auditedArguments: ArgumentRedaction? = nil
         ) {
             self.serverName = serverName
             self.identity = identity
@@ -42,6 +46,7 @@ public final class StdioGateway: Sendable {
             self.maxMessageBytes = maxMessageBytes
             self.maxDepth = maxDepth
             self.approvals = approvals
+            self.auditedArguments = auditedArguments
         }
     }
 

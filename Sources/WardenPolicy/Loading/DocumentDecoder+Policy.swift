@@ -214,13 +214,13 @@ extension DocumentDecoder {
             rule.approvers = approvers
         }
         if let value = object["redact"], let paths = strings(value, at: pointer.appending("redact")) {
-            for (index, path) in paths.enumerated() where !path.hasPrefix("args.") || path.count <= 5 {
+            for (index, path) in paths.enumerated() where !ArgumentRedaction.isArgumentPath(path) {
                 report(
                     "\"\(path)\" at \(pointer.appending("redact").appending(index)) is not an argument path; write it as args.<name>",
                     at: pointer.appending("redact").appending(index)
                 )
             }
-            rule.redact = paths
+            rule.redact = ArgumentRedaction(paths: paths)
         }
         if let value = object["on_timeout"], let action = string(value, at: pointer.appending("on_timeout")), action != "deny" {
             report(

@@ -86,41 +86,19 @@ public struct ApprovalRule: Sendable {
     public var timeoutSeconds: Int
     /// Who may approve (approver names; `user` asks the caller by elicitation); empty means any approver.
     public var approvers: [String]
-    /// Argument paths (`args.card.number`) whose values approvers do not see.
-    public var redact: [String]
+    /// The argument values approvers do not see.
+    public var redact: ArgumentRedaction
 
     /// The default wait for an approval: 10 minutes.
     public static let defaultTimeoutSeconds = 600
 
     public init(
-        pointer: JSONPointer, timeoutSeconds: Int = ApprovalRule.defaultTimeoutSeconds, approvers: [String] = [], redact: [String] = []
+        pointer: JSONPointer, timeoutSeconds: Int = ApprovalRule.defaultTimeoutSeconds, approvers: [String] = [],
+        redact: ArgumentRedaction = ArgumentRedaction()
     ) {
         self.pointer = pointer
         self.timeoutSeconds = timeoutSeconds
         self.approvers = approvers
         self.redact = redact
-    }
-
-    /// The text that replaces a redacted value.
-    public static let redactedValue = "[redacted]"
-
-    /// `arguments` with the values at the `redact` paths replaced by ``redactedValue``.
-    public func redacting(_ arguments: JSONObject) -> JSONObject {
-        redact.reduce(arguments) { arguments, path in
-            let keys = path.split(separator: ".").map(String.init)
-            guard keys.first == "args", keys.count > 1 else { return arguments }
-            return Self.replacing(Array(keys.dropFirst()), in: arguments)
-        }
-    }
-
-    private static func replacing(_ keys: [String], in object: JSONObject) -> JSONObject {
-        guard let key = keys.first, let value = object[key] else { return object }
-        var object = object
-        if keys.count == 1 {
-            object.set(key, to: .string(redactedValue))
-        } else if case .object(let inner) = value {
-            object.set(key, to: .object(replacing(Array(keys.dropFirst()), in: inner)))
-        }
-        return object
     }
 }

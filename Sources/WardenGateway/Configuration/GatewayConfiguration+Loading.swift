@@ -104,13 +104,8 @@ extension GatewayConfiguration {
                         at: pointer.appending("arguments"), suggestion: "values")
                 }
             }
-            if let paths = object["redact"].flatMap({ strings($0, at: pointer.appending("redact")) }) {
-                for (index, path) in paths.enumerated() where !ArgumentRedaction.isArgumentPath(path) {
-                    decoder.report(
-                        "\"\(path)\" at \(pointer.appending("redact").appending(index)) is not an argument path; write it as args.<name>",
-                        at: pointer.appending("redact").appending(index))
-                }
-                audit.redact = ArgumentRedaction(paths: paths)
+            if let value = object["redact"], let redaction = decoder.argumentRedaction(value, at: pointer.appending("redact")) {
+                audit.redact = redaction
             }
             return audit
         }

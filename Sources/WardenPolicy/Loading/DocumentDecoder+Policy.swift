@@ -1,4 +1,4 @@
-import WardenJSON
+public import WardenJSON
 
 extension DocumentDecoder {
     static let policyKeys = ["version", "description", "default", "mode", "hide", "all_tools", "tools", "tests"]
@@ -204,6 +204,17 @@ extension DocumentDecoder {
         return nil
     }
 
+    /// A list of argument paths to redact (`[args.password]`); each must name an argument.
+    public mutating func argumentRedaction(_ value: JSONValue, at pointer: JSONPointer) -> ArgumentRedaction? {
+        guard let paths = strings(value, at: pointer) else { return nil }
+        for (index, path) in paths.enumerated() where !ArgumentRedaction.isArgumentPath(path) {
+            report(
+                "\"\(path)\" at \(pointer.appending(index)) is not an argument path; write it as args.<name>",
+                at: pointer.appending(index))
+        }
+        return ArgumentRedaction(paths: paths)
+    }
+
     mutating func decodeApproval(_ value: JSONValue, at pointer: JSONPointer) -> ApprovalRule? {
         guard let object = object(value, at: pointer, keys: ["timeout", "approvers", "on_timeout", "redact"]) else { return nil }
         var rule = ApprovalRule(pointer: pointer)
@@ -213,14 +224,8 @@ extension DocumentDecoder {
         if let value = object["approvers"], let approvers = strings(value, at: pointer.appending("approvers")) {
             rule.approvers = approvers
         }
-        if let value = object["redact"], let paths = strings(value, at: pointer.appending("redact")) {
-            for (index, path) in paths.enumerated() where !ArgumentRedaction.isArgumentPath(path) {
-                report(
-                    "\"\(path)\" at \(pointer.appending("redact").appending(index)) is not an argument path; write it as args.<name>",
-                    at: pointer.appending("redact").appending(index)
-                )
-            }
-            rule.redact = ArgumentRedaction(paths: paths)
+        if let value = object["redact"], let redaction = argumentRedaction(value, at: pointer.appending("redact")) {
+            rule.redact = redaction
         }
         if let value = object["on_timeout"], let action = string(value, at: pointer.appending("on_timeout")), action != "deny" {
             report(

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import FIXTURES, wait_for
-from test_http_gateway import Gateway, bearer, http, open_session
+from test_http_gateway import Gateway, bearer, http, open_session, open_stream, read_events
 
 SHARED = """
   shared_echo:
@@ -84,3 +84,27 @@ def test_a_session_ending_leaves_the_process_and_a_crash_ends_every_session(shar
     three = open_session(gateway, "shared_echo", token)
     assert call(gateway, token, three, 1, "echo")["result"]["isError"] is False
     assert [line.get("method") for line in server_lines(gateway)].count("initialize") == 2
+
+
+def test_progress_reaches_only_the_session_whose_call_it_is_and_notifications_reach_all(shared_gateway):
+    gateway = shared_gateway
+    token = gateway.grant("first", "echo.yaml", "shared_echo")
+    sessions = [open_session(gateway, "shared_echo", token) for _ in range(2)]
+    streams = [open_stream(gateway.url("shared_echo"), {**bearer(token), "mcp-session-id": session}) for session in sessions]
+    for index, session in enumerate(sessions):
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": "notify", "arguments": {}, "_meta": {"progressToken": "same-token"}}}
+        status, _, _ = http("POST", gateway.url("shared_echo"), call, {**bearer(token), "mcp-session-id": session})
+        assert status == 200
+    for connection, response in streams:
+        # Each session: both calls' notifications/message (sent to every session), and the
+        # progress of its own call only, with the token it chose.
+        events = [message for _, message in read_events(response, 3)]
+        methods = sorted(message["method"] for message in events)
+        assert methods == ["notifications/message", "notifications/message", "notifications/progress"]
+        progress = next(message for message in events if message["method"] == "notifications/progress")
+        assert progress["params"]["progressToken"] == "same-token"
+        connection.sock.settimeout(1.0)
+        with pytest.raises(TimeoutError):
+            read_events(response, 1)  # nothing more: the other session's progress did not come here
+        connection.close()

@@ -346,3 +346,49 @@ def test_a_held_call_the_client_cancels_lets_its_post_go(held_gateway):
     status, _, body = answered["reply"]
     assert status == 200 and json.loads(body)["error"]["code"] == -32800
     wait_for(lambda: api(gateway, "GET", "/admin/api/approvals?status=cancelled", viewer)[1]["approvals"] != [])
+
+
+@pytest.mark.anyio
+async def test_a_stateless_caller_approves_through_an_input_required_round(held_gateway):
+    """The SDK's high-level client speaks 2026-07-28 (no session): a held call whose policy
+    names `user` comes back as `input_required` with the approval form; the client's
+    elicitation callback answers, its retry carries the answer, and the call completes."""
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    gateway = held_gateway
+    (gateway.directory / "ask_user.yaml").write_text(HELD_TIME.replace("approvers: [alice, carol]", "approvers: [user]"))
+    agent = gateway.grant("agent", "ask_user.yaml", "time")
+    questions: list[str] = []
+
+    async def answer(context, params):
+        questions.append(params.message)
+        return types.ElicitResult(action="accept", content={"approve": len(questions) == 1, "reason": "" if len(questions) == 1 else "no"})
+
+    with anyio.fail_after(TIMEOUT):
+        async with create_mcp_http_client(headers=bearer(agent)) as http_client:
+            async with Client(streamable_http_client(gateway.url("time"), http_client=http_client), elicitation_callback=answer) as client:
+                approved = await client.call_tool("get_current_time", {"timezone": "UTC"})
+                refused = await client.call_tool("get_current_time", {"timezone": "UTC"})
+                assert "warden_active_sessions 0" in http("GET", f"{gateway.base}/metrics")[2].decode(), "stateless: no session"
+    assert not approved.is_error, text_of(approved)
+    assert refused.is_error and "denied by user: no" in text_of(refused)
+    assert len(questions) == 2 and "get_current_time on time" in questions[0]
+    listed = subprocess.run([gateway.warden, "approvals", "list", "--status", "all", "--db", gateway.db, "--format", "json"],
+                            capture_output=True, text=True, timeout=TIMEOUT, check=True)
+    assert sorted(approval["status"] for approval in json.loads(listed.stdout)) == ["approved", "denied"]
+
+
+def test_a_stateless_caller_that_cannot_be_asked_is_refused_a_call_only_it_may_approve(held_gateway):
+    gateway = held_gateway
+    (gateway.directory / "ask_user.yaml").write_text(HELD_TIME.replace("approvers: [alice, carol]", "approvers: [user]"))
+    agent = gateway.grant("agent", "ask_user.yaml", "time")
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    call = {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+            "params": {"name": "get_current_time", "arguments": {"timezone": "UTC"}, "_meta": meta}}
+    headers = {**bearer(agent), "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "get_current_time"}
+    status, _, body = http("POST", gateway.url("time"), call, headers)
+    answer = json.loads(body)
+    assert status == 200 and answer["id"] == 4 and answer["result"]["isError"] is True
+    assert "only the caller may approve it, and this client cannot be asked" in answer["result"]["content"][0]["text"]

@@ -108,6 +108,10 @@ extension HTTPGateway {
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer)))
             case .held(let events):
                 return Self.eventStream(of: events, headers: headers)
+            case .awaitingCaller:
+                // Only stateless POSTs ask their callers for approvals.
+                let error = JSONRPCError.response(id: requests[0].id, code: JSONRPCError.internalError, message: "Internal error")
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error)))
             }
         }
         let answers = await session.exchange(

@@ -5,6 +5,7 @@ import NIOCore
 import Synchronization
 import WardenJSON
 import WardenMCP
+import WardenStore
 
 /// A session Warden set up itself (with its own `initialize`) with a stateful server, or with
 /// every server of the aggregated endpoint, to serve one caller's stateless requests.
@@ -116,14 +117,84 @@ extension HTTPGateway {
         {
             return Self.stateless(StatelessExchange.Refusal(code: StatelessExchange.headerMismatch, message: problem), id: id)
         }
+        inFlight.add(1, ordering: .relaxed)
+        defer { inFlight.subtract(1, ordering: .relaxed) }
+        let meta = body["params"]?["_meta"]
+        if method == "tools/call", case .server(let session) = upstream.target {
+            if case .string(let handle)? = body["params"]?["requestState"] {
+                return await resumeAskedCall(handle, body: body, id: id, session: session)
+            }
+            let forwardedID = upstream.nextID()
+            body = StatelessExchange.handshakeEra(body)
+            body.set("id", to: forwardedID)
+            let outcome = await session.exchangeAskingCaller(
+                Array(JSONWriter.write(.object(body)).utf8), request: (RequestKey(forwardedID), forwardedID), timeout: timeout,
+                httpRequest: httpRequest)
+            let answer: [UInt8]
+            switch outcome {
+            case .answer(let bytes): answer = bytes
+            case .held: answer = JSONRPCError.response(id: forwardedID, code: JSONRPCError.internalError, message: "Internal error")
+            case .awaitingCaller(let approval):
+                if let asked = await askCaller(about: approval, forwarded: RequestKey(forwardedID), id: id, meta: meta, session: session) {
+                    return asked
+                }
+                answer =
+                    await session.answer(to: RequestKey(forwardedID))
+                    ?? JSONRPCError.response(id: forwardedID, code: JSONRPCError.internalError, message: "The call's answer was lost")
+            }
+            return Self.statelessAnswer(answer, id: id, method: method)
+        }
         let forwardedID = upstream.nextID()
         body = StatelessExchange.handshakeEra(body)
         body.set("id", to: forwardedID)
-        inFlight.add(1, ordering: .relaxed)
-        defer { inFlight.subtract(1, ordering: .relaxed) }
         let answer =
             await upstream.exchange(.object(body), timeout: timeout, httpRequest: httpRequest)
             ?? JSONRPCError.response(id: forwardedID, code: JSONRPCError.internalError, message: "No answer")
+        return Self.statelessAnswer(answer, id: id, method: method)
+    }
+
+    /// A held call whose approval names its caller: a client that can answer an elicitation
+    /// gets an `input_required` result asking them (its retry brings the answer back, with
+    /// the `requestState` naming the parked call). Otherwise `nil`, after closing an approval
+    /// only the caller could have given.
+    private func askCaller(
+        about approval: Approval, forwarded: RequestKey, id: JSONValue, meta: JSONValue?, session: HTTPSession
+    ) async -> Response? {
+        let elicits = meta?[StatelessExchange.clientCapabilitiesKey]?["elicitation"] != nil
+        guard elicits, let handle = session.park(forwarded, approval: approval.id) else {
+            if approval.approvers == [Approval.callerApprover] {
+                _ = try? await store.approvals.close(
+                    id: approval.id, as: .cancelled, reason: "only the caller may approve it, and this client cannot be asked")
+            }
+            return nil
+        }
+        let result: JSONValue = [
+            "resultType": "input_required",
+            "inputRequests": ["approve": ["method": "elicitation/create", "params": CallerApproval.question(for: approval)]],
+            "requestState": .string(handle),
+        ]
+        return Self.json(.ok, Array(JSONWriter.write(["jsonrpc": "2.0", "id": id, "result": result]).utf8))
+    }
+
+    /// The retry of a call whose caller was asked: their answer decides the approval (a
+    /// dismissed form decides nothing), then the call's own answer is returned.
+    private func resumeAskedCall(_ handle: String, body: JSONObject, id: JSONValue, session: HTTPSession) async -> Response {
+        guard let parked = session.collect(handle) else {
+            return Self.stateless(
+                StatelessExchange.Refusal(code: JSONRPCError.invalidParams, message: "Invalid params: unknown or expired requestState"), id: id)
+        }
+        if let (approve, reason) = CallerApproval.decision(in: body["params"]?["inputResponses"]?["approve"]) {
+            do {
+                _ = try await store.approvals.decide(id: parked.approval, approve: approve, by: Approval.callerApprover, reason: reason)
+            } catch {
+                logger.info("the caller's answer did not decide the approval", metadata: ["approval": "\(parked.approval)", "error": "\(error)"])
+            }
+        }
+        return Self.statelessAnswer(await parked.answer(), id: id, method: "tools/call")
+    }
+
+    /// A stateful server's answer dressed for the stateless revision, with the HTTP status its error code calls for.
+    static func statelessAnswer(_ answer: [UInt8], id: JSONValue, method: String) -> Response {
         let code = (try? JSONReader.parse(answer))?["error"]?["code"]?.numberValue.flatMap { Int($0.text) }
         let status = code.map { StatelessExchange.Refusal(code: $0, message: "").status } ?? .ok
         return Self.json(status, StatelessExchange.answer(answer, id: id, method: method))
@@ -159,7 +230,7 @@ extension HTTPGateway {
         let target: StatelessSession.Target =
             aggregated
             ? .aggregate(try openAggregate(for: caller, servers: servers, hasBackChannel: false))
-            : .server(try openSession(for: caller, server: servers[0], hasBackChannel: false, registered: false))
+            : .server(try openSession(for: caller, server: servers[0], hasBackChannel: false, callerAskedByTransport: true, registered: false))
         let opening = StatelessSession(target: target, capabilities: [:])
         let initialize: JSONValue = [
             "jsonrpc": "2.0", "id": "warden-initialize", "method": "initialize",

@@ -129,7 +129,7 @@ public final class HTTPGateway: Sendable {
     /// are not (they are reached through it).
     func openSession(
         for caller: Caller, server: GatewayConfiguration.Server, answersOnStream: Bool = false, hasBackChannel: Bool = true,
-        registered: Bool = true
+        callerAskedByTransport: Bool = false, registered: Bool = true
     ) throws -> HTTPSession {
         let policy = try policies.file(at: caller.policyPath ?? server.policyPath)
         let session = HTTPSession(
@@ -139,11 +139,13 @@ public final class HTTPGateway: Sendable {
             metrics.sessionOpened()
         }
         let limits = configuration.limits
-        let makeGateway = { (session: HTTPSession) in
+        var gatewayConfiguration = StdioGateway.Configuration(
+            serverName: server.name, identity: caller.identity, maxMessageBytes: limits.maxBodyBytes, maxDepth: limits.maxDepth,
+            approvals: approvals, auditedArguments: configuration.audit.auditedArguments)
+        gatewayConfiguration.callerAskedByTransport = callerAskedByTransport
+        let makeGateway = { [gatewayConfiguration] (session: HTTPSession) in
             StdioGateway(
-                configuration: .init(
-                    serverName: server.name, identity: caller.identity, maxMessageBytes: limits.maxBodyBytes, maxDepth: limits.maxDepth,
-                    approvals: self.approvals, auditedArguments: self.configuration.audit.auditedArguments),
+                configuration: gatewayConfiguration,
                 policy: policy, ledger: self.store.counters, audit: self.audit, logger: self.logger, client: session, metrics: self.metrics)
         }
         do {

@@ -4,6 +4,7 @@ import Logging
 import Synchronization
 import WardenJSON
 import WardenMCP
+import WardenStore
 
 /// One MCP session of the HTTP gateway, in front of a stdio server of its own.
 ///
@@ -35,6 +36,9 @@ final class HTTPSession: MessageSink {
         var gateway: StdioGateway?
         var upstream: (any Upstream)?
         var waiting: [RequestKey: ResponseSlot] = [:]
+        /// Held calls whose callers were asked to approve them (stateless revision), by the
+        /// `requestState` their retries carry.
+        var parked: [String: (slot: ResponseSlot, approval: String)] = [:]
         var sweeper: Task<Void, Never>?
         var closed = false
         var lastUsed = ContinuousClock.now
@@ -126,7 +130,7 @@ final class HTTPSession: MessageSink {
         _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, httpRequest: String? = nil
     ) async -> [[UInt8]] {
         let slots: [ResponseSlot]
-        switch register(requests, timeout: timeout, streams: false) {
+        switch register(requests, timeout: timeout, streams: false, asksCaller: false) {
         case .refused(let answers): return answers
         case .registered(let registered): slots = registered
         }
@@ -147,12 +151,49 @@ final class HTTPSession: MessageSink {
     func exchangeStreaming(
         _ message: [UInt8], request: (key: RequestKey, id: JSONValue), timeout: Duration, httpRequest: String? = nil
     ) async -> ResponseSlot.Outcome {
-        switch register([request], timeout: timeout, streams: true) {
+        switch register([request], timeout: timeout, streams: true, asksCaller: false) {
         case .refused(let answers): return .answer(answers[0])
         case .registered(let slots):
             send([message], httpRequest: httpRequest)
             return await slots[0].outcome()
         }
+    }
+
+    /// Sends one request whose POST asks the caller about an approval that names them: the
+    /// answer, or the approval to ask about (the answer is kept for ``collect(_:)``).
+    func exchangeAskingCaller(
+        _ message: [UInt8], request: (key: RequestKey, id: JSONValue), timeout: Duration, httpRequest: String? = nil
+    ) async -> ResponseSlot.Outcome {
+        switch register([request], timeout: timeout, streams: false, asksCaller: true) {
+        case .refused(let answers): return .answer(answers[0])
+        case .registered(let slots):
+            send([message], httpRequest: httpRequest)
+            return await slots[0].outcome()
+        }
+    }
+
+    /// Keeps the slot of a held call whose caller is being asked; returns the handle
+    /// (`requestState`) their retry brings back.
+    func park(_ request: RequestKey, approval: String) -> String? {
+        let handle = Self.newIdentifier()
+        return state.withLock { state in
+            guard let slot = state.waiting[request] else { return nil }
+            state.parked[handle] = (slot, approval)
+            return handle
+        }
+    }
+
+    /// The answer to request `key`, still waiting, once it comes; `nil` if nothing waits for it.
+    func answer(to key: RequestKey) async -> [UInt8]? {
+        guard let slot = state.withLock({ $0.waiting[key] }) else { return nil }
+        return await slot.value()
+    }
+
+    /// The approval a parked call waits for, and its answer once it comes; `nil` for an
+    /// unknown (or already collected) handle.
+    func collect(_ handle: String) -> (approval: String, answer: () async -> [UInt8])? {
+        guard let parked = state.withLock({ $0.parked.removeValue(forKey: handle) }) else { return nil }
+        return (parked.approval, { await parked.slot.value() })
     }
 
     private enum Registration {
@@ -161,9 +202,11 @@ final class HTTPSession: MessageSink {
     }
 
     /// Makes a slot for each request's answer, unless the session has ended or one of the ids is in use.
-    private func register(_ requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, streams: Bool) -> Registration {
+    private func register(
+        _ requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, streams: Bool, asksCaller: Bool
+    ) -> Registration {
         let deadline = ContinuousClock.now + timeout
-        let slots = requests.map { ResponseSlot(id: $0.id, deadline: deadline, streams: streams) }
+        let slots = requests.map { ResponseSlot(id: $0.id, deadline: deadline, streams: streams, asksCaller: asksCaller) }
         let refused = state.withLock { state -> String? in
             if state.closed { return "The session has ended" }
             if let duplicate = requests.first(where: { state.waiting[$0.key] != nil }) {
@@ -206,6 +249,8 @@ final class HTTPSession: MessageSink {
     /// (a cancelled `Task.sleep` keeps its timer's memory until the deadline).
     private func expireOverdue(now: ContinuousClock.Instant = .now) {
         let overdue = state.withLock { state -> [ResponseSlot] in
+            // Asked callers that never came back: their calls were answered or expired long since.
+            state.parked = state.parked.filter { $0.value.slot.deadline > now }
             let overdue = state.waiting.filter { $0.value.deadline <= now }
             for key in overdue.keys { state.waiting.removeValue(forKey: key) }
             return Array(overdue.values)
@@ -227,6 +272,11 @@ final class HTTPSession: MessageSink {
     }
 
     // MARK: - Server to client
+
+    /// A held request waits for `approval`: a POST asking its caller can answer now.
+    func awaitingDecision(_ id: JSONValue, approval: Approval) {
+        state.withLock { $0.waiting[RequestKey(id)] }?.awaitCaller(approval)
+    }
 
     /// A request the client cancelled: its POST is answered with -32800 (an HTTP request
     /// cannot go unanswered), or its event stream ends with it.

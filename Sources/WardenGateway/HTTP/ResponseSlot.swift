@@ -1,5 +1,6 @@
 import Synchronization
 import WardenJSON
+import WardenStore
 
 /// Where one request's answer arrives; the first delivery wins. A request held for approval
 /// whose POST accepts an event stream gets one: the messages about it, then its answer.
@@ -10,12 +11,16 @@ final class ResponseSlot: Sendable {
         case answer([UInt8])
         /// The request is held: messages about it, ending with its answer.
         case held(AsyncStream<[UInt8]>)
+        /// The request is held for an approval the caller may give (stateless revision).
+        case awaitingCaller(Approval)
     }
 
     /// The request's id, for a timeout error.
     let id: JSONValue
     /// Whether the request's POST can take an event stream.
     let streams: Bool
+    /// Whether the POST asks the caller about approvals that name them (stateless revision).
+    let asksCaller: Bool
     private let due: Mutex<ContinuousClock.Instant>
     private let state = Mutex(State())
 
@@ -26,9 +31,10 @@ final class ResponseSlot: Sendable {
         var held: AsyncStream<[UInt8]>?
     }
 
-    init(id: JSONValue, deadline: ContinuousClock.Instant, streams: Bool = false) {
+    init(id: JSONValue, deadline: ContinuousClock.Instant, streams: Bool = false, asksCaller: Bool = false) {
         self.id = id
         self.streams = streams
+        self.asksCaller = asksCaller
         self.due = Mutex(deadline)
     }
 
@@ -52,6 +58,18 @@ final class ResponseSlot: Sendable {
             return state.waiter
         }
         waiter?.resume(returning: .held(stream))
+    }
+
+    /// The request waits for `approval`: a POST that asks the caller, when the approval names
+    /// them, is answered now (and the answer kept for the caller's retry).
+    func awaitCaller(_ approval: Approval) {
+        guard asksCaller, approval.approvers.contains(Approval.callerApprover) else { return }
+        let waiter = state.withLock { state -> CheckedContinuation<Outcome, Never>? in
+            guard state.answer == nil else { return nil }
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: .awaitingCaller(approval))
     }
 
     /// Sends `message` on the request's event stream; `false` if it has none.
@@ -90,12 +108,15 @@ final class ResponseSlot: Sendable {
 
     /// The answer (the last message of a held request's stream).
     func value() async -> [UInt8] {
-        switch await outcome() {
-        case .answer(let answer): return answer
-        case .held(let events):
-            var last: [UInt8] = []
-            for await message in events { last = message }
-            return last
+        while true {
+            switch await outcome() {
+            case .answer(let answer): return answer
+            case .held(let events):
+                var last: [UInt8] = []
+                for await message in events { last = message }
+                return last
+            case .awaitingCaller: continue  // asked; the answer comes later
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import WardenJSON
+import WardenStore
 
 #if canImport(Glibc)
 import Glibc
@@ -26,6 +27,10 @@ protocol MessageSink: Sendable {
     /// The client cancelled request `id`, which gets no answer: a transport still waiting to
     /// answer it (an HTTP POST) lets go.
     func abandon(_ id: JSONValue)
+
+    /// Request `id` waits for `approval` to be decided (a transport that asks the caller
+    /// itself may do so now).
+    func awaitingDecision(_ id: JSONValue, approval: Approval)
 }
 
 extension MessageSink {
@@ -37,6 +42,8 @@ extension MessageSink {
     }
 
     func abandon(_ id: JSONValue) {}
+
+    func awaitingDecision(_ id: JSONValue, approval: Approval) {}
 }
 
 /// Writes newline-terminated messages to a file descriptor, whole and one at a time, from

@@ -95,7 +95,7 @@ extension StdioGateway {
         defer { state.withLock { _ = $0.heldCalls.removeValue(forKey: key) } }
         guard let desk = configuration.approvals else { return }
         let rule = held.rule
-        if rule.approvers == [Approval.callerApprover] && !state.withLock(\.clientElicits) {
+        if rule.approvers == [Approval.callerApprover] && !configuration.callerAskedByTransport && !state.withLock(\.clientElicits) {
             await refuseHeld(
                 held, decision: "deny", approval: nil,
                 message: "\(held.decision.message); only the caller may approve it, and this client cannot be asked (it did not declare the elicitation capability)")
@@ -128,6 +128,7 @@ extension StdioGateway {
             "call held for approval",
             metadata: ["approval": "\(approval.id)", "tool": "\(held.call.tool)", "identity": "\(held.call.identity.name)"])
         desk.announce(approval)
+        client.awaitingDecision(held.id, approval: approval)
         let asking = askCallerIfNamed(approval, held: held)
         let outcome = await watch(approval, held: held, desk: desk)
         asking?.cancel()

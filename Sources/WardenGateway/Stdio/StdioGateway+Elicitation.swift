@@ -13,36 +13,18 @@ extension StdioGateway {
     /// Cancelling the returned task withdraws the question.
     func askCallerIfNamed(_ approval: Approval, held: HeldCall) -> Task<Void, Never>? {
         guard approval.approvers.contains(Approval.callerApprover), let desk = configuration.approvals,
-            state.withLock({ $0.clientElicits })
+            !configuration.callerAskedByTransport, state.withLock({ $0.clientElicits })
         else { return nil }
-        let question: JSONValue = [
-            "message": .string(
-                "Warden holds a call to \(approval.tool) on \(approval.server) for approval (\(approval.message)). "
-                    + "Arguments: \(approval.arguments). Approve it?"),
-            "requestedSchema": [
-                "type": "object",
-                "properties": [
-                    "approve": ["type": "boolean", "title": "Approve this call", "default": false],
-                    "reason": ["type": "string", "title": "Reason (optional)"],
-                ],
-                "required": ["approve"],
-            ],
-        ]
         return Task {
+            let question = CallerApproval.question(for: approval)
             guard let response = try? await self.requestClient("elicitation/create", params: question, about: held.id) else { return }
-            let result = response["result"]
-            let approved = result?["action"] == "accept" && result?["content"]?["approve"] == true
-            let refused = result?["action"] == "decline" || (result?["action"] == "accept" && !approved)
             // An error, or a dismissed form (`cancel`), decides nothing: other approvers still may.
-            guard approved || refused else {
+            guard let (approve, reason) = CallerApproval.decision(in: response["result"]) else {
                 self.logger.info("the user did not answer the approval question", metadata: ["approval": "\(approval.id)"])
                 return
             }
-            let reason = result?["content"]?["reason"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
             do {
-                _ = try await desk.store.decide(
-                    id: approval.id, approve: approved, by: Approval.callerApprover,
-                    reason: reason ?? (approved ? nil : "the user did not approve"))
+                _ = try await desk.store.decide(id: approval.id, approve: approve, by: Approval.callerApprover, reason: reason)
             } catch {
                 self.logger.info("the user's answer came too late", metadata: ["approval": "\(approval.id)", "error": "\(error)"])
             }

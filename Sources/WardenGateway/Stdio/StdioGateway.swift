@@ -30,6 +30,9 @@ public final class StdioGateway: Sendable {
         /// Whether audit records keep the arguments' values, with these redacted; without,
         /// only their keys and hash.
         public var auditedArguments: ArgumentRedaction?
+        /// Whether the transport asks the caller about their held calls itself (the stateless
+        /// revision's `input_required` results) rather than the gateway (`elicitation/create`).
+        var callerAskedByTransport = false
 
         public init(
             serverName: String,

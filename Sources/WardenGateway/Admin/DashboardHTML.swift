@@ -23,7 +23,9 @@ enum DashboardHTML {
     }
 
     /// A whole page: the navigation (for a signed-in `viewer`), `title` and `body`.
-    static func page(title: String, active: String?, viewer: AdminToken?, notice: String? = nil, body: String, script: String = "") -> String {
+    static func page(
+        title: String, active: String?, viewer: AdminToken?, notice: String? = nil, body: String, script: String = "", bodyAttributes: String = ""
+    ) -> String {
         let links = [("approvals", "Approvals"), ("audit", "Audit log"), ("grants", "Grants"), ("servers", "Servers")]
         let navigation =
             viewer.map { viewer in
@@ -40,7 +42,7 @@ enum DashboardHTML {
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\#(escape(title)) · Warden</title><style>\#(style)</style></head>
-            <body><header><strong>Warden</strong>\#(navigation)</header><main><h1>\#(escape(title))</h1>\#(banner)\#(body)</main>\#(script)</body></html>
+            <body\#(bodyAttributes)><header><strong>Warden</strong>\#(navigation)</header><main><h1>\#(escape(title))</h1>\#(banner)\#(body)</main>\#(script)</body></html>
             """#
     }
 

@@ -113,11 +113,10 @@ extension HTTPGateway {
                 ["Approval", "Call", "Identity", "Arguments", "Why held", "Expires", ""], pendingRows, empty: "No calls are waiting for approval.")
             + "<h2>Recently closed</h2>"
             + DashboardHTML.table(["Approval", "Call", "Identity", "Status", "Decided by", "When"], recentRows, empty: "None yet.")
-        var page = DashboardHTML.page(
-            title: "Approvals", active: "approvals", viewer: viewer, notice: notice, body: body, script: DashboardHTML.liveApprovals)
         let ids = pending.map(\.id).sorted().joined(separator: ",")
-        page = page.replacingOccurrences(of: "<body>", with: #"<body data-pending="\#(DashboardHTML.escape(ids))">"#)
-        return Self.html(page)
+        return Self.html(DashboardHTML.page(
+            title: "Approvals", active: "approvals", viewer: viewer, notice: notice, body: body, script: DashboardHTML.liveApprovals,
+            bodyAttributes: #" data-pending="\#(DashboardHTML.escape(ids))""#))
     }
 
     private func approvalPage(_ approval: Approval, viewer: AdminToken) -> String {

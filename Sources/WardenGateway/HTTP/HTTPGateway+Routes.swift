@@ -101,8 +101,9 @@ extension HTTPGateway {
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
         if requests.count == 1, value.arrayValue == nil, request.headers[.accept]?.contains("text/event-stream") == true {
-            let outcome = await session.exchangeStreaming(
-                body, request: requests[0], timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
+            let outcome = await session.exchange(
+                body, request: requests[0], whenHeld: .streams, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds),
+                httpRequest: context.id)
             switch outcome {
             case .answer(let answer):
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer)))

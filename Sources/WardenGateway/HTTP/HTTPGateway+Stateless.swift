@@ -127,9 +127,9 @@ extension HTTPGateway {
             let forwardedID = upstream.nextID()
             body = StatelessExchange.handshakeEra(body)
             body.set("id", to: forwardedID)
-            let outcome = await session.exchangeAskingCaller(
-                Array(JSONWriter.write(.object(body)).utf8), request: (RequestKey(forwardedID), forwardedID), timeout: timeout,
-                httpRequest: httpRequest)
+            let outcome = await session.exchange(
+                Array(JSONWriter.write(.object(body)).utf8), request: (RequestKey(forwardedID), forwardedID), whenHeld: .asksCaller,
+                timeout: timeout, httpRequest: httpRequest)
             let answer: [UInt8]
             switch outcome {
             case .answer(let bytes): answer = bytes

@@ -130,7 +130,7 @@ final class HTTPSession: MessageSink {
         _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, httpRequest: String? = nil
     ) async -> [[UInt8]] {
         let slots: [ResponseSlot]
-        switch register(requests, timeout: timeout, streams: false, asksCaller: false) {
+        switch register(requests, timeout: timeout, whenHeld: .waits) {
         case .refused(let answers): return answers
         case .registered(let registered): slots = registered
         }
@@ -145,26 +145,15 @@ final class HTTPSession: MessageSink {
         return answers
     }
 
-    /// Sends one request and waits for what comes first: its answer, or (for a call held for
-    /// approval) a stream of the messages about it (progress, questions for the user) that
-    /// ends with its answer: the POST's own event stream.
-    func exchangeStreaming(
-        _ message: [UInt8], request: (key: RequestKey, id: JSONValue), timeout: Duration, httpRequest: String? = nil
+    /// Sends one request and waits for what comes first: its answer, or, for a call held for
+    /// approval, what `whenHeld` asks for: a stream of the messages about it (progress,
+    /// questions for the user) ending with its answer (the POST's own event stream), or the
+    /// approval to ask the caller about (the answer is then kept for ``collect(_:)``).
+    func exchange(
+        _ message: [UInt8], request: (key: RequestKey, id: JSONValue), whenHeld: ResponseSlot.WhenHeld, timeout: Duration,
+        httpRequest: String? = nil
     ) async -> ResponseSlot.Outcome {
-        switch register([request], timeout: timeout, streams: true, asksCaller: false) {
-        case .refused(let answers): return .answer(answers[0])
-        case .registered(let slots):
-            send([message], httpRequest: httpRequest)
-            return await slots[0].outcome()
-        }
-    }
-
-    /// Sends one request whose POST asks the caller about an approval that names them: the
-    /// answer, or the approval to ask about (the answer is kept for ``collect(_:)``).
-    func exchangeAskingCaller(
-        _ message: [UInt8], request: (key: RequestKey, id: JSONValue), timeout: Duration, httpRequest: String? = nil
-    ) async -> ResponseSlot.Outcome {
-        switch register([request], timeout: timeout, streams: false, asksCaller: true) {
+        switch register([request], timeout: timeout, whenHeld: whenHeld) {
         case .refused(let answers): return .answer(answers[0])
         case .registered(let slots):
             send([message], httpRequest: httpRequest)
@@ -203,10 +192,10 @@ final class HTTPSession: MessageSink {
 
     /// Makes a slot for each request's answer, unless the session has ended or one of the ids is in use.
     private func register(
-        _ requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, streams: Bool, asksCaller: Bool
+        _ requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, whenHeld: ResponseSlot.WhenHeld
     ) -> Registration {
         let deadline = ContinuousClock.now + timeout
-        let slots = requests.map { ResponseSlot(id: $0.id, deadline: deadline, streams: streams, asksCaller: asksCaller) }
+        let slots = requests.map { ResponseSlot(id: $0.id, deadline: deadline, whenHeld: whenHeld) }
         let refused = state.withLock { state -> String? in
             if state.closed { return "The session has ended" }
             if let duplicate = requests.first(where: { state.waiting[$0.key] != nil }) {

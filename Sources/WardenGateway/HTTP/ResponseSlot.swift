@@ -15,12 +15,19 @@ final class ResponseSlot: Sendable {
         case awaitingCaller(Approval)
     }
 
+    /// What the POST waiting for a request does if the request is held for approval.
+    enum WhenHeld: Sendable {
+        /// It goes on waiting for the answer.
+        case waits
+        /// It turns into an event stream (progress, questions), ending with the answer.
+        case streams
+        /// It asks the caller, when the approval names them (stateless revision).
+        case asksCaller
+    }
+
     /// The request's id, for a timeout error.
     let id: JSONValue
-    /// Whether the request's POST can take an event stream.
-    let streams: Bool
-    /// Whether the POST asks the caller about approvals that name them (stateless revision).
-    let asksCaller: Bool
+    let whenHeld: WhenHeld
     private let due: Mutex<ContinuousClock.Instant>
     private let state = Mutex(State())
 
@@ -31,10 +38,9 @@ final class ResponseSlot: Sendable {
         var held: AsyncStream<[UInt8]>?
     }
 
-    init(id: JSONValue, deadline: ContinuousClock.Instant, streams: Bool = false, asksCaller: Bool = false) {
+    init(id: JSONValue, deadline: ContinuousClock.Instant, whenHeld: WhenHeld = .waits) {
         self.id = id
-        self.streams = streams
-        self.asksCaller = asksCaller
+        self.whenHeld = whenHeld
         self.due = Mutex(deadline)
     }
 
@@ -48,7 +54,7 @@ final class ResponseSlot: Sendable {
 
     /// The request is held: a streaming POST gets its event stream now.
     func hold() {
-        guard streams else { return }
+        guard whenHeld == .streams else { return }
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
         let waiter = state.withLock { state -> CheckedContinuation<Outcome, Never>? in
             guard state.answer == nil, state.events == nil else { return nil }
@@ -63,7 +69,7 @@ final class ResponseSlot: Sendable {
     /// The request waits for `approval`: a POST that asks the caller, when the approval names
     /// them, is answered now (and the answer kept for the caller's retry).
     func awaitCaller(_ approval: Approval) {
-        guard asksCaller, approval.approvers.contains(Approval.callerApprover) else { return }
+        guard whenHeld == .asksCaller, approval.approvers.contains(Approval.callerApprover) else { return }
         let waiter = state.withLock { state -> CheckedContinuation<Outcome, Never>? in
             guard state.answer == nil else { return nil }
             defer { state.waiter = nil }

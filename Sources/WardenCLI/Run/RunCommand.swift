@@ -82,7 +82,7 @@ struct RunCommand: AsyncParsableCommand {
                 auditedArguments: auditArguments ? ArgumentRedaction(paths: auditRedactions) : nil
             ),
             policy: policyFile,
-            ledger: store.counters,
+            ledger: SessionLocalCounterLedger(shared: store.counters),
             audit: audit,
             logger: logger
         )

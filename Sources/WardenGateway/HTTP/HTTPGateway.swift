@@ -21,6 +21,8 @@ public final class HTTPGateway: Sendable {
     let configuration: GatewayConfiguration
     let servers: [String: GatewayConfiguration.Server]
     let store: SQLiteStore
+    /// Where limits are counted: each session's counts in memory, the rest in the store.
+    let counters: SessionLocalCounterLedger<SQLiteCounterLedger>
     let logger: Logger
     let audit: AuditWriter
     let policies: PolicyLibrary
@@ -54,6 +56,7 @@ public final class HTTPGateway: Sendable {
         self.configuration = configuration
         self.servers = Dictionary(configuration.servers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.store = store
+        self.counters = SessionLocalCounterLedger(shared: store.counters)
         self.logger = logger
         self.audit = AuditWriter(log: store.audit) { error in
             logger.error("audit log write failed; records are kept and retried", metadata: ["error": "\(error)"])
@@ -146,7 +149,7 @@ public final class HTTPGateway: Sendable {
         let makeGateway = { [gatewayConfiguration] (session: HTTPSession) in
             StdioGateway(
                 configuration: gatewayConfiguration,
-                policy: policy, ledger: self.store.counters, audit: self.audit, logger: self.logger, client: session, metrics: self.metrics)
+                policy: policy, ledger: self.counters, audit: self.audit, logger: self.logger, client: session, metrics: self.metrics)
         }
         do {
             switch server.upstream {

@@ -4,6 +4,7 @@ import Logging
 import Synchronization
 import WardenJSON
 import WardenMCP
+import WardenPolicy
 import WardenStore
 
 /// One MCP session of the HTTP gateway, in front of a stdio server of its own.
@@ -313,14 +314,15 @@ final class HTTPSession: MessageSink {
     /// Ends the session: the upstream is stopped (a process's stdin is closed, a remote
     /// session deleted), the stream ends, and every request still waiting gets an error.
     func close() {
-        let (upstream, waiting, sweeper) = state.withLock { state in
+        let (upstream, gateway, waiting, sweeper) = state.withLock { state in
             defer {
                 state.closed = true
                 state.waiting.removeAll()
                 state.sweeper = nil
             }
-            return (state.closed ? nil : state.upstream, state.waiting, state.sweeper)
+            return (state.closed ? nil : state.upstream, state.closed ? nil : state.gateway, state.waiting, state.sweeper)
         }
+        if let gateway { gateway.ledger.endSession(gateway.configuration.session) }
         sweeper?.cancel()
         stream.end()
         for (key, slot) in waiting {

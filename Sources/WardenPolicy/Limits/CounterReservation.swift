@@ -45,6 +45,14 @@ public protocol CounterLedger: Sendable {
 
     /// Takes back reservations made earlier (the call failed upstream, or was refused on approval).
     func rollBack(_ reservations: [CounterReservation]) async throws
+
+    /// Forgets what is kept for `session`, which has ended. Ledgers that keep nothing per
+    /// session have nothing to do.
+    func endSession(_ session: String)
+}
+
+extension CounterLedger {
+    public func endSession(_ session: String) {}
 }
 
 /// A ledger that can also work without suspending, blocking the calling thread instead: for

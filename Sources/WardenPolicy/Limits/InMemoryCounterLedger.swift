@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
 
-/// A ``CounterLedger`` in memory, for `warden policy eval`/`test` and unit tests.
+/// A ``CounterLedger`` in memory: for `warden policy eval`/`test`, and for the counts of
+/// sessions, which never leave their process (``SessionLocalCounterLedger``).
 ///
 /// Once it holds more than 4096 counts, those of windows that have ended are dropped.
 public final class InMemoryCounterLedger: BlockingCounterLedger {
@@ -43,6 +44,11 @@ public final class InMemoryCounterLedger: BlockingCounterLedger {
                 counts[reservation.key] = Swift.max(0, current - reservation.amount)
             }
         }
+    }
+
+    /// Drops every count whose key matches.
+    public func removeAll(where matches: (CounterKey) -> Bool) {
+        counts.withLock { counts in counts = counts.filter { !matches($0.key) } }
     }
 
     public func snapshotNow(of keys: [CounterKey]) -> [CounterKey: CounterAmount] {

@@ -1,9 +1,9 @@
 // The stdio benchmark: the latency Warden adds to a tools/call, and its throughput.
 //
 // Sends the same sequence of tools/call requests, one at a time, to the echo server directly
-// and through `warden run` (a policy allowing the tool with an argument schema and a rate
-// limit counted in a fresh SQLite database, every decision audited), and reports round-trip
-// percentiles. A third run without the limit shows what the relay alone costs.
+// and through `warden run` (a policy allowing the tool with an argument schema, every decision
+// audited in a fresh SQLite database) with a session-scoped limit (counted in memory), a
+// grant-scoped one (counted in SQLite), and none, and reports round-trip percentiles.
 import Foundation
 
 /// A child process spoken to over newline-delimited stdin/stdout.
@@ -113,9 +113,9 @@ func runStdioBenchmark(calls: Int, warden: String?) throws {
     let folder = FileManager.default.temporaryDirectory.appending(path: "warden-bench-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
-    func writePolicy(_ name: String, limited: Bool) throws -> URL {
+    func writePolicy(_ name: String, limitScope: String?) throws -> URL {
         let file = folder.appending(path: name)
-        let limit = limited ? "\n    limits: [{window: day, max: 100000000, scope: session}]" : ""
+        let limit = limitScope.map { "\n    limits: [{window: day, max: 100000000, scope: \($0)}]" } ?? ""
         try """
             version: "1"
             default: deny
@@ -125,31 +125,36 @@ func runStdioBenchmark(calls: Int, warden: String?) throws {
             """.write(to: file, atomically: true, encoding: .utf8)
         return file
     }
-    let limited = try writePolicy("limited.yaml", limited: true)
-    let unlimited = try writePolicy("unlimited.yaml", limited: false)
     let server = [me.path, "echo-server"]
     func throughWarden(_ policy: URL, _ database: String) -> [String] {
         [wardenPath, "run", "--policy", policy.path, "--db", folder.appending(path: database).path, "--"] + server
     }
+    let sessionLimited = try writePolicy("session.yaml", limitScope: "session")
+    let variants: [(name: String, command: [String])] = [
+        ("warden run, session limit (memory)", throughWarden(sessionLimited, "session.db")),
+        ("warden run, grant limit (SQLite)", throughWarden(try writePolicy("grant.yaml", limitScope: "grant"), "grant.db")),
+        ("warden run, no limit", throughWarden(try writePolicy("none.yaml", limitScope: nil), "none.db")),
+    ]
     let direct = try measure(server, calls: calls)
-    let proxied = try measure(throughWarden(limited, "limited.db"), calls: calls)
-    let relayOnly = try measure(throughWarden(unlimited, "unlimited.db"), calls: calls)
+    let proxied = try variants.map { try measure($0.command, calls: calls) }
 
     func percentile(_ values: [Duration], _ p: Double) -> Double {
         let sorted = values.sorted()
         return microseconds(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
     }
-    print("stdio: \(calls) sequential tools/call, echo server, release build")
-    print("               p50 µs    p99 µs    calls/s")
-    for (name, run) in [("direct", direct), ("warden run", proxied), ("  no limits", relayOnly)] {
+    print("stdio: \(calls) sequential tools/call, echo server, release build; every decision audited")
+    print("path                                  p50 µs    p99 µs    calls/s   added p50   added p99  throughput")
+    for (name, run) in [("direct", direct)] + zip(variants.map(\.name), proxied) {
         let rate = Double(calls) / (microseconds(run.total) / 1e6)
-        print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%9.1f %9.1f %10.0f", percentile(run.latencies, 0.5), percentile(run.latencies, 0.99), rate))
+        let line = name.padding(toLength: 36, withPad: " ", startingAt: 0)
+            + String(format: "%9.1f %9.1f %10.0f", percentile(run.latencies, 0.5), percentile(run.latencies, 0.99), rate)
+        guard name != "direct" else { print(line); continue }
+        print(line + String(format: "  %+9.1f  %+9.1f  %9.0f%%",
+            percentile(run.latencies, 0.5) - percentile(direct.latencies, 0.5),
+            percentile(run.latencies, 0.99) - percentile(direct.latencies, 0.99),
+            microseconds(direct.total) / microseconds(run.total) * 100))
     }
-    let addedP50 = percentile(proxied.latencies, 0.5) - percentile(direct.latencies, 0.5)
-    let addedP99 = percentile(proxied.latencies, 0.99) - percentile(direct.latencies, 0.99)
-    let ratio = microseconds(direct.total) / microseconds(proxied.total)
-    print(String(format: "added by Warden: p50 %.1f µs, p99 %.1f µs; throughput %.0f%% of direct", addedP50, addedP99, ratio * 100))
     let directRate = try pipelinedRate(server, calls: calls)
-    let proxiedRate = try pipelinedRate(throughWarden(limited, "pipelined.db"), calls: calls)
-    print(String(format: "pipelined (requests written without waiting): direct %.0f calls/s, warden run %.0f calls/s (%.0f%%)", directRate, proxiedRate, proxiedRate / directRate * 100))
+    let proxiedRate = try pipelinedRate(throughWarden(sessionLimited, "pipelined.db"), calls: calls)
+    print(String(format: "pipelined (requests written without waiting): direct %.0f calls/s, warden run (session limit) %.0f calls/s (%.0f%%)", directRate, proxiedRate, proxiedRate / directRate * 100))
 }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Splits a byte stream into newline-delimited messages (the MCP stdio framing), refusing
 /// lines longer than a limit without buffering them.
 public struct LineFramer: Sendable {
@@ -19,12 +25,28 @@ public struct LineFramer: Sendable {
     }
 
     /// Feeds bytes and returns the lines they complete.
-    public mutating func append(_ bytes: some Collection<UInt8>) -> [Line] {
+    public mutating func append(_ bytes: [UInt8]) -> [Line] {
+        append(bytes[...])
+    }
+
+    /// Feeds bytes and returns the lines they complete.
+    public mutating func append(_ bytes: ArraySlice<UInt8>) -> [Line] {
+        bytes.withUnsafeBufferPointer { append($0) }
+    }
+
+    private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) -> [Line] {
         var lines: [Line] = []
         var rest = bytes[...]
         while !rest.isEmpty {
-            let newline = rest.firstIndex(of: UInt8(ascii: "\n"))
-            let piece = rest[..<(newline ?? rest.endIndex)]
+            let newline = Self.firstNewline(in: rest)
+            let piece = UnsafeBufferPointer(rebasing: rest[..<(newline ?? rest.endIndex)])
+            if let newline, buffer.isEmpty, discarding == nil, piece.count <= maxLineLength {
+                // The common case: a whole line inside one read, copied once.
+                let line = piece.last == UInt8(ascii: "\r") ? UnsafeBufferPointer(rebasing: piece.dropLast()) : piece
+                if !line.isEmpty { lines.append(.message(Array(line))) }
+                rest = rest[(newline + 1)...]
+                continue
+            }
             if discarding != nil {
                 discarding?.scan(piece)
             } else if buffer.count + piece.count > maxLineLength {
@@ -38,9 +60,16 @@ public struct LineFramer: Sendable {
             }
             guard let newline else { break }
             if let line = endLine() { lines.append(line) }
-            rest = rest[rest.index(after: newline)...]
+            rest = rest[(newline + 1)...]
         }
         return lines
+    }
+
+    /// The index of the first `\n` in `bytes` (found with `memchr`), if any.
+    private static func firstNewline(in bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
+        let base = bytes.base.baseAddress! + bytes.startIndex
+        guard let found = memchr(base, Int32(UInt8(ascii: "\n")), bytes.count) else { return nil }
+        return bytes.startIndex + (UnsafeRawPointer(found) - UnsafeRawPointer(base))
     }
 
     /// Ends the current line at a newline: the line, nothing for an empty one, or the
@@ -51,7 +80,8 @@ public struct LineFramer: Sendable {
             return .tooLong(scanner.result())
         }
         if buffer.last == UInt8(ascii: "\r") { buffer.removeLast() }
-        defer { buffer.removeAll(keepingCapacity: true) }
+        // Handed over, not kept: the next line would copy storage the size of the largest so far.
+        defer { buffer = [] }
         return buffer.isEmpty ? nil : .message(buffer)
     }
 

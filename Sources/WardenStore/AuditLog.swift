@@ -90,22 +90,18 @@ public struct AuditLog: Sendable {
         guard !records.isEmpty else { return }
         try await database.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
-                let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+                let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
                 var sequence: Int64 = last?["seq"] ?? 0
                 var previousHash: String = last?["hash"] ?? Self.genesisHash
+                let insert = try db.cachedStatement(
+                    sql: "INSERT INTO audit (seq, time, record, prev_hash, hash, tool, decision, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
                 for record in records {
                     sequence += 1
                     let text = JSONWriter.write(record.json)
                     let hash = Self.hash(sequence: sequence, recordText: text, previousHash: previousHash)
-                    try db.execute(
-                        sql: """
-                            INSERT INTO audit (seq, time, record, prev_hash, hash, tool, decision, identity)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                            """,
-                        arguments: [
-                            sequence, record.time.formatted(AuditRecord.timeFormat), text, previousHash, hash, record.tool,
-                            record.decision, record.identity,
-                        ])
+                    try insert.execute(arguments: [
+                        sequence, Timestamp.text(of: record.time), text, previousHash, hash, record.tool, record.decision, record.identity,
+                    ])
                     previousHash = hash
                 }
                 return .commit

@@ -94,7 +94,7 @@ public struct AuditRecord: Sendable, Equatable {
 
     /// The record as a JSON object with keys in a fixed order; absent fields are left out.
     public var json: JSONValue {
-        var members: [JSONObject.Member] = [.init(key: "time", value: .string(time.formatted(Self.timeFormat)))]
+        var members: [JSONObject.Member] = [.init(key: "time", value: .string(Timestamp.text(of: time)))]
         func add(_ key: String, _ value: String?) {
             if let value { members.append(.init(key: key, value: .string(value))) }
         }
@@ -113,8 +113,7 @@ public struct AuditRecord: Sendable, Equatable {
         if let arguments { members.append(.init(key: "arguments", value: arguments)) }
         add("upstream_status", upstreamStatus)
         if let latencyMilliseconds {
-            let rounded = (latencyMilliseconds * 1000).rounded() / 1000
-            members.append(.init(key: "latency_ms", value: .number(JSONNumber(uncheckedText: String(format: "%.3f", rounded)))))
+            members.append(.init(key: "latency_ms", value: .number(JSONNumber(uncheckedText: Timestamp.milliseconds(latencyMilliseconds)))))
         }
         add("policy_hash", policyHash)
         add("http_request_id", httpRequestID)

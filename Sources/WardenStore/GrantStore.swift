@@ -49,15 +49,16 @@ public struct GrantStore: Sendable {
         }
     }
 
-    /// The active grant of `token`, or `nil` (unknown, or revoked); the calling thread is not blocked.
-    public func authenticate(token: String) async throws -> Grant? {
+    /// The active grant of `token`, or `nil` (unknown, or revoked).
+    ///
+    /// Runs on the calling thread: one indexed read through a cached statement takes a few
+    /// microseconds, less than handing the work to a database queue and back.
+    public func authenticate(token: String) throws -> Grant? {
         let hash = Self.hash(token)
-        return try await database.read { db in try Self.activeGrant(hash: hash, in: db) }
-    }
-
-    private static func activeGrant(hash: String, in db: Database) throws -> Grant? {
-        try Row.fetchOne(db, sql: #"SELECT * FROM "grant" WHERE token_hash = ? AND revoked_at IS NULL"#, arguments: [hash])
-            .flatMap(Self.grant)
+        return try database.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: #"SELECT * FROM "grant" WHERE token_hash = ? AND revoked_at IS NULL"#), arguments: [hash])
+                .flatMap(Self.grant)
+        }
     }
 
     /// Replaces the token of an active grant: the old one stops working at once.

@@ -16,11 +16,11 @@ import Testing
         #expect(issued.token.hasPrefix("wdn_"))
         #expect(issued.token.count == 4 + 43)
         #expect(issued.grant.identity == "ci-agent")
-        let found = try #require(try await store.grants.authenticate(token: issued.token))
+        let found = try #require(try store.grants.authenticate(token: issued.token))
         #expect(found.id == issued.grant.id)
         #expect(found.servers == ["time", "git"])
         #expect(found.identityLabels == ["team": "ops"])
-        #expect(try await store.grants.authenticate(token: issued.token + "x") == nil)
+        #expect(try store.grants.authenticate(token: issued.token + "x") == nil)
         let stored = try await store.database.read { db in try String.fetchAll(db, sql: #"SELECT token_hash FROM "grant""#) }
         #expect(stored == [Digest.sha256(Array(issued.token.utf8))])
         #expect(try await store.database.read { db in try Int.fetchOne(db, sql: #"SELECT count(*) FROM "grant" WHERE instr(token_hash, ?) > 0"#, arguments: [issued.token]) } == 0)
@@ -38,8 +38,8 @@ import Testing
         let first = try store.grants.create(label: "a", servers: ["s"], policy: "/p")
         let second = try store.grants.rotate(id: first.grant.id)
         #expect(second.token != first.token)
-        #expect(try await store.grants.authenticate(token: first.token) == nil)
-        #expect(try await store.grants.authenticate(token: second.token)?.id == first.grant.id)
+        #expect(try store.grants.authenticate(token: first.token) == nil)
+        #expect(try store.grants.authenticate(token: second.token)?.id == first.grant.id)
         #expect(try store.grants.list().first?.rotatedAt != nil)
     }
 
@@ -47,7 +47,7 @@ import Testing
         let store = try store()
         let issued = try store.grants.create(label: "a", servers: ["s"], policy: "/p")
         try store.grants.revoke(id: issued.grant.id)
-        #expect(try await store.grants.authenticate(token: issued.token) == nil)
+        #expect(try store.grants.authenticate(token: issued.token) == nil)
         #expect(try store.grants.list().isEmpty)
         #expect(try store.grants.list(includingRevoked: true).first?.revokedAt != nil)
         #expect(throws: GrantStore.Failure.self) { try store.grants.revoke(id: issued.grant.id) }

@@ -37,7 +37,7 @@ extension HTTPGateway {
         }
         let grant: Grant?
         do {
-            grant = try await store.grants.authenticate(token: token)
+            grant = try store.grants.authenticate(token: token)
         } catch {
             logger.error("cannot read grants; request refused", metadata: ["error": "\(error)"])
             metrics.storeFailed()

@@ -36,6 +36,8 @@ final class ResponseSlot: Sendable {
         var waiter: CheckedContinuation<Outcome, Never>?
         var events: AsyncStream<[UInt8]>.Continuation?
         var held: AsyncStream<[UInt8]>?
+        /// The approval the caller may give, until a waiter learns of it.
+        var callerApproval: Approval?
     }
 
     init(id: JSONValue, deadline: ContinuousClock.Instant, whenHeld: WhenHeld = .waits) {
@@ -72,6 +74,8 @@ final class ResponseSlot: Sendable {
         guard whenHeld == .asksCaller, approval.approvers.contains(Approval.callerApprover) else { return }
         let waiter = state.withLock { state -> CheckedContinuation<Outcome, Never>? in
             guard state.answer == nil else { return nil }
+            // Nobody waits yet (the call was held before its POST began waiting): kept for ``outcome()``.
+            if state.waiter == nil { state.callerApproval = approval }
             defer { state.waiter = nil }
             return state.waiter
         }
@@ -105,6 +109,10 @@ final class ResponseSlot: Sendable {
             let ready = state.withLock { state -> Outcome? in
                 if let held = state.held { return .held(held) }
                 if let answer = state.answer { return .answer(answer) }
+                if let approval = state.callerApproval {
+                    state.callerApproval = nil
+                    return .awaitingCaller(approval)
+                }
                 state.waiter = continuation
                 return nil
             }

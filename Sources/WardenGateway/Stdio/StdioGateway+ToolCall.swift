@@ -9,8 +9,9 @@ import WardenStore
 extension StdioGateway {
     /// Decides a `tools/call`: forward it, or answer it with a denial. Runs on the client's
     /// reading thread: with a blocking ledger and the server's tools known, nothing here
-    /// leaves that thread.
-    func policeToolCall(id: JSONValue, body: JSONObject, server: any Upstream, httpRequest: String? = nil) -> Route {
+    /// leaves that thread. With `mayWait` false, returns ``Route/mustWait`` before doing
+    /// anything when deciding would wait (for the tools list, or the store).
+    func policeToolCall(id: JSONValue, body: JSONObject, server: any Upstream, httpRequest: String? = nil, mayWait: Bool = true) -> Route {
         let started = ContinuousClock.now
         defer { metrics?.decided(after: .now - started) }
         let now = Date()
@@ -48,7 +49,9 @@ extension StdioGateway {
 
         let known: SessionState.KnownTool?
         do {
-            known = try knownTool(named: tool, server: server)
+            known = try knownTool(named: tool, server: server, mayWait: mayWait)
+        } catch is WaitingNotAllowed {
+            return .mustWait
         } catch {
             logger.error("cannot list the server's tools; call refused", metadata: ["error": "\(error)"])
             record.decision = "deny"
@@ -68,6 +71,9 @@ extension StdioGateway {
             inputSchema: known.inputSchema
         )
         let enforcer = PolicyEnforcer(policy: version.policy, ledger: ledger)
+        if !mayWait && !(ledger is any BlockingCounterLedger && version.policy.counterKeys(for: call, now: now).allSatisfy { $0.scope == .session }) {
+            return .mustWait
+        }
         var decision: Decision
         do {
             decision = try enforcer.decideNow(call, now: now) ?? waitFor { try await enforcer.decide(call, now: now) }
@@ -123,14 +129,19 @@ extension StdioGateway {
     }
 
     /// The tool called `name` as the server advertised it, or `nil` if it did not. When the
-    /// tool is not among those seen so far, Warden lists every page of tools itself, once.
-    func knownTool(named name: String, server: any Upstream) throws -> SessionState.KnownTool? {
+    /// tool is not among those seen so far, Warden lists every page of tools itself, once;
+    /// unless `mayWait` is false: then it throws ``WaitingNotAllowed``.
+    func knownTool(named name: String, server: any Upstream, mayWait: Bool = true) throws -> SessionState.KnownTool? {
         let (tool, complete) = state.withLock { ($0.tools[ExactName(name)], $0.toolsComplete) }
         if let tool { return tool }
         if complete { return nil }
+        guard mayWait else { throw WaitingNotAllowed() }
         try waitFor { try await self.listAllTools(server: server) }
         return state.withLock { $0.tools[ExactName(name)] }
     }
+
+    /// Finding the answer means waiting, which the caller does not allow.
+    struct WaitingNotAllowed: Error {}
 
     /// Lists every page of the server's tools with Warden's own requests.
     func listAllTools(server: any Upstream) async throws {

@@ -179,13 +179,19 @@ public final class StdioGateway: Sendable {
     }
 
     /// `httpRequest` names the HTTP request that carried the line (`warden serve`), for the audit log.
-    func handleClientLine(_ line: LineFramer.Line, server: any Upstream, httpRequest: String? = nil) {
+    ///
+    /// With `mayWait` false, the line is handled only if that needs no waiting for other
+    /// tasks or for the store (the tool is known, and its limits are all counted in memory):
+    /// otherwise nothing is done and the result is `false`, so that the caller, a thread of
+    /// Swift's concurrency pool, hands the line to a thread that may wait.
+    @discardableResult
+    func handleClientLine(_ line: LineFramer.Line, server: any Upstream, httpRequest: String? = nil, mayWait: Bool = true) -> Bool {
         guard case .message(let bytes) = line else {
             if case .tooLong(let message) = line {
                 logger.warning("refused a client message over the size limit", metadata: ["bytes": "\(message.length)"])
                 client.write(JSONRPCError.response(id: message.id, code: JSONRPCError.invalidRequest, message: "Invalid Request: the message is \(message.length) bytes, over the limit of \(configuration.maxMessageBytes)"))
             }
-            return
+            return true
         }
         let value: JSONValue
         do {
@@ -195,18 +201,22 @@ public final class StdioGateway: Sendable {
             let name = code == JSONRPCError.parseError ? "Parse error" : "Invalid Request"
             logger.warning("refused a client message", metadata: ["reason": "\(error)"])
             client.write(JSONRPCError.response(id: nil, code: code, message: "\(name): \(error)"))
-            return
+            return true
         }
         if case .array(let elements) = value {
+            // Its elements are decided one after another: a batch goes where waiting is allowed.
+            guard mayWait else { return false }
             handleClientBatch(elements, bytes: bytes, server: server, httpRequest: httpRequest)
-            return
+            return true
         }
-        switch route(value, server: server, httpRequest: httpRequest) {
+        switch route(value, server: server, httpRequest: httpRequest, mayWait: mayWait) {
         case .forward: server.send(bytes)
         case .respond(let response): client.write(response)
         case .hold(let held): hold(held, message: bytes, server: server)
         case .drop: break
+        case .mustWait: return false
         }
+        return true
     }
 
     /// What to do with one client message.
@@ -219,11 +229,13 @@ public final class StdioGateway: Sendable {
         case drop
         /// Hold the call until a person decides; forward it if they approve.
         case hold(HeldCall)
+        /// Nothing done: deciding needs waiting, which the caller does not allow.
+        case mustWait
     }
 
     /// Polices one client message (an object). A `tools/call` waits here for its decision, so
     /// the messages after it keep their order.
-    func route(_ value: JSONValue, server: any Upstream, httpRequest: String? = nil) -> Route {
+    func route(_ value: JSONValue, server: any Upstream, httpRequest: String? = nil, mayWait: Bool = true) -> Route {
         let message: JSONRPCMessage
         do {
             message = try JSONRPCMessage(value)
@@ -232,7 +244,7 @@ public final class StdioGateway: Sendable {
         }
         switch message {
         case .request(let id, "tools/call", let body):
-            return policeToolCall(id: id, body: body, server: server, httpRequest: httpRequest)
+            return policeToolCall(id: id, body: body, server: server, httpRequest: httpRequest, mayWait: mayWait)
         case .request(let id, "tools/list", _):
             state.withLock { _ = $0.clientToolLists.insert(RequestKey(id)) }
             return .forward
@@ -276,7 +288,7 @@ public final class StdioGateway: Sendable {
             case .hold(let held):
                 // Answered on its own when decided, not in this batch's response.
                 hold(held, message: Array(JSONWriter.write(element).utf8), server: server)
-            case .drop: break
+            case .drop, .mustWait: break
             }
         }
         let forwardedRequests = forwarded.compactMap { element -> RequestKey? in

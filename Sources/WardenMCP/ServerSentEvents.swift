@@ -37,6 +37,11 @@ public struct ServerSentEventParser: Sendable {
 
     /// The longest event kept, in bytes; longer ones are dropped whole.
     public let maxEventBytes: Int
+    /// The stream's last event id so far (it carries over to events without `id:`): where a
+    /// client resumes with `Last-Event-ID`.
+    public var lastEventID: String? { id }
+    /// The reconnection time the stream asked for (`retry:`), in milliseconds.
+    public private(set) var retryMilliseconds: Int?
     private var line: [UInt8] = []
     private var data: [UInt8] = []
     private var hasData = false
@@ -93,8 +98,10 @@ public struct ServerSentEventParser: Sendable {
             hasData = true
         case "event":
             type = String(decoding: value, as: UTF8.self)
-        case "id":
-            id = String(decoding: value, as: UTF8.self)
+        case "id" where !value.contains(0):
+            id = value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
+        case "retry" where !value.isEmpty && value.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }):
+            retryMilliseconds = Int(String(decoding: value, as: UTF8.self))
         default:
             break
         }

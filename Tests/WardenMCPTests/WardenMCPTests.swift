@@ -128,6 +128,20 @@ import WardenPolicy
         ])
     }
 
+    @Test func theLastEventIDAndRetryAreKeptForResuming() {
+        var parser = ServerSentEventParser(maxEventBytes: 1000)
+        #expect(parser.lastEventID == nil && parser.retryMilliseconds == nil)
+        // A priming event (id, empty data, retry), then a message without an id of its own.
+        _ = parser.append(Array("id: 41\nretry: 250\ndata: \n\ndata: {}\n\n".utf8))
+        #expect(parser.lastEventID == "41")
+        #expect(parser.retryMilliseconds == 250)
+        // A malformed retry is ignored; an empty id clears the last one.
+        _ = parser.append(Array("retry: 5s\nid: 42\ndata: {}\n\n".utf8))
+        #expect(parser.lastEventID == "42" && parser.retryMilliseconds == 250)
+        _ = parser.append(Array("id\ndata: {}\n\n".utf8))
+        #expect(parser.lastEventID == nil)
+    }
+
     @Test func oversizeEventsAreDroppedWhole() {
         var parser = ServerSentEventParser(maxEventBytes: 10)
         #expect(parser.append(Array("data: 0123456789abcdef\n\ndata: ok\n\n".utf8)) == [.init(data: Array("ok".utf8))])

@@ -32,23 +32,26 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(params=["events", "json", "sse"])
-def remote(request, tmp_path, env):
-    """The fixture server on a free port; yields (url, header log, transport)."""
+def start_fixture(tmp_path, env, flag=None):
+    """The fixture server on a free port, with `flag` (--json, --sse, --resumable); returns (process, port, header log)."""
     port = free_port()
     log = tmp_path / "headers.jsonl"
-    arguments = [sys.executable, str(FIXTURES / "http_server.py"), str(port), str(log)]
-    if request.param != "events":
-        arguments.append("--" + request.param)
+    arguments = [sys.executable, str(FIXTURES / "http_server.py"), str(port), str(log)] + ([flag] if flag else [])
     process = subprocess.Popen(arguments, env=env, stderr=subprocess.PIPE)
     deadline = time.monotonic() + TIMEOUT
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
+            return process, port, log
         except OSError:
             assert time.monotonic() < deadline and process.poll() is None, "the fixture server did not start"
             time.sleep(0.1)
+
+
+@pytest.fixture(params=["events", "json", "sse"])
+def remote(request, tmp_path, env):
+    """The fixture server on a free port; yields (url, header log, transport)."""
+    process, port, log = start_fixture(tmp_path, env, None if request.param == "events" else "--" + request.param)
     path = "sse" if request.param == "sse" else "mcp"
     yield f"http://127.0.0.1:{port}/{path}", log, request.param
     process.terminate()
@@ -77,7 +80,7 @@ async def test_a_remote_server_is_policed_like_a_local_one(remote_gateway, remot
     asked, sampling = sampler("42")
 
     async with mcp_session(remote_gateway.url("remote"), token, sampling_callback=sampling) as session:
-        assert sorted(tool.name for tool in (await session.list_tools()).tools) == ["add", "ask"]
+        assert sorted(tool.name for tool in (await session.list_tools()).tools) == ["add", "ask", "patient"]
         added = await session.call_tool("add", {"a": 2, "b": 3})
         assert not added.is_error and text_of(added) == "5"
         refused = await session.call_tool("add", {"a": 101, "b": 1})
@@ -116,3 +119,34 @@ def test_a_dead_remote_server_answers_with_an_error_not_a_hang(warden, env, tmp_
         assert "could not be reached" in answer["error"]["message"] or "did not answer in time" in answer["error"]["message"]
     finally:
         gateway.stop()
+
+
+@pytest.mark.anyio
+async def test_an_event_stream_the_server_closes_is_resumed_with_last_event_id(warden, env, tmp_path):
+    """2025-11-25: a server may close a call's event stream and expect its client to come back
+    with a GET carrying Last-Event-ID; Warden does, and its own client sees one whole call."""
+    process, port, log = start_fixture(tmp_path, env, "--resumable")
+    (tmp_path / "remote.yaml").write_text(REMOTE_POLICY)
+    gateway = Gateway(warden, env, tmp_path, extra=f"""  remote:
+    url: http://127.0.0.1:{port}/mcp
+    policy: remote.yaml
+""")
+    try:
+        token = gateway.grant("agent", "remote.yaml", "remote")
+        progress = []
+
+        async def heard(value, total, message):
+            progress.append(value)
+
+        async with mcp_session(gateway.url("remote"), token) as session:
+            result = await session.call_tool("patient", {"steps": 6}, progress_callback=heard)
+            assert not result.is_error and text_of(result) == "done after 6 steps"
+            assert progress == [1, 2, 3, 4, 5, 6], "progress sent while the stream was closed is replayed, in order"
+            assert (await session.call_tool("add", {"a": 1, "b": 2})).content[0].text == "3"
+
+        resumed = [json.loads(line)["headers"] for line in log.read_text().splitlines() if json.loads(line)["method"] == "GET"]
+        assert any("last-event-id" in headers for headers in resumed), "Warden resumed with Last-Event-ID"
+    finally:
+        gateway.stop()
+        process.terminate()
+        process.wait(timeout=TIMEOUT)

@@ -83,7 +83,11 @@ final class RemoteUpstream: Upstream {
                 if method == "notifications/initialized" { listen() }
             case 200..<300:
                 if response.headers.first(name: "Content-Type")?.lowercased().hasPrefix("text/event-stream") == true {
-                    try await deliverEvents(of: response.body)
+                    let awaited = envelope.hasMethod ? envelope.id.map(RequestKey.init) : nil
+                    let end = await resumingUntilAnswered(awaited, after: await deliverEvents(of: response.body, awaiting: awaited))
+                    if awaited != nil && !end.answered {
+                        fail(envelope, "ended its event stream without answering")
+                    }
                 } else {
                     let body = Array(try await response.body.collect(upTo: configuration.maxMessageBytes).readableBytesView)
                     if method == "initialize" { rememberVersion(from: body) }
@@ -122,37 +126,92 @@ final class RemoteUpstream: Upstream {
         gateway.handleServerLine(.message(message), server: self)
     }
 
-    private func deliverEvents(of body: HTTPClientResponse.Body) async throws {
+    /// Where an event stream stopped: the id of its last event, the wait its server asked
+    /// for before reconnecting, and whether the awaited request got its answer on it.
+    private struct StreamEnd {
+        var lastEventID: String?
+        var retry = Duration.seconds(1)
+        var answered = false
+    }
+
+    /// Delivers a stream's events until it ends (or breaks off).
+    private func deliverEvents(of body: HTTPClientResponse.Body, awaiting awaited: RequestKey? = nil) async -> StreamEnd {
         var parser = ServerSentEventParser(maxEventBytes: configuration.maxMessageBytes)
-        for try await chunk in body {
-            for event in parser.append(chunk.readableBytesView) where event.type == "message" && !event.data.isEmpty {
-                if state.withLock({ $0.protocolVersion == nil }) { rememberVersion(from: event.data) }
-                deliver(event.data)
+        var end = StreamEnd()
+        do {
+            for try await chunk in body {
+                for event in parser.append(chunk.readableBytesView) where event.type == "message" && !event.data.isEmpty {
+                    if state.withLock({ $0.protocolVersion == nil }) { rememberVersion(from: event.data) }
+                    if let awaited, !end.answered {
+                        let envelope = EnvelopeScanner.envelope(of: event.data)
+                        end.answered = !envelope.hasMethod && envelope.id.map(RequestKey.init) == awaited
+                    }
+                    deliver(event.data)
+                }
             }
+        } catch {
+            logger.debug("an event stream of a remote server broke off", metadata: ["server": "\(configuration.serverName)", "error": "\(error)"])
         }
+        end.lastEventID = parser.lastEventID
+        end.retry = parser.retryMilliseconds.map { .milliseconds(min($0, 60_000)) } ?? end.retry
+        return end
+    }
+
+    /// A POST's event stream that ended before answering `awaited` is resumed, as the
+    /// server may ask by closing it: a GET with `Last-Event-ID`, after the wait it named,
+    /// replays what followed; again each time it closes, until the answer comes, the upstream
+    /// timeout passes, or five attempts in a row fail.
+    private func resumingUntilAnswered(_ awaited: RequestKey?, after first: StreamEnd) async -> StreamEnd {
+        let deadline = ContinuousClock.now + configuration.timeout
+        var end = first
+        var failures = 0
+        while let awaited, !end.answered, let lastEventID = end.lastEventID, failures < 5, ContinuousClock.now < deadline,
+            !state.withLock(\.stopped)
+        {
+            try? await Task.sleep(for: end.retry)
+            var request = self.request(.GET, session: state.withLock(\.sessionID))
+            request.headers.replaceOrAdd(name: "Accept", value: "text/event-stream")
+            request.headers.replaceOrAdd(name: "Last-Event-ID", value: lastEventID)
+            guard let response = try? await HTTPClient.shared.execute(request, deadline: .now() + .seconds(configuration.timeout.components.seconds)),
+                response.status.code == 200
+            else {
+                failures += 1
+                continue
+            }
+            failures = 0
+            let resumed = await deliverEvents(of: response.body, awaiting: awaited)
+            end = StreamEnd(lastEventID: resumed.lastEventID ?? lastEventID, retry: resumed.retry, answered: resumed.answered)
+        }
+        return end
     }
 
     /// Opens the server's GET stream once the session is initialized, and keeps it open
-    /// (reconnecting a few times) until the session stops. A server without one says 405.
+    /// (reconnecting, with `Last-Event-ID` once its events carried ids, after the wait the
+    /// server asked for) until the session stops. A server without one says 405.
     private func listen() {
         let task = Task {
             var failures = 0
+            var resumeAfter: String?
+            var retry = Duration.seconds(1)
             while !Task.isCancelled && failures < 5 {
                 var request = self.request(.GET, session: state.withLock(\.sessionID))
                 request.headers.replaceOrAdd(name: "Accept", value: "text/event-stream")
+                if let resumeAfter { request.headers.replaceOrAdd(name: "Last-Event-ID", value: resumeAfter) }
                 do {
                     let response = try await HTTPClient.shared.execute(request, timeout: .hours(24))
                     if response.status.code == 405 { return }
                     if response.status.code == 200 {
                         failures = 0
-                        try await deliverEvents(of: response.body)
+                        let end = await deliverEvents(of: response.body)
+                        resumeAfter = end.lastEventID ?? resumeAfter
+                        retry = end.retry
                     } else {
                         failures += 1
                     }
                 } catch {
                     failures += 1
                 }
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: retry)
             }
         }
         let previous = state.withLock { state -> Task<Void, Never>? in

@@ -42,8 +42,9 @@ public struct EnvelopeScanner: Sendable {
 
     public init() {}
 
-    /// The envelope of one whole message.
-    public static func envelope(of message: some Collection<UInt8>) -> MessageEnvelope {
+    /// The envelope of one whole message. (An array rather than any collection: callers in
+    /// other modules would otherwise get the unspecialized generic, a witness call per byte.)
+    public static func envelope(of message: [UInt8]) -> MessageEnvelope {
         var scanner = EnvelopeScanner()
         scanner.scan(message)
         return scanner.result()

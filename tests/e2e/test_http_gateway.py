@@ -463,6 +463,42 @@ async def test_stateless_calls_mirror_their_arguments_in_mcp_param_headers(gatew
         assert status == 400 and answer["error"]["code"] == -32020 and "Mcp-Param-Region" in answer["error"]["message"]
 
 
+@pytest.mark.anyio
+async def test_a_stateless_caller_answers_the_servers_own_request_in_an_input_required_round(gateway):
+    """A stateful server asks for sampling mid-call; the stateless caller has no stream to be
+    asked on, so Warden answers its POST `input_required` with the server's request; the SDK's
+    client runs its sampling callback and retries, and Warden hands the answer to the server."""
+    from mcp import Client
+
+    token = gateway.grant("modern", "echo.yaml", "echo")
+    asked, sampling = sampler("forty-two")
+    with anyio.fail_after(TIMEOUT):
+        async with create_mcp_http_client(headers=bearer(token)) as http_client:
+            async with Client(streamable_http_client(gateway.url("echo"), http_client=http_client), sampling_callback=sampling) as client:
+                answered = await client.call_tool("ask", {})
+                again = await client.call_tool("ask", {})
+                assert "warden_active_sessions 0" in http("GET", f"{gateway.base}/metrics")[2].decode(), "stateless: no session"
+    assert len(asked) == 2 and asked[0].max_tokens == 5
+    for result in (answered, again):
+        reply = json.loads(text_of(result))  # the response line the server read
+        assert reply["id"] == "s-1" and reply["result"]["content"]["text"] == "forty-two"
+
+
+def test_a_stateless_caller_without_the_capability_is_not_asked(gateway):
+    token = gateway.grant("modern", "echo.yaml", "echo")
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    call = {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "ask", "arguments": {}, "_meta": meta}}
+    headers = {**bearer(token), "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "ask"}
+    status, _, body = http("POST", gateway.url("echo"), call, headers)
+    assert status == 200
+    reply = json.loads(json.loads(body)["result"]["content"][0]["text"])
+    assert reply["id"] == "s-1" and reply["error"]["code"] == -32601 and "cannot answer sampling/createMessage" in reply["error"]["message"]
+    # A retry naming a requestState Warden never gave is refused.
+    call["params"]["requestState"] = "forged"
+    status, _, body = http("POST", gateway.url("echo"), call, headers)
+    assert status == 400 and json.loads(body)["error"]["code"] == -32602
+
+
 def test_stateless_requests_are_checked_against_their_headers(gateway):
     token = gateway.grant("modern", "all_time.yaml", "time")
     meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}

@@ -101,7 +101,7 @@ extension HTTPGateway {
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
         if requests.count == 1, value.arrayValue == nil, request.headers[.accept]?.contains("text/event-stream") == true {
-            let outcome = await session.exchange(
+            let (outcome, _) = await session.exchange(
                 body, request: requests[0], whenHeld: .streams, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds),
                 httpRequest: context.id)
             switch outcome {
@@ -109,8 +109,8 @@ extension HTTPGateway {
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer)))
             case .held(let events):
                 return Self.eventStream(of: events, headers: headers)
-            case .awaitingCaller:
-                // Only stateless POSTs ask their callers for approvals.
+            case .awaitingCaller, .needsInput:
+                // Only stateless POSTs ask their callers.
                 let error = JSONRPCError.response(id: requests[0].id, code: JSONRPCError.internalError, message: "Internal error")
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error)))
             }

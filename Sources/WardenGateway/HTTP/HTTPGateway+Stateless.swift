@@ -122,27 +122,15 @@ extension HTTPGateway {
         let meta = body["params"]?["_meta"]
         if method == "tools/call", case .server(let session) = upstream.target {
             if case .string(let handle)? = body["params"]?["requestState"] {
-                return await resumeAskedCall(handle, body: body, id: id, session: session)
+                return await resumeAskedCall(handle, body: body, id: id, meta: meta, session: session)
             }
             let forwardedID = upstream.nextID()
             body = StatelessExchange.handshakeEra(body)
             body.set("id", to: forwardedID)
-            let outcome = await session.exchange(
+            let (outcome, slot) = await session.exchange(
                 Array(JSONWriter.write(.object(body)).utf8), request: (RequestKey(forwardedID), forwardedID), whenHeld: .asksCaller,
                 timeout: timeout, httpRequest: httpRequest)
-            let answer: [UInt8]
-            switch outcome {
-            case .answer(let bytes): answer = bytes
-            case .held: answer = JSONRPCError.response(id: forwardedID, code: JSONRPCError.internalError, message: "Internal error")
-            case .awaitingCaller(let approval):
-                if let asked = await askCaller(about: approval, forwarded: RequestKey(forwardedID), id: id, meta: meta, session: session) {
-                    return asked
-                }
-                answer =
-                    await session.answer(to: RequestKey(forwardedID))
-                    ?? JSONRPCError.response(id: forwardedID, code: JSONRPCError.internalError, message: "The call's answer was lost")
-            }
-            return Self.statelessAnswer(answer, id: id, method: method)
+            return await conclude(outcome, slot: slot, id: id, meta: meta, session: session)
         }
         let forwardedID = upstream.nextID()
         body = StatelessExchange.handshakeEra(body)
@@ -153,44 +141,104 @@ extension HTTPGateway {
         return Self.statelessAnswer(answer, id: id, method: method)
     }
 
+    /// A stateless call's answer. What comes before it are questions for the caller (an
+    /// approval they may give, a request of the server's): each becomes an `input_required`
+    /// result when the caller can answer it, the call waiting under its `requestState`;
+    /// otherwise the approval is closed (when only the caller could give it) or the server is
+    /// told no, and the call goes on.
+    private func conclude(
+        _ first: ResponseSlot.Outcome, slot: ResponseSlot?, id: JSONValue, meta: JSONValue?, session: HTTPSession
+    ) async -> Response {
+        var outcome = first
+        while true {
+            switch outcome {
+            case .answer(let answer):
+                return Self.statelessAnswer(answer, id: id, method: "tools/call")
+            case .held:
+                return Self.stateless(StatelessExchange.Refusal(code: JSONRPCError.internalError, message: "Internal error"), id: id)
+            case .awaitingCaller(let approval):
+                if let slot, let asked = await askCaller(about: approval, slot: slot, id: id, meta: meta, session: session) { return asked }
+            case .needsInput(let request):
+                if let slot, let asked = askCaller(toAnswer: request, slot: slot, id: id, meta: meta, session: session) { return asked }
+            }
+            guard let slot else {
+                return Self.stateless(StatelessExchange.Refusal(code: JSONRPCError.internalError, message: "The call's answer was lost"), id: id)
+            }
+            outcome = await slot.outcome()
+        }
+    }
+
     /// A held call whose approval names its caller: a client that can answer an elicitation
     /// gets an `input_required` result asking them (its retry brings the answer back, with
     /// the `requestState` naming the parked call). Otherwise `nil`, after closing an approval
     /// only the caller could have given.
     private func askCaller(
-        about approval: Approval, forwarded: RequestKey, id: JSONValue, meta: JSONValue?, session: HTTPSession
+        about approval: Approval, slot: ResponseSlot, id: JSONValue, meta: JSONValue?, session: HTTPSession
     ) async -> Response? {
-        let elicits = meta?[StatelessExchange.clientCapabilitiesKey]?["elicitation"] != nil
-        guard elicits, let handle = session.park(forwarded, approval: approval.id) else {
+        guard meta?[StatelessExchange.clientCapabilitiesKey]?["elicitation"] != nil else {
             if approval.approvers == [Approval.callerApprover] {
                 _ = try? await store.approvals.close(
                     id: approval.id, as: .cancelled, reason: "only the caller may approve it, and this client cannot be asked")
             }
             return nil
         }
-        let result: JSONValue = [
-            "resultType": "input_required",
-            "inputRequests": ["approve": ["method": "elicitation/create", "params": CallerApproval.question(for: approval)]],
-            "requestState": .string(handle),
-        ]
-        return Self.json(.ok, Array(JSONWriter.write(["jsonrpc": "2.0", "id": id, "result": result]).utf8))
+        let handle = session.park(slot, question: .approval(approval.id))
+        return Self.inputRequired(
+            ["approve": ["method": "elicitation/create", "params": CallerApproval.question(for: approval)]], handle: handle, id: id)
+    }
+
+    /// The server's own request (sampling, elicitation, roots) while a stateless call runs:
+    /// a caller that declared the capability gets it in an `input_required` result (its retry
+    /// brings the answer, which Warden sends the server). Otherwise `nil`, after telling the
+    /// server the caller cannot answer.
+    private func askCaller(
+        toAnswer request: [UInt8], slot: ResponseSlot, id: JSONValue, meta: JSONValue?, session: HTTPSession
+    ) -> Response? {
+        guard let message = try? JSONReader.parse(request), let serverID = message["id"], case .string(let method)? = message["method"] else {
+            return nil
+        }
+        let capability = StatelessExchange.capability(answering: method)
+        guard let capability, meta?[StatelessExchange.clientCapabilitiesKey]?[capability] != nil else {
+            session.send([JSONRPCError.response(
+                id: serverID, code: JSONRPCError.methodNotFound, message: "Method not found: the caller cannot answer \(method)")])
+            return nil
+        }
+        let handle = session.park(slot, question: .serverRequest(serverID))
+        let asked: JSONValue = message["params"].map { ["method": .string(method), "params": $0] } ?? ["method": .string(method)]
+        return Self.inputRequired([StatelessExchange.serverRequestKey: asked], handle: handle, id: id)
+    }
+
+    /// An `input_required` result asking `requests`, to be retried with `requestState` `handle`.
+    private static func inputRequired(_ requests: JSONValue, handle: String, id: JSONValue) -> Response {
+        let result: JSONValue = ["resultType": "input_required", "inputRequests": requests, "requestState": .string(handle)]
+        return json(.ok, Array(JSONWriter.write(["jsonrpc": "2.0", "id": id, "result": result]).utf8))
     }
 
     /// The retry of a call whose caller was asked: their answer decides the approval (a
-    /// dismissed form decides nothing), then the call's own answer is returned.
-    private func resumeAskedCall(_ handle: String, body: JSONObject, id: JSONValue, session: HTTPSession) async -> Response {
+    /// dismissed form decides nothing), or goes to the server that asked; then the call goes on.
+    private func resumeAskedCall(_ handle: String, body: JSONObject, id: JSONValue, meta: JSONValue?, session: HTTPSession) async -> Response {
         guard let parked = session.collect(handle) else {
             return Self.stateless(
                 StatelessExchange.Refusal(code: JSONRPCError.invalidParams, message: "Invalid params: unknown or expired requestState"), id: id)
         }
-        if let (approve, reason) = CallerApproval.decision(in: body["params"]?["inputResponses"]?["approve"]) {
-            do {
-                _ = try await store.approvals.decide(id: parked.approval, approve: approve, by: Approval.callerApprover, reason: reason)
-            } catch {
-                logger.info("the caller's answer did not decide the approval", metadata: ["approval": "\(parked.approval)", "error": "\(error)"])
+        let responses = body["params"]?["inputResponses"]
+        switch parked.question {
+        case .approval(let approval):
+            if let (approve, reason) = CallerApproval.decision(in: responses?["approve"]) {
+                do {
+                    _ = try await store.approvals.decide(id: approval, approve: approve, by: Approval.callerApprover, reason: reason)
+                } catch {
+                    logger.info("the caller's answer did not decide the approval", metadata: ["approval": "\(approval)", "error": "\(error)"])
+                }
+            }
+        case .serverRequest(let serverID):
+            if case .object(let result)? = responses?[StatelessExchange.serverRequestKey] {
+                session.send([Array(JSONWriter.write(["jsonrpc": "2.0", "id": serverID, "result": .object(result)]).utf8)])
+            } else {
+                session.send([JSONRPCError.response(id: serverID, code: JSONRPCError.internalError, message: "The caller did not answer")])
             }
         }
-        return Self.statelessAnswer(await parked.answer(), id: id, method: "tools/call")
+        return await conclude(await parked.slot.outcome(), slot: parked.slot, id: id, meta: meta, session: session)
     }
 
     /// A stateful server's answer dressed for the stateless revision, with the HTTP status its error code calls for.

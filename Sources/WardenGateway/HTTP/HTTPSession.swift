@@ -41,9 +41,9 @@ final class HTTPSession: MessageSink {
         var gateway: StdioGateway?
         var upstream: (any Upstream)?
         var waiting: [RequestKey: ResponseSlot] = [:]
-        /// Held calls whose callers were asked to approve them (stateless revision), by the
+        /// Calls whose callers were asked something (stateless revision), by the
         /// `requestState` their retries carry.
-        var parked: [String: (slot: ResponseSlot, approval: String)] = [:]
+        var parked: [String: Parked] = [:]
         var sweeper: Task<Void, Never>?
         var closed = false
         var lastUsed = ContinuousClock.now
@@ -169,41 +169,45 @@ final class HTTPSession: MessageSink {
     /// Sends one request and waits for what comes first: its answer, or, for a call held for
     /// approval, what `whenHeld` asks for: a stream of the messages about it (progress,
     /// questions for the user) ending with its answer (the POST's own event stream), or the
-    /// approval to ask the caller about (the answer is then kept for ``collect(_:)``).
+    /// approval to ask the caller about (the answer is then kept for ``collect(_:)``); and
+    /// the slot where what follows arrives.
     func exchange(
         _ message: [UInt8], request: (key: RequestKey, id: JSONValue), whenHeld: ResponseSlot.WhenHeld, timeout: Duration,
         httpRequest: String? = nil
-    ) async -> ResponseSlot.Outcome {
+    ) async -> (outcome: ResponseSlot.Outcome, slot: ResponseSlot?) {
         switch register([request], timeout: timeout, whenHeld: whenHeld) {
-        case .refused(let answers): return .answer(answers[0])
+        case .refused(let answers): return (.answer(answers[0]), nil)
         case .registered(let slots):
             send([message], httpRequest: httpRequest)
-            return await slots[0].outcome()
+            return (await slots[0].outcome(), slots[0])
         }
     }
 
-    /// Keeps the slot of a held call whose caller is being asked; returns the handle
+    /// A call waiting for its caller's answer to an `input_required` round.
+    struct Parked {
+        /// What the caller was asked.
+        enum Question {
+            /// To approve the call: the approval's id.
+            case approval(String)
+            /// The server's own request (sampling, elicitation, roots): its id.
+            case serverRequest(JSONValue)
+        }
+
+        let slot: ResponseSlot
+        let question: Question
+    }
+
+    /// Keeps the slot of a call whose caller is being asked `question`; returns the handle
     /// (`requestState`) their retry brings back.
-    func park(_ request: RequestKey, approval: String) -> String? {
+    func park(_ slot: ResponseSlot, question: Parked.Question) -> String {
         let handle = Self.newIdentifier()
-        return state.withLock { state in
-            guard let slot = state.waiting[request] else { return nil }
-            state.parked[handle] = (slot, approval)
-            return handle
-        }
+        state.withLock { $0.parked[handle] = Parked(slot: slot, question: question) }
+        return handle
     }
 
-    /// The answer to request `key`, still waiting, once it comes; `nil` if nothing waits for it.
-    func answer(to key: RequestKey) async -> [UInt8]? {
-        guard let slot = state.withLock({ $0.waiting[key] }) else { return nil }
-        return await slot.value()
-    }
-
-    /// The approval a parked call waits for, and its answer once it comes; `nil` for an
-    /// unknown (or already collected) handle.
-    func collect(_ handle: String) -> (approval: String, answer: () async -> [UInt8])? {
-        guard let parked = state.withLock({ $0.parked.removeValue(forKey: handle) }) else { return nil }
-        return (parked.approval, { await parked.slot.value() })
+    /// The parked call `handle` names, taken out; `nil` for an unknown (or already collected) handle.
+    func collect(_ handle: String) -> Parked? {
+        state.withLock { $0.parked.removeValue(forKey: handle) }
     }
 
     private enum Registration {
@@ -258,12 +262,21 @@ final class HTTPSession: MessageSink {
     /// session's sweeper each second: one timer per session rather than one per request
     /// (a cancelled `Task.sleep` keeps its timer's memory until the deadline).
     private func expireOverdue(now: ContinuousClock.Instant = .now) {
+        var unanswered: [JSONValue] = []
         let overdue = state.withLock { state -> [ResponseSlot] in
             // Asked callers that never came back: their calls were answered or expired long since.
-            state.parked = state.parked.filter { $0.value.slot.deadline > now }
+            let abandoned = state.parked.filter { $0.value.slot.deadline <= now }
+            for handle in abandoned.keys { state.parked.removeValue(forKey: handle) }
+            unanswered = abandoned.values.compactMap { parked in
+                if case .serverRequest(let id) = parked.question { id } else { nil }
+            }
             let overdue = state.waiting.filter { $0.value.deadline <= now }
             for key in overdue.keys { state.waiting.removeValue(forKey: key) }
             return Array(overdue.values)
+        }
+        // The server still waits for what it asked callers who never came back.
+        for id in unanswered {
+            send([JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The caller did not answer in time")])
         }
         for slot in overdue {
             slot.deliver(JSONRPCError.response(
@@ -321,12 +334,27 @@ final class HTTPSession: MessageSink {
             return true
         }
         guard hasBackChannel else {
-            if let id = envelope.id {
-                send([JSONRPCError.response(id: id, code: JSONRPCError.methodNotFound, message: "Method not found: Warden serves this session to stateless requests, which cannot be asked anything")])
-            }
+            askStatelessCaller(message, envelope: envelope)
             return true
         }
         return stream.push(message)
+    }
+
+    /// A session serving stateless requests has no stream to send the server's requests on:
+    /// one goes to the call in progress, whose caller is asked in an `input_required` result,
+    /// when exactly one such call is in progress; `ping` is answered here; anything else is
+    /// refused, and notifications are dropped.
+    private func askStatelessCaller(_ message: [UInt8], envelope: MessageEnvelope) {
+        guard let id = envelope.id else { return }
+        if (try? JSONReader.parse(message))?["method"] == "ping" {
+            send([Array(JSONWriter.write(["jsonrpc": "2.0", "id": id, "result": [:]]).utf8)])
+            return
+        }
+        let asking = state.withLock { $0.waiting.values.filter { $0.whenHeld == .asksCaller } }
+        if asking.count == 1, asking[0].ask(message) { return }
+        send([JSONRPCError.response(
+            id: id, code: JSONRPCError.methodNotFound,
+            message: "Method not found: Warden serves this session to stateless requests, and can ask a caller only while exactly one of their calls is in progress")])
     }
 
     // MARK: - Ending

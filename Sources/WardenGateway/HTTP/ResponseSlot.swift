@@ -13,6 +13,9 @@ final class ResponseSlot: Sendable {
         case held(AsyncStream<[UInt8]>)
         /// The request is held for an approval the caller may give (stateless revision).
         case awaitingCaller(Approval)
+        /// The server asks the caller something (this request of its own) before it can
+        /// answer (stateless revision).
+        case needsInput([UInt8])
     }
 
     /// What the POST waiting for a request does if the request is held for approval.
@@ -38,6 +41,8 @@ final class ResponseSlot: Sendable {
         var held: AsyncStream<[UInt8]>?
         /// The approval the caller may give, until a waiter learns of it.
         var callerApproval: Approval?
+        /// The server's request for the caller, until a waiter learns of it.
+        var inputRequest: [UInt8]?
     }
 
     init(id: JSONValue, deadline: ContinuousClock.Instant, whenHeld: WhenHeld = .waits) {
@@ -82,6 +87,21 @@ final class ResponseSlot: Sendable {
         waiter?.resume(returning: .awaitingCaller(approval))
     }
 
+    /// The server sends the caller `request` (sampling, elicitation, roots) while this
+    /// request waits: a POST that asks the caller gets it now, or when it next waits.
+    /// `false` if this POST cannot ask its caller.
+    func ask(_ request: [UInt8]) -> Bool {
+        guard whenHeld == .asksCaller else { return false }
+        let waiter = state.withLock { state -> CheckedContinuation<Outcome, Never>? in
+            guard state.answer == nil else { return nil }
+            if state.waiter == nil { state.inputRequest = request }
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: .needsInput(request))
+        return true
+    }
+
     /// Sends `message` on the request's event stream; `false` if it has none.
     func relate(_ message: [UInt8]) -> Bool {
         guard let events = state.withLock({ $0.answer == nil ? $0.events : nil }) else { return false }
@@ -113,6 +133,10 @@ final class ResponseSlot: Sendable {
                     state.callerApproval = nil
                     return .awaitingCaller(approval)
                 }
+                if let request = state.inputRequest {
+                    state.inputRequest = nil
+                    return .needsInput(request)
+                }
                 state.waiter = continuation
                 return nil
             }
@@ -129,7 +153,7 @@ final class ResponseSlot: Sendable {
                 var last: [UInt8] = []
                 for await message in events { last = message }
                 return last
-            case .awaitingCaller: continue  // asked; the answer comes later
+            case .awaitingCaller, .needsInput: continue  // asked; the answer comes later
             }
         }
     }

@@ -13,6 +13,15 @@ enum StatelessExchange {
     static let headerMismatch = -32020
     /// The requested revision is not served (-32022); `data` names the supported ones.
     static let unsupportedProtocolVersion = -32022
+    /// The `inputRequests` key under which a server's own request is passed to the caller.
+    static let serverRequestKey = "server_request"
+
+    /// The client capability a caller needs to answer a server's request `method`; `nil`
+    /// for requests a caller is never asked.
+    static func capability(answering method: String) -> String? {
+        ["sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots"][method]
+    }
+
     /// The body field each name-bearing method mirrors in `Mcp-Name`.
     static let nameFields = ["tools/call": "name", "prompts/get": "name", "resources/read": "uri"]
 

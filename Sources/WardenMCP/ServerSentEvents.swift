@@ -37,9 +37,10 @@ public struct ServerSentEventParser: Sendable {
 
     /// The longest event kept, in bytes; longer ones are dropped whole.
     public let maxEventBytes: Int
-    /// The stream's last event id so far (it carries over to events without `id:`): where a
-    /// client resumes with `Last-Event-ID`.
-    public var lastEventID: String? { id }
+    /// The id of the stream's last complete event (an id carries over to events without
+    /// `id:`): where a client resumes with `Last-Event-ID`. An event cut off before its end
+    /// does not count, so that resuming gets it again.
+    public private(set) var lastEventID: String?
     /// The reconnection time the stream asked for (`retry:`), in milliseconds.
     public private(set) var retryMilliseconds: Int?
     private var line: [UInt8] = []
@@ -77,6 +78,7 @@ public struct ServerSentEventParser: Sendable {
     private mutating func endLine() -> Event? {
         defer { line.removeAll(keepingCapacity: true) }
         if line.isEmpty {
+            lastEventID = id
             defer {
                 data.removeAll()
                 hasData = false

@@ -140,6 +140,11 @@ import WardenPolicy
         #expect(parser.lastEventID == "42" && parser.retryMilliseconds == 250)
         _ = parser.append(Array("id\ndata: {}\n\n".utf8))
         #expect(parser.lastEventID == nil)
+        // An event cut off before its blank line does not count yet.
+        _ = parser.append(Array("id: 43\ndata: {}\n".utf8))
+        #expect(parser.lastEventID == nil)
+        _ = parser.append(Array("\n".utf8))
+        #expect(parser.lastEventID == "43")
     }
 
     @Test func oversizeEventsAreDroppedWhole() {

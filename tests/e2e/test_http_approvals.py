@@ -380,6 +380,29 @@ async def test_a_stateless_caller_approves_through_an_input_required_round(held_
     assert sorted(approval["status"] for approval in json.loads(listed.stdout)) == ["approved", "denied"]
 
 
+@pytest.mark.anyio
+async def test_a_stateless_caller_on_the_aggregated_endpoint_approves_its_own_held_call(held_gateway):
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    gateway = held_gateway
+    (gateway.directory / "ask_user.yaml").write_text(HELD_TIME.replace("approvers: [alice, carol]", "approvers: [user]"))
+    agent = gateway.grant("agent", "ask_user.yaml", "time")
+    questions: list[str] = []
+
+    async def answer(context, params):
+        questions.append(params.message)
+        return types.ElicitResult(action="accept", content={"approve": True})
+
+    with anyio.fail_after(TIMEOUT):
+        async with create_mcp_http_client(headers=bearer(agent)) as http_client:
+            async with Client(streamable_http_client(f"{gateway.base}/mcp", http_client=http_client), elicitation_callback=answer) as client:
+                approved = await client.call_tool("time__get_current_time", {"timezone": "UTC"})
+    assert not approved.is_error, text_of(approved)
+    assert len(questions) == 1 and "get_current_time on time" in questions[0]
+
+
 def test_a_stateless_caller_that_cannot_be_asked_is_refused_a_call_only_it_may_approve(held_gateway):
     gateway = held_gateway
     (gateway.directory / "ask_user.yaml").write_text(HELD_TIME.replace("approvers: [alice, carol]", "approvers: [user]"))

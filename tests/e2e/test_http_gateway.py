@@ -478,8 +478,11 @@ async def test_a_stateless_caller_answers_the_servers_own_request_in_an_input_re
                 answered = await client.call_tool("ask", {})
                 again = await client.call_tool("ask", {})
                 assert "warden_active_sessions 0" in http("GET", f"{gateway.base}/metrics")[2].decode(), "stateless: no session"
-    assert len(asked) == 2 and asked[0].max_tokens == 5
-    for result in (answered, again):
+            # The same through the aggregated endpoint, under the prefixed name.
+            async with Client(streamable_http_client(f"{gateway.base}/mcp", http_client=http_client), sampling_callback=sampling) as client:
+                aggregated = await client.call_tool("echo__ask", {})
+    assert len(asked) == 3 and asked[0].max_tokens == 5
+    for result in (answered, again, aggregated):
         reply = json.loads(text_of(result))  # the response line the server read
         assert reply["id"] == "s-1" and reply["result"]["content"]["text"] == "forty-two"
 

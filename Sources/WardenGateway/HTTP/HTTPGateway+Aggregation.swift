@@ -79,12 +79,17 @@ extension HTTPGateway {
     }
 
     /// Starts a member session per server; if one cannot start, none is kept. Without a
-    /// back channel (stateless requests), the servers' own requests are refused.
+    /// back channel (stateless requests), the caller is asked through `input_required`
+    /// results instead: the servers' own requests, and approvals that name them.
     func openAggregate(for caller: Caller, servers: [GatewayConfiguration.Server], hasBackChannel: Bool = true) throws -> AggregateSession {
         var members: [(name: String, session: HTTPSession)] = []
         do {
             for server in servers {
-                members.append((server.name, try openSession(for: caller, server: server, hasBackChannel: hasBackChannel, registered: false)))
+                members.append((
+                    server.name,
+                    try openSession(
+                        for: caller, server: server, hasBackChannel: hasBackChannel, callerAskedByTransport: !hasBackChannel, registered: false)
+                ))
             }
         } catch {
             members.forEach { $0.session.close() }

@@ -56,6 +56,15 @@ final class StatelessSession: Sendable {
         }
     }
 
+    /// The session serving calls to tool `name`, and the tool's name there (without the
+    /// server prefix of the aggregated endpoint); `nil` for a name no server has.
+    func callee(of name: String) -> (HTTPSession, String)? {
+        switch target {
+        case .server(let session): (session, name)
+        case .aggregate(let aggregate): aggregate.member(named: name)
+        }
+    }
+
     /// The sessions with servers behind it.
     var sessions: [HTTPSession] {
         switch target {
@@ -120,17 +129,21 @@ extension HTTPGateway {
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
         let meta = body["params"]?["_meta"]
-        if method == "tools/call", case .server(let session) = upstream.target {
-            if case .string(let handle)? = body["params"]?["requestState"] {
-                return await resumeAskedCall(handle, body: body, id: id, meta: meta, session: session)
-            }
+        if method == "tools/call", case .string(let handle)? = body["params"]?["requestState"] {
+            return await resumeAskedCall(handle, body: body, id: id, meta: meta, timeout: timeout, sessions: upstream.sessions)
+        }
+        if method == "tools/call", case .string(let name)? = body["params"]?["name"], let (session, tool) = upstream.callee(of: name) {
             let forwardedID = upstream.nextID()
             body = StatelessExchange.handshakeEra(body)
             body.set("id", to: forwardedID)
+            if tool != name, case .object(var params)? = body["params"] {
+                params.set("name", to: .string(tool))
+                body.set("params", to: .object(params))
+            }
             let (outcome, slot) = await session.exchange(
                 Array(JSONWriter.write(.object(body)).utf8), request: (RequestKey(forwardedID), forwardedID), whenHeld: .asksCaller,
                 timeout: timeout, httpRequest: httpRequest)
-            return await conclude(outcome, slot: slot, id: id, meta: meta, session: session)
+            return await conclude(outcome, slot: slot, id: id, meta: meta, timeout: timeout, session: session)
         }
         let forwardedID = upstream.nextID()
         body = StatelessExchange.handshakeEra(body)
@@ -147,7 +160,7 @@ extension HTTPGateway {
     /// otherwise the approval is closed (when only the caller could give it) or the server is
     /// told no, and the call goes on.
     private func conclude(
-        _ first: ResponseSlot.Outcome, slot: ResponseSlot?, id: JSONValue, meta: JSONValue?, session: HTTPSession
+        _ first: ResponseSlot.Outcome, slot: ResponseSlot?, id: JSONValue, meta: JSONValue?, timeout: Duration, session: HTTPSession
     ) async -> Response {
         var outcome = first
         while true {
@@ -159,7 +172,9 @@ extension HTTPGateway {
             case .awaitingCaller(let approval):
                 if let slot, let asked = await askCaller(about: approval, slot: slot, id: id, meta: meta, session: session) { return asked }
             case .needsInput(let request):
-                if let slot, let asked = askCaller(toAnswer: request, slot: slot, id: id, meta: meta, session: session) { return asked }
+                if let slot, let asked = askCaller(toAnswer: request, slot: slot, id: id, meta: meta, timeout: timeout, session: session) {
+                    return asked
+                }
             }
             guard let slot else {
                 return Self.stateless(StatelessExchange.Refusal(code: JSONRPCError.internalError, message: "The call's answer was lost"), id: id)
@@ -182,7 +197,7 @@ extension HTTPGateway {
             }
             return nil
         }
-        let handle = session.park(slot, question: .approval(approval.id))
+        let handle = session.park(slot, question: .approval(approval.id), postponing: .zero)
         return Self.inputRequired(
             ["approve": ["method": "elicitation/create", "params": CallerApproval.question(for: approval)]], handle: handle, id: id)
     }
@@ -192,7 +207,7 @@ extension HTTPGateway {
     /// brings the answer, which Warden sends the server). Otherwise `nil`, after telling the
     /// server the caller cannot answer.
     private func askCaller(
-        toAnswer request: [UInt8], slot: ResponseSlot, id: JSONValue, meta: JSONValue?, session: HTTPSession
+        toAnswer request: [UInt8], slot: ResponseSlot, id: JSONValue, meta: JSONValue?, timeout: Duration, session: HTTPSession
     ) -> Response? {
         guard let message = try? JSONReader.parse(request), let serverID = message["id"], case .string(let method)? = message["method"] else {
             return nil
@@ -203,7 +218,7 @@ extension HTTPGateway {
                 id: serverID, code: JSONRPCError.methodNotFound, message: "Method not found: the caller cannot answer \(method)")])
             return nil
         }
-        let handle = session.park(slot, question: .serverRequest(serverID))
+        let handle = session.park(slot, question: .serverRequest(serverID), postponing: timeout)
         let asked: JSONValue = message["params"].map { ["method": .string(method), "params": $0] } ?? ["method": .string(method)]
         return Self.inputRequired([StatelessExchange.serverRequestKey: asked], handle: handle, id: id)
     }
@@ -216,8 +231,16 @@ extension HTTPGateway {
 
     /// The retry of a call whose caller was asked: their answer decides the approval (a
     /// dismissed form decides nothing), or goes to the server that asked; then the call goes on.
-    private func resumeAskedCall(_ handle: String, body: JSONObject, id: JSONValue, meta: JSONValue?, session: HTTPSession) async -> Response {
-        guard let parked = session.collect(handle) else {
+    private func resumeAskedCall(
+        _ handle: String, body: JSONObject, id: JSONValue, meta: JSONValue?, timeout: Duration, sessions: [HTTPSession]
+    ) async -> Response {
+        // Handles are unguessable: at most one of the sessions has this one. (`collect` takes the
+        // call out, so it must run once per session: not in a lazy map, which may run it twice.)
+        var found: (HTTPSession, HTTPSession.Parked)?
+        for session in sessions where found == nil {
+            if let parked = session.collect(handle) { found = (session, parked) }
+        }
+        guard let (session, parked) = found else {
             return Self.stateless(
                 StatelessExchange.Refusal(code: JSONRPCError.invalidParams, message: "Invalid params: unknown or expired requestState"), id: id)
         }
@@ -238,7 +261,7 @@ extension HTTPGateway {
                 session.send([JSONRPCError.response(id: serverID, code: JSONRPCError.internalError, message: "The caller did not answer")])
             }
         }
-        return await conclude(await parked.slot.outcome(), slot: parked.slot, id: id, meta: meta, session: session)
+        return await conclude(await parked.slot.outcome(), slot: parked.slot, id: id, meta: meta, timeout: timeout, session: session)
     }
 
     /// A stateful server's answer dressed for the stateless revision, with the HTTP status its error code calls for.
@@ -280,9 +303,12 @@ extension HTTPGateway {
             ? .aggregate(try openAggregate(for: caller, servers: servers, hasBackChannel: false))
             : .server(try openSession(for: caller, server: servers[0], hasBackChannel: false, callerAskedByTransport: true, registered: false))
         let opening = StatelessSession(target: target, capabilities: [:])
+        // Every feature a caller may answer through `input_required` rounds is declared, so that
+        // servers use them; each request tells whether its own caller can, and is refused if not.
+        let capabilities: JSONValue = ["sampling": [:], "elicitation": [:], "roots": [:]]
         let initialize: JSONValue = [
             "jsonrpc": "2.0", "id": "warden-initialize", "method": "initialize",
-            "params": ["protocolVersion": "2025-11-25", "capabilities": [:], "clientInfo": ["name": "warden", "version": "stateless"]],
+            "params": ["protocolVersion": "2025-11-25", "capabilities": capabilities, "clientInfo": ["name": "warden", "version": "stateless"]],
         ]
         let answer = await opening.exchange(initialize, timeout: timeout)
         guard let result = answer.flatMap({ try? JSONReader.parse($0) })?["result"] else {

@@ -118,23 +118,29 @@ final class HTTPSession: MessageSink {
     /// The elements of a client's batch are sent one by one, so that servers without batch
     /// support serve them too; the HTTP response gathers their answers.
     ///
-    /// A single message that the gateway can decide without waiting is handed over on the
-    /// caller's thread, when no earlier message is queued: that saves two thread hand-offs per
-    /// call. Anything else goes to the session's queue, whose thread may wait.
-    func send(_ messages: [[UInt8]], httpRequest: String? = nil) {
+    /// With `mayRunHere` (a POST's own task), a single message that the gateway can decide
+    /// and forward without waiting is handed over on the caller's thread, when no earlier
+    /// message is queued: that saves two thread hand-offs per call. Anything else goes to the
+    /// session's queue, whose thread may wait, in order.
+    func send(_ messages: [[UInt8]], httpRequest: String? = nil, mayRunHere: Bool = false) {
         let target = state.withLock { state in
             state.lastUsed = .now
             return state.closed ? nil : (state.gateway, state.upstream)
         }
         guard let (gateway, server) = target, let gateway, let server else { return }
-        if messages.count == 1, queuedInbound.withLock({ $0 == 0 }),
-            let handled = inboundTurn.withLockIfAvailable({ _ in
-                gateway.handleClientLine(.message(messages[0]), server: server, httpRequest: httpRequest, mayWait: false)
-            }),
-            handled
-        {
-            return
-        }
+        let handledHere =
+            mayRunHere && messages.count == 1 && queuedInbound.withLock { $0 == 0 }
+            && inboundTurn.withLockIfAvailable { _ in
+                if gateway.handleClientLine(.message(messages[0]), server: server, httpRequest: httpRequest, mayWait: false) { return true }
+                // Queued while the turn is held, so that no later message can slip ahead.
+                enqueue(messages, gateway: gateway, server: server, httpRequest: httpRequest)
+                return true
+            } == true
+        if !handledHere { enqueue(messages, gateway: gateway, server: server, httpRequest: httpRequest) }
+    }
+
+    /// Hands messages to the gateway on the session's queue, in order.
+    private func enqueue(_ messages: [[UInt8]], gateway: StdioGateway, server: any Upstream, httpRequest: String?) {
         queuedInbound.withLock { $0 += 1 }
         inbound.async {
             self.inboundTurn.withLock { _ in
@@ -155,7 +161,7 @@ final class HTTPSession: MessageSink {
         case .refused(let answers): return answers
         case .registered(let registered): slots = registered
         }
-        send(messages, httpRequest: httpRequest)
+        send(messages, httpRequest: httpRequest, mayRunHere: true)
         var answers: [[UInt8]] = []
         for slot in slots { answers.append(await slot.value()) }
         state.withLock { state in
@@ -178,7 +184,7 @@ final class HTTPSession: MessageSink {
         switch register([request], timeout: timeout, whenHeld: whenHeld) {
         case .refused(let answers): return (.answer(answers[0]), nil)
         case .registered(let slots):
-            send([message], httpRequest: httpRequest)
+            send([message], httpRequest: httpRequest, mayRunHere: true)
             return (await slots[0].outcome(), slots[0])
         }
     }
@@ -199,8 +205,10 @@ final class HTTPSession: MessageSink {
 
     /// Keeps the slot of a call whose caller is being asked `question`; returns the handle
     /// (`requestState`) their retry brings back.
-    func park(_ slot: ResponseSlot, question: Parked.Question) -> String {
+    /// The call's deadline moves `postponing` later: time for a person to answer.
+    func park(_ slot: ResponseSlot, question: Parked.Question, postponing: Duration) -> String {
         let handle = Self.newIdentifier()
+        slot.postpone(by: postponing)
         state.withLock { $0.parked[handle] = Parked(slot: slot, question: question) }
         return handle
     }
@@ -274,7 +282,12 @@ final class HTTPSession: MessageSink {
             for key in overdue.keys { state.waiting.removeValue(forKey: key) }
             return Array(overdue.values)
         }
-        // The server still waits for what it asked callers who never came back.
+        // The server still waits for what it asked callers who never came back, or were never asked.
+        for slot in overdue {
+            for request in slot.takeUnaskedRequests() {
+                if let id = EnvelopeScanner.envelope(of: request).id { unanswered.append(id) }
+            }
+        }
         for id in unanswered {
             send([JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The caller did not answer in time")])
         }
@@ -350,7 +363,14 @@ final class HTTPSession: MessageSink {
             send([Array(JSONWriter.write(["jsonrpc": "2.0", "id": id, "result": [:]]).utf8)])
             return
         }
-        let asking = state.withLock { $0.waiting.values.filter { $0.whenHeld == .asksCaller } }
+        // The call in progress; a call whose caller was asked and has not come back yet only
+        // when there is no other (it may be a caller who gave up).
+        let asking = state.withLock { state -> [ResponseSlot] in
+            let parked = Set(state.parked.values.map { ObjectIdentifier($0.slot) })
+            let all = state.waiting.values.filter { $0.whenHeld == .asksCaller }
+            let running = all.filter { !parked.contains(ObjectIdentifier($0)) }
+            return running.isEmpty ? all : running
+        }
         if asking.count == 1, asking[0].ask(message) { return }
         send([JSONRPCError.response(
             id: id, code: JSONRPCError.methodNotFound,

@@ -41,8 +41,8 @@ final class ResponseSlot: Sendable {
         var held: AsyncStream<[UInt8]>?
         /// The approval the caller may give, until a waiter learns of it.
         var callerApproval: Approval?
-        /// The server's request for the caller, until a waiter learns of it.
-        var inputRequest: [UInt8]?
+        /// The server's requests for the caller that no waiter has learnt of yet, oldest first.
+        var inputRequests: [[UInt8]] = []
     }
 
     init(id: JSONValue, deadline: ContinuousClock.Instant, whenHeld: WhenHeld = .waits) {
@@ -88,18 +88,31 @@ final class ResponseSlot: Sendable {
     }
 
     /// The server sends the caller `request` (sampling, elicitation, roots) while this
-    /// request waits: a POST that asks the caller gets it now, or when it next waits.
-    /// `false` if this POST cannot ask its caller.
+    /// request waits: a POST that asks the caller gets it now, or when it next waits (several
+    /// are asked one at a time, in order). `false` if this POST cannot ask its caller, or has
+    /// its answer already.
     func ask(_ request: [UInt8]) -> Bool {
         guard whenHeld == .asksCaller else { return false }
-        let waiter = state.withLock { state -> CheckedContinuation<Outcome, Never>? in
-            guard state.answer == nil else { return nil }
-            if state.waiter == nil { state.inputRequest = request }
-            defer { state.waiter = nil }
-            return state.waiter
+        let (taken, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Outcome, Never>?) in
+            guard state.answer == nil else { return (false, nil) }
+            guard let waiter = state.waiter else {
+                state.inputRequests.append(request)
+                return (true, nil)
+            }
+            state.waiter = nil
+            return (true, waiter)
         }
         waiter?.resume(returning: .needsInput(request))
-        return true
+        return taken
+    }
+
+    /// The server's requests no waiter has learnt of, taken out (to refuse them when the
+    /// request ends without its caller being asked).
+    func takeUnaskedRequests() -> [[UInt8]] {
+        state.withLock { state in
+            defer { state.inputRequests.removeAll() }
+            return state.inputRequests
+        }
     }
 
     /// Sends `message` on the request's event stream; `false` if it has none.
@@ -133,9 +146,8 @@ final class ResponseSlot: Sendable {
                     state.callerApproval = nil
                     return .awaitingCaller(approval)
                 }
-                if let request = state.inputRequest {
-                    state.inputRequest = nil
-                    return .needsInput(request)
+                if !state.inputRequests.isEmpty {
+                    return .needsInput(state.inputRequests.removeFirst())
                 }
                 state.waiter = continuation
                 return nil

@@ -79,6 +79,27 @@ final class LineWriter: MessageSink {
         }
     }
 
+    /// Whether a write of `count` bytes would not block: the descriptor is a pipe with that
+    /// much room (its capacity less what it holds unread). `false` when unsure.
+    func hasRoom(for count: Int) -> Bool {
+        descriptor.withLock { descriptor in
+            guard let fd = descriptor else { return false }
+            #if os(Linux)
+            let capacity = fcntl(fd, Self.getPipeSize)
+            var unread: Int32 = 0
+            guard capacity > 0, ioctl(fd, UInt(FIONREAD), &unread) == 0 else { return false }
+            return count <= Int(capacity) - Int(unread)
+            #else
+            return false
+            #endif
+        }
+    }
+
+    #if os(Linux)
+    /// `F_GETPIPE_SZ` (Linux, not exported without `_GNU_SOURCE`): a pipe's capacity.
+    private static let getPipeSize: Int32 = 1024 + 8
+    #endif
+
     /// Closes the descriptor; later writes fail.
     func close() {
         descriptor.withLock { descriptor in

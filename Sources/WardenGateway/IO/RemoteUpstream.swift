@@ -84,7 +84,9 @@ final class RemoteUpstream: Upstream {
             case 200..<300:
                 if response.headers.first(name: "Content-Type")?.lowercased().hasPrefix("text/event-stream") == true {
                     let awaited = envelope.hasMethod ? envelope.id.map(RequestKey.init) : nil
-                    let end = await resumingUntilAnswered(awaited, after: await deliverEvents(of: response.body, awaiting: awaited))
+                    let deadline = ContinuousClock.now + configuration.timeout
+                    let first = await deliverEvents(of: response.body, awaiting: awaited, until: deadline)
+                    let end = await resumingUntilAnswered(awaited, after: first, until: deadline)
                     if awaited != nil && !end.answered {
                         fail(envelope, "ended its event stream without answering")
                     }
@@ -157,29 +159,51 @@ final class RemoteUpstream: Upstream {
         return end
     }
 
+    /// ``deliverEvents(of:awaiting:)``, given up at `deadline` (the stream is cancelled;
+    /// what it delivered until then counts): a server that neither answers nor closes cannot
+    /// keep the call's task, connection and counts for ever.
+    private func deliverEvents(
+        of body: HTTPClientResponse.Body, awaiting awaited: RequestKey?, until deadline: ContinuousClock.Instant
+    ) async -> StreamEnd {
+        await withTaskGroup(of: StreamEnd?.self) { group in
+            group.addTask { await self.deliverEvents(of: body, awaiting: awaited) }
+            group.addTask {
+                try? await Task.sleep(until: deadline)
+                return nil
+            }
+            var end: StreamEnd?
+            while end == nil, let next = await group.next() {
+                end = next
+                group.cancelAll()  // the first to finish ends the other: the deadline cancels the stream
+            }
+            return end ?? StreamEnd()
+        }
+    }
+
     /// A POST's event stream that ended before answering `awaited` is resumed, as the
     /// server may ask by closing it: a GET with `Last-Event-ID`, after the wait it named,
     /// replays what followed; again each time it closes, until the answer comes, the upstream
     /// timeout passes, or five attempts in a row fail.
-    private func resumingUntilAnswered(_ awaited: RequestKey?, after first: StreamEnd) async -> StreamEnd {
-        let deadline = ContinuousClock.now + configuration.timeout
+    private func resumingUntilAnswered(_ awaited: RequestKey?, after first: StreamEnd, until deadline: ContinuousClock.Instant) async -> StreamEnd {
         var end = first
         var failures = 0
         while let awaited, !end.answered, let lastEventID = end.lastEventID, failures < 5, ContinuousClock.now < deadline,
             !state.withLock(\.stopped)
         {
-            try? await Task.sleep(for: end.retry)
+            try? await Task.sleep(until: min(.now + end.retry, deadline))
             var request = self.request(.GET, session: state.withLock(\.sessionID))
             request.headers.replaceOrAdd(name: "Accept", value: "text/event-stream")
             request.headers.replaceOrAdd(name: "Last-Event-ID", value: lastEventID)
-            guard let response = try? await HTTPClient.shared.execute(request, deadline: .now() + .seconds(configuration.timeout.components.seconds)),
+            let remaining = deadline - .now
+            guard remaining > .zero,
+                let response = try? await HTTPClient.shared.execute(request, deadline: .now() + .nanoseconds(Int64(remaining / .nanoseconds(1)))),
                 response.status.code == 200
             else {
                 failures += 1
                 continue
             }
             failures = 0
-            let resumed = await deliverEvents(of: response.body, awaiting: awaited)
+            let resumed = await deliverEvents(of: response.body, awaiting: awaited, until: deadline)
             end = StreamEnd(lastEventID: resumed.lastEventID ?? lastEventID, retry: resumed.retry, answered: resumed.answered)
         }
         return end

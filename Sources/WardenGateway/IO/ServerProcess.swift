@@ -16,6 +16,13 @@ protocol Upstream: Sendable {
     func stop()
     /// Whether the upstream is done: the process has exited, the remote session has ended.
     var isFinished: Bool { get }
+    /// Whether ``send(_:)`` of a message of `count` bytes would return without waiting for
+    /// the server (a pipe with room for it; an HTTP request, which goes off in a task).
+    func hasRoom(for count: Int) -> Bool
+}
+
+extension Upstream {
+    func hasRoom(for count: Int) -> Bool { true }
 }
 
 /// An MCP server started as a child process: its stdin and stdout are pipes Warden relays,
@@ -95,6 +102,10 @@ final class ServerProcess: Upstream {
 
     func send(_ message: [UInt8]) {
         input.write(message)
+    }
+
+    func hasRoom(for count: Int) -> Bool {
+        input.hasRoom(for: count + 1)
     }
 
     /// Closes the server's stdin, so that it exits; one that ignores it is asked to stop

@@ -316,6 +316,9 @@ final class SharedUpstream: Upstream {
         server.detach(member)
     }
 
+    /// Every session writes into the one pipe, so its room cannot be counted on.
+    func hasRoom(for count: Int) -> Bool { false }
+
     var isFinished: Bool { !server.isAttached(member) }
 }
 

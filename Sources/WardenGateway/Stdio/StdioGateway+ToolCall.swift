@@ -13,7 +13,8 @@ extension StdioGateway {
     /// anything when deciding would wait (for the tools list, or the store).
     func policeToolCall(id: JSONValue, body: JSONObject, server: any Upstream, httpRequest: String? = nil, mayWait: Bool = true) -> Route {
         let started = ContinuousClock.now
-        defer { metrics?.decided(after: .now - started) }
+        var decided = true  // not when handed back undecided (`mustWait`): it is timed where it is decided
+        defer { if decided { metrics?.decided(after: .now - started) } }
         let now = Date()
         let version = policy.current
         var record = AuditRecord(
@@ -51,6 +52,7 @@ extension StdioGateway {
         do {
             known = try knownTool(named: tool, server: server, mayWait: mayWait)
         } catch is WaitingNotAllowed {
+            decided = false
             return .mustWait
         } catch {
             logger.error("cannot list the server's tools; call refused", metadata: ["error": "\(error)"])
@@ -72,6 +74,7 @@ extension StdioGateway {
         )
         let enforcer = PolicyEnforcer(policy: version.policy, ledger: ledger)
         if !mayWait && !(ledger is any BlockingCounterLedger && version.policy.counterKeys(for: call, now: now).allSatisfy { $0.scope == .session }) {
+            decided = false
             return .mustWait
         }
         var decision: Decision

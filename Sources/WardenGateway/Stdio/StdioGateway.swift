@@ -181,18 +181,22 @@ public final class StdioGateway: Sendable {
     /// `httpRequest` names the HTTP request that carried the line (`warden serve`), for the audit log.
     ///
     /// With `mayWait` false, the line is handled only if that needs no waiting for other
-    /// tasks or for the store (the tool is known, and its limits are all counted in memory):
-    /// otherwise nothing is done and the result is `false`, so that the caller, a thread of
-    /// Swift's concurrency pool, hands the line to a thread that may wait.
+    /// tasks, the store or the server (the tool is known, its limits are all counted in
+    /// memory, the server's pipe has room for the message): otherwise nothing is done and the
+    /// result is `false`, so that the caller, a thread of Swift's concurrency pool, hands the
+    /// line to a thread that may wait.
     @discardableResult
     func handleClientLine(_ line: LineFramer.Line, server: any Upstream, httpRequest: String? = nil, mayWait: Bool = true) -> Bool {
         guard case .message(let bytes) = line else {
+            guard mayWait else { return false }
             if case .tooLong(let message) = line {
                 logger.warning("refused a client message over the size limit", metadata: ["bytes": "\(message.length)"])
                 client.write(JSONRPCError.response(id: message.id, code: JSONRPCError.invalidRequest, message: "Invalid Request: the message is \(message.length) bytes, over the limit of \(configuration.maxMessageBytes)"))
             }
             return true
         }
+        // Forwarding must not wait for a server that does not read.
+        if !mayWait && !server.hasRoom(for: bytes.count) { return false }
         let value: JSONValue
         do {
             value = try JSONReader.parse(bytes, configuration: .init(maxDepth: configuration.maxDepth))

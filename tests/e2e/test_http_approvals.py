@@ -248,11 +248,16 @@ def test_the_admin_api_shows_the_audit_log_grants_and_servers_and_guards_changes
     assert api(gateway, "POST", "/admin/api/grants/g_nothing/revoke", admin)[0] == 404
 
 
+def grant_for_the_callers_approval(gateway) -> str:
+    """A grant whose policy holds time lookups for the caller's own approval (`approvers: [user]`)."""
+    (gateway.directory / "ask_user.yaml").write_text(HELD_TIME.replace("approvers: [alice, carol]", "approvers: [user]"))
+    return gateway.grant("agent", "ask_user.yaml", "time")
+
+
 @pytest.mark.anyio
 async def test_over_http_the_caller_is_asked_by_elicitation_and_hears_progress(held_gateway):
     gateway = held_gateway
-    (gateway.directory / "ask_user.yaml").write_text(HELD_TIME.replace("approvers: [alice, carol]", "approvers: [user]"))
-    agent = gateway.grant("agent", "ask_user.yaml", "time")
+    agent = grant_for_the_callers_approval(gateway)
     questions: list[str] = []
     progress: list[str] = []
 
@@ -358,8 +363,7 @@ async def test_a_stateless_caller_approves_through_an_input_required_round(held_
     from mcp.shared._httpx_utils import create_mcp_http_client
 
     gateway = held_gateway
-    (gateway.directory / "ask_user.yaml").write_text(HELD_TIME.replace("approvers: [alice, carol]", "approvers: [user]"))
-    agent = gateway.grant("agent", "ask_user.yaml", "time")
+    agent = grant_for_the_callers_approval(gateway)
     questions: list[str] = []
 
     async def answer(context, params):
@@ -387,8 +391,7 @@ async def test_a_stateless_caller_on_the_aggregated_endpoint_approves_its_own_he
     from mcp.shared._httpx_utils import create_mcp_http_client
 
     gateway = held_gateway
-    (gateway.directory / "ask_user.yaml").write_text(HELD_TIME.replace("approvers: [alice, carol]", "approvers: [user]"))
-    agent = gateway.grant("agent", "ask_user.yaml", "time")
+    agent = grant_for_the_callers_approval(gateway)
     questions: list[str] = []
 
     async def answer(context, params):
@@ -405,8 +408,7 @@ async def test_a_stateless_caller_on_the_aggregated_endpoint_approves_its_own_he
 
 def test_a_stateless_caller_that_cannot_be_asked_is_refused_a_call_only_it_may_approve(held_gateway):
     gateway = held_gateway
-    (gateway.directory / "ask_user.yaml").write_text(HELD_TIME.replace("approvers: [alice, carol]", "approvers: [user]"))
-    agent = gateway.grant("agent", "ask_user.yaml", "time")
+    agent = grant_for_the_callers_approval(gateway)
     meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
     call = {"jsonrpc": "2.0", "id": 4, "method": "tools/call",
             "params": {"name": "get_current_time", "arguments": {"timezone": "UTC"}, "_meta": meta}}

@@ -40,11 +40,15 @@ public enum JSONWriter {
     /// Appends `string` as a JSON string literal.
     public static func writeString(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        let utf8 = string.utf8
-        if !utf8.contains(where: needsEscape) {
-            output.append(contentsOf: utf8)
-        } else {
-            for byte in utf8 {
+        // Most strings need no escape: they are copied whole, from their contiguous UTF-8 when they have it.
+        let copied =
+            string.utf8.withContiguousStorageIfAvailable { bytes in
+                guard !bytes.contains(where: needsEscape) else { return false }
+                output.append(contentsOf: bytes)
+                return true
+            } ?? false
+        if !copied {
+            for byte in string.utf8 {
                 switch byte {
                 case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
                 case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])

@@ -594,3 +594,46 @@ def test_a_resumed_stream_replays_what_came_after_the_last_event_seen(gateway):
     assert replayed_id == second_id and replayed == second
     assert int(third_id) == int(second_id) + 1
     connection.close()
+
+
+SESSION_LIMITED = """
+version: "1"
+default: allow
+tools:
+  echo:
+    rate_limit: {max: 50, window: 3600}
+"""
+
+
+def test_a_session_limit_is_exact_under_parallel_posts(gateway):
+    """Session counts live in the gateway's memory and calls are decided on the threads of
+    their POSTs: 8 threads posting 20 calls each to one session get exactly 50 through; a
+    second session of the same grant has a count of its own."""
+    (gateway.directory / "session_limited.yaml").write_text(SESSION_LIMITED)
+    token = gateway.grant("parallel", "session_limited.yaml", "echo")
+    sessions = [open_session(gateway, "echo", token) for _ in range(2)]
+    outcomes: list[bool] = []
+
+    def hammer(worker: int) -> None:
+        headers = {**bearer(token), "mcp-session-id": sessions[0]}
+        for number in range(20):
+            call = {"jsonrpc": "2.0", "id": worker * 100 + number, "method": "tools/call", "params": {"name": "echo", "arguments": {}}}
+            status, _, body = http("POST", gateway.url("echo"), call, headers)
+            assert status == 200
+            answer = json.loads(body)
+            assert answer["id"] == worker * 100 + number
+            outcomes.append(answer["result"]["isError"] is False)
+
+    threads = [threading.Thread(target=hammer, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    assert len(outcomes) == 160 and outcomes.count(True) == 50
+
+    other = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {}}}
+    status, _, body = http("POST", gateway.url("echo"), other, {**bearer(token), "mcp-session-id": sessions[1]})
+    assert status == 200 and json.loads(body)["result"]["isError"] is False, "the other session counts on its own"
+    wait_for(lambda: len(audit(gateway.warden, gateway.db, "--identity", "parallel", "--limit", "1000")) == 161)
+    decisions = [record["decision"] for record in audit(gateway.warden, gateway.db, "--identity", "parallel", "--limit", "1000")]
+    assert decisions.count("allow") == 51 and decisions.count("deny") == 110

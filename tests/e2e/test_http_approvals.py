@@ -12,7 +12,7 @@ import pytest
 from mcp import types
 
 from conftest import TIMEOUT, audit, wait_for
-from test_http_gateway import Gateway, bearer, http, mcp_session, open_session, text_of
+from test_http_gateway import INITIALIZE, Gateway, bearer, http, mcp_session, open_session, text_of
 
 HELD_TIME = """
 version: "1"
@@ -255,7 +255,10 @@ def grant_for_the_callers_approval(gateway) -> str:
 
 
 @pytest.mark.anyio
-async def test_over_http_the_caller_is_asked_by_elicitation_and_hears_progress(held_gateway):
+@pytest.mark.parametrize("aggregated", [False, True], ids=["server", "aggregated"])
+async def test_over_http_the_caller_is_asked_by_elicitation_and_hears_progress(held_gateway, aggregated):
+    """The held call's POST streams its progress and the approval question (with the
+    aggregated endpoint's prefixed id, which the client's answer carries back), then its answer."""
     gateway = held_gateway
     agent = grant_for_the_callers_approval(gateway)
     questions: list[str] = []
@@ -268,8 +271,9 @@ async def test_over_http_the_caller_is_asked_by_elicitation_and_hears_progress(h
     async def on_progress(value, total, message):
         progress.append(message or "")
 
-    async with mcp_session(gateway.url("time"), agent, elicitation_callback=answer) as session:
-        result = await session.call_tool("get_current_time", {"timezone": "UTC"}, progress_callback=on_progress)
+    url, tool = (f"{gateway.base}/mcp", "time__get_current_time") if aggregated else (gateway.url("time"), "get_current_time")
+    async with mcp_session(url, agent, elicitation_callback=answer) as session:
+        result = await session.call_tool(tool, {"timezone": "UTC"}, progress_callback=on_progress)
     assert not result.is_error, text_of(result)
     assert questions and "get_current_time on time" in questions[0]
     assert progress and progress[0].startswith("waiting for approval a_")
@@ -278,17 +282,22 @@ async def test_over_http_the_caller_is_asked_by_elicitation_and_hears_progress(h
     assert json.loads(listed.stdout)[0]["decided_by"] == "user"
 
 
-def test_a_held_call_is_answered_on_its_own_event_stream_with_progress_first(held_gateway):
+@pytest.mark.parametrize("aggregated", [False, True], ids=["server", "aggregated"])
+def test_a_held_call_is_answered_on_its_own_event_stream_with_progress_first(held_gateway, aggregated):
     gateway = held_gateway
     agent = gateway.grant("agent", "held_time.yaml", "time")
     carol = admin_token(gateway, "carol", "approver")
-    session = open_session(gateway, "time", agent)
+    url = f"{gateway.base}/mcp" if aggregated else gateway.url("time")
+    status, headers, _ = http("POST", url, INITIALIZE, bearer(agent))
+    session = headers["mcp-session-id"]
+    assert http("POST", url, {"jsonrpc": "2.0", "method": "notifications/initialized"}, {**bearer(agent), "mcp-session-id": session})[0] == 202
+    tool = "time__get_current_time" if aggregated else "get_current_time"
     call = {"jsonrpc": "2.0", "id": 5, "method": "tools/call",
-            "params": {"name": "get_current_time", "arguments": {"timezone": "UTC"}, "_meta": {"progressToken": "p-5"}}}
+            "params": {"name": tool, "arguments": {"timezone": "UTC"}, "_meta": {"progressToken": "p-5"}}}
     answered: dict = {}
 
     def post():
-        answered["reply"] = http("POST", gateway.url("time"), call, {**bearer(agent), "mcp-session-id": session})
+        answered["reply"] = http("POST", url, call, {**bearer(agent), "mcp-session-id": session})
 
     poster = threading.Thread(target=post)
     poster.start()
@@ -301,8 +310,8 @@ def test_a_held_call_is_answered_on_its_own_event_stream_with_progress_first(hel
     assert events[0]["method"] == "notifications/progress" and events[0]["params"]["progressToken"] == "p-5"
     assert events[-1]["id"] == 5 and events[-1]["result"]["isError"] is False
     # An ordinary call on the same session is still answered with plain JSON.
-    status, headers, _ = http("POST", gateway.url("time"), {"jsonrpc": "2.0", "id": 6, "method": "tools/call",
-                                                           "params": {"name": "convert_time", "arguments": {}}},
+    status, headers, _ = http("POST", url, {"jsonrpc": "2.0", "id": 6, "method": "tools/call",
+                                            "params": {"name": tool.replace("get_current_time", "convert_time"), "arguments": {}}},
                               {**bearer(agent), "mcp-session-id": session})
     assert headers["content-type"] == "application/json"
 

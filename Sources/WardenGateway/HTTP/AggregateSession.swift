@@ -158,28 +158,64 @@ final class AggregateSession: Sendable {
 
     /// Sends a call to the member its name's prefix names, under the tool's original name.
     private func callTool(_ body: JSONObject, id: JSONValue, timeout: Duration, httpRequest: String) async -> [UInt8] {
-        guard case .object(var params)? = body["params"], case .string(let name)? = params["name"] else {
-            return JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Invalid params: tools/call needs params.name, a string")
+        switch routed(body, id: id, httpRequest: httpRequest) {
+        case .refused(let answer): return answer
+        case .member(let member, _, let call):
+            return await member.exchange([call], requests: [(RequestKey(id), id)], timeout: timeout, httpRequest: httpRequest)[0]
         }
-        guard let (member, tool) = member(named: name) else {
+    }
+
+    /// A single call whose POST takes an event stream: its answer, or, held for approval, the
+    /// stream of messages about it as the client sees them (requests' ids prefixed), ending
+    /// with its answer.
+    func callToolStreaming(_ body: JSONObject, id: JSONValue, timeout: Duration, httpRequest: String) async -> ResponseSlot.Outcome {
+        switch routed(body, id: id, httpRequest: httpRequest) {
+        case .refused(let answer): return .answer(answer)
+        case .member(let member, let name, let call):
+            let (outcome, _) = await member.exchange(call, request: (RequestKey(id), id), whenHeld: .streams, timeout: timeout, httpRequest: httpRequest)
+            guard case .held(let events) = outcome else { return outcome }
+            let (renamed, continuation) = AsyncStream<[UInt8]>.makeStream()
+            Task { [separator] in
+                for await message in events { continuation.yield(Self.fromMember(message, server: name, separator: separator)) }
+                continuation.finish()
+            }
+            return .held(renamed)
+        }
+    }
+
+    /// Where a call goes: the member (and its server's name) with the call renamed to the
+    /// tool's original name, or the answer refusing it (audited as an unknown tool).
+    private enum Routing {
+        case member(HTTPSession, server: String, call: [UInt8])
+        case refused([UInt8])
+    }
+
+    private func routed(_ body: JSONObject, id: JSONValue, httpRequest: String) -> Routing {
+        guard case .object(var params)? = body["params"], case .string(let name)? = params["name"] else {
+            return .refused(JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Invalid params: tools/call needs params.name, a string"))
+        }
+        guard let (server, member, tool) = memberAndServer(named: name) else {
             audit(AuditRecord(
                 time: Date(), requestID: RequestKey(id).text, identity: identity.name, grant: identity.grant, method: "tools/call",
                 tool: name, decision: "unknown_tool", message: "Unknown tool: \(name) (no server of the aggregated session has this prefix)",
                 httpRequestID: httpRequest))
-            return JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Unknown tool: \(name)")
+            return .refused(JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Unknown tool: \(name)"))
         }
         params.set("name", to: .string(tool))
         var call = body
         call.set("params", to: .object(params))
-        return await member.exchange(
-            [Array(JSONWriter.write(.object(call)).utf8)], requests: [(RequestKey(id), id)], timeout: timeout, httpRequest: httpRequest)[0]
+        return .member(member, server: server, call: Array(JSONWriter.write(.object(call)).utf8))
     }
 
     /// The member a prefixed name starts with, and the rest of the name.
     func member(named prefixed: String) -> (HTTPSession, String)? {
+        memberAndServer(named: prefixed).map { ($0.session, $0.rest) }
+    }
+
+    private func memberAndServer(named prefixed: String) -> (server: String, session: HTTPSession, rest: String)? {
         for (name, member) in members {
             let prefix = name + separator
-            if prefixed.hasPrefix(prefix) { return (member, String(prefixed.dropFirst(prefix.count))) }
+            if prefixed.hasPrefix(prefix) { return (name, member, String(prefixed.dropFirst(prefix.count))) }
         }
         return nil
     }

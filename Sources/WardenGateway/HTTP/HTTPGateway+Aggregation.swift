@@ -35,6 +35,14 @@ extension HTTPGateway {
         }
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
+        if case .object(let body) = value, value["method"] == "tools/call", let id = value["id"], id != .null,
+            request.headers[.accept]?.contains("text/event-stream") == true
+        {
+            // A single call may be held: its POST then streams the messages about it.
+            let outcome = await session.callToolStreaming(
+                body, id: id, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
+            return Self.response(to: outcome, id: id, headers: headers)
+        }
         var answers: [[UInt8]] = []
         for element in value.arrayValue ?? [value] {
             if let answer = await session.handle(element, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id) {

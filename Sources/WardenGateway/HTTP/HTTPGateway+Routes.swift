@@ -104,16 +104,7 @@ extension HTTPGateway {
             let (outcome, _) = await session.exchange(
                 body, request: requests[0], whenHeld: .streams, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds),
                 httpRequest: context.id)
-            switch outcome {
-            case .answer(let answer):
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer)))
-            case .held(let events):
-                return Self.eventStream(of: events, headers: headers)
-            case .awaitingCaller, .needsInput:
-                // Only stateless POSTs ask their callers.
-                let error = JSONRPCError.response(id: requests[0].id, code: JSONRPCError.internalError, message: "Internal error")
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error)))
-            }
+            return Self.response(to: outcome, id: requests[0].id, headers: headers)
         }
         let answers = await session.exchange(
             messages, requests: requests, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
@@ -196,6 +187,21 @@ extension HTTPGateway {
 
     /// The event stream answering a POST whose call is held: the messages about the call,
     /// then its answer.
+    /// The response to a POST of one request that may be held: its answer as JSON, or the
+    /// held call's event stream.
+    static func response(to outcome: ResponseSlot.Outcome, id: JSONValue, headers: HTTPFields) -> Response {
+        switch outcome {
+        case .answer(let answer):
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer)))
+        case .held(let events):
+            return eventStream(of: events, headers: headers)
+        case .awaitingCaller, .needsInput:
+            // Only stateless POSTs ask their callers.
+            let error = JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "Internal error")
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error)))
+        }
+    }
+
     static func eventStream(of events: AsyncStream<[UInt8]>, headers: HTTPFields) -> Response {
         var headers = headers
         headers[.contentType] = "text/event-stream"

@@ -56,6 +56,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw failure("\(error)")
         }
         signal(SIGHUP, SIG_IGN)
+        // A server that exits while a message is on its way to its stdin must not end the gateway.
+        signal(SIGPIPE, SIG_IGN)
         let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         reload.setEventHandler { gateway.reloadPolicies() }
         reload.resume()

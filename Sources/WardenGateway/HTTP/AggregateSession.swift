@@ -175,10 +175,13 @@ final class AggregateSession: Sendable {
             let (outcome, _) = await member.exchange(call, request: (RequestKey(id), id), whenHeld: .streams, timeout: timeout, httpRequest: httpRequest)
             guard case .held(let events) = outcome else { return outcome }
             let (renamed, continuation) = AsyncStream<[UInt8]>.makeStream()
-            Task { [separator] in
-                for await message in events { continuation.yield(Self.fromMember(message, server: name, separator: separator)) }
+            let renaming = Task { [separator] in
+                for await message in events {
+                    if case .terminated = continuation.yield(Self.fromMember(message, server: name, separator: separator)) { return }
+                }
                 continuation.finish()
             }
+            continuation.onTermination = { _ in renaming.cancel() }  // the client left
             return .held(renamed)
         }
     }

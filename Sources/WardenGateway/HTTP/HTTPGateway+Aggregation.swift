@@ -35,7 +35,7 @@ extension HTTPGateway {
         }
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
-        if case .object(let body) = value, value["method"] == "tools/call", let id = value["id"], id != .null,
+        if case .request(let id, "tools/call", let body)? = try? JSONRPCMessage(value),
             request.headers[.accept]?.contains("text/event-stream") == true
         {
             // A single call may be held: its POST then streams the messages about it.

@@ -283,14 +283,10 @@ final class HTTPSession: MessageSink {
             return Array(overdue.values)
         }
         // The server still waits for what it asked callers who never came back, or were never asked.
-        for slot in overdue {
-            for request in slot.takeUnaskedRequests() {
-                if let id = EnvelopeScanner.envelope(of: request).id { unanswered.append(id) }
-            }
-        }
         for id in unanswered {
             send([JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The caller did not answer in time")])
         }
+        for slot in overdue { refuse(slot.takeUnaskedRequests(), because: "The caller did not answer in time") }
         for slot in overdue {
             slot.deliver(JSONRPCError.response(
                 id: slot.id, code: JSONRPCError.internalError, message: "The server \(serverName) did not answer in time"))
@@ -308,6 +304,10 @@ final class HTTPSession: MessageSink {
     }
 
     // MARK: - Server to client
+
+    func deadline(of id: JSONValue) -> ContinuousClock.Instant? {
+        state.withLock { $0.waiting[RequestKey(id)] }?.deadline
+    }
 
     /// A held request waits for `approval`: a POST asking its caller can answer now.
     func awaitingDecision(_ id: JSONValue, approval: Approval) {
@@ -341,6 +341,7 @@ final class HTTPSession: MessageSink {
             let slot = state.withLock { $0.waiting.removeValue(forKey: RequestKey(id)) }
             if let slot {
                 slot.deliver(message)
+                refuse(slot.takeUnaskedRequests(), because: "The call was answered before its caller was asked")
             } else {
                 logger.debug("dropped an answer no request is waiting for", metadata: ["id": "\(RequestKey(id).text)"])
             }
@@ -375,6 +376,14 @@ final class HTTPSession: MessageSink {
         send([JSONRPCError.response(
             id: id, code: JSONRPCError.methodNotFound,
             message: "Method not found: Warden serves this session to stateless requests, and can ask a caller only while exactly one of their calls is in progress")])
+    }
+
+    /// Answers the server's requests that no caller will be asked, with an error.
+    private func refuse(_ requests: [[UInt8]], because reason: String) {
+        for request in requests {
+            guard let id = EnvelopeScanner.envelope(of: request).id else { continue }
+            send([JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: reason)])
+        }
     }
 
     // MARK: - Ending

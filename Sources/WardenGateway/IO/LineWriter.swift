@@ -31,6 +31,10 @@ protocol MessageSink: Sendable {
     /// Request `id` waits for `approval` to be decided (a transport that asks the caller
     /// itself may do so now).
     func awaitingDecision(_ id: JSONValue, approval: Approval)
+
+    /// When the client side stops waiting for the answer to request `id`; `nil` when it has
+    /// no deadline (or no longer waits).
+    func deadline(of id: JSONValue) -> ContinuousClock.Instant?
 }
 
 extension MessageSink {
@@ -44,6 +48,8 @@ extension MessageSink {
     func abandon(_ id: JSONValue) {}
 
     func awaitingDecision(_ id: JSONValue, approval: Approval) {}
+
+    func deadline(of id: JSONValue) -> ContinuousClock.Instant? { nil }
 }
 
 /// Writes newline-terminated messages to a file descriptor, whole and one at a time, from
@@ -78,27 +84,6 @@ final class LineWriter: MessageSink {
             return true
         }
     }
-
-    /// Whether a write of `count` bytes would not block: the descriptor is a pipe with that
-    /// much room (its capacity less what it holds unread). `false` when unsure.
-    func hasRoom(for count: Int) -> Bool {
-        descriptor.withLock { descriptor in
-            guard let fd = descriptor else { return false }
-            #if os(Linux)
-            let capacity = fcntl(fd, Self.getPipeSize)
-            var unread: Int32 = 0
-            guard capacity > 0, ioctl(fd, UInt(FIONREAD), &unread) == 0 else { return false }
-            return count <= Int(capacity) - Int(unread)
-            #else
-            return false
-            #endif
-        }
-    }
-
-    #if os(Linux)
-    /// `F_GETPIPE_SZ` (Linux, not exported without `_GNU_SOURCE`): a pipe's capacity.
-    private static let getPipeSize: Int32 = 1024 + 8
-    #endif
 
     /// Closes the descriptor; later writes fail.
     func close() {

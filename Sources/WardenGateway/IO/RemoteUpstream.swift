@@ -84,7 +84,7 @@ final class RemoteUpstream: Upstream {
             case 200..<300:
                 if response.headers.first(name: "Content-Type")?.lowercased().hasPrefix("text/event-stream") == true {
                     let awaited = envelope.hasMethod ? envelope.id.map(RequestKey.init) : nil
-                    let deadline = ContinuousClock.now + configuration.timeout
+                    let deadline = callDeadline(of: envelope.id)
                     let first = await deliverEvents(of: response.body, awaiting: awaited, until: deadline)
                     let end = await resumingUntilAnswered(awaited, after: first, until: deadline)
                     if awaited != nil && !end.answered {
@@ -155,20 +155,34 @@ final class RemoteUpstream: Upstream {
             logger.debug("an event stream of a remote server broke off", metadata: ["server": "\(configuration.serverName)", "error": "\(error)"])
         }
         end.lastEventID = parser.lastEventID
-        end.retry = parser.retryMilliseconds.map { .milliseconds(min($0, 60_000)) } ?? end.retry
+        end.retry = parser.retryMilliseconds.map { .milliseconds(min(max($0, 100), 60_000)) } ?? end.retry
         return end
     }
 
-    /// ``deliverEvents(of:awaiting:)``, given up at `deadline` (the stream is cancelled;
-    /// what it delivered until then counts): a server that neither answers nor closes cannot
-    /// keep the call's task, connection and counts for ever.
+    /// When a call gives up on its server: the upstream timeout after it was sent, or later
+    /// if the client side's wait for it was extended (a caller answering an `input_required`
+    /// round, an approval).
+    private func callDeadline(of id: JSONValue?) -> @Sendable () -> ContinuousClock.Instant {
+        let fixed = ContinuousClock.now + configuration.timeout
+        guard let id else { return { fixed } }
+        return { [gateway] in max(fixed, gateway.client.deadline(of: id) ?? fixed) }
+    }
+
+    /// ``deliverEvents(of:awaiting:)``, given up at the call's deadline (the stream is
+    /// cancelled; what it delivered until then counts): a server that neither answers nor
+    /// closes cannot keep the call's task, connection and counts for ever.
     private func deliverEvents(
-        of body: HTTPClientResponse.Body, awaiting awaited: RequestKey?, until deadline: ContinuousClock.Instant
+        of body: HTTPClientResponse.Body, awaiting awaited: RequestKey?, until deadline: @escaping @Sendable () -> ContinuousClock.Instant
     ) async -> StreamEnd {
         await withTaskGroup(of: StreamEnd?.self) { group in
             group.addTask { await self.deliverEvents(of: body, awaiting: awaited) }
             group.addTask {
-                try? await Task.sleep(until: deadline)
+                // The deadline may move while the stream runs: sleep until it stops moving.
+                var until = deadline()
+                while !Task.isCancelled, ContinuousClock.now < until {
+                    try? await Task.sleep(until: until)
+                    until = deadline()
+                }
                 return nil
             }
             var end: StreamEnd?
@@ -184,17 +198,19 @@ final class RemoteUpstream: Upstream {
     /// server may ask by closing it: a GET with `Last-Event-ID`, after the wait it named,
     /// replays what followed; again each time it closes, until the answer comes, the upstream
     /// timeout passes, or five attempts in a row fail.
-    private func resumingUntilAnswered(_ awaited: RequestKey?, after first: StreamEnd, until deadline: ContinuousClock.Instant) async -> StreamEnd {
+    private func resumingUntilAnswered(
+        _ awaited: RequestKey?, after first: StreamEnd, until deadline: @escaping @Sendable () -> ContinuousClock.Instant
+    ) async -> StreamEnd {
         var end = first
         var failures = 0
-        while let awaited, !end.answered, let lastEventID = end.lastEventID, failures < 5, ContinuousClock.now < deadline,
+        while let awaited, !end.answered, let lastEventID = end.lastEventID, failures < 5, ContinuousClock.now < deadline(),
             !state.withLock(\.stopped)
         {
-            try? await Task.sleep(until: min(.now + end.retry, deadline))
+            try? await Task.sleep(until: min(.now + end.retry, deadline()))
             var request = self.request(.GET, session: state.withLock(\.sessionID))
             request.headers.replaceOrAdd(name: "Accept", value: "text/event-stream")
             request.headers.replaceOrAdd(name: "Last-Event-ID", value: lastEventID)
-            let remaining = deadline - .now
+            let remaining = deadline() - .now
             guard remaining > .zero,
                 let response = try? await HTTPClient.shared.execute(request, deadline: .now() + .nanoseconds(Int64(remaining / .nanoseconds(1)))),
                 response.status.code == 200
@@ -202,8 +218,10 @@ final class RemoteUpstream: Upstream {
                 failures += 1
                 continue
             }
-            failures = 0
             let resumed = await deliverEvents(of: response.body, awaiting: awaited, until: deadline)
+            // A resumption that brought nothing new counts as a failure, so a server cannot keep
+            // Warden polling it in a tight loop.
+            failures = resumed.lastEventID == nil || resumed.lastEventID == lastEventID ? failures + 1 : 0
             end = StreamEnd(lastEventID: resumed.lastEventID ?? lastEventID, retry: resumed.retry, answered: resumed.answered)
         }
         return end

@@ -16,13 +16,6 @@ protocol Upstream: Sendable {
     func stop()
     /// Whether the upstream is done: the process has exited, the remote session has ended.
     var isFinished: Bool { get }
-    /// Whether ``send(_:)`` of a message of `count` bytes would return without waiting for
-    /// the server (a pipe with room for it; an HTTP request, which goes off in a task).
-    func hasRoom(for count: Int) -> Bool
-}
-
-extension Upstream {
-    func hasRoom(for count: Int) -> Bool { true }
 }
 
 /// An MCP server started as a child process: its stdin and stdout are pipes Warden relays,
@@ -31,7 +24,7 @@ final class ServerProcess: Upstream {
     /// The server's stdout.
     let outputDescriptor: Int32
     /// The server's stdin.
-    let input: LineWriter
+    let input: PipeWriter
     /// The process id.
     let processIdentifier: Int32
     private let exit: ExitState
@@ -85,7 +78,7 @@ final class ServerProcess: Upstream {
         _ = close(stdout.write)
         self.exit = exit
         self.processIdentifier = process.processIdentifier
-        self.input = LineWriter(descriptor: stdin.write)
+        self.input = PipeWriter(descriptor: stdin.write)
         self.outputDescriptor = stdout.read
     }
 
@@ -100,12 +93,9 @@ final class ServerProcess: Upstream {
         return (descriptors[0], descriptors[1])
     }
 
+    /// Never waits for the server: see ``PipeWriter``.
     func send(_ message: [UInt8]) {
         input.write(message)
-    }
-
-    func hasRoom(for count: Int) -> Bool {
-        input.hasRoom(for: count + 1)
     }
 
     /// Closes the server's stdin, so that it exits; one that ignores it is asked to stop

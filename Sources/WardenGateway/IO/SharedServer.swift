@@ -316,9 +316,6 @@ final class SharedUpstream: Upstream {
         server.detach(member)
     }
 
-    /// Every session writes into the one pipe, so its room cannot be counted on.
-    func hasRoom(for count: Int) -> Bool { false }
-
     var isFinished: Bool { !server.isAttached(member) }
 }
 

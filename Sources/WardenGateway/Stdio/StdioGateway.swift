@@ -181,10 +181,10 @@ public final class StdioGateway: Sendable {
     /// `httpRequest` names the HTTP request that carried the line (`warden serve`), for the audit log.
     ///
     /// With `mayWait` false, the line is handled only if that needs no waiting for other
-    /// tasks, the store or the server (the tool is known, its limits are all counted in
-    /// memory, the server's pipe has room for the message): otherwise nothing is done and the
-    /// result is `false`, so that the caller, a thread of Swift's concurrency pool, hands the
-    /// line to a thread that may wait.
+    /// tasks or the store (the tool is known, and its limits are all counted in memory;
+    /// sending never waits for the server, see ``PipeWriter``): otherwise nothing is done and
+    /// the result is `false`, so that the caller, a thread of Swift's concurrency pool, hands
+    /// the line to a thread that may wait.
     @discardableResult
     func handleClientLine(_ line: LineFramer.Line, server: any Upstream, httpRequest: String? = nil, mayWait: Bool = true) -> Bool {
         guard case .message(let bytes) = line else {
@@ -195,8 +195,6 @@ public final class StdioGateway: Sendable {
             }
             return true
         }
-        // Forwarding must not wait for a server that does not read.
-        if !mayWait && !server.hasRoom(for: bytes.count) { return false }
         let value: JSONValue
         do {
             value = try JSONReader.parse(bytes, configuration: .init(maxDepth: configuration.maxDepth))

@@ -40,15 +40,12 @@ final class PipeWriter: Sendable {
     /// is closed or broken, or too much already waits.
     @discardableResult
     func write(_ message: [UInt8]) -> Bool {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(message.count + 1)
-        bytes.append(contentsOf: message)
-        bytes.append(UInt8(ascii: "\n"))
+        let bytes = LineWriter.line(message)
         while true {
             let outcome = state.withLock { state -> Outcome in
                 guard let fd = state.descriptor, !state.closeWhenDrained else { return .refused }
                 if state.pending.isEmpty {
-                    guard let written = Self.writeSome(bytes[...], to: fd) else { return .refused }
+                    guard let written = LineWriter.writeSome(bytes[...], to: fd) else { return .refused }
                     if written == bytes.count { return .sent }
                     state.pending = Array(bytes[written...])
                 } else {
@@ -102,7 +99,7 @@ final class PipeWriter: Sendable {
             _ = poll(&ready, 1, 1000)
             let done = state.withLock { state -> Bool in
                 guard let fd = state.descriptor else { return true }
-                let written = Self.writeSome(state.pending[...], to: fd)
+                let written = LineWriter.writeSome(state.pending[...], to: fd)
                 if let written { state.pending.removeFirst(written) }
                 guard written == nil || state.pending.isEmpty else { return false }
                 // Drained, or broken (the server is gone: what waits cannot be delivered).
@@ -116,23 +113,5 @@ final class PipeWriter: Sendable {
             }
             if done { return }
         }
-    }
-
-    /// Writes as much of `bytes` as the pipe takes now: the count, or `nil` if it is broken.
-    private static func writeSome(_ bytes: ArraySlice<UInt8>, to fd: Int32) -> Int? {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if written > 0 {
-                offset += written
-            } else if written < 0 && errno == EINTR {
-                continue
-            } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                return offset
-            } else {
-                return nil
-            }
-        }
-        return offset
     }
 }

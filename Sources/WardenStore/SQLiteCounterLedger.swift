@@ -120,7 +120,8 @@ public final class SQLiteCounterLedger: BlockingCounterLedger {
             var pending: [CounterKey: CounterAmount] = [:]
             for reservation in reservations {
                 let key = reservation.key
-                let next = try (pending[key] ?? amount(of: key.description, in: db)) + reservation.amount
+                let name = key.description
+                let next = try (pending[key] ?? amount(of: name, in: db)) + reservation.amount
                 guard next <= reservation.max else {
                     refused = reservation
                     return .rollback
@@ -131,7 +132,7 @@ public final class SQLiteCounterLedger: BlockingCounterLedger {
                         INSERT INTO counter (key, amount, window_end) VALUES (?, ?, ?)
                         ON CONFLICT(key) DO UPDATE SET amount = excluded.amount
                         """
-                ).execute(arguments: [key.description, next.description, key.windowEnd])
+                ).execute(arguments: [name, next.description, key.windowEnd])
             }
             seen = Array(pending)
             return .commit

@@ -34,14 +34,11 @@ public final class SessionLocalCounterLedger<Shared: CounterLedger>: CounterLedg
         let (sessionPart, sharedPart) = Self.split(reservations)
         if let refused = local.reserve(sessionPart) { return refused }
         guard !sharedPart.isEmpty else { return nil }
-        do {
-            guard let refused = try await shared.reserve(sharedPart) else { return nil }
-            local.rollBack(sessionPart)
-            return refused
-        } catch {
-            local.rollBack(sessionPart)
-            throw error
-        }
+        var kept = false
+        defer { if !kept { local.rollBack(sessionPart) } }  // the shared ledger refused, or failed
+        let refused = try await shared.reserve(sharedPart)
+        kept = refused == nil
+        return refused
     }
 
     public func rollBack(_ reservations: [CounterReservation]) async throws {
@@ -52,11 +49,15 @@ public final class SessionLocalCounterLedger<Shared: CounterLedger>: CounterLedg
 
     /// Keys or reservations split into the session-scoped ones and the others.
     static func split(_ keys: [CounterKey]) -> (session: [CounterKey], shared: [CounterKey]) {
-        (keys.filter { $0.scope == .session }, keys.filter { $0.scope != .session })
+        split(keys) { $0 }
     }
 
     static func split(_ reservations: [CounterReservation]) -> (session: [CounterReservation], shared: [CounterReservation]) {
-        (reservations.filter { $0.key.scope == .session }, reservations.filter { $0.key.scope != .session })
+        split(reservations) { $0.key }
+    }
+
+    private static func split<Item>(_ items: [Item], by key: (Item) -> CounterKey) -> (session: [Item], shared: [Item]) {
+        (items.filter { key($0).scope == .session }, items.filter { key($0).scope != .session })
     }
 }
 
@@ -71,14 +72,11 @@ extension SessionLocalCounterLedger: BlockingCounterLedger where Shared: Blockin
         let (sessionPart, sharedPart) = Self.split(reservations)
         if let refused = local.reserve(sessionPart) { return refused }
         guard !sharedPart.isEmpty else { return nil }
-        do {
-            guard let refused = try shared.reserveNow(sharedPart) else { return nil }
-            local.rollBack(sessionPart)
-            return refused
-        } catch {
-            local.rollBack(sessionPart)
-            throw error
-        }
+        var kept = false
+        defer { if !kept { local.rollBack(sessionPart) } }  // the shared ledger refused, or failed
+        let refused = try shared.reserveNow(sharedPart)
+        kept = refused == nil
+        return refused
     }
 
     public func rollBackNow(_ reservations: [CounterReservation]) throws {

@@ -4,7 +4,10 @@
 #  1. a fast stdio echo server (`warden-bench echo-server`) through Warden (`warden serve`),
 #     mcp-proxy and fastmcp's proxy;
 #  2. a remote Streamable HTTP server (the Python SDK's MCPServer), called directly, through
-#     Warden and through fastmcp's proxy: what each proxy adds over direct.
+#     Warden and through fastmcp's proxy: what each proxy adds over direct. The upstream's
+#     own latency drifts from run to run by more than Warden adds, so direct and Warden are
+#     measured in alternation, ROUNDS times (default 5), and each figure is the median of
+#     its rounds; "added" is the median of the rounds' differences.
 #
 #   bench/http/run.sh [seconds per run (default 10)] [concurrencies (default "1 16 64")]
 #
@@ -16,6 +19,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 SECONDS_PER_RUN=${1:-10}
 CONCURRENCIES=${2:-"1 16 64"}
+ROUNDS=${ROUNDS:-5}
 WARDEN=${WARDEN:-$ROOT/.build/release/warden}
 BENCH=${BENCH:-$ROOT/.build/release/warden-bench}
 for binary in "$WARDEN" "$BENCH"; do
@@ -61,17 +65,56 @@ open_session() {  # open_session URL [TOKEN]: initialize; prints the Mcp-Session
 
 rss_mib() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
+run_wrk() {  # run_wrk URL SESSION TOKEN CONCURRENCY: prints "p50 p99 calls/s failed"
+  local threads=$(( $4 < 2 ? 1 : 2 )) line
+  line=$(MCP_SESSION=$2 MCP_TOKEN=$3 wrk -t"$threads" -c"$4" -d"${SECONDS_PER_RUN}s" -s bench/http/call.lua "$1" | grep '^RESULT')
+  eval "${line#RESULT }"
+  echo "$p50_us $p99_us $(echo "$requests / $seconds" | bc -l) $failed"
+}
+
 measure() {  # measure NAME URL PID [TOKEN]  (PID empty: no RSS)
   local name=$1 url=$2 pid=$3 token=${4:-}
   for concurrency in $CONCURRENCIES; do
-    local session threads=$(( concurrency < 2 ? 1 : 2 ))
-    session=$(open_session "$url" "$token")
-    local line
-    line=$(MCP_SESSION=$session MCP_TOKEN=$token wrk -t"$threads" -c"$concurrency" -d"${SECONDS_PER_RUN}s" -s bench/http/call.lua "$url" | grep '^RESULT')
-    eval "${line#RESULT }"
-    printf '| %s | %d | %s | %s | %.0f | %d | %s |\n' "$name" "$concurrency" "$p50_us" "$p99_us" \
-      "$(echo "$requests / $seconds" | bc -l)" "$failed" "$([[ -n $pid ]] && rss_mib "$pid" || echo -)"
+    local p50 p99 rate failed
+    read -r p50 p99 rate failed < <(run_wrk "$url" "$(open_session "$url" "$token")" "$token" "$concurrency")
+    printf '| %s | %d | %s | %s | %.0f | %d | %s |\n' "$name" "$concurrency" "$p50" "$p99" "$rate" "$failed" \
+      "$([[ -n $pid ]] && rss_mib "$pid" || echo -)"
   done
+}
+
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+column() { awk -v c="$1" '{print $c}' "$2" | median; }  # column N FILE: the median of FILE's Nth column
+
+added() {  # added N FILE DIRECT-FILE: what FILE adds to DIRECT-FILE in column N (paired rounds: the median difference)
+  if [[ $(wc -l < "$2") == $(wc -l < "$3") ]]; then
+    paste "$2" "$3" | awk -v c="$1" '{print $c - $(c + 4)}' | median
+  else
+    echo "$(column "$1" "$2") - $(column "$1" "$3")" | bc -l
+  fi | xargs printf '%+.0f'
+}
+
+row() {  # row NAME CONCURRENCY FILE [DIRECT-FILE] [PID]: medians of FILE's rounds ("p50 p99 calls/s failed" lines)
+  local added50=- added99=-
+  if [[ -n ${4:-} ]]; then added50=$(added 1 "$3" "$4"); added99=$(added 2 "$3" "$4"); fi
+  printf '| %s | %d | %.0f | %.0f | %s | %s | %.0f | %d | %s |\n' "$1" "$2" "$(column 1 "$3")" "$(column 2 "$3")" \
+    "$added50" "$added99" "$(column 3 "$3")" "$(awk '{s += $4} END {print s}' "$3")" "$([[ -n ${5:-} ]] && rss_mib "$5" || echo -)"
+}
+
+measure_against_direct() {  # measure_against_direct DIRECT-URL NAME URL PID TOKEN: alternating rounds, then the rows
+  local direct_url=$1 name=$2 url=$3 pid=$4 token=$5
+  for concurrency in $CONCURRENCIES; do
+    local direct_session warden_session
+    direct_session=$(open_session "$direct_url")
+    warden_session=$(open_session "$url" "$token")
+    : > "$WORK/direct-$concurrency"; : > "$WORK/proxied-$concurrency"
+    for _ in $(seq 1 "$ROUNDS"); do
+      run_wrk "$direct_url" "$direct_session" "" "$concurrency" >> "$WORK/direct-$concurrency"
+      run_wrk "$url" "$warden_session" "$token" "$concurrency" >> "$WORK/proxied-$concurrency"
+    done
+  done
+  for concurrency in $CONCURRENCIES; do row direct "$concurrency" "$WORK/direct-$concurrency"; done
+  for concurrency in $CONCURRENCIES; do row "$name" "$concurrency" "$WORK/proxied-$concurrency" "$WORK/direct-$concurrency" "$pid"; done
 }
 
 cat > "$WORK/policy.yaml" << 'POLICY'
@@ -117,10 +160,13 @@ PIDS+=($!)
 PIDS+=($!); FASTMCP_REMOTE_PID=$!
 wait_port 18944; wait_port 18945
 echo
-echo "Remote upstream: the Python SDK's MCPServer over Streamable HTTP (JSON answers)"
+echo "Remote upstream: the Python SDK's MCPServer over Streamable HTTP (JSON answers); direct and Warden"
+echo "alternated, $ROUNDS rounds of ${SECONDS_PER_RUN} s each, medians; fastmcp one round"
 echo
-echo "| path | concurrency | p50 µs | p99 µs | calls/s | failed | peak RSS MiB |"
-echo "| --- | --- | --- | --- | --- | --- | --- |"
-measure "direct" "http://127.0.0.1:18944/mcp" ""
-measure "warden serve" "$WARDEN_BASE/mcp/remote" "$WARDEN_PID" "$TOKEN"
-measure "fastmcp" "http://127.0.0.1:18945/mcp" "$FASTMCP_REMOTE_PID"
+echo "| path | concurrency | p50 µs | p99 µs | p50 added | p99 added | calls/s | failed | peak RSS MiB |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+measure_against_direct "http://127.0.0.1:18944/mcp" "warden serve" "$WARDEN_BASE/mcp/remote" "$WARDEN_PID" "$TOKEN"
+for concurrency in $CONCURRENCIES; do
+  run_wrk "http://127.0.0.1:18945/mcp" "$(open_session "http://127.0.0.1:18945/mcp")" "" "$concurrency" > "$WORK/fastmcp-$concurrency"
+  row fastmcp "$concurrency" "$WORK/fastmcp-$concurrency" "$WORK/direct-$concurrency" "$FASTMCP_REMOTE_PID"
+done

@@ -13,6 +13,11 @@ public import WardenPolicy
 /// ``PolicyEnforcer`` evaluates the call again on them. So a call costs one write
 /// transaction, and limits stay exact across processes.
 ///
+/// That write is, as a rule, one compare-and-swap statement per count: the count goes from
+/// the cached amount to the new one only if it still holds the cached amount, which leaves
+/// the decision made on the cache right. When another process counted since (or the count is
+/// new, or the cache leaves no room), a full transaction reads, re-checks and writes instead.
+///
 /// Every operation comes in two forms: `async`, and blocking (``BlockingCounterLedger``) for
 /// callers on threads of their own.
 public final class SQLiteCounterLedger: BlockingCounterLedger {
@@ -39,8 +44,9 @@ public final class SQLiteCounterLedger: BlockingCounterLedger {
 
     public func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation? {
         let (now, cleanup) = cleanupDue()
+        let swaps = cleanup ? nil : plannedSwaps(for: reservations)
         let outcome = try await database.writeWithoutTransaction { db in
-            try Self.reserve(reservations, in: db, now: now, cleanup: cleanup)
+            try Self.reserve(reservations, swapping: swaps, in: db, now: now, cleanup: cleanup)
         }
         remember(outcome.seen)
         return outcome.refused
@@ -48,8 +54,9 @@ public final class SQLiteCounterLedger: BlockingCounterLedger {
 
     public func reserveNow(_ reservations: [CounterReservation]) throws -> CounterReservation? {
         let (now, cleanup) = cleanupDue()
+        let swaps = cleanup ? nil : plannedSwaps(for: reservations)
         let outcome = try database.writeWithoutTransaction { db in
-            try Self.reserve(reservations, in: db, now: now, cleanup: cleanup)
+            try Self.reserve(reservations, swapping: swaps, in: db, now: now, cleanup: cleanup)
         }
         remember(outcome.seen)
         return outcome.refused
@@ -103,7 +110,67 @@ public final class SQLiteCounterLedger: BlockingCounterLedger {
         }
     }
 
+    /// One count's compare-and-swap: from `expected` (what this ledger last saw) to `next`.
+    struct Swap {
+        var key: CounterKey
+        var name: String
+        var expected: CounterAmount
+        var next: CounterAmount
+    }
+
+    /// The swaps that make `reservations` from the cached counts; `nil` when a count is not
+    /// cached, or the cached counts leave no room (the full transaction then decides, on the
+    /// counts in the file).
+    private func plannedSwaps(for reservations: [CounterReservation]) -> [Swap]? {
+        cache.withLock { cache in
+            var swaps: [Swap] = []
+            for reservation in reservations {
+                let key = reservation.key
+                if let index = swaps.firstIndex(where: { $0.key == key }) {
+                    swaps[index].next = swaps[index].next + reservation.amount
+                    guard swaps[index].next <= reservation.max else { return nil }
+                } else {
+                    guard let expected = cache[key], expected + reservation.amount <= reservation.max else { return nil }
+                    swaps.append(Swap(key: key, name: key.description, expected: expected, next: expected + reservation.amount))
+                }
+            }
+            return swaps
+        }
+    }
+
     // MARK: - Transactions
+
+    /// Reserves with `swaps` when given and every count still holds its expected amount,
+    /// otherwise in a transaction that reads, re-checks and writes each count.
+    private static func reserve(
+        _ reservations: [CounterReservation],
+        swapping swaps: [Swap]?,
+        in db: Database,
+        now: Int64,
+        cleanup: Bool
+    ) throws -> (refused: CounterReservation?, seen: [(CounterKey, CounterAmount)]) {
+        if let swaps, try swap(swaps, in: db) {
+            return (nil, swaps.map { ($0.key, $0.next) })
+        }
+        return try reserve(reservations, in: db, now: now, cleanup: cleanup)
+    }
+
+    /// Applies `swaps`, all or none: whether every count held its expected amount. One swap is
+    /// a statement of its own (atomic without a transaction).
+    private static func swap(_ swaps: [Swap], in db: Database) throws -> Bool {
+        func apply(_ swap: Swap) throws -> Bool {
+            try db.cachedStatement(sql: "UPDATE counter SET amount = ? WHERE key = ? AND amount = ?")
+                .execute(arguments: [swap.next.description, swap.name, swap.expected.description])
+            return db.changesCount == 1
+        }
+        guard swaps.count > 1 else { return try swaps.allSatisfy(apply) }
+        var swapped = false
+        try db.inTransaction(.immediate) {
+            swapped = try swaps.allSatisfy(apply)
+            return swapped ? .commit : .rollback
+        }
+        return swapped
+    }
 
     private static func reserve(
         _ reservations: [CounterReservation],

@@ -94,6 +94,61 @@ func reservation(_ counter: String = "c", amount: CounterAmount = 1, max: Counte
         #expect(try await second.snapshot(of: [limit.key])[limit.key] == 2)
     }
 
+    @Test func aStaleCacheNeverLosesAnotherProcessesCounts() throws {
+        // The first ledger's swap expects the count it cached; the second counted since, so the
+        // swap changes nothing and the transaction counts on the real amount.
+        let path = temporaryDatabasePath()
+        let first = try SQLiteStore(path: path).counters
+        let second = try SQLiteStore(path: path).counters
+        let limit = reservation(max: 10)
+        #expect(try first.reserveNow([limit]) == nil)
+        #expect(try second.reserveNow([limit]) == nil)
+        #expect(try first.reserveNow([limit]) == nil)
+        #expect(try second.reserveNow([limit]) == nil)
+        #expect(try SQLiteStore(path: path).counters.snapshotNow(of: [limit.key])[limit.key] == 4)
+    }
+
+    @Test func aCountGivenBackElsewhereCanBeUsedAgain() throws {
+        // The first ledger's cache says the limit is full; the second gave one back, and the
+        // transaction that the full cache leads to finds the room.
+        let path = temporaryDatabasePath()
+        let first = try SQLiteStore(path: path).counters
+        let second = try SQLiteStore(path: path).counters
+        let limit = reservation(max: 2)
+        #expect(try first.reserveNow([limit]) == nil)
+        #expect(try first.reserveNow([limit]) == nil)
+        try second.rollBackNow([limit])
+        #expect(try first.reserveNow([limit]) == nil)
+        #expect(try first.reserveNow([limit]) == limit)
+    }
+
+    @Test func swapsOfSeveralCountsAreAllOrNothing() throws {
+        // Both counts are cached; another ledger changed the second since. The first count's
+        // swap is undone with the second's failure, and the transaction counts each once.
+        let path = temporaryDatabasePath()
+        let first = try SQLiteStore(path: path).counters
+        let second = try SQLiteStore(path: path).counters
+        let a = reservation("a", max: 10)
+        let b = reservation("b", max: 10)
+        #expect(try first.reserveNow([a, b]) == nil)
+        #expect(try second.reserveNow([b]) == nil)
+        #expect(try first.reserveNow([a, b]) == nil)
+        let counts = try SQLiteStore(path: path).counters.snapshotNow(of: [a.key, b.key])
+        #expect(counts[a.key] == 2)
+        #expect(counts[b.key] == 3)
+    }
+
+    @Test func aCounterNamedTwiceInOneCallIsSwappedOnce() throws {
+        // Two limits of one call on the same count (an all_tools limit and the tool's own).
+        let ledger = try SQLiteStore(path: temporaryDatabasePath()).counters
+        let roomy = reservation(max: 10)
+        let tight = reservation(max: 4)
+        #expect(try ledger.reserveNow([roomy, tight]) == nil)
+        #expect(try ledger.reserveNow([roomy, tight]) == nil)
+        #expect(try ledger.reserveNow([roomy, tight]) == tight)
+        #expect(try SQLiteStore(path: ledger.database.path).counters.snapshotNow(of: [roomy.key])[roomy.key] == 4)
+    }
+
     @Test func theEnforcerStaysExactAcrossProcesses() async throws {
         let path = temporaryDatabasePath()
         let policy = try PolicyLoader.load(yaml: "tools:\n  t:\n    limits: [{window: day, max: 5, scope: global}]\n")

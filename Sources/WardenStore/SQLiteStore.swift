@@ -43,7 +43,8 @@ public final class SQLiteStore: Sendable {
     public var audit: AuditLog { AuditLog(database: database) }
 
     /// The grants kept in this store.
-    public var grants: GrantStore { GrantStore(database: database) }
+    public var grants: GrantStore { GrantStore(database: database, decoded: decodedGrants) }
+    private let decodedGrants = DecodedGrants()
 
     /// The held calls kept in this store.
     public var approvals: ApprovalStore { ApprovalStore(database: database) }

@@ -1,4 +1,3 @@
-import Foundation
 import GRDB
 import Testing
 
@@ -52,6 +51,25 @@ import Testing
         #expect(try store.grants.list(includingRevoked: true).first?.revokedAt != nil)
         #expect(throws: GrantStore.Failure.self) { try store.grants.revoke(id: issued.grant.id) }
         #expect(throws: GrantStore.Failure.self) { try store.grants.rotate(id: issued.grant.id) }
+    }
+
+    @Test func aGrantReadBeforeIsRefusedAtOnceWhenAnotherProcessRevokesOrRotatesIt() throws {
+        // The gateway has authenticated (and cached) both tokens; the CLI, another process
+        // on the same file, revokes one grant and rotates the other.
+        let path = temporaryDatabasePath()
+        let gateway = try SQLiteStore(path: path)
+        let revoked = try gateway.grants.create(label: "a", servers: ["s"], policy: "/p")
+        let rotated = try gateway.grants.create(label: "b", servers: ["s"], policy: "/p")
+        #expect(try gateway.grants.authenticate(token: revoked.token)?.id == revoked.grant.id)
+        #expect(try gateway.grants.authenticate(token: rotated.token)?.id == rotated.grant.id)
+        let cli = try SQLiteStore(path: path)
+        try cli.grants.revoke(id: revoked.grant.id)
+        let replacement = try cli.grants.rotate(id: rotated.grant.id)
+        #expect(try gateway.grants.authenticate(token: revoked.token) == nil)
+        #expect(try gateway.grants.authenticate(token: rotated.token) == nil)
+        let found = try #require(try gateway.grants.authenticate(token: replacement.token))
+        #expect(found.id == rotated.grant.id)
+        #expect(found.rotatedAt != nil)
     }
 
     @Test func grantsNeedALabelAndAServer() throws {

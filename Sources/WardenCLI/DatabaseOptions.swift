@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import WardenStore
 
 /// The `--db` option shared by every command that uses Warden's state.
@@ -12,6 +13,16 @@ struct DatabaseOptions: ParsableArguments {
     /// Opens the store, or exits 2 saying why.
     func open() throws -> SQLiteStore {
         try Self.open(path: path)
+    }
+
+    /// Opens the store for a command that only reads or changes what is in it (the audit
+    /// log, approvals, grants and admin tokens), or exits 2 if there is no database there:
+    /// a mistyped `--db` must not read as an empty, intact audit log.
+    func openExisting() throws -> SQLiteStore {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw failure("no Warden database at \(path); give --db the file that warden run or warden serve uses")
+        }
+        return try open()
     }
 
     /// Opens the store at `path`, or exits 2 saying why.

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct ApprovalsCommandTests {
     @Test func anEmptyDatabaseHasNoApprovalsAndUnknownIdsExitTwo() throws {
-        let db = WardenBinary.temporaryDatabase()
+        let db = try WardenBinary.emptyDatabase()
         let listed = try WardenBinary.run(["approvals", "list", "--db", db])
         #expect(listed.status == 0 && listed.stdout == "no pending approvals\n")
         let json = try WardenBinary.run(["approvals", "list", "--status", "all", "--db", db, "--format", "json"])

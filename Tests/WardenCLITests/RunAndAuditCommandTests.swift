@@ -63,8 +63,22 @@ import WardenJSON
         #expect(output.status != 0)
     }
 
+    @Test func commandsThatReadTheStateRefuseADatabaseThatIsNotThere() throws {
+        // A mistyped --db must not pass for an intact, empty audit log.
+        let missing = WardenBinary.temporaryDatabase()
+        for command in [
+            ["audit", "verify"], ["audit", "tail"], ["audit", "query"], ["audit", "export", "--format", "jsonl"],
+            ["approvals", "list"], ["grants", "list"], ["grants", "revoke", "g_x"], ["admins", "list"],
+        ] {
+            let output = try WardenBinary.run(command + ["--db", missing])
+            #expect(output.status == 2, "\(command)")
+            #expect(output.stderr.contains("no Warden database at \(missing)"), "\(command)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+
     @Test func auditCommandsWorkOnAnEmptyLog() throws {
-        let db = WardenBinary.temporaryDatabase()
+        let db = try WardenBinary.emptyDatabase()
         let verify = try WardenBinary.run(["audit", "verify", "--db", db])
         #expect(verify.status == 0)
         #expect(verify.stdout == "audit log intact: 0 entries verified\n")

@@ -55,12 +55,21 @@ struct WardenBinary {
         )
     }
 
-    /// Writes `text` to a temporary file named `name` and returns its path.
-    /// A database path in a fresh folder.
+    /// A database path in a fresh folder (no file there yet).
     static func temporaryDatabase() -> String {
         FileManager.default.temporaryDirectory.appending(path: "warden-cli-\(UUID().uuidString)/warden.db").path
     }
 
+    /// A database that exists and holds nothing yet: made by a `warden run` whose server
+    /// (`true`) exits at once.
+    static func emptyDatabase() throws -> String {
+        let db = temporaryDatabase()
+        let made = try run(["run", "--policy", "examples/policies/time.yaml", "--db", db, "--", "true"])
+        guard made.status == 0 else { throw CocoaError(.fileWriteUnknown) }
+        return db
+    }
+
+    /// Writes `text` to a temporary file named `name` and returns its path.
     static func temporaryFile(_ name: String, _ text: String) throws -> String {
         let folder = FileManager.default.temporaryDirectory.appending(path: "warden-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -384,7 +384,8 @@ async def test_the_aggregated_endpoint_merges_every_reachable_server(gateway):
 
 def test_idle_sessions_end_with_their_server(warden, env, tmp_path):
     """A client that vanishes without DELETE does not leave its server process running."""
-    gateway = Gateway(warden, env, tmp_path, limits=", session_idle_timeout: 1s")
+    # Long enough that a slow machine still gets the first ping in; short enough to wait out.
+    gateway = Gateway(warden, env, tmp_path, limits=", session_idle_timeout: 3s")
     try:
         token = gateway.grant("agent", "all_time.yaml", "time")
         session = open_session(gateway, "time", token)

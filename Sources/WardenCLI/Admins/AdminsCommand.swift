@@ -65,7 +65,7 @@ extension AdminsCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let tokens = try database.open().adminTokens.list(includingRevoked: all)
+            let tokens = try database.openExisting().adminTokens.list(includingRevoked: all)
             switch output.format {
             case .json:
                 let rows: [JSONValue] = tokens.map { token in
@@ -91,7 +91,7 @@ extension AdminsCommand {
         var id: String
 
         func run() async throws {
-            let store = try database.open().adminTokens
+            let store = try database.openExisting().adminTokens
             try GrantsCommand.attempt { try store.revoke(id: id) }
             print("admin token \(id) revoked")
         }

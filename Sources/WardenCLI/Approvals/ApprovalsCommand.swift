@@ -42,7 +42,7 @@ struct ApprovalSource: ParsableArguments {
     func list(status: Approval.Status?) async throws -> [Approval] {
         try await attempt {
             if let client { return try await client.approvals(status: status) }
-            let store = try database.open().approvals
+            let store = try database.openExisting().approvals
             try await store.closeAbandoned()
             return try await store.list(status: status)
         }
@@ -51,7 +51,7 @@ struct ApprovalSource: ParsableArguments {
     func approval(id: String) async throws -> Approval {
         try await attempt {
             if let client { return try await client.approval(id: id) }
-            guard let approval = try await database.open().approvals.approval(id: id) else {
+            guard let approval = try await database.openExisting().approvals.approval(id: id) else {
                 throw ApprovalStore.Failure(kind: .notFound, description: "no approval \(id)")
             }
             return approval
@@ -65,7 +65,7 @@ struct ApprovalSource: ParsableArguments {
         }
         return try await attempt {
             if let client { return try await client.decide(id: id, approve: approve, reason: reason) }
-            return try await database.open().approvals.decide(id: id, approve: approve, by: name, reason: reason)
+            return try await database.openExisting().approvals.decide(id: id, approve: approve, by: name, reason: reason)
         }
     }
 

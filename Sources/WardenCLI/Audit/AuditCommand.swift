@@ -68,7 +68,7 @@ extension AuditCommand {
         var format: EntryFormat = .table
 
         func run() async throws {
-            let log = try database.open().audit
+            let log = try database.openExisting().audit
             var entries = try await log.entries(.init(limit: max(0, limit)))
             AuditCommand.print(entries, format: format)
             guard follow else { return }
@@ -117,7 +117,7 @@ extension AuditCommand {
             let filter = AuditLog.Filter(
                 tool: tool, decision: decision, identity: identity, since: try since.map { try AuditCommand.parseSince($0) },
                 limit: max(0, limit))
-            AuditCommand.print(try await database.open().audit.entries(filter), format: format)
+            AuditCommand.print(try await database.openExisting().audit.entries(filter), format: format)
         }
     }
 
@@ -134,7 +134,7 @@ extension AuditCommand {
         var format: ExportFormat = .jsonl
 
         func run() async throws {
-            try await database.open().audit.entries().forEach { Swift.print(AuditCommand.json($0)) }
+            try await database.openExisting().audit.entries().forEach { Swift.print(AuditCommand.json($0)) }
         }
     }
 
@@ -150,7 +150,7 @@ extension AuditCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let result = try await database.open().audit.verify()
+            let result = try await database.openExisting().audit.verify()
             switch output.format {
             case .text:
                 if let broken = result.firstBroken {

@@ -91,7 +91,7 @@ extension GrantsCommand {
         var format: AuditCommand.EntryFormat = .table
 
         func run() async throws {
-            let grants = try database.open().grants.list(includingRevoked: all)
+            let grants = try database.openExisting().grants.list(includingRevoked: all)
             switch format {
             case .json:
                 grants.forEach { print(JSONWriter.write($0.json)) }
@@ -117,7 +117,7 @@ extension GrantsCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let grants = try database.open().grants
+            let grants = try database.openExisting().grants
             GrantsCommand.printIssued(try GrantsCommand.attempt { try grants.rotate(id: id) }, format: output.format)
         }
     }
@@ -132,7 +132,7 @@ extension GrantsCommand {
         var id: String
 
         func run() async throws {
-            let grants = try database.open().grants
+            let grants = try database.openExisting().grants
             try GrantsCommand.attempt { try grants.revoke(id: id) }
             print("grant \(id) revoked")
         }

@@ -119,7 +119,8 @@ public final class SQLiteCounterLedger: BlockingCounterLedger {
     }
 
     /// The swaps that make `reservations` from the cached counts; `nil` when a count is not
-    /// cached, or the cached counts leave no room (the full transaction then decides, on the
+    /// cached, is cached as zero (most likely a row not written yet, which no swap can
+    /// change), or the cached counts leave no room (the full transaction then decides, on the
     /// counts in the file).
     private func plannedSwaps(for reservations: [CounterReservation]) -> [Swap]? {
         cache.withLock { cache in
@@ -130,7 +131,7 @@ public final class SQLiteCounterLedger: BlockingCounterLedger {
                     swaps[index].next = swaps[index].next + reservation.amount
                     guard swaps[index].next <= reservation.max else { return nil }
                 } else {
-                    guard let expected = cache[key], expected + reservation.amount <= reservation.max else { return nil }
+                    guard let expected = cache[key], expected != .zero, expected + reservation.amount <= reservation.max else { return nil }
                     swaps.append(Swap(key: key, name: key.description, expected: expected, next: expected + reservation.amount))
                 }
             }

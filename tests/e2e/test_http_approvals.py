@@ -282,6 +282,20 @@ async def test_over_http_the_caller_is_asked_by_elicitation_and_hears_progress(h
     assert json.loads(listed.stdout)[0]["decided_by"] == "user"
 
 
+def streamed_while_approved(gateway: Gateway, url: str, body, headers: dict, approver: str) -> list[dict]:
+    """POSTs `body`, approves the call it holds as `approver` meanwhile, and returns the
+    messages of the event stream that answered the POST."""
+    answered: dict = {}
+    poster = threading.Thread(target=lambda: answered.update(reply=http("POST", url, body, headers)))
+    poster.start()
+    approval = wait_for_pending(gateway, approver)
+    assert api(gateway, "POST", f"/admin/api/approvals/{approval['id']}/approve", approver)[0] == 200
+    poster.join(TIMEOUT)
+    status, reply_headers, reply = answered["reply"]
+    assert status == 200 and reply_headers["content-type"] == "text/event-stream"
+    return [json.loads(line[len("data: "):]) for line in reply.decode().splitlines() if line.startswith("data: ")]
+
+
 @pytest.mark.parametrize("aggregated", [False, True], ids=["server", "aggregated"])
 def test_a_held_call_is_answered_on_its_own_event_stream_with_progress_first(held_gateway, aggregated):
     gateway = held_gateway
@@ -294,19 +308,7 @@ def test_a_held_call_is_answered_on_its_own_event_stream_with_progress_first(hel
     tool = "time__get_current_time" if aggregated else "get_current_time"
     call = {"jsonrpc": "2.0", "id": 5, "method": "tools/call",
             "params": {"name": tool, "arguments": {"timezone": "UTC"}, "_meta": {"progressToken": "p-5"}}}
-    answered: dict = {}
-
-    def post():
-        answered["reply"] = http("POST", url, call, {**bearer(agent), "mcp-session-id": session})
-
-    poster = threading.Thread(target=post)
-    poster.start()
-    approval = wait_for_pending(gateway, carol)
-    assert api(gateway, "POST", f"/admin/api/approvals/{approval['id']}/approve", carol)[0] == 200
-    poster.join(TIMEOUT)
-    status, headers, body = answered["reply"]
-    assert status == 200 and headers["content-type"] == "text/event-stream"
-    events = [json.loads(line[len("data: "):]) for line in body.decode().splitlines() if line.startswith("data: ")]
+    events = streamed_while_approved(gateway, url, call, {**bearer(agent), "mcp-session-id": session}, carol)
     assert events[0]["method"] == "notifications/progress" and events[0]["params"]["progressToken"] == "p-5"
     assert events[-1]["id"] == 5 and events[-1]["result"]["isError"] is False
     # An ordinary call on the same session is still answered with plain JSON.
@@ -314,6 +316,28 @@ def test_a_held_call_is_answered_on_its_own_event_stream_with_progress_first(hel
                                             "params": {"name": tool.replace("get_current_time", "convert_time"), "arguments": {}}},
                               {**bearer(agent), "mcp-session-id": session})
     assert headers["content-type"] == "application/json"
+
+
+def test_a_held_call_in_a_batch_is_streamed_on_the_batchs_post_after_the_other_answers(held_gateway):
+    gateway = held_gateway
+    agent = gateway.grant("agent", "held_time.yaml", "time")
+    carol = admin_token(gateway, "carol", "approver")
+    session = open_session(gateway, "time", agent)
+    batch = [
+        {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+         "params": {"name": "get_current_time", "arguments": {"timezone": "UTC"}, "_meta": {"progressToken": "p-7"}}},
+        {"jsonrpc": "2.0", "id": 8, "method": "tools/call",
+         "params": {"name": "convert_time", "arguments": {"source_timezone": "UTC", "time": "12:00", "target_timezone": "Asia/Tokyo"}}},
+    ]
+    events = streamed_while_approved(gateway, gateway.url("time"), batch, {**bearer(agent), "mcp-session-id": session}, carol)
+    assert [event["id"] for event in events if "method" not in event] == [8, 7], "the held call is answered last"
+    progress = [event for event in events if event.get("method") == "notifications/progress"]
+    assert progress and all(event["params"]["progressToken"] == "p-7" for event in progress)
+    assert events[-1]["id"] == 7 and events[-1]["result"]["isError"] is False
+    assert "Tokyo" in json.dumps(events[0]) and events[0]["result"]["isError"] is False
+    # Without a held call, a batch is still answered with one JSON array.
+    status, headers, body = http("POST", gateway.url("time"), [batch[1] | {"id": 9}], {**bearer(agent), "mcp-session-id": session})
+    assert headers["content-type"] == "application/json" and [answer["id"] for answer in json.loads(body)] == [9]
 
 
 @pytest.mark.anyio

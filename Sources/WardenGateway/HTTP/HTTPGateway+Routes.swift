@@ -100,16 +100,14 @@ extension HTTPGateway {
         }
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
-        if requests.count == 1, value.arrayValue == nil, request.headers[.accept]?.contains("text/event-stream") == true {
-            let (outcome, _) = await session.exchange(
-                body, request: requests[0], whenHeld: .streams, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds),
-                httpRequest: context.id)
-            return Self.response(to: outcome, id: requests[0].id, headers: headers)
-        }
-        let answers = await session.exchange(
-            messages, requests: requests, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
-        let payload = value.arrayValue == nil ? answers[0] : Self.batch(answers)
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: payload)))
+        // A call held for approval turns a POST that takes an event stream into one: the
+        // messages about the call, then its answer (after the batch's other answers).
+        let timeout = Duration.seconds(configuration.limits.upstreamTimeoutSeconds)
+        let outcomes =
+            request.headers[.accept]?.contains("text/event-stream") == true
+            ? await session.exchangeStreaming(messages, requests: requests, timeout: timeout, httpRequest: context.id)
+            : await session.exchange(messages, requests: requests, timeout: timeout, httpRequest: context.id).map(ResponseSlot.Outcome.answer)
+        return Self.response(to: outcomes, batch: value.arrayValue != nil, headers: headers)
     }
 
     /// Reads a request's body: one JSON-RPC message or a non-empty batch, within the limits.
@@ -185,10 +183,39 @@ extension HTTPGateway {
         })
     }
 
-    /// The event stream answering a POST whose call is held: the messages about the call,
-    /// then its answer.
+    /// The response to a POST of requests (a batch when `batch`): their answers as JSON, or,
+    /// when a call is held, an event stream: the answers there are, then the messages about
+    /// each held call and its answer, until every held call is answered.
+    static func response(to outcomes: [ResponseSlot.Outcome], batch: Bool, headers: HTTPFields) -> Response {
+        var answers: [[UInt8]] = []
+        var held: [AsyncStream<[UInt8]>] = []
+        for outcome in outcomes {
+            switch outcome {
+            case .answer(let answer): answers.append(answer)
+            case .held(let events): held.append(events)
+            case .awaitingCaller, .needsInput: break  // only stateless POSTs ask their callers
+            }
+        }
+        guard !held.isEmpty else {
+            let payload =
+                batch ? Self.batch(answers) : answers.first ?? JSONRPCError.response(id: nil, code: JSONRPCError.internalError, message: "Internal error")
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: payload)))
+        }
+        let (merged, continuation) = AsyncStream<[UInt8]>.makeStream()
+        answers.forEach { continuation.yield($0) }
+        Task {
+            await withTaskGroup(of: Void.self) { group in
+                for events in held {
+                    group.addTask { for await message in events { continuation.yield(message) } }
+                }
+            }
+            continuation.finish()
+        }
+        return eventStream(of: merged, headers: headers)
+    }
+
     /// The response to a POST of one request that may be held: its answer as JSON, or the
-    /// held call's event stream.
+    /// held call's event stream (the messages about the call, then its answer).
     static func response(to outcome: ResponseSlot.Outcome, id: JSONValue, headers: HTTPFields) -> Response {
         switch outcome {
         case .answer(let answer):

@@ -156,20 +156,39 @@ final class HTTPSession: MessageSink {
     func exchange(
         _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, httpRequest: String? = nil
     ) async -> [[UInt8]] {
-        let slots: [ResponseSlot]
-        switch register(requests, timeout: timeout, whenHeld: .waits) {
+        switch start(messages, requests: requests, whenHeld: .waits, timeout: timeout, httpRequest: httpRequest) {
         case .refused(let answers): return answers
-        case .registered(let registered): slots = registered
+        case .registered(let slots):
+            var answers: [[UInt8]] = []
+            for slot in slots { answers.append(await slot.value()) }
+            return answers
         }
-        send(messages, httpRequest: httpRequest, mayRunHere: true)
-        var answers: [[UInt8]] = []
-        for slot in slots { answers.append(await slot.value()) }
-        state.withLock { state in
-            for (request, slot) in zip(requests, slots) where state.waiting[request.key] === slot {
-                state.waiting.removeValue(forKey: request.key)
-            }
+    }
+
+    /// ``exchange(_:requests:timeout:httpRequest:)`` for a POST that takes an event stream:
+    /// for each request, what comes first, its answer or, for a call held for approval, the
+    /// stream of the messages about it, ending with its answer.
+    func exchangeStreaming(
+        _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, httpRequest: String? = nil
+    ) async -> [ResponseSlot.Outcome] {
+        switch start(messages, requests: requests, whenHeld: .streams, timeout: timeout, httpRequest: httpRequest) {
+        case .refused(let answers): return answers.map(ResponseSlot.Outcome.answer)
+        case .registered(let slots):
+            var outcomes: [ResponseSlot.Outcome] = []
+            for slot in slots { outcomes.append(await slot.outcome()) }
+            return outcomes
         }
-        return answers
+    }
+
+    /// Registers `requests` and sends `messages`: the slots where the answers will arrive, or
+    /// the answers refusing the requests (nothing is sent then).
+    private func start(
+        _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], whenHeld: ResponseSlot.WhenHeld, timeout: Duration,
+        httpRequest: String?
+    ) -> Registration {
+        let registration = register(requests, timeout: timeout, whenHeld: whenHeld)
+        if case .registered = registration { send(messages, httpRequest: httpRequest, mayRunHere: true) }
+        return registration
     }
 
     /// Sends one request and waits for what comes first: its answer, or, for a call held for
@@ -181,11 +200,9 @@ final class HTTPSession: MessageSink {
         _ message: [UInt8], request: (key: RequestKey, id: JSONValue), whenHeld: ResponseSlot.WhenHeld, timeout: Duration,
         httpRequest: String? = nil
     ) async -> (outcome: ResponseSlot.Outcome, slot: ResponseSlot?) {
-        switch register([request], timeout: timeout, whenHeld: whenHeld) {
+        switch start([message], requests: [request], whenHeld: whenHeld, timeout: timeout, httpRequest: httpRequest) {
         case .refused(let answers): return (.answer(answers[0]), nil)
-        case .registered(let slots):
-            send([message], httpRequest: httpRequest, mayRunHere: true)
-            return (await slots[0].outcome(), slots[0])
+        case .registered(let slots): return (await slots[0].outcome(), slots[0])
         }
     }
 

@@ -15,8 +15,9 @@ public import WardenPolicy
 ///
 /// That write is, as a rule, one compare-and-swap statement per count: the count goes from
 /// the cached amount to the new one only if it still holds the cached amount, which leaves
-/// the decision made on the cache right. When another process counted since (or the count is
-/// new, or the cache leaves no room), a full transaction reads, re-checks and writes instead.
+/// the decision made on the cache right. When the count changed since it was cached (another
+/// process or another call counted), or it is new, or the cache leaves no room, a full
+/// transaction reads, re-checks and writes instead.
 ///
 /// Every operation comes in two forms: `async`, and blocking (``BlockingCounterLedger``) for
 /// callers on threads of their own.
@@ -43,21 +44,15 @@ public final class SQLiteCounterLedger: BlockingCounterLedger {
     }
 
     public func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation? {
-        let (now, cleanup) = cleanupDue()
-        let swaps = cleanup ? nil : plannedSwaps(for: reservations)
-        let outcome = try await database.writeWithoutTransaction { db in
-            try Self.reserve(reservations, swapping: swaps, in: db, now: now, cleanup: cleanup)
-        }
+        let plan = plan(reservations)
+        let outcome = try await database.writeWithoutTransaction { db in try Self.reserve(reservations, following: plan, in: db) }
         remember(outcome.seen)
         return outcome.refused
     }
 
     public func reserveNow(_ reservations: [CounterReservation]) throws -> CounterReservation? {
-        let (now, cleanup) = cleanupDue()
-        let swaps = cleanup ? nil : plannedSwaps(for: reservations)
-        let outcome = try database.writeWithoutTransaction { db in
-            try Self.reserve(reservations, swapping: swaps, in: db, now: now, cleanup: cleanup)
-        }
+        let plan = plan(reservations)
+        let outcome = try database.writeWithoutTransaction { db in try Self.reserve(reservations, following: plan, in: db) }
         remember(outcome.seen)
         return outcome.refused
     }
@@ -110,6 +105,21 @@ public final class SQLiteCounterLedger: BlockingCounterLedger {
         }
     }
 
+    /// How a reservation is to be written, decided before the write (from memory).
+    struct Plan {
+        /// The current time, in seconds since the epoch.
+        var now: Int64
+        /// Whether ended windows are to be deleted first (then the transaction runs).
+        var cleanup: Bool
+        /// The compare-and-swaps to try first, if the cached counts allow them.
+        var swaps: [Swap]?
+    }
+
+    private func plan(_ reservations: [CounterReservation]) -> Plan {
+        let (now, cleanup) = cleanupDue()
+        return Plan(now: now, cleanup: cleanup, swaps: cleanup ? nil : plannedSwaps(for: reservations))
+    }
+
     /// One count's compare-and-swap: from `expected` (what this ledger last saw) to `next`.
     struct Swap {
         var key: CounterKey
@@ -131,8 +141,10 @@ public final class SQLiteCounterLedger: BlockingCounterLedger {
                     swaps[index].next = swaps[index].next + reservation.amount
                     guard swaps[index].next <= reservation.max else { return nil }
                 } else {
-                    guard let expected = cache[key], expected != .zero, expected + reservation.amount <= reservation.max else { return nil }
-                    swaps.append(Swap(key: key, name: key.description, expected: expected, next: expected + reservation.amount))
+                    guard let expected = cache[key], expected != .zero else { return nil }
+                    let next = expected + reservation.amount
+                    guard next <= reservation.max else { return nil }
+                    swaps.append(Swap(key: key, name: key.description, expected: expected, next: next))
                 }
             }
             return swaps
@@ -141,19 +153,15 @@ public final class SQLiteCounterLedger: BlockingCounterLedger {
 
     // MARK: - Transactions
 
-    /// Reserves with `swaps` when given and every count still holds its expected amount,
-    /// otherwise in a transaction that reads, re-checks and writes each count.
+    /// Reserves with the plan's swaps when it has them and every count still holds its
+    /// expected amount, otherwise in a transaction that reads, re-checks and writes each count.
     private static func reserve(
-        _ reservations: [CounterReservation],
-        swapping swaps: [Swap]?,
-        in db: Database,
-        now: Int64,
-        cleanup: Bool
+        _ reservations: [CounterReservation], following plan: Plan, in db: Database
     ) throws -> (refused: CounterReservation?, seen: [(CounterKey, CounterAmount)]) {
-        if let swaps, try swap(swaps, in: db) {
+        if let swaps = plan.swaps, try swap(swaps, in: db) {
             return (nil, swaps.map { ($0.key, $0.next) })
         }
-        return try reserve(reservations, in: db, now: now, cleanup: cleanup)
+        return try reserve(reservations, in: db, now: plan.now, cleanup: plan.cleanup)
     }
 
     /// Applies `swaps`, all or none: whether every count held its expected amount. One swap is

@@ -65,8 +65,13 @@ struct WardenBinary {
     static func emptyDatabase() throws -> String {
         let db = temporaryDatabase()
         let made = try run(["run", "--policy", "examples/policies/time.yaml", "--db", db, "--", "true"])
-        guard made.status == 0 else { throw CocoaError(.fileWriteUnknown) }
+        guard made.status == 0 else { throw SetupFailure(description: "warden run could not make \(db): \(made.stderr)") }
         return db
+    }
+
+    /// A test's set-up went wrong: what, and what the binary said.
+    struct SetupFailure: Error, CustomStringConvertible {
+        var description: String
     }
 
     /// Writes `text` to a temporary file named `name` and returns its path.

@@ -19,6 +19,12 @@ func reservation(_ counter: String = "c", amount: CounterAmount = 1, max: Counte
         amount: amount, max: max, rule: JSONPointer("/tools/t/limits/0")!)
 }
 
+/// Two ledgers on one file, standing for two processes sharing a database.
+func ledgersSharingAFile() throws -> (path: String, first: SQLiteCounterLedger, second: SQLiteCounterLedger) {
+    let path = temporaryDatabasePath()
+    return (path, try SQLiteStore(path: path).counters, try SQLiteStore(path: path).counters)
+}
+
 @Suite struct SQLiteCounterLedgerTests {
     @Test func reservesUpToMaxAndRollsBack() async throws {
         let ledger = try SQLiteStore(path: temporaryDatabasePath()).counters
@@ -82,9 +88,7 @@ func reservation(_ counter: String = "c", amount: CounterAmount = 1, max: Counte
     @Test func anotherProcessesCountsAreSeenOnRefusal() async throws {
         // Two stores on one file stand for two processes: the second ledger's cached count is
         // stale, its reservation is refused, and the retry sees the real count.
-        let path = temporaryDatabasePath()
-        let first = try SQLiteStore(path: path).counters
-        let second = try SQLiteStore(path: path).counters
+        let (_, first, second) = try ledgersSharingAFile()
         let limit = reservation(max: 2)
         #expect(try await second.snapshot(of: [limit.key])[limit.key] == 0)
         #expect(try await first.reserve([limit]) == nil)
@@ -97,9 +101,7 @@ func reservation(_ counter: String = "c", amount: CounterAmount = 1, max: Counte
     @Test func aStaleCacheNeverLosesAnotherProcessesCounts() throws {
         // The first ledger's swap expects the count it cached; the second counted since, so the
         // swap changes nothing and the transaction counts on the real amount.
-        let path = temporaryDatabasePath()
-        let first = try SQLiteStore(path: path).counters
-        let second = try SQLiteStore(path: path).counters
+        let (path, first, second) = try ledgersSharingAFile()
         let limit = reservation(max: 10)
         #expect(try first.reserveNow([limit]) == nil)
         #expect(try second.reserveNow([limit]) == nil)
@@ -111,9 +113,7 @@ func reservation(_ counter: String = "c", amount: CounterAmount = 1, max: Counte
     @Test func aCountGivenBackElsewhereCanBeUsedAgain() throws {
         // The first ledger's cache says the limit is full; the second gave one back, and the
         // transaction that the full cache leads to finds the room.
-        let path = temporaryDatabasePath()
-        let first = try SQLiteStore(path: path).counters
-        let second = try SQLiteStore(path: path).counters
+        let (_, first, second) = try ledgersSharingAFile()
         let limit = reservation(max: 2)
         #expect(try first.reserveNow([limit]) == nil)
         #expect(try first.reserveNow([limit]) == nil)
@@ -125,9 +125,7 @@ func reservation(_ counter: String = "c", amount: CounterAmount = 1, max: Counte
     @Test func swapsOfSeveralCountsAreAllOrNothing() throws {
         // Both counts are cached; another ledger changed the second since. The first count's
         // swap is undone with the second's failure, and the transaction counts each once.
-        let path = temporaryDatabasePath()
-        let first = try SQLiteStore(path: path).counters
-        let second = try SQLiteStore(path: path).counters
+        let (path, first, second) = try ledgersSharingAFile()
         let a = reservation("a", max: 10)
         let b = reservation("b", max: 10)
         #expect(try first.reserveNow([a, b]) == nil)

@@ -17,10 +17,29 @@ public enum JSONRPCError {
 
     /// The bytes of an error response (no trailing newline).
     public static func response(id: JSONValue?, code: Int, message: String) -> [UInt8] {
-        let error: JSONValue = ["code": .number(JSONNumber(code)), "message": .string(message)]
-        let response: JSONValue = ["jsonrpc": "2.0", "id": id ?? .null, "error": error]
         var bytes: [UInt8] = []
-        JSONWriter.write(response, to: &bytes)
+        JSONWriter.write(.object(object(id: id, code: code, message: message)), to: &bytes)
         return bytes
+    }
+
+    /// An error response as a value.
+    public static func object(id: JSONValue?, code: Int, message: String) -> JSONObject {
+        let error: JSONValue = ["code": .number(JSONNumber(code)), "message": .string(message)]
+        return JSONObject([.init(key: "jsonrpc", value: "2.0"), .init(key: "id", value: id ?? .null), .init(key: "error", value: error)])
+    }
+}
+
+/// JSON-RPC batches (arrays of messages).
+public enum JSONRPCBatch {
+    /// A JSON array of messages, each already encoded.
+    public static func joining(_ messages: [[UInt8]]) -> [UInt8] {
+        var payload: [UInt8] = [UInt8(ascii: "[")]
+        payload.reserveCapacity(messages.reduce(2) { $0 + $1.count + 1 })
+        for (index, message) in messages.enumerated() {
+            if index > 0 { payload.append(UInt8(ascii: ",")) }
+            payload += message
+        }
+        payload.append(UInt8(ascii: "]"))
+        return payload
     }
 }

@@ -1,6 +1,7 @@
 """Byte faithfulness and hostile input, with the raw fixture server."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,12 @@ UNUSUAL_CALL = (
 )
 
 
+def but_id(message: bytes) -> bytes:
+    """`message` with its top-level id masked: Warden sends each request to the server under an
+    id of its own (a number), and every other byte as the client wrote it."""
+    return re.sub(rb'"id":(\s*)("[^"]*"|[-0-9.eE+]+)', rb'"id":\1#', message, count=1)
+
+
 def test_requests_reach_the_server_byte_for_byte(raw_client, tmp_path: Path):
     log = tmp_path / "server.log"
     client = raw_client(ALLOW_ALL, extra_env={"ECHO_SERVER_LOG": str(log)})
@@ -26,9 +33,13 @@ def test_requests_reach_the_server_byte_for_byte(raw_client, tmp_path: Path):
     client.send(UNUSUAL_CALL)
     response = client.read()
     assert response["id"] == "call-1"
-    # The echo tool answers with the exact line it read.
-    assert response["result"]["content"][0]["text"].encode() == UNUSUAL_CALL
-    assert UNUSUAL_CALL + b"\n" in log.read_bytes().splitlines(keepends=True)
+    # The echo tool answers with the exact line it read: the client's bytes, but for the id,
+    # which is Warden's own (a number) so that the answer is matched whatever the server does.
+    seen = response["result"]["content"][0]["text"].encode()
+    prefix, suffix = UNUSUAL_CALL.split(b'"call-1"')
+    assert seen.startswith(prefix) and seen.endswith(suffix)
+    assert seen[len(prefix) : len(seen) - len(suffix)].isdigit()
+    assert seen + b"\n" in log.read_bytes().splitlines(keepends=True)
     assert client.close() == 0
 
 
@@ -109,7 +120,8 @@ tools:
     assert answers[1]["result"]["isError"] is False
     # The server got the allowed request and the notification, not the refused call.
     forwarded = json.loads(log.read_bytes().splitlines()[-1])
-    assert [element.get("id") for element in forwarded] == [1, None]
+    assert [element.get("id") is None for element in forwarded] == [False, True]
+    assert forwarded[0]["params"]["name"] == "echo"
 
     # A batch with nothing for the server is answered by Warden alone.
     client.send(json.dumps([
@@ -202,7 +214,7 @@ def test_the_size_limit_is_exact(raw_client, tmp_path: Path):
     assert len(at_limit) == 2048
     client.send(at_limit)
     assert client.read() == {"jsonrpc": "2.0", "id": 1, "result": {}}
-    assert at_limit + b"\n" in log.read_bytes().splitlines(keepends=True)
+    assert but_id(at_limit) + b"\n" in [but_id(line) for line in log.read_bytes().splitlines(keepends=True)]
 
     over = message_of_size(2049, 2)
     client.send(over)
@@ -211,7 +223,7 @@ def test_the_size_limit_is_exact(raw_client, tmp_path: Path):
     assert "2049 bytes" in refused["error"]["message"]
     client.request({"jsonrpc": "2.0", "id": 3, "method": "ping"})
     assert client.read() == {"jsonrpc": "2.0", "id": 3, "result": {}}
-    assert b'"id":2,' not in log.read_bytes()
+    assert log.read_bytes().count(b'"pad"') == 1  # only the message at the limit reached the server
 
 
 def test_crlf_and_blank_lines_from_the_client(raw_client, tmp_path: Path):
@@ -223,7 +235,8 @@ def test_crlf_and_blank_lines_from_the_client(raw_client, tmp_path: Path):
     client.send(b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":1}}}\r')
     answer = client.read()
     assert answer["id"] == 1
-    assert answer["result"]["content"][0]["text"] == '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":1}}}'
+    assert but_id(answer["result"]["content"][0]["text"].encode()) == but_id(
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"a":1}}}')
 
 
 @pytest.mark.parametrize("framing", ["single", "batch"])
@@ -241,7 +254,7 @@ def test_a_tools_call_without_id_is_never_forwarded(raw_client, tmp_path: Path, 
     client.request({"jsonrpc": "2.0", "id": 6, "method": "ping"})
     assert read_until_id(client, 6) == {"jsonrpc": "2.0", "id": 6, "result": {}}
     forwarded = log.read_bytes()
-    assert b'"id": 6' in forwarded or b'"id":6' in forwarded
+    assert forwarded.count(b'"method": "ping"') + forwarded.count(b'"method":"ping"') == (1 if framing == "single" else 2)
     assert b"rm -rf" not in forwarded, f"a tools/call notification reached the server: {forwarded!r}"
     assert client.close() == 0
 
@@ -286,7 +299,7 @@ def test_pipelined_calls_are_each_answered_and_forwarded_unchanged(raw_client, w
         if number % 10 == 0:
             assert answer["result"]["content"][0]["text"] == "[POLICY DENIED] no (rule /tools/weird/action)"
         else:
-            assert answer["result"]["content"][0]["text"].encode() == sent[answer["id"]]
+            assert but_id(answer["result"]["content"][0]["text"].encode()) == but_id(sent[answer["id"]])
     assert client.close() == 0
     decisions = [r["decision"] for r in audit(warden, db, "--limit", "1000")]
     assert decisions.count("allow") == 180 and decisions.count("deny") == 20

@@ -165,7 +165,7 @@ final class RemoteUpstream: Upstream {
     private func callDeadline(of id: JSONValue?) -> @Sendable () -> ContinuousClock.Instant {
         let fixed = ContinuousClock.now + configuration.timeout
         guard let id else { return { fixed } }
-        return { [gateway] in max(fixed, gateway.client.deadline(of: id) ?? fixed) }
+        return { [gateway] in max(fixed, gateway.clientDeadline(ofForwarded: id) ?? fixed) }
     }
 
     /// ``deliverEvents(of:awaiting:)``, given up at the call's deadline (the stream is

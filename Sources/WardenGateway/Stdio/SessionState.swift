@@ -21,14 +21,37 @@ struct SessionState {
         var record: AuditRecord
     }
 
+    /// A client's request sent to the server under an id of Warden's own (see
+    /// ``SessionState/forwarded``), until the server answers it.
+    struct ForwardedRequest {
+        /// What the answer is for, which says what Warden does with it.
+        enum Purpose {
+            /// A `tools/call`: its outcome is audited, its counts given back on an error.
+            case call(PendingCall)
+            /// A `tools/list`: its result is filtered.
+            case toolList
+            /// Anything else: the answer passes unchanged.
+            case other
+        }
+
+        /// The client's id, as a value and as the exact bytes it sent.
+        var clientID: JSONValue
+        var clientIDText: [UInt8]
+        var purpose: Purpose
+    }
+
     /// The tools the server advertised, by exact name.
     var tools: [ExactName: KnownTool] = [:]
     /// Whether `tools` holds the server's whole list (Warden fetched every page itself).
     var toolsComplete = false
-    /// Ids of the client's `tools/list` requests, whose results are filtered.
-    var clientToolLists: Set<RequestKey> = []
-    /// Forwarded calls awaiting the server's answer.
-    var pendingCalls: [RequestKey: PendingCall] = [:]
+    /// The client's requests sent to the server and not yet answered, by the id Warden gave
+    /// each (a number of its own: so an answer is matched to its request whatever id the
+    /// client chose, repeated, or the server re-encoded).
+    var forwarded: [Int: ForwardedRequest] = [:]
+    /// The Warden id of each forwarded request, by the client's id.
+    var forwardedIDs: [RequestKey: Int] = [:]
+    /// The last Warden id given to a forwarded request.
+    var lastForwardedID = 0
     /// Calls held for approval, each waited for by a task of its own.
     var heldCalls: [RequestKey: HeldCallEntry] = [:]
     /// Whether the client declared the `elicitation` capability in `initialize`.
@@ -42,8 +65,9 @@ struct SessionState {
     /// The server's stdout has ended.
     var serverGone = false
     /// Warden's own answers to refused elements of a client batch whose other requests went
-    /// to the server, keyed by each forwarded request: they join the server's batch response.
-    var heldBatchAnswers: [RequestKey: HeldAnswers] = [:]
+    /// to the server, keyed by each forwarded request's Warden id: they join the server's
+    /// batch response.
+    var heldBatchAnswers: [Int: HeldAnswers] = [:]
 
     /// A held call's waiting task, and why it was cancelled (set before cancelling it).
     final class HeldCallEntry: Sendable {
@@ -73,13 +97,34 @@ struct SessionState {
         }
     }
 
-    /// Takes the held answers of the batches the responses `keys` belong to.
-    mutating func takeHeldAnswers(for keys: [RequestKey]) -> [JSONValue] {
+    /// Takes the held answers of the batches the responses to `ids` (Warden's) belong to.
+    mutating func takeHeldAnswers(for ids: [Int]) -> [JSONValue] {
         var taken: [JSONValue] = []
-        for key in keys {
-            if let held = heldBatchAnswers.removeValue(forKey: key) { taken += held.take() }
+        for id in ids {
+            if let held = heldBatchAnswers.removeValue(forKey: id) { taken += held.take() }
         }
         return taken
+    }
+
+    /// Remembers a request about to be sent to the server; returns the Warden id it goes under.
+    mutating func remember(_ request: ForwardedRequest, key: RequestKey) -> Int {
+        lastForwardedID += 1
+        forwarded[lastForwardedID] = request
+        forwardedIDs[key] = lastForwardedID
+        return lastForwardedID
+    }
+
+    /// The forwarded request Warden's `id` names, taken out: its answer has come (or will not).
+    mutating func takeForwarded(_ id: Int) -> ForwardedRequest? {
+        guard let request = forwarded.removeValue(forKey: id) else { return nil }
+        forwardedIDs.removeValue(forKey: RequestKey(request.clientID))
+        return request
+    }
+
+    /// Whether a request of the client's with id `key` is still in progress (forwarded and
+    /// unanswered, or held for approval): a second one with the same id is refused.
+    func isInProgress(_ key: RequestKey) -> Bool {
+        forwardedIDs[key] != nil || heldCalls[key] != nil
     }
 
     mutating func remember(_ advertised: [ToolListFilter.Tool]) {

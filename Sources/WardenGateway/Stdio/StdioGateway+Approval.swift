@@ -81,13 +81,15 @@ extension StdioGateway {
         }
     }
 
-    /// The client cancelled request `key` (`notifications/cancelled`): a held call stops waiting.
-    func clientCancelled(_ key: RequestKey) {
+    /// The client cancelled request `key` (`notifications/cancelled`): a held call stops
+    /// waiting. `false` if no call with that id is held.
+    func cancelHeldCall(_ key: RequestKey) -> Bool {
         let entry = state.withLock { $0.heldCalls[key] }
-        guard let entry else { return }
+        guard let entry else { return false }
         entry.cancelReason.withLock { $0 = $0 ?? "the client cancelled the call" }
         entry.clientGaveUp.withLock { $0 = true }
         entry.task.cancel()
+        return true
     }
 
     private func waitForApproval(_ held: HeldCall, message: [UInt8], server: any Upstream) async {
@@ -193,18 +195,15 @@ extension StdioGateway {
         }
         record.decision = "approved"
         record.message = "approved\(by)\(because)"
-        let forwarded = state.withLock { state -> Bool in
-            guard !state.serverGone else { return false }
-            state.pendingCalls[RequestKey(held.id)] = SessionState.PendingCall(
-                reservations: held.decision.reservations, started: .now, record: record)
-            return true
-        }
-        guard forwarded else {
+        let pending = SessionState.PendingCall(reservations: held.decision.reservations, started: .now, record: record)
+        guard case .object(let body)? = try? JSONReader.parse(message),
+            case .forward(let renamed) = forward(id: held.id, body: body, bytes: message, purpose: .call(pending))
+        else {
             await refuseHeld(held, decision: "approved", approval: outcome.id, message: "approved, but the server \(configuration.serverName) has exited")
             return
         }
         logger.notice("approved call forwarded", metadata: ["approval": "\(outcome.id)", "by": "\(outcome.decidedBy ?? "-")"])
-        server.send(message)
+        server.send(renamed)
     }
 
     /// Gives a held call's counts back, audits `decision`, and (unless the client gave up)

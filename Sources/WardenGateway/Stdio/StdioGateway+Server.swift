@@ -11,7 +11,9 @@ extension StdioGateway {
     enum ServerRoute {
         /// Send the original bytes to the client.
         case forward
-        /// Send this value instead (a filtered tools/list result).
+        /// Send the original bytes under the client's id: the answer to a forwarded request.
+        case answer(SessionState.ForwardedRequest)
+        /// Send this value instead (a filtered tools/list result, under the client's id).
         case replace(JSONValue)
         /// Send nothing (an answer to Warden's own request, or a message that cannot be understood).
         case drop
@@ -39,28 +41,56 @@ extension StdioGateway {
             logger.warning("dropped a line from the server that is not acceptable JSON", metadata: ["reason": "\(error)"])
             return
         }
-        let elements = value.arrayValue ?? [value]
-        let held = state.withLock { $0.takeHeldAnswers(for: elements.compactMap { $0["id"].map(RequestKey.init) }) }
+        var held: [JSONValue] = []
+        guard case .array(let elements) = value else {
+            switch route(serverMessage: value, held: &held) {
+            case .forward: client.write(bytes)
+            case .answer(let request):
+                client.write(MessageID.replacing(in: bytes, with: request.clientIDText)?.message ?? Self.encode(value, id: request.clientID))
+            case .replace(let replacement): client.write(Array(JSONWriter.write(replacement).utf8))
+            case .drop: break
+            }
+            // A single response to a batched request: the held answers follow as their own batch.
+            if !held.isEmpty { client.write(Array(JSONWriter.write(.array(held)).utf8)) }
+            return
+        }
         var routed: [JSONValue] = []
-        var changed = !held.isEmpty
         for element in elements {
-            switch route(serverMessage: element) {
+            switch route(serverMessage: element, held: &held) {
             case .forward: routed.append(element)
-            case .replace(let replacement):
-                routed.append(replacement)
-                changed = true
-            case .drop: changed = true
+            case .answer(let request):
+                if case .object(var object) = element {
+                    object.set("id", to: request.clientID)
+                    routed.append(.object(object))
+                }
+            case .replace(let replacement): routed.append(replacement)
+            case .drop: break
             }
         }
-        if !changed {
-            client.write(bytes)
-        } else if case .array = value {
-            if !routed.isEmpty || !held.isEmpty { client.write(Array(JSONWriter.write(.array(routed + held)).utf8)) }
-        } else {
-            // A single response to a batched request: the held answers follow as their own batch.
-            routed.forEach { client.write(Array(JSONWriter.write($0).utf8)) }
-            if !held.isEmpty { client.write(Array(JSONWriter.write(.array(held)).utf8)) }
-        }
+        if !routed.isEmpty || !held.isEmpty { client.write(Array(JSONWriter.write(.array(routed + held)).utf8)) }
+    }
+
+    /// `message` (an object) re-encoded with its id replaced by `id`.
+    static func encode(_ message: JSONValue, id: JSONValue) -> [UInt8] {
+        guard case .object(var object) = message else { return Array(JSONWriter.write(message).utf8) }
+        object.set("id", to: id)
+        return Array(JSONWriter.write(.object(object)).utf8)
+    }
+
+    /// The forwarded request whose Warden id is `id`, if it is one (a number Warden gave;
+    /// servers that re-encode numbers may write `7` as `7.0`).
+    static func forwardedID(_ id: JSONValue) -> Int? {
+        guard case .number(let number) = id else { return nil }
+        if let integer = Int(number.text) { return integer }
+        guard let double = Double(number.text), double.rounded() == double, abs(double) < 1e15 else { return nil }
+        return Int(double)
+    }
+
+    /// When the client side stops waiting for the answer to the request the server got under
+    /// Warden's id `id`; `nil` when it has no deadline or is no such request.
+    func clientDeadline(ofForwarded id: JSONValue) -> ContinuousClock.Instant? {
+        guard let upstreamID = Self.forwardedID(id), let clientID = state.withLock({ $0.forwarded[upstreamID]?.clientID }) else { return nil }
+        return client.deadline(of: clientID)
     }
 
     /// A request the upstream could not take or answer (a remote server unreachable, an HTTP
@@ -81,24 +111,22 @@ extension StdioGateway {
             return
         }
         let text = "The server's answer was \(message.length) bytes, over Warden's limit of \(limit) (--max-message-bytes)"
-        let key = RequestKey(id)
-        let (call, own) = state.withLock { state in
-            state.clientToolLists.remove(key)
-            return (state.pendingCalls.removeValue(forKey: key), state.ownRequests.removeValue(forKey: key))
-        }
-        if let own {
+        if let own = state.withLock({ $0.ownRequests.removeValue(forKey: RequestKey(id)) }) {
             own.resume(throwing: OwnRequestError(description: text))
             return
         }
-        if let call {
+        guard let upstreamID = Self.forwardedID(id), let request = state.withLock({ $0.takeForwarded(upstreamID) }) else { return }
+        if case .call(let call) = request.purpose {
             var record = call.record
             record.upstreamStatus = "answer too large"
             log(record)
         }
-        client.write(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: text))
+        client.write(JSONRPCError.response(id: request.clientID, code: JSONRPCError.internalError, message: text))
     }
 
-    func route(serverMessage value: JSONValue) -> ServerRoute {
+    /// Routes one server message; the answers Warden holds for the batch a response belongs
+    /// to are added to `held`.
+    func route(serverMessage value: JSONValue, held: inout [JSONValue]) -> ServerRoute {
         let message: JSONRPCMessage
         do {
             message = try JSONRPCMessage(value)
@@ -108,7 +136,7 @@ extension StdioGateway {
         }
         switch message {
         case .response(let id, let body):
-            return route(response: body, key: RequestKey(id))
+            return route(response: body, id: id, held: &held)
         case .notification("notifications/tools/list_changed", _):
             state.withLock {
                 $0.tools = [:]
@@ -120,39 +148,42 @@ extension StdioGateway {
         }
     }
 
-    private func route(response body: JSONObject, key: RequestKey) -> ServerRoute {
-        enum Waiting {
-            case own(CheckedContinuation<JSONObject, any Error>)
-            case call(SessionState.PendingCall)
-            case toolList
-            case nothing
-        }
-        let waiting = state.withLock { state -> Waiting in
-            if let continuation = state.ownRequests.removeValue(forKey: key) { return .own(continuation) }
-            if let call = state.pendingCalls.removeValue(forKey: key) { return .call(call) }
-            if state.clientToolLists.remove(key) != nil { return .toolList }
-            return .nothing
-        }
-        switch waiting {
-        case .own(let continuation):
+    /// An answer goes to whoever asked under its id: Warden itself, or the client, under the
+    /// id the client gave (a `tools/list` result filtered, a `tools/call` audited). An answer
+    /// to no request in progress is dropped: the client never sent its id to the server.
+    private func route(response body: JSONObject, id: JSONValue, held: inout [JSONValue]) -> ServerRoute {
+        if let continuation = state.withLock({ $0.ownRequests.removeValue(forKey: RequestKey(id)) }) {
             continuation.resume(returning: body)
             return .drop
+        }
+        let taken = Self.forwardedID(id).flatMap { upstreamID in
+            state.withLock { state in
+                state.takeForwarded(upstreamID).map { ($0, state.takeHeldAnswers(for: [upstreamID])) }
+            }
+        }
+        guard let (request, heldAnswers) = taken else {
+            // An error about a message the server could not read at all carries no id.
+            if id == .null { return .forward }
+            logger.warning("dropped an answer to no request in progress", metadata: ["id": "\(RequestKey(id).text)"])
+            return .drop
+        }
+        held += heldAnswers
+        switch request.purpose {
         case .call(let call):
             complete(call, response: body)
-            return .forward
+            return .answer(request)
         case .toolList:
-            guard let result = body["result"] else { return .forward }
+            guard let result = body["result"] else { return .answer(request) }
             let visible = policy.current.policy
             let page = ToolListFilter(result: result) { visible.isVisible(tool: $0) }
             state.withLock { $0.remember(page.tools) }
-            guard let filtered = page.filteredResult else { return .forward }
-            var replaced = body
-            for index in replaced.members.indices where replaced.members[index].key == "result" {
-                replaced.members[index].value = filtered
-            }
-            return .replace(.object(replaced))
-        case .nothing:
-            return .forward
+            guard let filtered = page.filteredResult else { return .answer(request) }
+            var answer = body
+            answer.set("id", to: request.clientID)
+            answer.set("result", to: filtered)
+            return .replace(.object(answer))
+        case .other:
+            return .answer(request)
         }
     }
 
@@ -178,24 +209,28 @@ extension StdioGateway {
     /// call more than once.
     func serverEnded() async {
         await cancelHeldCalls(because: "the server \(configuration.serverName) exited")
-        let (calls, ownRequests) = state.withLock { state in
+        let (requests, ownRequests) = state.withLock { state in
             state.serverGone = true
             defer {
-                state.pendingCalls.removeAll()
+                state.forwarded.removeAll()
+                state.forwardedIDs.removeAll()
                 state.ownRequests.removeAll()
             }
-            return (state.pendingCalls, state.ownRequests)
+            return (state.forwarded.sorted { $0.key < $1.key }.map(\.value), state.ownRequests)
         }
         for continuation in ownRequests.values {
             continuation.resume(throwing: OwnRequestError(description: "the server exited"))
         }
-        for (key, call) in calls {
-            var record = call.record
-            record.upstreamStatus = "no response"
-            log(record)
-            await rollBack(call.reservations)
-            let id = (try? JSONReader.parse(key.text)) ?? .null
-            client.write(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The server \(configuration.serverName) exited before answering this call"))
+        for request in requests {
+            if case .call(let call) = request.purpose {
+                var record = call.record
+                record.upstreamStatus = "no response"
+                log(record)
+                await rollBack(call.reservations)
+            }
+            client.write(JSONRPCError.response(
+                id: request.clientID, code: JSONRPCError.internalError,
+                message: "The server \(configuration.serverName) exited before answering this request"))
         }
         await audit.flush()
     }

@@ -11,7 +11,9 @@ extension StdioGateway {
     /// reading thread: with a blocking ledger and the server's tools known, nothing here
     /// leaves that thread. With `mayWait` false, returns ``Route/mustWait`` before doing
     /// anything when deciding would wait (for the tools list, or the store).
-    func policeToolCall(id: JSONValue, body: JSONObject, server: any Upstream, httpRequest: String? = nil, mayWait: Bool = true) -> Route {
+    func policeToolCall(
+        id: JSONValue, body: JSONObject, bytes: [UInt8]?, server: any Upstream, httpRequest: String? = nil, mayWait: Bool = true
+    ) -> Route {
         let started = ContinuousClock.now
         var decided = true  // not when handed back undecided (`mustWait`): it is timed where it is decided
         defer { if decided { metrics?.decided(after: .now - started) } }
@@ -105,11 +107,14 @@ extension StdioGateway {
             return .hold(HeldCall(id: id, call: call, decision: decision, record: record, progressToken: params["_meta"]?["progressToken"]))
         }
         if decision.isForwarded {
-            state.withLock {
-                $0.pendingCalls[RequestKey(id)] = SessionState.PendingCall(
-                    reservations: decision.reservations, started: .now, record: record)
+            let pending = SessionState.PendingCall(reservations: decision.reservations, started: .now, record: record)
+            let route = forward(id: id, body: body, bytes: bytes, purpose: .call(pending))
+            if case .respond = route {
+                rollBackNow(decision.reservations)
+                record.upstreamStatus = "no response"
+                log(record)
             }
-            return .forward
+            return route
         }
         log(record)
         if decision.outcome == .hidden {

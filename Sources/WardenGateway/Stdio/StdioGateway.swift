@@ -211,8 +211,8 @@ public final class StdioGateway: Sendable {
             handleClientBatch(elements, bytes: bytes, server: server, httpRequest: httpRequest)
             return true
         }
-        switch route(value, server: server, httpRequest: httpRequest, mayWait: mayWait) {
-        case .forward: server.send(bytes)
+        switch route(value, bytes: bytes, server: server, httpRequest: httpRequest, mayWait: mayWait) {
+        case .forward(let message): server.send(message)
         case .respond(let response): client.write(response)
         case .hold(let held): hold(held, message: bytes, server: server)
         case .drop: break
@@ -223,8 +223,9 @@ public final class StdioGateway: Sendable {
 
     /// What to do with one client message.
     enum Route {
-        /// Send the original bytes to the server.
-        case forward
+        /// Send these bytes to the server: the original message, or (a request) the original
+        /// under Warden's own id.
+        case forward([UInt8])
         /// Answer the client with these bytes instead.
         case respond([UInt8])
         /// Neither forward nor answer.
@@ -235,30 +236,40 @@ public final class StdioGateway: Sendable {
         case mustWait
     }
 
-    /// Polices one client message (an object). A `tools/call` waits here for its decision, so
-    /// the messages after it keep their order.
-    func route(_ value: JSONValue, server: any Upstream, httpRequest: String? = nil, mayWait: Bool = true) -> Route {
+    /// Polices one client message (an object), whose bytes are `bytes` (`nil` for an element
+    /// of a batch). A `tools/call` waits here for its decision, so the messages after it keep
+    /// their order.
+    func route(
+        _ value: JSONValue, bytes: [UInt8]?, server: any Upstream, httpRequest: String? = nil, mayWait: Bool = true
+    ) -> Route {
         let message: JSONRPCMessage
         do {
             message = try JSONRPCMessage(value)
         } catch {
             return .respond(JSONRPCError.response(id: error.id, code: JSONRPCError.invalidRequest, message: "Invalid Request: \(error)"))
         }
+        if case .request(let id, _, _) = message, state.withLock({ $0.isInProgress(RequestKey(id)) }) {
+            return .respond(JSONRPCError.response(
+                id: id, code: JSONRPCError.invalidRequest,
+                message: "Invalid Request: a request with id \(RequestKey(id).text) is already in progress"))
+        }
         switch message {
         case .request(let id, "tools/call", let body):
-            return policeToolCall(id: id, body: body, server: server, httpRequest: httpRequest, mayWait: mayWait)
-        case .request(let id, "tools/list", _):
-            state.withLock { _ = $0.clientToolLists.insert(RequestKey(id)) }
-            return .forward
-        case .request(_, "initialize", let body):
+            return policeToolCall(id: id, body: body, bytes: bytes, server: server, httpRequest: httpRequest, mayWait: mayWait)
+        case .request(let id, "tools/list", let body):
+            return forward(id: id, body: body, bytes: bytes, purpose: .toolList)
+        case .request(let id, "initialize", let body):
             let elicits = body["params"]?["capabilities"]?["elicitation"] != nil
             state.withLock { $0.clientElicits = elicits }
-            return .forward
+            return forward(id: id, body: body, bytes: bytes, purpose: .other)
+        case .request(let id, _, let body):
+            return forward(id: id, body: body, bytes: bytes, purpose: .other)
         case .notification("notifications/cancelled", let body):
-            if let id = body["params"]?["requestId"] { clientCancelled(RequestKey(id)) }
-            return .forward
+            return clientCancelled(body)
         case .response(let id, let body):
-            guard let own = state.withLock({ $0.ownClientRequests.removeValue(forKey: RequestKey(id)) }) else { return .forward }
+            guard let own = state.withLock({ $0.ownClientRequests.removeValue(forKey: RequestKey(id)) }) else {
+                return .forward(bytes ?? Array(JSONWriter.write(value).utf8))
+            }
             own.resume(returning: body)
             return .drop
         case .notification("tools/call", _):
@@ -266,25 +277,74 @@ public final class StdioGateway: Sendable {
             // unpoliced tool: it goes nowhere.
             logger.warning("dropped a tools/call sent as a notification (no id): it cannot be policed or answered")
             return .drop
-        default:
-            return .forward
+        case .notification:
+            return .forward(bytes ?? Array(JSONWriter.write(value).utf8))
         }
     }
 
+    /// Sends the client's request `id` on to the server under an id of Warden's own, which
+    /// its answer comes back with (see ``SessionState/forwarded``): the original bytes with
+    /// only the id replaced, or, for a batch element, the element re-encoded. Once the server
+    /// has exited, the request is answered with an error instead.
+    func forward(id: JSONValue, body: JSONObject, bytes: [UInt8]?, purpose: SessionState.ForwardedRequest.Purpose) -> Route {
+        let range = bytes.flatMap(MessageID.valueRange(ofTopLevelID:))
+        let clientIDText = bytes.flatMap { bytes in range.map { Array(bytes[$0]) } } ?? Array(JSONWriter.write(id).utf8)
+        let upstreamID = state.withLock { state -> Int? in
+            guard !state.serverGone else { return nil }
+            return state.remember(.init(clientID: id, clientIDText: clientIDText, purpose: purpose), key: RequestKey(id))
+        }
+        guard let upstreamID else {
+            return .respond(JSONRPCError.response(
+                id: id, code: JSONRPCError.internalError, message: "The server \(configuration.serverName) has exited"))
+        }
+        if let bytes, let range {
+            return .forward(MessageID.replacing(range, in: bytes, with: Array(String(upstreamID).utf8)))
+        }
+        var renamed = body
+        renamed.set("id", to: .number(JSONNumber(upstreamID)))
+        return .forward(Array(JSONWriter.write(.object(renamed)).utf8))
+    }
+
+    /// The client's `notifications/cancelled`: a held call stops waiting (the server never
+    /// saw it); a forwarded request's cancellation goes to the server under Warden's id; one
+    /// for a request that is not in progress is dropped (its id may be Warden's id of another).
+    func clientCancelled(_ body: JSONObject) -> Route {
+        guard case .object(var params)? = body["params"], let requestID = params["requestId"] else { return .drop }
+        let key = RequestKey(requestID)
+        if cancelHeldCall(key) { return .drop }
+        guard let upstreamID = state.withLock({ $0.forwardedIDs[key] }) else { return .drop }
+        params.set("requestId", to: .number(JSONNumber(upstreamID)))
+        var renamed = body
+        renamed.set("params", to: .object(params))
+        return .forward(Array(JSONWriter.write(.object(renamed)).utf8))
+    }
+
     /// A batch (JSON-RPC 2.0 arrays, protocol 2025-03-26): each element is policed on its own.
-    /// Allowed elements go to the server as one batch (the original bytes when all are
-    /// allowed). Warden's own answers join the server's batch response, so the client gets
+    /// Allowed elements go to the server as one batch, each request under Warden's own id; a
+    /// request repeating an id of the batch is refused. Warden's own answers join the server's batch response, so the client gets
     /// one array with every answer; when no request went to the server, they are sent at once.
     func handleClientBatch(_ elements: [JSONValue], bytes: [UInt8], server: any Upstream, httpRequest: String?) {
         guard !elements.isEmpty else {
             client.write(JSONRPCError.response(id: nil, code: JSONRPCError.invalidRequest, message: "Invalid Request: empty batch"))
             return
         }
-        var forwarded: [JSONValue] = []
+        var forwarded: [[UInt8]] = []
+        var forwardedIDs: [Int] = []
         var answers: [JSONValue] = []
+        var seen: Set<RequestKey> = []
         for element in elements {
-            switch route(element, server: server, httpRequest: httpRequest) {
-            case .forward: forwarded.append(element)
+            if let id = element["id"], element["method"] != nil, !seen.insert(RequestKey(id)).inserted {
+                answers.append(.object(JSONRPCError.object(
+                    id: id, code: JSONRPCError.invalidRequest,
+                    message: "Invalid Request: id \(RequestKey(id).text) repeats an earlier request of this batch")))
+                continue
+            }
+            switch route(element, bytes: nil, server: server, httpRequest: httpRequest) {
+            case .forward(let message):
+                forwarded.append(message)
+                if element["method"] != nil, element["id"] != nil, let upstreamID = state.withLock({ $0.forwardedIDs[RequestKey(element["id"]!)] }) {
+                    forwardedIDs.append(upstreamID)
+                }
             case .respond(let response):
                 if let answer = try? JSONReader.parse(response) { answers.append(answer) }
             case .hold(let held):
@@ -293,23 +353,15 @@ public final class StdioGateway: Sendable {
             case .drop, .mustWait: break
             }
         }
-        let forwardedRequests = forwarded.compactMap { element -> RequestKey? in
-            guard element["method"] != nil, let id = element["id"] else { return nil }
-            return RequestKey(id)
-        }
-        if !answers.isEmpty && !forwardedRequests.isEmpty {
+        if !answers.isEmpty && !forwardedIDs.isEmpty {
             let held = SessionState.HeldAnswers(answers)
             state.withLock { state in
-                for key in forwardedRequests { state.heldBatchAnswers[key] = held }
+                for id in forwardedIDs { state.heldBatchAnswers[id] = held }
             }
         } else if !answers.isEmpty {
             client.write(Array(JSONWriter.write(.array(answers)).utf8))
         }
-        if forwarded.count == elements.count {
-            server.send(bytes)
-        } else if !forwarded.isEmpty {
-            server.send(Array(JSONWriter.write(.array(forwarded)).utf8))
-        }
+        if !forwarded.isEmpty { server.send(JSONRPCBatch.joining(forwarded)) }
     }
 }
 

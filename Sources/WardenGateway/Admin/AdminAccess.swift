@@ -52,7 +52,8 @@ extension HTTPGateway {
         }
         guard let token else { throw AdminAPIError(.unauthorized, "Unauthorized: the admin token is not valid (revoked or mistyped)") }
         guard token.role >= role else {
-            throw AdminAPIError(.forbidden, "Forbidden: \(token.name) is a \(token.role.rawValue); this needs the \(role.rawValue) role")
+            let article = token.role == .viewer ? "a" : "an"
+            throw AdminAPIError(.forbidden, "Forbidden: \(token.name) is \(article) \(token.role.rawValue); this needs the \(role.rawValue) role")
         }
         return token
     }

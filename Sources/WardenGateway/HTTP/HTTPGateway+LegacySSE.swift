@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import Synchronization
+import WardenJSON
 import WardenMCP
 
 /// The legacy HTTP+SSE transport (2024-11-05).
@@ -13,6 +14,8 @@ extension HTTPGateway {
         let session: HTTPSession
         do {
             session = try openSession(for: caller, server: server, answersOnStream: true)
+        } catch let refusal as MCPHTTPError {
+            throw refusal  // the caller has too many sessions open
         } catch {
             logger.error("could not open a session", metadata: ["server": "\(server.name)", "error": "\(error)"])
             throw MCPHTTPError(.badGateway, "Warden could not start the server \(server.name)", code: JSONRPCError.internalError)
@@ -33,7 +36,11 @@ extension HTTPGateway {
         }
         var request = request
         let (value, body) = try await readMessage(&request)
-        session.send(Self.messages(of: value, body: body), httpRequest: context.id)
+        let posted = PostedMessages(value, body: body)
+        if !posted.isBatch, let refusal = posted.refusals.first { return Self.refused(refusal) }
+        // Answers go on the stream: the refusals too, as one batch.
+        if !posted.refusals.isEmpty { session.stream.push(JSONRPCBatch.joining(posted.refusals)) }
+        if !posted.messages.isEmpty { session.send(posted.messages, httpRequest: context.id) }
         return Response(status: .accepted)
     }
 }

@@ -70,11 +70,8 @@ extension HTTPGateway {
         if let version = request.headers[.mcpProtocolVersion], !Self.protocolVersions.contains(version) {
             throw MCPHTTPError(.badRequest, "Bad Request: unsupported MCP-Protocol-Version \(version)")
         }
-        let elements = value.arrayValue ?? [value]
-        let requests = elements.compactMap { element -> (key: RequestKey, id: JSONValue)? in
-            guard element["method"] != nil, let id = element["id"], id != .null else { return nil }
-            return (RequestKey(id), id)
-        }
+        let posted = PostedMessages(value, body: body)
+        if !posted.isBatch, let refusal = posted.refusals.first { return Self.refused(refusal) }
         let session: HTTPSession
         var headers: HTTPFields = [.contentType: "application/json"]
         if let id = request.headers[.mcpSessionID] {
@@ -85,6 +82,8 @@ extension HTTPGateway {
         } else if case .object = value, value["method"] == "initialize" {
             do {
                 session = try openSession(for: caller, server: server)
+            } catch let refusal as MCPHTTPError {
+                throw refusal  // the caller has too many sessions open
             } catch {
                 logger.error("could not open a session", metadata: ["server": "\(server.name)", "error": "\(error)"])
                 throw MCPHTTPError(.badGateway, "Warden could not start the server \(server.name)", code: JSONRPCError.internalError)
@@ -93,10 +92,10 @@ extension HTTPGateway {
         } else {
             throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required (send initialize first)")
         }
-        let messages = Self.messages(of: value, body: body)
-        if requests.isEmpty {
-            session.send(messages, httpRequest: context.id)
-            return Response(status: .accepted)
+        if posted.requests.isEmpty {
+            session.send(posted.messages, httpRequest: context.id)
+            if posted.refusals.isEmpty { return Response(status: .accepted) }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: JSONRPCBatch.joining(posted.refusals))))
         }
         inFlight.add(1, ordering: .relaxed)
         defer { inFlight.subtract(1, ordering: .relaxed) }
@@ -105,9 +104,16 @@ extension HTTPGateway {
         let timeout = Duration.seconds(configuration.limits.upstreamTimeoutSeconds)
         let outcomes =
             request.headers[.accept]?.contains("text/event-stream") == true
-            ? await session.exchangeStreaming(messages, requests: requests, timeout: timeout, httpRequest: context.id)
-            : await session.exchange(messages, requests: requests, timeout: timeout, httpRequest: context.id).map(ResponseSlot.Outcome.answer)
-        return Self.response(to: outcomes, batch: value.arrayValue != nil, headers: headers)
+            ? await session.exchangeStreaming(posted.messages, requests: posted.requests, timeout: timeout, httpRequest: context.id)
+            : await session.exchange(posted.messages, requests: posted.requests, timeout: timeout, httpRequest: context.id)
+                .map(ResponseSlot.Outcome.answer)
+        return Self.response(to: posted.refusals.map(ResponseSlot.Outcome.answer) + outcomes, batch: posted.isBatch, headers: headers)
+    }
+
+    /// The answer to a POST of one message Warden refuses at once (see ``PostedMessages``):
+    /// 400, with the JSON-RPC error.
+    static func refused(_ refusal: [UInt8]) -> Response {
+        Response(status: .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: refusal)))
     }
 
     /// Reads a request's body: one JSON-RPC message or a non-empty batch, within the limits.
@@ -122,12 +128,6 @@ extension HTTPGateway {
         }
         if value.arrayValue?.isEmpty == true { throw MCPHTTPError(.badRequest, "Invalid Request: empty batch") }
         return (value, body)
-    }
-
-    /// The messages to hand the session: the body itself, or each element of a batch (so
-    /// that servers without batch support serve them too).
-    static func messages(of value: JSONValue, body: [UInt8]) -> [[UInt8]] {
-        value.arrayValue.map { $0.map { Array(JSONWriter.write($0).utf8) } } ?? [body]
     }
 
     /// GET: the session's stream of server-initiated messages (Server-Sent Events).
@@ -198,7 +198,7 @@ extension HTTPGateway {
         }
         guard !held.isEmpty else {
             let payload =
-                batch ? Self.batch(answers) : answers.first ?? JSONRPCError.response(id: nil, code: JSONRPCError.internalError, message: "Internal error")
+                batch ? JSONRPCBatch.joining(answers) : answers.first ?? JSONRPCError.response(id: nil, code: JSONRPCError.internalError, message: "Internal error")
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: payload)))
         }
         let (merged, continuation) = AsyncStream<[UInt8]>.makeStream()

@@ -88,11 +88,24 @@ final class StatelessSession: Sendable {
 }
 
 extension HTTPGateway {
+    /// Why `value` is not a JSON-RPC message, if it is not.
+    static func invalidMessage(_ value: JSONValue) -> JSONRPCMessage.Invalid? {
+        do {
+            _ = try JSONRPCMessage(value)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     /// A stateless (2026-07-28) request: checked, then answered by Warden (`server/discover`)
     /// or forwarded through the caller's session with the server, as the policy decides.
     func postStateless(
         _ value: JSONValue, headers: HTTPFields, caller: Caller, servers: [GatewayConfiguration.Server], aggregated: Bool, httpRequest: String
     ) async -> Response {
+        if case .object = value, let error = Self.invalidMessage(value) {
+            return Self.stateless(StatelessExchange.Refusal(code: JSONRPCError.invalidRequest, message: "Invalid Request: \(error)"), id: error.id)
+        }
         guard case .object(var body) = value, case .string(let method)? = body["method"] else {
             return Self.stateless(StatelessExchange.Refusal(code: JSONRPCError.invalidRequest, message: "Invalid Request: a stateless POST carries one request"), id: value["id"])
         }

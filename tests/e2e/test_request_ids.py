@@ -1,0 +1,183 @@
+"""Request ids: every forwarded request goes to the server under an id of Warden's own, so an
+answer is matched to its request whatever id the client chose, repeated or the server
+re-encoded; ids that JSON-RPC does not allow, and repeated ids, are refused at once."""
+
+import json
+import re
+import socket
+import time
+from pathlib import Path
+
+from conftest import TIMEOUT, audit
+from test_http_gateway import INITIALIZE, Gateway, bearer, gateway, http, open_session  # noqa: F401
+
+ALLOW_ALL = """
+version: "1"
+default: allow
+"""
+
+HIDE_CRASH = """
+version: "1"
+default: allow
+hide: [crash]
+"""
+
+
+def raw_id(line: bytes) -> bytes:
+    match = re.search(rb'"id":\s*("[^"]*"|[-0-9.eE+]+|Infinity)', line)
+    assert match, line
+    return match.group(1)
+
+
+def test_ids_a_python_server_re_encodes_still_match_byte_for_byte(raw_client):
+    """mcp-server-time (the Python SDK) writes -0 as 0, 1E2 as 100.0 and 1e400 as Infinity:
+    answers under those ids used to go unmatched. The server now sees Warden's ids, and the
+    client gets each answer under the id it wrote, byte for byte."""
+    client = raw_client(ALLOW_ALL, server=["mcp-server-time"])
+    client.initialize()
+    for spelled in (b"-0", b"1E2", b"1e400", b"12345678901234567890123", b'"\\u0041"'):
+        client.send(b'{"jsonrpc":"2.0","id":' + spelled + b',"method":"tools/call","params":'
+                    b'{"name":"get_current_time","arguments":{"timezone":"UTC"}}}')
+        line = client.read_line()
+        assert raw_id(line) == spelled, line
+        assert b'"result"' in line and b"UTC" in line
+        client.send(b'{"jsonrpc":"2.0","id":' + spelled + b',"method":"tools/list"}')
+        assert raw_id(client.read_line()) == spelled
+    assert client.close() == 0
+
+
+def test_a_repeated_id_is_refused_while_the_first_is_in_progress(raw_client):
+    client = raw_client(ALLOW_ALL)
+    client.initialize()
+    client.call(5, "slow", {"seconds": 1})
+    client.call(5, "echo", {"n": 2})
+    refused = client.read(timeout=0.9)
+    assert refused["id"] == 5 and refused["error"]["code"] == -32600
+    assert "already in progress" in refused["error"]["message"]
+    answered = client.read()
+    assert answered["id"] == 5 and "result" in answered
+    # Once answered, the id may be used again.
+    client.call(5, "echo", {"n": 3})
+    assert "result" in client.read()
+    # In a batch, a repeated id is refused and the rest is served.
+    client.request([{"jsonrpc": "2.0", "id": 7, "method": "tools/list"},
+                    {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "echo", "arguments": {}}}])
+    batch = client.read()
+    assert sorted(("result" in answer, answer["id"]) for answer in batch) == [(False, 7), (True, 7)]
+    assert client.close() == 0
+
+
+def test_a_batch_repeating_an_id_is_answered_at_once_and_shutdown_stays_bounded(warden, env, tmp_path: Path):
+    gateway = Gateway(warden, env, tmp_path)
+    try:
+        (tmp_path / "hide_crash.yaml").write_text(HIDE_CRASH)
+        token = gateway.grant("agent", "hide_crash.yaml", "echo")
+        session = open_session(gateway, "echo", token)
+        headers = {**bearer(token), "mcp-session-id": session, "accept": "application/json"}
+        started = time.monotonic()
+        status, _, body = http("POST", gateway.url("echo"), [
+            {"jsonrpc": "2.0", "id": 7, "method": "tools/list"},
+            {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "echo", "arguments": {}}},
+        ], headers)
+        assert time.monotonic() - started < 3, "answered at once, not at the upstream timeout"
+        assert status == 200, body
+        answers = json.loads(body)
+        listed = [answer for answer in answers if "result" in answer]
+        refused = [answer for answer in answers if "error" in answer]
+        assert len(listed) == 1 and len(refused) == 1
+        assert refused[0]["id"] == 7 and refused[0]["error"]["code"] == -32600
+        assert "crash" not in [tool["name"] for tool in listed[0]["result"]["tools"]]
+    finally:
+        started = time.monotonic()
+        assert gateway.stop() == 0
+        assert time.monotonic() - started < 10
+
+
+def sse_events(sock: socket.socket, buffer: bytearray, until, timeout: float = TIMEOUT) -> list[dict]:
+    """Reads `data:` lines of an SSE response from `sock` until `until(messages)` holds."""
+    deadline = time.monotonic() + timeout
+    messages: list = []
+    while not until(messages):
+        assert time.monotonic() < deadline, f"no such events within {timeout} s: {messages}"
+        sock.settimeout(max(0.05, deadline - time.monotonic()))
+        chunk = sock.recv(65536)
+        assert chunk, "the stream ended"
+        buffer += chunk
+        while b"\n" in buffer:
+            line, _, rest = bytes(buffer).partition(b"\n")
+            buffer[:] = rest
+            if line.startswith(b"data:"):
+                data = line[5:].strip()
+                messages.append(json.loads(data) if data.startswith((b"{", b"[")) else data.decode())
+    return messages
+
+
+def test_legacy_sse_never_sends_an_unfiltered_list_for_a_repeated_id(warden, env, tmp_path: Path):
+    """A batch [tools/list 7, tools/call 7] on the legacy transport: the list's answer used to be
+    matched to the call, and went out unfiltered, hidden tool and all."""
+    gateway = Gateway(warden, env, tmp_path)
+    try:
+        (tmp_path / "hide_crash.yaml").write_text(HIDE_CRASH)
+        token = gateway.grant("legacy", "hide_crash.yaml", "echo")
+        port = int(gateway.base.rsplit(":", 1)[1])
+        sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        sock.sendall(f"GET /sse/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n"
+                     f"Authorization: Bearer {token}\r\n\r\n".encode())
+        buffer = bytearray()
+        endpoint = sse_events(sock, buffer, lambda messages: len(messages) >= 1)[0]
+        assert endpoint.startswith("/messages/echo?session_id=")
+
+        def post(message) -> int:
+            return http("POST", gateway.base + endpoint, message, bearer(token))[0]
+
+        assert post(INITIALIZE) == 202
+        sse_events(sock, buffer, lambda messages: any(isinstance(m, dict) and m.get("id") == 1 for m in messages))
+        assert post({"jsonrpc": "2.0", "method": "notifications/initialized"}) == 202
+        assert post([{"jsonrpc": "2.0", "id": 7, "method": "tools/list"},
+                     {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "echo", "arguments": {}}}]) == 202
+        events = sse_events(sock, buffer, lambda messages: sum(
+            1 for m in messages for a in (m if isinstance(m, list) else [m]) if isinstance(a, dict) and a.get("id") == 7) >= 2)
+        answers = [a for m in events for a in (m if isinstance(m, list) else [m]) if isinstance(a, dict) and a.get("id") == 7]
+        assert "crash" not in json.dumps(answers), "a hidden tool reached the client"
+        listed = [a for a in answers if "result" in a]
+        assert len(listed) == 1 and [t["name"] for t in listed[0]["result"]["tools"]].count("echo") == 1
+        assert [a["error"]["code"] for a in answers if "error" in a] == [-32600]
+        sock.close()
+    finally:
+        gateway.stop()
+    # The call was refused before policing: no audit entry claims it was forwarded and answered.
+    assert all(record["tool"] != "echo" or record["decision"] != "allow" for record in audit(warden, gateway.db))
+
+
+def test_ids_json_rpc_does_not_allow_are_refused_at_once(gateway):
+    token = gateway.grant("agent", "echo.yaml", "echo", "time")
+    session = open_session(gateway, "echo", token)
+    headers = {**bearer(token), "mcp-session-id": session}
+    for bad in (True, {"a": 1}, None, [1]):
+        started = time.monotonic()
+        status, _, body = http("POST", gateway.url("echo"), {"jsonrpc": "2.0", "id": bad, "method": "ping"}, headers)
+        assert time.monotonic() - started < 3
+        assert status == 400, (bad, status, body)
+        assert json.loads(body)["error"]["code"] == -32600
+    # A nested batch, and bad ids inside a batch: each refused in the batch's answer.
+    status, _, body = http("POST", gateway.url("echo"), [
+        [{"jsonrpc": "2.0", "id": 1, "method": "ping"}],
+        {"jsonrpc": "2.0", "id": True, "method": "ping"},
+        {"jsonrpc": "2.0", "id": 3, "method": "ping"},
+    ], headers)
+    assert status == 200, body
+    answers = json.loads(body)
+    assert sorted(json.dumps(answer.get("error", {}).get("code")) for answer in answers) == ["-32600", "-32600", "null"]
+    assert [answer["id"] for answer in answers if "result" in answer] == [3]
+    # Only refusals: still answered, never a bare 202.
+    status, _, body = http("POST", gateway.url("echo"), [[{"jsonrpc": "2.0", "id": 1, "method": "ping"}]], headers)
+    assert status == 200 and [answer["error"]["code"] for answer in json.loads(body)] == [-32600]
+    # The aggregated endpoint refuses them the same way.
+    status, response_headers, body = http("POST", f"{gateway.base}/mcp", INITIALIZE, bearer(token))
+    assert status == 200, body
+    aggregated = {**bearer(token), "mcp-session-id": response_headers["mcp-session-id"]}
+    status, _, body = http("POST", f"{gateway.base}/mcp", {"jsonrpc": "2.0", "id": {"x": 1}, "method": "ping"}, aggregated)
+    assert status == 400 and json.loads(body)["error"]["code"] == -32600
+    status, _, body = http("POST", f"{gateway.base}/mcp", [
+        {"jsonrpc": "2.0", "id": 4, "method": "ping"}, {"jsonrpc": "2.0", "id": 4, "method": "ping"}], aggregated)
+    assert status == 200 and sorted(json.dumps(a.get("error", {}).get("code")) for a in json.loads(body)) == ["-32600", "null"]

@@ -71,6 +71,13 @@ public struct AdminTokenStore: Sendable {
         }
     }
 
+    /// Whether the admin token `id` exists and is not revoked.
+    public func isActive(id: String) async throws -> Bool {
+        try await database.read { db in
+            try Bool.fetchOne(db, sql: "SELECT revoked_at IS NULL FROM admin_token WHERE id = ?", arguments: [id]) ?? false
+        }
+    }
+
     /// Revokes a token: it stops working at once.
     public func revoke(id: String, now: Date = Date()) throws {
         try database.write { db in

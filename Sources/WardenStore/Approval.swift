@@ -46,17 +46,20 @@ public struct Approval: Sendable, Equatable {
     public var decidedBy: String?
     public var reason: String?
     public var decidedAt: Date?
+    /// The id of the admin token that decided, when one did (the admin API, the dashboard).
+    public var decidedByToken: String?
 
     public init(
         id: String, server: String, tool: String, identity: String, grant: String?, session: String,
         requestID: String, arguments: String, rule: String, message: String, approvers: [String], holder: String,
         createdAt: Date, expiresAt: Date, status: Status = .pending, decidedBy: String? = nil, reason: String? = nil,
-        decidedAt: Date? = nil
+        decidedAt: Date? = nil, decidedByToken: String? = nil
     ) {
         self.id = id
         self.server = server
         self.tool = tool
         self.identity = identity
+        self.decidedByToken = decidedByToken
         self.grant = grant
         self.session = session
         self.requestID = requestID
@@ -108,6 +111,7 @@ extension Approval {
         add("decided_by", decidedBy.map(JSONValue.string))
         add("reason", reason.map(JSONValue.string))
         add("decided_at", decidedAt.map { .string($0.formatted(AuditRecord.timeFormat)) })
+        add("decided_by_token", decidedByToken.map(JSONValue.string))
         return .object(JSONObject(members))
     }
 
@@ -125,6 +129,6 @@ extension Approval {
             rule: text("rule") ?? "", message: text("message") ?? "",
             approvers: value["approvers"]?.arrayValue?.compactMap(\.stringValue) ?? [], holder: text("holder") ?? "",
             createdAt: created, expiresAt: expires, status: status, decidedBy: text("decided_by"), reason: text("reason"),
-            decidedAt: date("decided_at"))
+            decidedAt: date("decided_at"), decidedByToken: text("decided_by_token"))
     }
 }

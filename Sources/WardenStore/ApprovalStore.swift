@@ -70,9 +70,12 @@ public struct ApprovalStore: Sendable {
         }
     }
 
-    /// Approves or denies a pending approval as `approver`. Exactly one of several concurrent
-    /// decisions wins; the others fail with ``Failure/Kind/alreadyClosed``.
-    public func decide(id: String, approve: Bool, by approver: String, reason: String?, now: Date = Date()) async throws -> Approval {
+    /// Approves or denies a pending approval as `approver`, through the admin token `token` if
+    /// one was used. Exactly one of several concurrent decisions wins; the others fail with
+    /// ``Failure/Kind/alreadyClosed``.
+    public func decide(
+        id: String, approve: Bool, by approver: String, token: String? = nil, reason: String?, now: Date = Date()
+    ) async throws -> Approval {
         let decided = try await database.write { db -> Approval? in
             guard let approval = try Self.fetch(id: id, in: db) else {
                 throw Failure(kind: .notFound, description: "no approval \(id)")
@@ -91,6 +94,9 @@ public struct ApprovalStore: Sendable {
                     description: "\(approver) may not decide \(id): the policy names \(approval.approvers.joined(separator: ", "))")
             }
             try Self.close(id: id, status: approve ? .approved : .denied, by: approver, reason: reason, now: now, in: db)
+            if let token {
+                try db.execute(sql: "UPDATE approval SET decided_by_token = ? WHERE id = ?", arguments: [token, id])
+            }
             return try Self.fetch(id: id, in: db)
         }
         guard let decided else { throw Failure(kind: .alreadyClosed, description: "approval \(id) has expired") }
@@ -104,6 +110,24 @@ public struct ApprovalStore: Sendable {
             try Self.close(id: id, status: status, by: nil, reason: reason, now: now, in: db)
             return try Self.fetch(id: id, in: db)
         }
+    }
+
+    /// Withdraws an approval given to a call that must not run after all (its grant or its
+    /// approver's token was revoked before the call was forwarded): it is closed as cancelled.
+    public func withdraw(id: String, reason: String, now: Date = Date()) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE approval SET status = 'cancelled', reason = ?, decided_at = ? WHERE id = ? AND status = 'approved'",
+                arguments: [reason, GrantStore.format(now), id])
+        }
+    }
+
+    /// Cancels every pending approval of grant `grant` (revoked, or its token replaced), in
+    /// the transaction that changes the grant: none of its held calls can be approved after.
+    static func cancelPending(ofGrant grant: String, because reason: String, now: Date, in db: Database) throws {
+        try db.execute(
+            sql: "UPDATE approval SET status = 'cancelled', reason = ?, decided_at = ? WHERE grant_id = ? AND status = 'pending'",
+            arguments: [reason, GrantStore.format(now), grant])
     }
 
     /// Closes the pending approvals nobody will close: those whose holder (a gateway process on
@@ -176,6 +200,7 @@ public struct ApprovalStore: Sendable {
             id: row["id"], server: row["server"], tool: row["tool"], identity: row["identity"], grant: row["grant_id"],
             session: row["session"], requestID: row["request_id"], arguments: row["arguments"], rule: row["rule"],
             message: row["message"], approvers: approvers, holder: row["holder"], createdAt: created, expiresAt: expires,
-            status: status, decidedBy: row["decided_by"], reason: row["reason"], decidedAt: date(row["decided_at"]))
+            status: status, decidedBy: row["decided_by"], reason: row["reason"], decidedAt: date(row["decided_at"]),
+            decidedByToken: row["decided_by_token"])
     }
 }

@@ -83,6 +83,7 @@ public struct GrantStore: Sendable {
                 sql: #"UPDATE "grant" SET token_hash = ?, rotated_at = ? WHERE id = ? AND revoked_at IS NULL"#,
                 arguments: [Self.hash(token), Self.format(now), id])
             guard db.changesCount == 1 else { throw Failure(description: "no active grant \(id)") }
+            try ApprovalStore.cancelPending(ofGrant: id, because: "the grant's token was rotated", now: now, in: db)
         }
         guard let grant = try list().first(where: { $0.id == id }) else { throw Failure(description: "no active grant \(id)") }
         return IssuedGrant(grant: grant, token: token)
@@ -93,6 +94,19 @@ public struct GrantStore: Sendable {
         try database.write { db in
             try db.execute(sql: #"UPDATE "grant" SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"#, arguments: [Self.format(now), id])
             guard db.changesCount == 1 else { throw Failure(description: "no active grant \(id)") }
+            try ApprovalStore.cancelPending(ofGrant: id, because: "the grant was revoked", now: now, in: db)
+        }
+    }
+
+    /// Whether grant `id` is active with the token it had at `since`: not revoked, and its
+    /// token not replaced after then.
+    public func isActive(id: String, unchangedSince since: Date) async throws -> Bool {
+        try await database.read { db in
+            guard let row = try Row.fetchOne(db, sql: #"SELECT revoked_at, rotated_at FROM "grant" WHERE id = ?"#, arguments: [id]),
+                (row["revoked_at"] as String?) == nil
+            else { return false }
+            guard let rotated = (row["rotated_at"] as String?) else { return true }
+            return rotated < Self.format(since)
         }
     }
 

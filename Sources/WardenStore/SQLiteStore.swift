@@ -154,6 +154,11 @@ public final class SQLiteStore: Sendable {
                 table.column("revoked_at", .text)
             }
         }
+        migrator.registerMigration("v4-approval-decider-token") { db in
+            // The admin token that decided an approval: an approved call does not run once that
+            // token is revoked.
+            try db.alter(table: "approval") { table in table.add(column: "decided_by_token", .text) }
+        }
         return migrator
     }
 }

@@ -92,7 +92,7 @@ extension HTTPGateway {
     /// Records `token`'s decision; 409 if it was decided already, 403 if the policy names other approvers.
     func decide(_ id: String, approve: Bool, by token: AdminToken, reason: String?) async throws -> Approval {
         do {
-            let approval = try await store.approvals.decide(id: id, approve: approve, by: token.name, reason: reason)
+            let approval = try await store.approvals.decide(id: id, approve: approve, by: token.name, token: token.id, reason: reason)
             logger.notice(
                 approve ? "approval granted" : "approval denied", metadata: ["approval": "\(id)", "by": "\(token.name)"])
             return approval

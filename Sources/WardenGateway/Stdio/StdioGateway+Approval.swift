@@ -17,17 +17,23 @@ public struct ApprovalDesk: Sendable {
     public var pollInterval: Duration
     /// How often a held call with a `progressToken` sends a progress notification.
     public var progressInterval: Duration
+    /// Why an approved call must not run after all, checked just before it is forwarded (its
+    /// grant was revoked or its token rotated, the admin token that approved it was revoked);
+    /// `nil` when it may run.
+    public var revocation: @Sendable (Approval) async -> String?
 
     public init(
         store: ApprovalStore,
         announce: @escaping @Sendable (Approval) -> Void = { _ in },
         pollInterval: Duration = .milliseconds(200),
-        progressInterval: Duration = .seconds(5)
+        progressInterval: Duration = .seconds(5),
+        revocation: @escaping @Sendable (Approval) async -> String? = { _ in nil }
     ) {
         self.store = store
         self.announce = announce
         self.pollInterval = pollInterval
         self.progressInterval = progressInterval
+        self.revocation = revocation
     }
 
     /// Closes the approvals left pending by gateways on this host that stopped without
@@ -191,6 +197,14 @@ extension StdioGateway {
                 default: "not approved: \(outcome.reason ?? "cancelled") (approval \(outcome.id))"
                 }
             await refuseHeld(held, decision: "approval_" + outcome.status.rawValue, approval: outcome.id, message: text, answer: !clientGaveUp)
+            return
+        }
+        if let desk = configuration.approvals, let revoked = await desk.revocation(outcome) {
+            // Revocation is the emergency stop: it wins over an approval given before it.
+            try? await desk.store.withdraw(id: outcome.id, reason: revoked)
+            await refuseHeld(
+                held, decision: "approval_cancelled", approval: outcome.id,
+                message: "approved\(by), but \(revoked) before it ran (approval \(outcome.id))")
             return
         }
         record.decision = "approved"

@@ -11,21 +11,33 @@ public struct MessageEnvelope: Sendable, Equatable {
     public var hasMethod: Bool
     /// Whether it is an array (a batch); then `id` and `hasMethod` say nothing.
     public var isBatch: Bool
+    /// Its top-level `method`, when it is a short string.
+    public var method: String?
+    /// Its `params.name`, when it is a short string: for a `tools/call` that cannot be read
+    /// whole, the tool it names (or seems to name), for the audit log.
+    public var toolName: String?
 
-    public init(length: Int, id: JSONValue? = nil, hasMethod: Bool = false, isBatch: Bool = false) {
+    public init(
+        length: Int, id: JSONValue? = nil, hasMethod: Bool = false, isBatch: Bool = false, method: String? = nil,
+        toolName: String? = nil
+    ) {
         self.length = length
         self.id = id
         self.hasMethod = hasMethod
         self.isBatch = isBatch
+        self.method = method
+        self.toolName = toolName
     }
 }
 
-/// Finds the top-level `id` and `method` members of a JSON object as its bytes stream past,
-/// without keeping them: an over-size message is dropped, but its request still deserves an
-/// answer with the right id; and an HTTP session routes answers by id without parsing them.
-/// Tracks only nesting, strings and top-level keys; it does not validate.
+/// Finds the top-level `id` and `method` members of a JSON object (and `params.name`) as its
+/// bytes stream past, without keeping them: an over-size message is dropped, but its request
+/// still deserves an answer with the right id, and a refused `tools/call` an audit entry naming
+/// its tool; and an HTTP session routes answers by id without parsing them. Tracks only
+/// nesting, strings and the keys of the top level and of `params`; it does not validate.
 public struct EnvelopeScanner: Sendable {
     private static let longestID = 256
+    private static let longestName = 256
     private var length = 0
     private var depth = 0
     private var inString = false
@@ -39,6 +51,17 @@ public struct EnvelopeScanner: Sendable {
     private var captured: [UInt8] = []
     private var ids: [[UInt8]] = []
     private var hasMethod = false
+    /// Which string value is being captured: a top-level `method`, or `params.name`.
+    private enum Capture { case none, method, name }
+    private var stringCapture = Capture.none
+    private var methodFollows = false
+    private var nameFollows = false
+    /// Whether the current depth-2 object is the top-level `params`.
+    private var paramsFollows = false
+    private var inParams = false
+    private var methodBytes: [UInt8]?
+    private var nameBytes: [UInt8]?
+    private var stringBytes: [UInt8] = []
 
     public init() {}
 
@@ -70,22 +93,41 @@ public struct EnvelopeScanner: Sendable {
                 inString = false
                 if readingKey {
                     readingKey = false
-                    idFollows = key == Array("id".utf8)
-                    if key == Array("method".utf8) { hasMethod = true }
+                    if depth == 1 {
+                        idFollows = key == Array("id".utf8)
+                        methodFollows = key == Array("method".utf8)
+                        paramsFollows = key == Array("params".utf8)
+                        if methodFollows { hasMethod = true }
+                    } else {
+                        nameFollows = key == Array("name".utf8)
+                    }
+                } else {
+                    switch stringCapture {
+                    case .method: methodBytes = stringBytes
+                    case .name: nameBytes = stringBytes
+                    case .none: break
+                    }
+                    stringCapture = .none
                 }
                 return
             }
             if readingKey && key.count <= 6 { key.append(byte) }
+            if stringCapture != .none && stringBytes.count <= Self.longestName { stringBytes.append(byte) }
             return
         }
         switch byte {
         case UInt8(ascii: "\""):
             inString = true
-            if depth == 1 && expectingKey {
+            if (depth == 1 || (depth == 2 && inParams)) && expectingKey {
                 expectingKey = false
                 readingKey = true
                 key.removeAll(keepingCapacity: true)
+            } else if depth == 1 && methodFollows || depth == 2 && inParams && nameFollows {
+                stringCapture = depth == 1 ? .method : .name
+                stringBytes.removeAll(keepingCapacity: true)
             }
+            methodFollows = false
+            nameFollows = false
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             if depth == 0 {
                 topLevelIsObject = byte == UInt8(ascii: "{")
@@ -93,14 +135,26 @@ public struct EnvelopeScanner: Sendable {
             }
             depth += 1
             if depth == 1 { expectingKey = topLevelIsObject }
+            if depth == 2 {
+                inParams = paramsFollows && byte == UInt8(ascii: "{")
+                expectingKey = inParams
+            }
+            paramsFollows = false
+            methodFollows = false
+            nameFollows = false
         case UInt8(ascii: "}"), UInt8(ascii: "]"):
             if depth == 1 { endValue() }
+            if depth == 2 { inParams = false }
             depth -= 1
         case UInt8(ascii: ","):
             if depth == 1 {
                 endValue()
                 expectingKey = topLevelIsObject
+            } else if depth == 2 && inParams {
+                expectingKey = true
             }
+            methodFollows = false
+            nameFollows = false
         case UInt8(ascii: ":"):
             if depth == 1 && idFollows {
                 idFollows = false
@@ -128,6 +182,9 @@ public struct EnvelopeScanner: Sendable {
             default: break
             }
         }
-        return MessageEnvelope(length: length, id: id, hasMethod: topLevelIsObject && hasMethod, isBatch: isBatch)
+        return MessageEnvelope(
+            length: length, id: id, hasMethod: topLevelIsObject && hasMethod, isBatch: isBatch,
+            method: topLevelIsObject ? methodBytes.map { String(decoding: $0, as: UTF8.self) } : nil,
+            toolName: topLevelIsObject ? nameBytes.map { String(decoding: $0, as: UTF8.self) } : nil)
     }
 }

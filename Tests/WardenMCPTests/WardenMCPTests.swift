@@ -35,7 +35,9 @@ import WardenPolicy
 
     @Test func findsTheIdOfAnOverlongMessage() {
         let request = #"{"jsonrpc":"2.0","method":"tools/call","params":{"id":"inner","x":[1,{"id":2}]},"id":"a\"b"}"#
-        #expect(oversize(request) == MessageEnvelope(length: request.utf8.count, id: "a\"b", hasMethod: true))
+        #expect(
+            oversize(request)
+                == MessageEnvelope(length: request.utf8.count, id: "a\"b", hasMethod: true, method: "tools/call"))
         let response = #"{"id": 42 ,"result":{"content":[{"text":"}{,\"id\":9"}]},"jsonrpc":"2.0"}"#
         #expect(oversize(response, chunk: 3) == MessageEnvelope(length: response.utf8.count, id: 42, hasMethod: false))
         // Ambiguous or missing ids are not guessed.
@@ -43,6 +45,37 @@ import WardenPolicy
         #expect(oversize(#"{"jsonrpc":"2.0","method":"notifications/message","params":{}}"#)?.id == nil)
         #expect(oversize(#"[{"id":1,"method":"ping"},{"id":2,"method":"ping"}]"#) == MessageEnvelope(length: 51, id: nil, hasMethod: false, isBatch: true))
         #expect(oversize(#"{"id":{"a":1},"method":"ping","jsonrpc":"2.0"}"#)?.id == nil)
+    }
+
+    @Test func findsTheToolAnUnreadableCallNames() {
+        let call = #"{"params":{"arguments":{"name":"inner","x":{"name":"deeper"}},"name":"get_time"},"method":"tools/call","id":1}"#
+        let envelope = EnvelopeScanner.envelope(of: Array(call.utf8))
+        #expect(envelope.method == "tools/call" && envelope.toolName == "get_time")
+        // Only `params.name` counts, not a `name` elsewhere; a batch shows none.
+        #expect(EnvelopeScanner.envelope(of: Array(#"{"method":"x","name":"y","result":{"name":"z"}}"#.utf8)).toolName == nil)
+        #expect(EnvelopeScanner.envelope(of: Array(#"[{"method":"tools/call","params":{"name":"a"}}]"#.utf8)).method == nil)
+        // Bytes that are not UTF-8 are shown with replacement characters.
+        #expect(EnvelopeScanner.envelope(of: Array(#"{"method":"tools/call","params":{"name":"a"#.utf8) + [0xFF, 0x22, 0x7D, 0x7D]).toolName == "a\u{FFFD}")
+    }
+}
+
+@Suite struct MessageIDTests {
+    @Test func replacesOnlyTheTopLevelID() throws {
+        let message = Array(#"{"params":{"id":"inner","s":"\"id\":1"},"id" : "c-1" ,"method":"x"}"#.utf8)
+        let replaced = try #require(MessageID.replacing(in: message, with: Array("17".utf8)))
+        #expect(String(decoding: replaced.message, as: UTF8.self) == #"{"params":{"id":"inner","s":"\"id\":1"},"id" : 17 ,"method":"x"}"#)
+        #expect(String(decoding: replaced.original, as: UTF8.self) == #""c-1""#)
+        for spelled in ["-0", "1E2", "1e400", #""\u0041""#, "12345678901234567890123"] {
+            let answer = Array(#"{"jsonrpc":"2.0","id":7,"result":{}}"#.utf8)
+            let back = try #require(MessageID.replacing(in: answer, with: Array(spelled.utf8)))
+            #expect(String(decoding: back.message, as: UTF8.self) == #"{"jsonrpc":"2.0","id":"# + spelled + #","result":{}}"#)
+        }
+    }
+
+    @Test func declinesWhatItCannotSpliceSafely() {
+        #expect(MessageID.valueRange(ofTopLevelID: Array(#"{"\u0069d":1,"method":"x"}"#.utf8)) == nil)
+        #expect(MessageID.valueRange(ofTopLevelID: Array(#"{"method":"notifications/x"}"#.utf8)) == nil)
+        #expect(MessageID.valueRange(ofTopLevelID: Array(#"[{"id":1}]"#.utf8)) == nil)
     }
 }
 

@@ -133,3 +133,28 @@ def test_identity_labels_and_server_name_reach_the_policy(raw_client, warden, db
     ]
     assert [r["seq"] for r in audit(warden, db, "--identity", "bob")] == [3, 4, 5]
     assert [r["tool"] for r in audit(warden, db, "--decision", "deny")] == ["echo", "fail", "crash"]
+
+
+def test_tools_calls_refused_before_they_can_be_read_are_audited_without_values(raw_client, warden, db):
+    """Duplicate keys, invalid UTF-8, nesting too deep, over the size limit: each refused call
+    leaves an audit entry with the tool it names (or seems to), the reason, who and which
+    session; never the values."""
+    client = raw_client(POLICY, "--identity", "probe", "--max-message-bytes", "4096")
+    client.initialize()
+    call = b'{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"%s","arguments":%s}}'
+    client.send(call % (1, b"echo", b'{"secret":"hunter2","secret":"x"}'))
+    client.send(call % (2, b"echo\xff", b'{"secret":"hunter2"}'))
+    client.send(call % (3, b"deep", b"[" * 100 + b"]" * 100))
+    client.send(call % (4, b"big", b'{"secret":"' + b"hunter2" * 1000 + b'"}'))
+    for expected in (1, 2, 3, 4):
+        answer = client.read()
+        assert answer["error"]["code"] == -32600 and answer["id"] == expected
+    assert client.close() == 0
+    records = [record for record in audit(warden, db) if record["method"] == "tools/call"]
+    assert [(record["tool"], record["decision"]) for record in records] == [
+        ("echo", "invalid"), ("echo\ufffd", "invalid"), ("deep", "invalid"), ("big", "invalid")]
+    assert all(record["identity"] == "probe" and record["session"] for record in records)
+    assert all(record["message"].startswith("refused before policing: ") for record in records)
+    assert "duplicate" in records[0]["message"] and "4096" in records[3]["message"]
+    assert "hunter2" not in json.dumps(records)
+    assert verify(warden, db).returncode == 0

@@ -76,7 +76,7 @@ def test_malformed_and_ambiguous_input_is_refused(raw_client, tmp_path: Path):
 
     client.send(b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","name":"crash"}}')
     duplicate = client.read()
-    assert duplicate["id"] is None and duplicate["error"]["code"] == -32600
+    assert duplicate["id"] == 2 and duplicate["error"]["code"] == -32600
     assert "duplicate key" in duplicate["error"]["message"]
 
     client.send(b"[" * 100 + b"]" * 100)

@@ -181,3 +181,15 @@ def test_ids_json_rpc_does_not_allow_are_refused_at_once(gateway):
     status, _, body = http("POST", f"{gateway.base}/mcp", [
         {"jsonrpc": "2.0", "id": 4, "method": "ping"}, {"jsonrpc": "2.0", "id": 4, "method": "ping"}], aggregated)
     assert status == 200 and sorted(json.dumps(a.get("error", {}).get("code")) for a in json.loads(body)) == ["-32600", "null"]
+
+
+def test_a_tools_call_refused_as_unreadable_over_http_is_audited(gateway):
+    token = gateway.grant("prober", "echo.yaml", "echo")
+    session = open_session(gateway, "echo", token)
+    raw = b'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"k":"hunter2","k":"x"}}}'
+    status, _, body = http("POST", gateway.url("echo"), None, {**bearer(token), "mcp-session-id": session}, raw=raw)
+    assert status == 400 and json.loads(body)["error"]["code"] == -32600
+    records = [record for record in audit(gateway.warden, gateway.db) if record["method"] == "tools/call"]
+    assert [(record["tool"], record["decision"], record["session"]) for record in records] == [("echo", "invalid", session)]
+    assert records[0]["identity"] == "prober" and "duplicate" in records[0]["message"]
+    assert "hunter2" not in json.dumps(records)

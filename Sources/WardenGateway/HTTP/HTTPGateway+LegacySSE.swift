@@ -35,7 +35,7 @@ extension HTTPGateway {
             throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
         }
         var request = request
-        let (value, body) = try await readMessage(&request)
+        let (value, body) = try await readMessage(&request, caller: caller, server: server.name, httpRequest: context.id)
         let posted = PostedMessages(value, body: body)
         if !posted.isBatch, let refusal = posted.refusals.first { return Self.refused(refusal) }
         // Answers go on the stream: the refusals too, as one batch.

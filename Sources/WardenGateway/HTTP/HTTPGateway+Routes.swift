@@ -62,7 +62,7 @@ extension HTTPGateway {
         let (server, caller) = try await endpoint(request, context: context)
         if draining.load(ordering: .relaxed) { throw MCPHTTPError(.serviceUnavailable, "The gateway is shutting down") }
         var request = request
-        let (value, body) = try await readMessage(&request)
+        let (value, body) = try await readMessage(&request, caller: caller, server: server.name, httpRequest: context.id)
         if request.headers[.mcpSessionID] == nil, StatelessExchange.isStateless(value, headers: request.headers) {
             return await postStateless(
                 value, headers: request.headers, caller: caller, servers: [server], aggregated: false, httpRequest: context.id)
@@ -117,12 +117,24 @@ extension HTTPGateway {
     }
 
     /// Reads a request's body: one JSON-RPC message or a non-empty batch, within the limits.
-    func readMessage(_ request: inout Request) async throws -> (JSONValue, [UInt8]) {
+    /// A `tools/call` refused because it cannot be read is audited, as from `caller` to `server`.
+    func readMessage(
+        _ request: inout Request, caller: Caller, server: String?, httpRequest: String
+    ) async throws -> (JSONValue, [UInt8]) {
         let body = Array(try await request.collectBody(upTo: configuration.limits.maxBodyBytes).readableBytesView)
         let value: JSONValue
         do {
             value = try JSONReader.parse(body, configuration: .init(maxDepth: configuration.limits.maxDepth))
         } catch {
+            let policyHash = (caller.policyPath ?? configuration.servers.first { $0.name == server }?.policyPath)
+                .flatMap { try? policies.file(at: $0).current.hash }
+            if let record = AuditRecord.refusedCall(
+                EnvelopeScanner.envelope(of: body), because: "\(error)", identity: caller.identity,
+                session: request.headers[.mcpSessionID], server: server, policyHash: policyHash, httpRequest: httpRequest)
+            {
+                audit.record(record)
+                metrics.observe(record)
+            }
             let code = error.isAmbiguityRatherThanSyntax ? JSONRPCError.invalidRequest : JSONRPCError.parseError
             throw MCPHTTPError(.badRequest, code == JSONRPCError.parseError ? "Parse error: \(error)" : "Invalid Request: \(error)", code: code)
         }

@@ -191,7 +191,9 @@ public final class StdioGateway: Sendable {
             guard mayWait else { return false }
             if case .tooLong(let message) = line {
                 logger.warning("refused a client message over the size limit", metadata: ["bytes": "\(message.length)"])
-                client.write(JSONRPCError.response(id: message.id, code: JSONRPCError.invalidRequest, message: "Invalid Request: the message is \(message.length) bytes, over the limit of \(configuration.maxMessageBytes)"))
+                let reason = "the message is \(message.length) bytes, over the limit of \(configuration.maxMessageBytes)"
+                auditRefusedCall(message, because: reason, httpRequest: httpRequest)
+                client.write(JSONRPCError.response(id: message.id, code: JSONRPCError.invalidRequest, message: "Invalid Request: \(reason)"))
             }
             return true
         }
@@ -202,7 +204,11 @@ public final class StdioGateway: Sendable {
             let code = error.isAmbiguityRatherThanSyntax ? JSONRPCError.invalidRequest : JSONRPCError.parseError
             let name = code == JSONRPCError.parseError ? "Parse error" : "Invalid Request"
             logger.warning("refused a client message", metadata: ["reason": "\(error)"])
-            client.write(JSONRPCError.response(id: nil, code: code, message: "\(name): \(error)"))
+            // A message that is well-formed but ambiguous (duplicate keys, too deep) still has
+            // a readable id, which its error carries; a syntax error's id cannot be trusted.
+            let envelope = EnvelopeScanner.envelope(of: bytes)
+            auditRefusedCall(envelope, because: "\(error)", httpRequest: httpRequest)
+            client.write(JSONRPCError.response(id: code == JSONRPCError.invalidRequest ? envelope.id : nil, code: code, message: "\(name): \(error)"))
             return true
         }
         if case .array(let elements) = value {
@@ -219,6 +225,15 @@ public final class StdioGateway: Sendable {
         case .mustWait: return false
         }
         return true
+    }
+
+    /// Audits a `tools/call` refused before it could be read (see ``AuditRecord/refusedCall``).
+    func auditRefusedCall(_ envelope: MessageEnvelope, because reason: String, httpRequest: String?) {
+        guard let record = AuditRecord.refusedCall(
+            envelope, because: reason, identity: configuration.identity, session: configuration.session,
+            server: configuration.serverName, policyHash: policy.current.hash, httpRequest: httpRequest)
+        else { return }
+        log(record)
     }
 
     /// What to do with one client message.

@@ -4,7 +4,8 @@ public import WardenJSON
 
 /// The hash-chained audit log. Each entry's hash covers its sequence number, its record and
 /// the previous entry's hash, so editing, deleting or reordering entries breaks the chain at
-/// the first entry touched, and ``verify()`` names it.
+/// the first entry touched, and ``verify(against:)`` names it. Checkpoints of the head kept
+/// outside the database (``AuditCheckpoint``) also reveal a cut of the newest entries.
 public struct AuditLog: Sendable {
     let database: DatabasePool
 
@@ -35,15 +36,43 @@ public struct AuditLog: Sendable {
         }
     }
 
-    /// What ``AuditLog/verify()`` found.
+    /// The newest entry of the chain: its sequence number and hash.
+    public struct Head: Sendable, Equatable {
+        /// The entry's sequence number (0 for an empty log).
+        public var sequence: Int64
+        /// The entry's hash (``AuditLog/genesisHash`` for an empty log).
+        public var hash: String
+
+        public init(sequence: Int64, hash: String) {
+            self.sequence = sequence
+            self.hash = hash
+        }
+    }
+
+    /// What ``AuditLog/verify(against:)`` found.
     public struct Verification: Sendable {
         /// How many entries were checked.
         public var checked: Int
-        /// The first entry that does not fit the chain, and why; `nil` when the log is intact.
-        public var firstBroken: (sequence: Int64, reason: String)?
+        /// The first entry that does not fit the chain, its stored columns or a checkpoint,
+        /// and why; `nil` when the log is intact.
+        public var firstBroken: Problem?
+        /// The newest entry of the chain as walked (when the log is intact, its head).
+        public var head: Head
 
         /// Whether every entry fits the chain.
         public var isIntact: Bool { firstBroken == nil }
+    }
+
+    /// An entry that does not fit.
+    public struct Problem: Sendable {
+        /// The entry: the first one edited, deleted, reordered or missing.
+        public var sequence: Int64
+        /// Why, in words.
+        public var reason: String
+        /// The stored column that disagrees with the entry's hashed record, if that is the problem.
+        public var column: String?
+        /// The checkpoint the log contradicts, if that is the problem.
+        public var checkpoint: AuditCheckpoint?
     }
 
     /// Which entries to read.
@@ -85,10 +114,12 @@ public struct AuditLog: Sendable {
         Digest.sha256(Array("\(previousHash)\n\(sequence)\n\(recordText)".utf8))
     }
 
-    /// Appends records, in order, in one transaction.
-    public func append(_ records: [AuditRecord]) async throws {
-        guard !records.isEmpty else { return }
-        try await database.writeWithoutTransaction { db in
+    /// Appends records, in order, in one transaction, and returns the chain's new head.
+    @discardableResult
+    public func append(_ records: [AuditRecord]) async throws -> Head? {
+        guard !records.isEmpty else { return nil }
+        return try await database.writeWithoutTransaction { db in
+            var head = Head(sequence: 0, hash: Self.genesisHash)
             try db.inTransaction(.immediate) {
                 let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
                 var sequence: Int64 = last?["seq"] ?? 0
@@ -104,30 +135,41 @@ public struct AuditLog: Sendable {
                     ])
                     previousHash = hash
                 }
+                head = Head(sequence: sequence, hash: previousHash)
                 return .commit
             }
+            return head
         }
+    }
+
+    /// The hash of entry `sequence`, or `nil` if the log has no such entry.
+    func hash(of sequence: Int64) throws -> String? {
+        try database.read { db in try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [sequence]) }
     }
 
     /// Entries matching `filter`, oldest first.
     public func entries(_ filter: Filter = Filter()) async throws -> [Entry] {
         var conditions: [String] = []
         var arguments: StatementArguments = []
+        // Filters read the hashed record itself, not the columns stored beside it, so an
+        // edited column cannot hide an entry from a query (verify reports such an edit).
         if let tool = filter.tool {
-            conditions.append("tool = ?")
+            conditions.append("json_extract(record, '$.tool') = ?")
             arguments += [tool]
         }
         if let decision = filter.decision {
-            conditions.append("decision = ?")
+            conditions.append("json_extract(record, '$.decision') = ?")
             arguments += [decision]
         }
         if let identity = filter.identity {
-            conditions.append("identity = ?")
+            conditions.append("json_extract(record, '$.identity') = ?")
             arguments += [identity]
         }
         if let since = filter.since {
-            conditions.append("time >= ?")
-            arguments += [since.formatted(AuditRecord.timeFormat)]
+            // The indexed column narrows the scan; the record decides.
+            let time = since.formatted(AuditRecord.timeFormat)
+            conditions.append("time >= ? AND json_extract(record, '$.time') >= ?")
+            arguments += [time, time]
         }
         if let after = filter.afterSequence {
             conditions.append("seq > ?")
@@ -141,13 +183,26 @@ public struct AuditLog: Sendable {
         return rows.reversed().compactMap(Self.entry)
     }
 
-    /// Walks the whole chain and reports the first entry that does not fit.
-    public func verify() async throws -> Verification {
-        try await database.read { db in
+    /// Walks the whole chain and reports the first entry that does not fit: one edited,
+    /// deleted or reordered (its hash or link is wrong), one whose stored columns (`time`,
+    /// `tool`, `decision`, `identity`, which queries narrow by) disagree with its hashed
+    /// record, and then, against each checkpoint, a chain that ends before the checkpoint's
+    /// entry (a cut tail) or holds another hash there (a rewritten log).
+    ///
+    /// Read the checkpoints before calling: the log only grows meanwhile, never shrinks.
+    public func verify(against checkpoints: [AuditCheckpoint] = []) async throws -> Verification {
+        let checkpoints = checkpoints.sorted { $0.sequence < $1.sequence }
+        let recorded = Dictionary(checkpoints.map { ($0.sequence, $0) }, uniquingKeysWith: { first, _ in first })
+        return try await database.read { db in
             var checked = 0
             var previousHash = Self.genesisHash
             var expectedSequence: Int64 = 1
-            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, record, prev_hash, hash FROM audit ORDER BY seq")
+            func broken(_ sequence: Int64, _ reason: String, column: String? = nil, checkpoint: AuditCheckpoint? = nil) -> Verification {
+                Verification(
+                    checked: checked, firstBroken: Problem(sequence: sequence, reason: reason, column: column, checkpoint: checkpoint),
+                    head: Head(sequence: expectedSequence - 1, hash: previousHash))
+            }
+            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, time, record, prev_hash, hash, tool, decision, identity FROM audit ORDER BY seq")
             while let row = try cursor.next() {
                 let sequence: Int64 = row["seq"]
                 let text: String = row["record"]
@@ -155,19 +210,52 @@ public struct AuditLog: Sendable {
                 let storedHash: String = row["hash"]
                 checked += 1
                 if sequence != expectedSequence {
-                    return Verification(checked: checked, firstBroken: (sequence, "entry \(expectedSequence) is missing"))
+                    return broken(sequence, "entry \(expectedSequence) is missing")
                 }
                 if storedPrevious != previousHash {
-                    return Verification(checked: checked, firstBroken: (sequence, "its previous hash does not match the entry before it"))
+                    return broken(sequence, "its previous hash does not match the entry before it")
                 }
                 if Self.hash(sequence: sequence, recordText: text, previousHash: previousHash) != storedHash {
-                    return Verification(checked: checked, firstBroken: (sequence, "its content does not match its hash"))
+                    return broken(sequence, "its content does not match its hash")
+                }
+                guard let record = try? JSONReader.parse(text), case .object = record else {
+                    return broken(sequence, "its record is not a JSON object")
+                }
+                for column in Self.copiedColumns {
+                    let stored: String? = row[column]
+                    let hashed = record[column]?.stringValue
+                    if stored != hashed {
+                        return broken(
+                            sequence,
+                            "its \(column) column says \(Self.quoted(stored)) but its hashed record says \(Self.quoted(hashed))",
+                            column: column)
+                    }
+                }
+                if let checkpoint = recorded[sequence], checkpoint.hash != storedHash {
+                    return broken(
+                        sequence,
+                        "its hash differs from the one \(checkpoint.described) recorded for it: the log was rewritten up to here",
+                        checkpoint: checkpoint)
                 }
                 previousHash = storedHash
                 expectedSequence += 1
             }
-            return Verification(checked: checked, firstBroken: nil)
+            let last = expectedSequence - 1
+            if let beyond = checkpoints.last, beyond.sequence > last {
+                let removed = beyond.sequence == last + 1 ? "entry \(beyond.sequence) was" : "entries \(last + 1)–\(beyond.sequence) were"
+                return broken(
+                    last + 1, "the log ends at entry \(last), but \(beyond.described) recorded entry \(beyond.sequence): \(removed) removed",
+                    checkpoint: beyond)
+            }
+            return Verification(checked: checked, firstBroken: nil, head: Head(sequence: last, hash: previousHash))
         }
+    }
+
+    /// The columns stored beside each record, copied from it, for queries' indexes.
+    static let copiedColumns = ["time", "tool", "decision", "identity"]
+
+    private static func quoted(_ text: String?) -> String {
+        text.map { JSONWriter.write(.string($0)) } ?? "nothing"
     }
 
     private static func entry(_ row: Row) -> Entry? {

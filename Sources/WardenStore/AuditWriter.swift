@@ -3,17 +3,27 @@ import Synchronization
 
 /// Writes audit records in the background, in batches, so the call path never waits for
 /// the disk. ``flush()`` writes everything queued; call it before exiting.
+///
+/// After each batch it writes a checkpoint of the chain's head to a file beside the database
+/// (``AuditCheckpoint``), on a thread of its own, so `warden audit verify` can tell when the
+/// newest entries were removed.
 public final class AuditWriter: Sendable {
     private let log: AuditLog
     private let queue = Mutex<[AuditRecord]>([])
     private let onError: @Sendable (any Error) -> Void
+    private let checkpoints: AuditCheckpointWriter?
 
     /// - Parameters:
     ///   - log: Where records go.
+    ///   - checkpoints: How checkpoints of the head are kept (by default
+    ///     ``AuditCheckpointing/standard``: a head file beside the database).
     ///   - onError: Told about write failures (the records of a failed batch are kept and retried).
-    public init(log: AuditLog, onError: @escaping @Sendable (any Error) -> Void) {
+    public init(
+        log: AuditLog, checkpoints: AuditCheckpointing = .standard, onError: @escaping @Sendable (any Error) -> Void
+    ) {
         self.log = log
         self.onError = onError
+        self.checkpoints = checkpoints.isEnabled ? AuditCheckpointWriter(log: log, options: checkpoints, onError: onError) : nil
     }
 
     /// Queues a record. Never blocks on I/O.
@@ -21,8 +31,15 @@ public final class AuditWriter: Sendable {
         queue.withLock { $0.append(record) }
     }
 
-    /// Writes everything queued so far. A batch taken from the queue is written even if the
-    /// caller is cancelled meanwhile (the store refuses work from cancelled tasks).
+    /// The head file this writer keeps, if it keeps one.
+    public var checkpointPath: String? { checkpoints?.path }
+
+    /// The last checkpoint this writer wrote.
+    public var lastCheckpoint: AuditCheckpoint? { checkpoints?.last }
+
+    /// Writes everything queued so far, then a checkpoint of the new head. A batch taken
+    /// from the queue is written even if the caller is cancelled meanwhile (the store
+    /// refuses work from cancelled tasks).
     public func flush() async {
         let batch = queue.withLock { queue in
             defer { queue.removeAll() }
@@ -30,7 +47,10 @@ public final class AuditWriter: Sendable {
         }
         guard !batch.isEmpty else { return }
         let log = log
-        if case .failure(let error) = await Task(operation: { try await log.append(batch) }).result {
+        switch await Task(operation: { try await log.append(batch) }).result {
+        case .success(let head):
+            if let head, let checkpoints { await checkpoints.write(head) }
+        case .failure(let error):
             queue.withLock { $0.insert(contentsOf: batch, at: 0) }
             onError(error)
         }

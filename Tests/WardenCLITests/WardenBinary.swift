@@ -25,8 +25,9 @@ struct WardenBinary {
     }()
 
     /// Runs `warden arguments...` in the package root and waits for it. Output goes through
-    /// temporary files, so no pipe can fill up and block the child.
-    static func run(_ arguments: [String]) throws -> Output {
+    /// temporary files, so no pipe can fill up and block the child. `input` is its standard
+    /// input (else nothing); `environment` is its environment (else the tests', without Warden's variables).
+    static func run(_ arguments: [String], input: String? = nil, environment: [String: String]? = nil) throws -> Output {
         let folder = FileManager.default.temporaryDirectory.appending(path: "warden-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -43,7 +44,14 @@ struct WardenBinary {
         process.currentDirectoryURL = packageRoot
         process.standardOutput = stdout
         process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
+        if let input {
+            let inputURL = folder.appending(path: "stdin")
+            try input.write(to: inputURL, atomically: true, encoding: .utf8)
+            process.standardInput = try FileHandle(forReadingFrom: inputURL)
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        process.environment = environment ?? Self.environment()
         try process.run()
         process.waitUntilExit()
         try stdout.close()
@@ -67,6 +75,47 @@ struct WardenBinary {
         let made = try run(["run", "--policy", "examples/policies/time.yaml", "--db", db, "--", "true"])
         guard made.status == 0 else { throw SetupFailure(description: "warden run could not make \(db): \(made.stderr)") }
         return db
+    }
+
+    /// The environment of the tests without Warden's own variables, with `changes` applied
+    /// (a `nil` value removes a variable).
+    static func environment(_ changes: [String: String?] = [:]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        for name in ["WARDEN_DB", "WARDEN_CONFIG", "WARDEN_ADMIN_TOKEN"] { environment[name] = nil }
+        for (name, value) in changes { environment[name] = value }
+        return environment
+    }
+
+    /// A database whose audit log holds one entry per call in `tools` (made by `warden run`
+    /// in front of the echo fixture server, under `policy`), with the head file Warden keeps
+    /// beside it.
+    static func auditedDatabase(
+        tools: [String], policy: String = "version: \"1\"\ndefault: allow\n", options: [String] = []
+    ) throws -> String {
+        let db = temporaryDatabase()
+        let policyFile = try temporaryFile("policy.yaml", policy)
+        var lines = [
+            #"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+            #"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        ]
+        for (index, tool) in tools.enumerated() {
+            lines.append(#"{"jsonrpc":"2.0","id":\#(index + 1),"method":"tools/call","params":{"name":"\#(tool)","arguments":{}}}"#)
+        }
+        let made = try run(
+            ["run", "--policy", policyFile, "--db", db] + options + ["--", "python3", "tests/e2e/fixtures/echo_server.py"],
+            input: lines.joined(separator: "\n") + "\n")
+        guard made.status == 0 else { throw SetupFailure(description: "warden run could not fill \(db): \(made.stderr)") }
+        return db
+    }
+
+    /// Runs SQL on the database at `path` (with Python's sqlite3 module: no SQLite tool needed).
+    static func sql(_ statements: String, on path: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()", path, statements]
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw SetupFailure(description: "SQL failed on \(path): \(statements)") }
     }
 
     /// A test's set-up went wrong: what, and what the binary said.

@@ -246,7 +246,7 @@ func ledgersSharingAFile() throws -> (path: String, first: SQLiteCounterLedger, 
         let (log, database) = try await filledLog()
         // A forger who rewrites entry 2 and its hash breaks the link from entry 3.
         try await database.write { db in
-            try db.execute(sql: "UPDATE audit SET record = replace(record, 'tool_2', 'tool_x') WHERE seq = 2")
+            try db.execute(sql: "UPDATE audit SET record = replace(record, 'tool_2', 'tool_x'), tool = 'tool_x' WHERE seq = 2")
             let text = try String.fetchOne(db, sql: "SELECT record FROM audit WHERE seq = 2")!
             let previous = try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = 1")!
             try db.execute(

@@ -188,7 +188,8 @@ async def test_audit_verify_catches_tampering(warden, env, db, write_policy, tam
             await session.call_tool("get_current_time", {"timezone": timezone})
     intact = verify(warden, db)
     assert intact.returncode == 0, intact.stdout
-    assert intact.stdout.strip() == "audit log intact: 4 entries verified"
+    assert intact.stdout.splitlines()[0] == "audit log intact: 4 entries verified"
+    assert "entry 4 matches the checkpoint of " in intact.stdout, "warden run left a checkpoint of the head beside the database"
 
     records_before = {seq: record_text(db, seq) for seq in (1, 2, 3)}
     assert len(set(records_before.values())) == 3, "the records differ (their times and request ids do)"
@@ -210,13 +211,14 @@ async def test_audit_verify_catches_an_edit_whose_own_hash_was_recomputed(warden
             await session.call_tool("get_current_time", {"timezone": "UTC"})
     assert verify(warden, db).returncode == 0
 
-    # Rewrite entry 2 and give it a correct hash of its own: entry 3 no longer links to it.
+    # Rewrite entry 2 (and the copy of its decision beside it) and give it a correct hash of
+    # its own: entry 3 no longer links to it.
     connection = sqlite3.connect(db)
     seq, record, previous = connection.execute("SELECT seq, record, prev_hash FROM audit WHERE seq = 2").fetchone()
     forged = record.replace('"allow"', '"deny"')
     assert forged != record
     forged_hash = hashlib.sha256(f"{previous}\n{seq}\n{forged}".encode()).hexdigest()
-    connection.execute("UPDATE audit SET record = ?, hash = ? WHERE seq = 2", (forged, forged_hash))
+    connection.execute("UPDATE audit SET record = ?, hash = ?, decision = 'deny' WHERE seq = 2", (forged, forged_hash))
     connection.commit()
     connection.close()
 

@@ -141,35 +141,115 @@ extension AuditCommand {
     /// `warden audit verify`
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the audit log's hash chain.",
-            discussion: "Exits 0 when every entry fits the chain, 1 naming the first entry that was edited, deleted or reordered."
+            abstract: "Check the audit log's hash chain, its stored columns and its checkpoints.",
+            discussion: """
+                Exits 0 when every entry fits the chain, 1 naming the first entry that was edited, \
+                deleted or reordered, whose stored columns (time, tool, decision, identity) differ \
+                from its hashed record, or that a checkpoint shows missing (entries removed from the \
+                end) or different (the log rewritten). Checkpoints: the head file Warden writes beside \
+                the database (DB.audit-head.json) is checked whenever it is there; --checkpoint adds \
+                copies kept elsewhere. Entries written after the newest checkpoint can still be \
+                removed unnoticed; see docs/audit.md for what verify proves and what it cannot.
+                """
         )
 
         @OptionGroup var database: DatabaseOptions
 
+        @Option(
+            name: .customLong("checkpoint"),
+            help: ArgumentHelp(
+                "Also check against this copy of a checkpoint: a head file, or Warden's log with its `audit checkpoint` lines (the last counts). Repeatable.",
+                valueName: "file"))
+        var checkpoints: [String] = []
+
+        @Option(
+            help: ArgumentHelp(
+                "The key the checkpoints were signed with (warden run/serve --audit-checkpoint-key): each must carry a valid signature.",
+                valueName: "file"))
+        var checkpointKey: String?
+
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let result = try await database.openExisting().audit.verify()
+            let store = try database.openExisting()
+            let key: AuditCheckpointKey?
+            do {
+                key = try checkpointKey.map { path throws(AuditCheckpointError) in try AuditCheckpointKey(contentsOfFile: path) }
+            } catch {
+                throw failure(error.description)
+            }
+            // Checkpoints are read before the log: entries written meanwhile only add to it.
+            var found: [AuditCheckpoint] = []
+            var untrusted: [String] = []
+            let beside = AuditCheckpoint.path(besideDatabase: database.path)
+            if FileManager.default.fileExists(atPath: beside) {
+                do {
+                    found.append(try AuditCheckpoint.read(from: beside))
+                } catch {
+                    untrusted.append("the head file beside the database is unusable: \(error.description)")
+                }
+            }
+            for path in checkpoints {
+                do {
+                    found.append(try AuditCheckpoint.read(from: path))
+                } catch {
+                    throw failure(error.description)
+                }
+            }
+            if let key, let checkpointKey {
+                for checkpoint in found where !checkpoint.isSigned(by: key) {
+                    untrusted.append("\(checkpoint.described) is not signed with the key in \(checkpointKey)")
+                }
+                found.removeAll { !$0.isSigned(by: key) }
+                if found.isEmpty && untrusted.isEmpty {
+                    untrusted.append("no checkpoint to check with the key: \(beside) is missing and no --checkpoint was given")
+                }
+            }
+            let result = try await store.audit.verify(against: found)
+            let intact = result.isIntact && untrusted.isEmpty
             switch output.format {
             case .text:
                 if let broken = result.firstBroken {
                     Swift.print("audit log BROKEN at entry \(broken.sequence): \(broken.reason) (\(result.checked) entries checked)")
                 } else {
                     Swift.print("audit log intact: \(result.checked) entries verified")
+                    for checkpoint in found {
+                        let signed = checkpoint.signature == nil ? "unsigned" : key == nil ? "signature not checked" : "signature valid"
+                        Swift.print("entry \(checkpoint.sequence) matches \(checkpoint.described) (\(signed))")
+                    }
+                    if found.isEmpty && untrusted.isEmpty {
+                        Swift.print("no checkpoint at \(beside): entries removed from the end of the log cannot be detected")
+                    }
                 }
+                untrusted.forEach { Swift.print("checkpoint NOT TRUSTED: \($0)") }
             case .json:
                 var report: [JSONObject.Member] = [
-                    .init(key: "intact", value: .bool(result.isIntact)),
+                    .init(key: "intact", value: .bool(intact)),
                     .init(key: "checked", value: .number(JSONNumber(result.checked))),
+                    .init(
+                        key: "head",
+                        value: ["seq": .number(JSONNumber(uncheckedText: String(result.head.sequence))), "hash": .string(result.head.hash)]),
                 ]
                 if let broken = result.firstBroken {
                     report.append(.init(key: "first_broken", value: .number(JSONNumber(Int(broken.sequence)))))
                     report.append(.init(key: "reason", value: .string(broken.reason)))
+                    if let column = broken.column { report.append(.init(key: "column", value: .string(column))) }
                 }
+                report.append(.init(key: "checkpoints", value: .array(found.map { checkpoint in
+                    let members: [JSONObject.Member] = [
+                        .init(key: "source", value: .string(checkpoint.source ?? "")),
+                        .init(key: "seq", value: .number(JSONNumber(uncheckedText: String(checkpoint.sequence)))),
+                        .init(key: "hash", value: .string(checkpoint.hash)),
+                        .init(key: "time", value: .string(checkpoint.time)),
+                        .init(key: "signed", value: .bool(checkpoint.signature != nil)),
+                        .init(key: "signature_checked", value: .bool(key != nil)),
+                    ]
+                    return .object(JSONObject(members))
+                })))
+                if !untrusted.isEmpty { report.append(.init(key: "checkpoint_problems", value: .array(untrusted.map(JSONValue.string)))) }
                 Swift.print(JSONWriter.write(.object(JSONObject(report))))
             }
-            if !result.isIntact { throw ExitCode(1) }
+            if !intact { throw ExitCode(1) }
         }
     }
 }

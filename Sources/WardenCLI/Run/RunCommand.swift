@@ -45,6 +45,8 @@ struct RunCommand: AsyncParsableCommand {
         help: ArgumentHelp("With --audit-arguments: an argument path whose value is replaced by [redacted] (repeatable).", valueName: "args.path"))
     var auditRedactions: [String] = []
 
+    @OptionGroup var checkpoints: AuditCheckpointOptions
+
     @OptionGroup var log: LogOptions
 
     @Argument(parsing: .postTerminator, help: "The server command and its arguments, after --.")
@@ -70,7 +72,8 @@ struct RunCommand: AsyncParsableCommand {
             throw failure("\(policy) is not a valid policy file")
         }
         let store = try database.open()
-        let audit = AuditWriter(log: store.audit) { error in
+        let checkpointLog = AuditCheckpointLog(logger: logger)
+        let audit = AuditWriter(log: store.audit, checkpoints: try checkpoints.checkpointing(log: checkpointLog)) { error in
             logger.error("audit log write failed; records are kept and retried", metadata: ["error": "\(error)"])
         }
         let gateway = StdioGateway(
@@ -111,6 +114,7 @@ struct RunCommand: AsyncParsableCommand {
         watchTask.cancel()
         auditTask.cancel()
         await auditTask.value
+        checkpointLog.finish()
         signals.forEach { $0.cancel() }
         throw ExitCode(status)
     }

@@ -54,7 +54,8 @@ INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
 class Gateway:
     """A running `warden serve`, its database and the grants made for it."""
 
-    def __init__(self, warden: str, env: dict, directory: Path, listen: str = "", extra: str = "", limits: str = ""):
+    def __init__(self, warden: str, env: dict, directory: Path, listen: str = "", extra: str = "", limits: str = "",
+                 upstream_timeout: str = "5s"):
         self.warden, self.env, self.directory = warden, env, directory
         self.db = str(directory / "warden.db")
         (directory / "all_time.yaml").write_text(ALL_TIME)
@@ -64,7 +65,7 @@ class Gateway:
 version: "1"
 listen: {{host: 127.0.0.1, port: 0{listen}}}
 store: {{sqlite: warden.db}}
-limits: {{max_body_bytes: 65536, upstream_timeout: 5s{limits}}}
+limits: {{max_body_bytes: 65536, upstream_timeout: {upstream_timeout}{limits}}}
 servers:
   time:
     command: [mcp-server-time]

@@ -193,3 +193,47 @@ def test_a_tools_call_refused_as_unreadable_over_http_is_audited(gateway):
     assert [(record["tool"], record["decision"], record["session"]) for record in records] == [("echo", "invalid", session)]
     assert records[0]["identity"] == "prober" and "duplicate" in records[0]["message"]
     assert "hunter2" not in json.dumps(records)
+
+
+def test_a_request_past_its_deadline_is_answered_audited_and_cancelled_upstream(warden, env, tmp_path: Path):
+    log = tmp_path / "server.log"
+    gateway = Gateway(warden, {**env, "ECHO_SERVER_LOG": str(log)}, tmp_path, upstream_timeout="1s")
+    try:
+        token = gateway.grant("agent", "echo.yaml", "echo")
+        session = open_session(gateway, "echo", token)
+        call = {"jsonrpc": "2.0", "id": "slow-1", "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 4}}}
+        started = time.monotonic()
+        status, _, body = http("POST", gateway.url("echo"), call, {**bearer(token), "mcp-session-id": session, "accept": "application/json"})
+        assert time.monotonic() - started < 3.5
+        assert status == 200 and json.loads(body)["error"]["code"] == -32603 and json.loads(body)["id"] == "slow-1"
+        records = [record for record in audit(warden, gateway.db) if record["tool"] == "slow"]
+        assert [(record["decision"], record["upstream_status"]) for record in records] == [("allow", "no response (timed out)")]
+        # The server was asked to cancel it, under the id it knows.
+        wait_for_line = time.monotonic() + TIMEOUT
+        while b"notifications/cancelled" not in log.read_bytes():
+            assert time.monotonic() < wait_for_line, log.read_bytes()
+            time.sleep(0.05)
+        forwarded = [json.loads(line) for line in log.read_bytes().splitlines() if b'"slow"' in line][0]
+        cancelled = [json.loads(line) for line in log.read_bytes().splitlines() if b"notifications/cancelled" in line][0]
+        assert cancelled["params"]["requestId"] == forwarded["id"]
+    finally:
+        assert gateway.stop() == 0
+
+
+def test_a_call_the_client_cancels_is_cancelled_upstream_and_its_late_answer_dropped(raw_client, warden, db, tmp_path: Path):
+    log = tmp_path / "server.log"
+    client = raw_client(ALLOW_ALL, extra_env={"ECHO_SERVER_LOG": str(log)})
+    client.initialize()
+    client.call("c", "slow", {"seconds": 1})
+    client.request({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "c", "reason": "no"}})
+    # A cancellation of a request not in progress is not passed on (its id could be Warden's of another).
+    client.request({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1, "reason": "no"}})
+    assert client.nothing_more(within=1.5), "the late answer to a cancelled call reached the client"
+    client.request({"jsonrpc": "2.0", "id": 2, "method": "ping"})
+    assert client.read()["id"] == 2
+    assert client.close() == 0
+    seen = [json.loads(line) for line in log.read_bytes().splitlines()]
+    slow = next(message for message in seen if message.get("params", {}).get("name") == "slow")
+    cancels = [message for message in seen if message.get("method") == "notifications/cancelled"]
+    assert [message["params"]["requestId"] for message in cancels] == [slow["id"]]
+    assert [record["upstream_status"] for record in audit(warden, db) if record["tool"] == "slow"] == ["no response (cancelled by the client)"]

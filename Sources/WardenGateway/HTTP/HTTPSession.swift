@@ -304,7 +304,9 @@ final class HTTPSession: MessageSink {
             send([JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The caller did not answer in time")])
         }
         for slot in overdue { refuse(slot.takeUnaskedRequests(), because: "The caller did not answer in time") }
+        let (gateway, upstream) = state.withLock { ($0.gateway, $0.upstream) }
         for slot in overdue {
+            if let gateway, let upstream { gateway.stopWaiting(for: slot.id, because: "timed out", server: upstream) }
             slot.deliver(JSONRPCError.response(
                 id: slot.id, code: JSONRPCError.internalError, message: "The server \(serverName) did not answer in time"))
         }

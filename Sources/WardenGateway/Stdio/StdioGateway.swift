@@ -327,11 +327,39 @@ public final class StdioGateway: Sendable {
         guard case .object(var params)? = body["params"], let requestID = params["requestId"] else { return .drop }
         let key = RequestKey(requestID)
         if cancelHeldCall(key) { return .drop }
-        guard let upstreamID = state.withLock({ $0.forwardedIDs[key] }) else { return .drop }
+        guard let upstreamID = forgetForwarded(key, status: "cancelled by the client") else { return .drop }
         params.set("requestId", to: .number(JSONNumber(upstreamID)))
         var renamed = body
         renamed.set("params", to: .object(params))
         return .forward(Array(JSONWriter.write(.object(renamed)).utf8))
+    }
+
+    /// Nobody waits any more for the answer to the client's request `id` (its HTTP request
+    /// timed out): the server is asked to cancel it, and a call's audit entry says `status`
+    /// (its counts stay counted: the server may have run it). A late answer is dropped.
+    func stopWaiting(for id: JSONValue, because status: String, server: any Upstream) {
+        guard let upstreamID = forgetForwarded(RequestKey(id), status: status), !state.withLock(\.serverGone) else { return }
+        let cancel: JSONValue = [
+            "jsonrpc": "2.0", "method": "notifications/cancelled",
+            "params": ["requestId": .number(JSONNumber(upstreamID)), "reason": .string("the client stopped waiting (\(status))")],
+        ]
+        server.send(Array(JSONWriter.write(cancel).utf8))
+    }
+
+    /// Takes the forwarded request the client's id `key` names out of those awaiting an answer,
+    /// auditing a call with upstream status `status`; returns its Warden id.
+    private func forgetForwarded(_ key: RequestKey, status: String) -> Int? {
+        let taken = state.withLock { state -> (Int, SessionState.ForwardedRequest)? in
+            guard let upstreamID = state.forwardedIDs[key], let request = state.takeForwarded(upstreamID) else { return nil }
+            return (upstreamID, request)
+        }
+        guard let (upstreamID, request) = taken else { return nil }
+        if case .call(let call) = request.purpose {
+            var record = call.record
+            record.upstreamStatus = "no response (\(status))"
+            log(record)
+        }
+        return upstreamID
     }
 
     /// A batch (JSON-RPC 2.0 arrays, protocol 2025-03-26): each element is policed on its own.

@@ -237,3 +237,57 @@ def test_a_call_the_client_cancels_is_cancelled_upstream_and_its_late_answer_dro
     cancels = [message for message in seen if message.get("method") == "notifications/cancelled"]
     assert [message["params"]["requestId"] for message in cancels] == [slow["id"]]
     assert [record["upstream_status"] for record in audit(warden, db) if record["tool"] == "slow"] == ["no response (cancelled by the client)"]
+
+
+def test_random_batches_of_odd_and_repeated_ids_are_each_answered_once(raw_client):
+    """An attack of mixed batches: valid ids of every kind, repeats within a batch, ids of
+    calls still running, ids JSON-RPC forbids, nested batches and notifications. Every
+    request gets exactly one answer: the first of each id in a batch is served, and the
+    rest is refused at once; nothing hangs and the session goes on."""
+    import random
+
+    generator = random.Random(12)
+    client = raw_client(ALLOW_ALL)
+    client.initialize()
+    spellings = ["0", "-0", "1E2", "7", '"7"', '""', '"\\u00e9"', "12345678901234567890", "1.5"]
+    for round_number in range(30):
+        elements, expected = [], []
+        seen = set()
+        for _ in range(generator.randint(1, 6)):
+            kind = generator.random()
+            if kind < 0.1:
+                elements.append(b'{"jsonrpc":"2.0","id":true,"method":"ping"}')
+                expected.append(("refused", None))
+            elif kind < 0.15:
+                elements.append(b'[{"jsonrpc":"2.0","id":1,"method":"ping"}]')
+                expected.append(("refused", None))
+            elif kind < 0.25:
+                elements.append(b'{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":1,"progress":1}}')
+            else:
+                spelled = generator.choice(spellings)
+                # Warden tells ids apart by their exact text: -0 is not 0.
+                key = ("str", json.loads(spelled)) if spelled.startswith('"') else ("num", spelled)
+                tool = generator.choice(["echo", "slow"])
+                arguments = '{"seconds":0.01}' if tool == "slow" else '{"n":%d}' % round_number
+                elements.append(b'{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{"name":"%s","arguments":%s}}'
+                                % (spelled.encode(), tool.encode(), arguments.encode()))
+                expected.append(("refused" if key in seen else "served", key))
+                seen.add(key)
+        client.send(b"[" + b",".join(elements) + b"]")
+        if not expected:
+            continue
+        answers = []
+        while len(answers) < len(expected):
+            # Numbers kept as their text, to see each id exactly as Warden sent it back.
+            line = json.loads(client.read_line(), parse_int=lambda text: ("num", text),
+                              parse_float=lambda text: ("num", text))
+            answers += line if isinstance(line, list) else [line]
+        assert client.nothing_more(within=0.05)
+        served = sorted(repr(a["id"] if isinstance(a["id"], tuple) else ("str", a["id"])) for a in answers if "result" in a)
+        refused = [a for a in answers if "error" in a]
+        assert served == sorted(repr(key) for outcome, key in expected if outcome == "served")
+        assert len(refused) == sum(1 for outcome, _ in expected if outcome == "refused")
+        assert all(a["error"]["code"] == ("num", "-32600") for a in refused)
+    client.request({"jsonrpc": "2.0", "id": "last", "method": "ping"})
+    assert client.read()["id"] == "last"
+    assert client.close() == 0

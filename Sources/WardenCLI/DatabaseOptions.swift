@@ -1,14 +1,30 @@
 import ArgumentParser
 import Foundation
+import WardenGateway
+import WardenPolicy
 import WardenStore
 
 /// The `--db` option shared by every command that uses Warden's state.
 struct DatabaseOptions: ParsableArguments {
-    @Option(help: "The SQLite database with limits and the audit log (default: $XDG_STATE_HOME/warden/warden.db or ~/.local/state/warden/warden.db).")
+    @Option(
+        help: ArgumentHelp(
+            "The SQLite database with limits, the audit log, grants and approvals (default: $WARDEN_DB, else $XDG_STATE_HOME/warden/warden.db or ~/.local/state/warden/warden.db).",
+            valueName: "path"))
     var db: String?
 
+    /// The path in use: `--db`, else `$WARDEN_DB`, else `fallback` (a gateway
+    /// configuration's `store.sqlite`), else the default path.
+    func path(fallback: String? = nil) -> String {
+        db ?? Self.environmentPath ?? fallback ?? SQLiteStore.defaultPath()
+    }
+
     /// The path in use.
-    var path: String { db ?? SQLiteStore.defaultPath() }
+    var path: String { path() }
+
+    /// `$WARDEN_DB`, when set and not empty.
+    static var environmentPath: String? {
+        ProcessInfo.processInfo.environment["WARDEN_DB"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     /// Opens the store, or exits 2 saying why.
     func open() throws -> SQLiteStore {
@@ -20,7 +36,7 @@ struct DatabaseOptions: ParsableArguments {
     /// a mistyped `--db` must not read as an empty, intact audit log.
     func openExisting() throws -> SQLiteStore {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw failure("no Warden database at \(path); give --db the file that warden run or warden serve uses")
+            throw failure("no Warden database at \(path); give --db (or $WARDEN_DB) the file that warden run or warden serve uses")
         }
         return try open()
     }
@@ -31,6 +47,30 @@ struct DatabaseOptions: ParsableArguments {
             return try SQLiteStore(path: path)
         } catch {
             throw failure("cannot open the database \(path): \(error)")
+        }
+    }
+}
+
+/// The `--config` option: a gateway configuration, by default `$WARDEN_CONFIG`.
+struct ConfigurationOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The gateway configuration (YAML or JSON) (default: $WARDEN_CONFIG).", valueName: "file"))
+    var config: String?
+
+    /// `--config`, else `$WARDEN_CONFIG`; `nil` when neither is given.
+    var path: String? { Self.path(config) }
+
+    /// `config`, else `$WARDEN_CONFIG`; `nil` when neither is given.
+    static func path(_ config: String?) -> String? {
+        config ?? ProcessInfo.processInfo.environment["WARDEN_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The configuration at `path`, or exit 2 after printing every problem in it.
+    static func load(_ path: String) throws -> GatewayConfiguration {
+        do {
+            return try GatewayConfiguration.load(PolicyFiles.read(path), file: path, environment: ProcessInfo.processInfo.environment)
+        } catch let error as PolicyLoadError {
+            error.problems.forEach { printError($0.description) }
+            throw failure("\(path) is not a valid gateway configuration")
         }
     }
 }

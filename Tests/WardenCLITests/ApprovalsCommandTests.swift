@@ -7,7 +7,7 @@ import Testing
         let listed = try WardenBinary.run(["approvals", "list", "--db", db])
         #expect(listed.status == 0 && listed.stdout == "no pending approvals\n")
         let json = try WardenBinary.run(["approvals", "list", "--status", "all", "--db", db, "--format", "json"])
-        #expect(json.status == 0 && json.stdout == "[]\n")
+        #expect(json.status == 0 && json.stdout.isEmpty, "JSON lines: none for no approvals")
         let unknown = try WardenBinary.run(["approvals", "approve", "a_nothing", "--db", db])
         #expect(unknown.status == 2 && unknown.stderr.contains("no approval a_nothing; `warden approvals list` shows them"))
     }
@@ -30,7 +30,7 @@ import Testing
         let listed = try WardenBinary.run(["admins", "list", "--db", db])
         #expect(listed.stdout.contains("alice") && listed.stdout.contains("approver") && !listed.stdout.contains(token["token"]!))
         #expect(try WardenBinary.run(["admins", "revoke", token["id"]!, "--db", db]).status == 0)
-        #expect(try WardenBinary.run(["admins", "list", "--db", db, "--format", "json"]).stdout == "[]\n")
+        #expect(try WardenBinary.run(["admins", "list", "--db", db, "--format", "json"]).stdout.isEmpty)
         let caller = try WardenBinary.run(["admins", "create", "--db", db, "--name", "user", "--role", "viewer"])
         #expect(caller.status == 2 && caller.stderr.contains("means the caller"))
         let role = try WardenBinary.run(["admins", "create", "--db", db, "--name", "bob", "--role", "root"])

@@ -38,7 +38,7 @@ def approvals(warden: str, db: str, *arguments: str) -> subprocess.CompletedProc
 def listed(warden: str, db: str, status: str = "pending") -> list[dict]:
     result = approvals(warden, db, "list", "--status", status, "--format", "json")
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return [json.loads(line) for line in result.stdout.splitlines()]  # one object per line
 
 
 def first_pending(warden: str, db: str) -> dict:

@@ -80,6 +80,11 @@ def held_gateway(warden, env, tmp_path, webhook):
     running.stop()
 
 
+def json_lines(text: str) -> list[dict]:
+    """The objects `warden ... list --format json` prints, one a line."""
+    return [json.loads(line) for line in text.splitlines()]
+
+
 def admin_token(gateway: Gateway, name: str, role: str) -> str:
     result = subprocess.run(
         [gateway.warden, "admins", "create", "--db", gateway.db, "--name", name, "--role", role, "--format", "json"],
@@ -163,8 +168,8 @@ async def test_warden_approvals_decides_through_a_remote_gateway(held_gateway):
                               capture_output=True, text=True, timeout=TIMEOUT, env={**gateway.env, "WARDEN_ADMIN_TOKEN": carol})
 
     def decide():
-        wait_for(lambda: json.loads(cli("list").stdout) != [])
-        [approval] = json.loads(cli("list").stdout)
+        wait_for(lambda: cli("list").stdout.strip() != "")
+        [approval] = json_lines(cli("list").stdout)
         outcomes["show"] = cli("show", approval["id"])
         outcomes["deny"] = cli("deny", approval["id"], "--reason", "not today")
         outcomes["again"] = cli("approve", approval["id"])
@@ -198,7 +203,7 @@ async def test_a_gateway_shut_down_while_a_call_is_held_answers_it_and_closes_th
     assert result.is_error and "not approved: the gateway is shutting down" in text_of(result)
     listed = subprocess.run([gateway.warden, "approvals", "list", "--status", "all", "--db", gateway.db, "--format", "json"],
                             capture_output=True, text=True, timeout=TIMEOUT, check=True)
-    [closed] = json.loads(listed.stdout)
+    [closed] = json_lines(listed.stdout)
     assert closed["status"] == "cancelled" and closed["reason"] == "the gateway is shutting down"
 
 
@@ -279,7 +284,7 @@ async def test_over_http_the_caller_is_asked_by_elicitation_and_hears_progress(h
     assert progress and progress[0].startswith("waiting for approval a_")
     listed = subprocess.run([gateway.warden, "approvals", "list", "--status", "approved", "--db", gateway.db, "--format", "json"],
                             capture_output=True, text=True, timeout=TIMEOUT, check=True)
-    assert json.loads(listed.stdout)[0]["decided_by"] == "user"
+    assert json_lines(listed.stdout)[0]["decided_by"] == "user"
 
 
 def streamed_while_approved(gateway: Gateway, url: str, body, headers: dict, approver: str) -> list[dict]:
@@ -414,7 +419,7 @@ async def test_a_stateless_caller_approves_through_an_input_required_round(held_
     assert len(questions) == 2 and "get_current_time on time" in questions[0]
     listed = subprocess.run([gateway.warden, "approvals", "list", "--status", "all", "--db", gateway.db, "--format", "json"],
                             capture_output=True, text=True, timeout=TIMEOUT, check=True)
-    assert sorted(approval["status"] for approval in json.loads(listed.stdout)) == ["approved", "denied"]
+    assert sorted(approval["status"] for approval in json_lines(listed.stdout)) == ["approved", "denied"]
 
 
 @pytest.mark.anyio

@@ -62,17 +62,20 @@ extension AdminsCommand {
         @Flag(help: "Include revoked tokens.")
         var all = false
 
-        @OptionGroup var output: OutputOptions
+        @Option(help: "Output format: text or json (one object per line).")
+        var format: OutputFormat = .text
 
         func run() async throws {
             let tokens = try database.openExisting().adminTokens.list(includingRevoked: all)
-            switch output.format {
+            switch format {
             case .json:
-                let rows: [JSONValue] = tokens.map { token in
-                    ["id": .string(token.id), "name": .string(token.name), "role": .string(token.role.rawValue),
-                     "created_at": .string(token.createdAt.formatted(.iso8601)), "revoked": .bool(token.revokedAt != nil)]
+                for token in tokens {
+                    let row: JSONValue = [
+                        "id": .string(token.id), "name": .string(token.name), "role": .string(token.role.rawValue),
+                        "created_at": .string(token.createdAt.formatted(.iso8601)), "revoked": .bool(token.revokedAt != nil),
+                    ]
+                    print(JSONWriter.write(row))
                 }
-                print(JSONWriter.write(.array(rows)))
             case .text:
                 printTable([["ID", "NAME", "ROLE", "CREATED", "STATUS"]] + tokens.map { token in
                     [token.id, token.name, token.role.rawValue, token.createdAt.formatted(.iso8601), token.revokedAt == nil ? "active" : "revoked"]

@@ -23,7 +23,7 @@ struct ApprovalsCommand: AsyncParsableCommand {
 struct ApprovalSource: ParsableArguments {
     @OptionGroup var database: DatabaseOptions
 
-    @Option(help: "A remote gateway's base URL (e.g. http://gateway:8080): use its admin API instead of --db.")
+    @Option(help: "A remote gateway's base URL (e.g. http://gateway:8940): use its admin API instead of --db.")
     var url: String?
 
     @Option(help: "The admin token for --url (default: $WARDEN_ADMIN_TOKEN).")
@@ -59,7 +59,9 @@ struct ApprovalSource: ParsableArguments {
     }
 
     func decide(id: String, approve: Bool, as approver: String?, reason: String?) async throws -> Approval {
-        let name = approver ?? ProcessInfo.processInfo.environment["USER"] ?? "cli"
+        guard let name = approver ?? Self.defaultApprover() else {
+            throw ValidationError("$USER is not set and this account has no name; give your approver name with --as NAME.")
+        }
         if client == nil && name == Approval.callerApprover {
             throw ValidationError("\"\(name)\" means the caller in policies' approvers lists; give your approver name with --as NAME.")
         }
@@ -67,6 +69,15 @@ struct ApprovalSource: ParsableArguments {
             if let client { return try await client.decide(id: id, approve: approve, reason: reason) }
             return try await database.openExisting().approvals.decide(id: id, approve: approve, by: name, reason: reason)
         }
+    }
+
+    /// The approver name `--as` defaults to: `$USER`, else the name of the account running
+    /// the command (as docs/approvals.md says).
+    static func defaultApprover(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        if let user = environment["USER"], !user.isEmpty { return user }
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return nil }
+        let account = String(cString: name)
+        return account.isEmpty ? nil : account
     }
 
     /// Turns failures into exit statuses: 2 for an unknown id or an unreachable or refusing
@@ -94,7 +105,8 @@ extension ApprovalsCommand {
         @Option(help: "Only approvals with this status: pending, approved, denied, expired, cancelled or all.")
         var status: String = "pending"
 
-        @OptionGroup var output: OutputOptions
+        @Option(help: "Output format: text or json (one object per line).")
+        var format: OutputFormat = .text
 
         func validate() throws {
             if status != "all" && Approval.Status(rawValue: status) == nil {
@@ -104,9 +116,9 @@ extension ApprovalsCommand {
 
         func run() async throws {
             let approvals = try await source.list(status: Approval.Status(rawValue: status))
-            switch output.format {
+            switch format {
             case .json:
-                print(JSONWriter.write(.array(approvals.map(\.json))))
+                approvals.forEach { print(JSONWriter.write($0.json)) }
             case .text:
                 guard !approvals.isEmpty else {
                     print(status == "all" ? "no approvals" : "no \(status) approvals")
@@ -195,7 +207,9 @@ struct DecisionOptions: ParsableArguments {
 
     @Option(
         name: .customLong("as"),
-        help: ArgumentHelp("Your approver name with --db (default: $USER); with --url, the admin token's name is used.", valueName: "name"))
+        help: ArgumentHelp(
+            "Your approver name with --db (default: $USER, else the name of your account); with --url, the admin token's name is used.",
+            valueName: "name"))
     var approver: String?
 
     @OptionGroup var output: OutputOptions

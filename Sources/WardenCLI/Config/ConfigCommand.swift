@@ -19,8 +19,17 @@ struct ConfigCommand: AsyncParsableCommand {
             discussion: "`${NAME}` references are resolved from the environment. Exits 0 when valid, 2 when not."
         )
 
-        @Argument(help: "The configuration file (YAML or JSON).")
-        var file: String
+        @Argument(help: ArgumentHelp("The configuration file (YAML or JSON) (default: $WARDEN_CONFIG).", valueName: "file"))
+        var configFile: String?
+
+        /// The file checked: the argument, else `$WARDEN_CONFIG`.
+        var file: String { ConfigurationOptions.path(configFile) ?? "" }
+
+        func validate() throws {
+            if ConfigurationOptions.path(configFile) == nil {
+                throw ValidationError("Missing expected argument '<file>' (or set $WARDEN_CONFIG).")
+            }
+        }
 
         @OptionGroup var output: OutputOptions
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WardenGateway
 import WardenJSON
 import WardenStore
 
@@ -39,9 +40,17 @@ struct GrantsCommand: AsyncParsableCommand {
 extension GrantsCommand {
     /// `warden grants create`
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a grant and print its token, once.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a grant and print its token, once.",
+            discussion: """
+                With --config (or $WARDEN_CONFIG), each --server must be one the gateway configuration \
+                serves (exit 2 otherwise), and the database defaults to its store.sqlite. Without a \
+                configuration, server names are not checked.
+                """)
 
         @OptionGroup var database: DatabaseOptions
+
+        @OptionGroup var configurationFile: ConfigurationOptions
 
         @Option(help: "A label for the grant, e.g. the agent's name.")
         var label: String
@@ -66,9 +75,19 @@ extension GrantsCommand {
         }
 
         func run() async throws {
+            var databasePath = database.path
+            if let config = configurationFile.path {
+                let configuration = try ConfigurationOptions.load(config)
+                let known = configuration.servers.map(\.name)
+                for server in servers where !known.contains(server) {
+                    throw failure(
+                        "\(config) has no server \"\(server)\"; it serves \(known.isEmpty ? "none" : known.joined(separator: ", "))")
+                }
+                databasePath = database.path(fallback: configuration.store.sqlitePath)
+            }
             let policyPath = URL(fileURLWithPath: policy).standardizedFileURL.path
             _ = try PolicyFiles.loadPolicy(policyPath)
-            let grants = try database.open().grants
+            let grants = try DatabaseOptions.open(path: databasePath).grants
             let issued = try GrantsCommand.attempt {
                 try grants.create(
                     label: label, servers: servers, policy: policyPath, identity: identity,

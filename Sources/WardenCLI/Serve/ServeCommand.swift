@@ -27,25 +27,32 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The gateway configuration (YAML or JSON); check it with `warden config check`.")
-    var config: String
+    @Option(help: ArgumentHelp("The gateway configuration (YAML or JSON) (default: $WARDEN_CONFIG); check it with `warden config check`.", valueName: "file"))
+    var config: String?
 
-    @Option(help: "The SQLite database, overriding the configuration's store.sqlite.")
+    @Option(help: ArgumentHelp("The SQLite database, overriding the configuration's store.sqlite (default: $WARDEN_DB, else store.sqlite).", valueName: "path"))
     var db: String?
+
+    func validate() throws {
+        if ConfigurationOptions.path(config) == nil {
+            throw ValidationError("Missing expected argument '--config <file>' (or set $WARDEN_CONFIG).")
+        }
+    }
+
+    @OptionGroup var checkpoints: AuditCheckpointOptions
 
     @OptionGroup var log: LogOptions
 
     func run() async throws {
         let logger = log.bootstrap()
-        let configuration: GatewayConfiguration
-        do {
-            configuration = try GatewayConfiguration.load(PolicyFiles.read(config), file: config, environment: ProcessInfo.processInfo.environment)
-        } catch let error as PolicyLoadError {
-            error.problems.forEach { printError($0.description) }
-            throw failure("\(config) is not a valid gateway configuration")
-        }
-        let databasePath = db ?? configuration.store.sqlitePath ?? SQLiteStore.defaultPath()
+        guard let config = ConfigurationOptions.path(config) else { throw ExitCode(2) }
+        let configuration = try ConfigurationOptions.load(config)
+        let databasePath = db ?? DatabaseOptions.environmentPath ?? configuration.store.sqlitePath ?? SQLiteStore.defaultPath()
         let store = try DatabaseOptions.open(path: databasePath)
+        // The gateway's audit writer keeps checkpoints as these options say.
+        let checkpointLog = AuditCheckpointLog(logger: logger)
+        AuditCheckpointing.standard = try checkpoints.checkpointing(log: checkpointLog)
+        defer { checkpointLog.finish() }
         let gateway: HTTPGateway
         do {
             gateway = try await HTTPGateway(configuration: configuration, store: store, logger: logger)
@@ -69,6 +76,8 @@ struct ServeCommand: AsyncParsableCommand {
                     "servers": "\(configuration.servers.map(\.name).joined(separator: ","))", "db": "\(databasePath)",
                 ])
             }
+        } catch let error as HTTPGateway.ListenFailure {
+            throw failure(error.description)
         } catch {
             throw failure("the gateway stopped: \(error)")
         }

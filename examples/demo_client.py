@@ -37,7 +37,7 @@ async def connect(arguments: list[str]):
 def show(label: str, result) -> None:
     text = " ".join(" ".join(getattr(item, "text", "").split()) for item in result.content)
     status = "ERROR" if result.is_error else "ok"
-    print(f"  {label:<46} {status:<6} {text[:110]}")
+    print(f"  {label:<46} {status:<6} {text}")
 
 
 async def main() -> None:

@@ -81,10 +81,12 @@ import WardenPolicy
                 label_claims: {team: team}
                 servers: [local]
                 policy: policies/p.yaml
+                jwks_refetch_interval: 5s
             servers:
               local: {command: [mcp-server-time], policy: policies/p.yaml}
             """)
         let jwt = try #require(try load(path).jwt)
+        #expect(jwt.refetchIntervalSeconds == 5)
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
         #expect(jwt.keys == .file(folder + "/keys/jwks.json"))
         #expect(jwt.issuer == "https://idp.example" && jwt.audience == "warden" && jwt.identityClaim == "email")
@@ -118,6 +120,55 @@ import WardenPolicy
               git__old: {command: [mcp-server-git], policy: policies/p.yaml}
             """)
         #expect(problems(renamed).isEmpty)
+    }
+
+    @Test func serverNamesWhoseAggregatedNamesCouldBeReadTwoWaysAreRefused() throws {
+        let path = try write(
+            """
+            servers:
+              files: {command: [a], policy: policies/p.yaml}
+              files_: {command: [b], policy: policies/p.yaml}
+              files_x: {command: [c], policy: policies/p.yaml}
+              files__: {command: [d], policy: policies/p.yaml}
+            """)
+        let messages = problems(path).map(\.message)
+        // files__ contains the separator; files/files_ and files/files__ and files_/files__ collide.
+        #expect(messages.contains { $0.contains("the server names files and files_ collide") && $0.contains("files___read_file") })
+        #expect(messages.contains { $0.contains("the server names files and files__ collide") })
+        #expect(messages.contains { $0.contains("the server names files_ and files__ collide") })
+        #expect(!messages.contains { $0.contains("files_x collide") || $0.contains("names files_x and") })
+        #expect(
+            GatewayConfiguration.ambiguousServerNames(["a", "a_", "ab", "a-", "b_"], separator: "__").map { "\($0.0)/\($0.1)" } == ["a/a_"])
+        #expect(GatewayConfiguration.ambiguousServerNames(["a", "a.b"], separator: ".").map { "\($0.0)/\($0.1)" } == ["a/a.b"])
+        #expect(GatewayConfiguration.ambiguousServerNames(["a", "ab"], separator: "b").map { "\($0.0)/\($0.1)" } == ["a/ab"])
+    }
+
+    @Test func connectionSessionAndShutdownLimits() throws {
+        let defaults = try load(try write("servers:\n  t: {command: [t], policy: policies/p.yaml}\n"))
+        #expect(defaults.listen.headerTimeoutSeconds == 10 && defaults.listen.bodyTimeoutSeconds == 30)
+        #expect(defaults.listen.idleTimeoutSeconds == 60 && defaults.listen.maxConnections == 1024)
+        #expect(defaults.limits.maxSessionsPerGrant == 32 && defaults.limits.shutdownTimeoutSeconds == 10)
+        #expect(defaults.limits.upstreamConnectionsPerHost == 128 && defaults.limits.upstreamStreamsPerHost == 1024)
+        let path = try write(
+            """
+            listen: {header_timeout: 2s, body_timeout: 1m, idle_timeout: 5, max_connections: 50}
+            limits: {max_sessions_per_grant: 4, shutdown_timeout: 3s, upstream_connections_per_host: 16, upstream_streams_per_host: 300}
+            servers:
+              t: {command: [t], policy: policies/p.yaml}
+            """)
+        let configuration = try load(path)
+        #expect(configuration.listen.headerTimeoutSeconds == 2 && configuration.listen.bodyTimeoutSeconds == 60)
+        #expect(configuration.listen.idleTimeoutSeconds == 5 && configuration.listen.maxConnections == 50)
+        #expect(configuration.limits.maxSessionsPerGrant == 4 && configuration.limits.shutdownTimeoutSeconds == 3)
+        #expect(configuration.limits.upstreamConnectionsPerHost == 16 && configuration.limits.upstreamStreamsPerHost == 300)
+        let broken = try write(
+            """
+            listen: {max_connections: 0, header_timeout: soon}
+            limits: {max_sessions_per_grant: -1}
+            servers:
+              t: {command: [t], policy: policies/p.yaml}
+            """)
+        #expect(problems(broken).count == 3)
     }
 
     @Test func pathsAreRelativeToTheFileAndPortZeroPicksAFreePort() throws {

@@ -150,3 +150,54 @@ async def test_an_event_stream_the_server_closes_is_resumed_with_last_event_id(w
         gateway.stop()
         process.terminate()
         process.wait(timeout=TIMEOUT)
+
+
+@pytest.mark.anyio
+async def test_many_sessions_to_one_remote_server_are_all_served(warden, env, tmp_path):
+    """64 client sessions open at once to one remote server: each holds a long-lived GET
+    stream to it through Warden, and every call of every session is still answered (streams
+    and requests use connection pools of their own)."""
+    import anyio
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    process, port, _ = start_fixture(tmp_path, env)
+    (tmp_path / "remote.yaml").write_text(REMOTE_POLICY)
+    gateway = Gateway(warden, env, tmp_path, limits=", max_sessions_per_grant: 100", extra=f"""  remote:
+    url: http://127.0.0.1:{port}/mcp
+    policy: remote.yaml
+""")
+    sessions = 64
+    try:
+        token = gateway.grant("agent", "remote.yaml", "remote")
+        initialized = 0
+        everyone_in = anyio.Event()
+        answers: list[str] = []
+
+        async def one(index: int) -> None:
+            nonlocal initialized
+            async with create_mcp_http_client(headers=bearer(token)) as client:
+                async with streamable_http_client(gateway.url("remote"), http_client=client) as (read, write):
+                    async with ClientSession(read, write) as session:
+                        await session.initialize()
+                        initialized += 1
+                        if initialized == sessions:
+                            everyone_in.set()
+                        await everyone_in.wait()  # every session (and its stream) is open before any call
+                        for step in range(3):
+                            result = await session.call_tool("add", {"a": index, "b": step})
+                            answers.append(text_of(result))
+                            assert text_of(result) == str(index + step)
+
+        with anyio.fail_after(120):
+            async with anyio.create_task_group() as group:
+                for index in range(sessions):
+                    group.start_soon(one, index)
+        assert len(answers) == 3 * sessions
+        metrics = http("GET", f"{gateway.base}/metrics")[2].decode()
+        assert 'warden_decisions_total{server="remote",tool="add",decision="allow"} 192' in metrics
+    finally:
+        gateway.stop()
+        process.terminate()
+        process.wait(timeout=TIMEOUT)

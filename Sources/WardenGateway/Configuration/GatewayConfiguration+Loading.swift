@@ -4,8 +4,16 @@ public import WardenPolicy
 
 extension GatewayConfiguration {
     static let keys = ["version", "listen", "store", "limits", "servers", "aggregation", "auth", "approvals", "audit"]
-    static let jwtKeys = ["jwks_file", "jwks_url", "issuer", "audience", "identity_claim", "label_claims", "servers", "policy"]
-    static let listenKeys = ["host", "port", "allowed_origins", "allowed_hosts", "anonymous"]
+    static let jwtKeys = [
+        "jwks_file", "jwks_url", "jwks_refetch_interval", "issuer", "audience", "identity_claim", "label_claims", "servers", "policy",
+    ]
+    static let listenKeys = [
+        "host", "port", "allowed_origins", "allowed_hosts", "anonymous", "header_timeout", "body_timeout", "idle_timeout", "max_connections",
+    ]
+    static let limitsKeys = [
+        "max_body_bytes", "max_depth", "upstream_timeout", "session_idle_timeout", "max_sessions_per_grant", "shutdown_timeout",
+        "upstream_connections_per_host", "upstream_streams_per_host",
+    ]
     static let serverKeys = ["command", "env", "shared", "url", "transport", "headers", "policy"]
 
     /// Loads a configuration: every problem in it and in the policies it names is reported at
@@ -71,14 +79,24 @@ extension GatewayConfiguration {
                     server(member.key, member.value, at: root.appending("servers").appending(member.key))
                 }
             }
-            // Aggregated names are split at the first separator after a server's name: no
-            // server name may contain it, or two servers' tools could take the same name.
+            // No server name may contain the separator, and no aggregated name may be read two
+            // ways: a call is routed to the one server whose name and separator begin it.
             for server in configuration.servers
             where !configuration.aggregationSeparator.isEmpty && server.name.contains(configuration.aggregationSeparator) {
                 let pointer = root.appending("servers").appending(server.name)
                 decoder.report(
                     "the server name \(server.name) contains the aggregation separator \"\(configuration.aggregationSeparator)\", so its tools' aggregated names could collide with another server's, at \(pointer)",
                     at: pointer, suggestion: "rename the server, or set aggregation.separator to something no server name contains")
+            }
+            for (first, second) in GatewayConfiguration.ambiguousServerNames(configuration.servers.map(\.name), separator: configuration.aggregationSeparator) {
+                let pointer = root.appending("servers").appending(second)
+                let (shorter, longer) = first.count <= second.count ? (first, second) : (second, first)
+                let separator = configuration.aggregationSeparator
+                let example = longer + separator + "read_file"
+                let misread = String(example.dropFirst(shorter.count + separator.count))
+                decoder.report(
+                    "the server names \(first) and \(second) collide on the aggregated endpoint /mcp: \(example) could be \(longer)'s tool read_file or \(shorter)'s tool \(misread), at \(pointer)",
+                    at: pointer, suggestion: "rename one of them so that neither name followed by \"\(separator)\" begins the other's")
             }
             if let value = object["auth"],
                 let auth = decoder.object(value, at: root.appending("auth"), keys: ["jwt"]),
@@ -145,12 +163,24 @@ extension GatewayConfiguration {
                     decoder.report("anonymous mode is for loopback development only; listen on 127.0.0.1 at \(pointer)", at: pointer.appending("anonymous"))
                 }
             }
+            if let value = object["header_timeout"], let seconds = decoder.durationSeconds(value, at: pointer.appending("header_timeout")) {
+                listen.headerTimeoutSeconds = seconds
+            }
+            if let value = object["body_timeout"], let seconds = decoder.durationSeconds(value, at: pointer.appending("body_timeout")) {
+                listen.bodyTimeoutSeconds = seconds
+            }
+            if let value = object["idle_timeout"], let seconds = decoder.durationSeconds(value, at: pointer.appending("idle_timeout")) {
+                listen.idleTimeoutSeconds = seconds
+            }
+            if let value = object["max_connections"], let count = decoder.integer(value, at: pointer.appending("max_connections"), in: 1...1_000_000) {
+                listen.maxConnections = count
+            }
             return listen
         }
 
         mutating func limits(_ value: JSONValue, at pointer: JSONPointer) -> Limits {
             var limits = Limits()
-            guard let object = decoder.object(value, at: pointer, keys: ["max_body_bytes", "max_depth", "upstream_timeout", "session_idle_timeout"]) else { return limits }
+            guard let object = decoder.object(value, at: pointer, keys: GatewayConfiguration.limitsKeys) else { return limits }
             if let value = object["max_body_bytes"], let bytes = decoder.integer(value, at: pointer.appending("max_body_bytes"), in: 1024...(1 << 30)) {
                 limits.maxBodyBytes = bytes
             }
@@ -162,6 +192,24 @@ extension GatewayConfiguration {
             }
             if let value = object["session_idle_timeout"], let seconds = decoder.durationSeconds(value, at: pointer.appending("session_idle_timeout")) {
                 limits.sessionIdleTimeoutSeconds = seconds
+            }
+            if let value = object["max_sessions_per_grant"],
+                let count = decoder.integer(value, at: pointer.appending("max_sessions_per_grant"), in: 1...1_000_000)
+            {
+                limits.maxSessionsPerGrant = count
+            }
+            if let value = object["shutdown_timeout"], let seconds = decoder.durationSeconds(value, at: pointer.appending("shutdown_timeout")) {
+                limits.shutdownTimeoutSeconds = seconds
+            }
+            if let value = object["upstream_connections_per_host"],
+                let count = decoder.integer(value, at: pointer.appending("upstream_connections_per_host"), in: 1...100_000)
+            {
+                limits.upstreamConnectionsPerHost = count
+            }
+            if let value = object["upstream_streams_per_host"],
+                let count = decoder.integer(value, at: pointer.appending("upstream_streams_per_host"), in: 1...100_000)
+            {
+                limits.upstreamStreamsPerHost = count
             }
             return limits
         }
@@ -192,6 +240,11 @@ extension GatewayConfiguration {
             jwt.audience = object["audience"].flatMap { string($0, at: pointer.appending("audience")) }
             if let claim = object["identity_claim"].flatMap({ string($0, at: pointer.appending("identity_claim")) }) { jwt.identityClaim = claim }
             jwt.labelClaims = object["label_claims"].flatMap { stringMap($0, at: pointer.appending("label_claims")) } ?? [:]
+            if let value = object["jwks_refetch_interval"],
+                let seconds = decoder.durationSeconds(value, at: pointer.appending("jwks_refetch_interval"))
+            {
+                jwt.refetchIntervalSeconds = seconds
+            }
             jwt.servers = reachable
             if let relative = object["policy"].flatMap({ string($0, at: pointer.appending("policy")) }) {
                 let path = resolve(relative)
@@ -303,6 +356,21 @@ extension GatewayConfiguration {
             }
             return result + rest
         }
+    }
+
+    /// The pairs of server names whose tools' aggregated names could be read two ways:
+    /// names A and B collide exactly when A + separator begins B + separator, or the reverse
+    /// (`files` and `files_` with `__`: `files___read_file` is `files_`'s `read_file` and
+    /// `files`'s `_read_file`).
+    public static func ambiguousServerNames(_ names: [String], separator: String) -> [(String, String)] {
+        var pairs: [(String, String)] = []
+        for (index, first) in names.enumerated() {
+            for second in names[(index + 1)...] where first != second {
+                let (a, b) = (first + separator, second + separator)
+                if a.utf8.starts(with: b.utf8) || b.utf8.starts(with: a.utf8) { pairs.append((first, second)) }
+            }
+        }
+        return pairs
     }
 
     /// Server names appear in URLs (`/mcp/<name>`) and aggregated tool names: ASCII letters,

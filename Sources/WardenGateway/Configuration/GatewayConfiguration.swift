@@ -24,6 +24,15 @@ public struct GatewayConfiguration: Sendable {
         public var allowedHosts: [String] = []
         /// Serve without grant tokens (loopback development only; loudly logged). The default is false.
         public var anonymous = false
+        /// How long a connection may take to send a complete request head, in seconds: from
+        /// its opening for the first request, from its first byte for the next. The default is 10.
+        public var headerTimeoutSeconds = 10
+        /// How long a request's body may take to arrive once its head has, in seconds. The default is 30.
+        public var bodyTimeoutSeconds = 30
+        /// How long a kept-alive connection may wait for its next request, in seconds. The default is 60.
+        public var idleTimeoutSeconds = 60
+        /// The most connections open at once; more are answered 503 and closed. The default is 1024.
+        public var maxConnections = 1024
 
         public init() {}
     }
@@ -47,6 +56,19 @@ public struct GatewayConfiguration: Sendable {
         /// How long a session may go unused (no request, no open stream) before it is ended
         /// with its server process, in seconds. The default is 1800 (30 minutes).
         public var sessionIdleTimeoutSeconds = 1800
+        /// The most sessions one caller (a grant, a JWT identity, or the anonymous caller) may
+        /// have open at once, over every server; more are refused with 429. The default is 32.
+        public var maxSessionsPerGrant = 32
+        /// How long shutdown may take, in seconds, whatever is stuck: then the audit log is
+        /// flushed, remaining connections closed and server processes killed. The default is 10.
+        public var shutdownTimeoutSeconds = 10
+        /// Connections to one remote server's host for requests (POSTs, DELETEs, resumed call
+        /// streams); more requests wait for one. The default is 128.
+        public var upstreamConnectionsPerHost = 128
+        /// Connections to one remote server's host for the sessions' long-lived event streams
+        /// (one per session), kept apart from the requests' so that streams never starve them.
+        /// The default is 1024.
+        public var upstreamStreamsPerHost = 1024
 
         public init() {}
     }
@@ -74,6 +96,9 @@ public struct GatewayConfiguration: Sendable {
         public var servers: [String]?
         /// The policy file deciding JWT callers' calls; `nil` for each server's own.
         public var policyPath: String?
+        /// A token naming a key (`kid`) that is not in the set fetches a JWKS URL again at once,
+        /// at most once per this interval, in seconds. The default is 30.
+        public var refetchIntervalSeconds = 30
 
         public init(keys: KeySource) {
             self.keys = keys

@@ -215,12 +215,12 @@ final class AggregateSession: Sendable {
         memberAndServer(named: prefixed).map { ($0.session, $0.rest) }
     }
 
+    /// The one member whose name and separator begin `prefixed`; none when no member's do, or
+    /// when more than one's do (a configuration never allows that: such names are refused).
     private func memberAndServer(named prefixed: String) -> (server: String, session: HTTPSession, rest: String)? {
-        for (name, member) in members {
-            let prefix = name + separator
-            if prefixed.hasPrefix(prefix) { return (name, member, String(prefixed.dropFirst(prefix.count))) }
-        }
-        return nil
+        let matching = members.filter { prefixed.utf8.starts(with: ($0.name + separator).utf8) }
+        guard matching.count == 1, let (name, member) = matching.first else { return nil }
+        return (name, member, String(prefixed.utf8.dropFirst(name.utf8.count + separator.utf8.count))!)
     }
 
     // MARK: - Servers to client

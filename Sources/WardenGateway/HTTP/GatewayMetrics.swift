@@ -6,6 +6,8 @@ final class GatewayMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let sessions: Gauge
     private let storeErrors: Counter
+    private let connections: Gauge
+    private let refusedConnections: Counter
     private let added: DurationHistogram
     private static let buckets: [Duration] = [
         .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
@@ -19,12 +21,33 @@ final class GatewayMetrics: Sendable {
     private static var upstream: MetricNameDescriptor {
         .init(namespace: "warden", metricName: "upstream_duration", unitName: "seconds", helpText: "How long servers took to answer forwarded calls.")
     }
+    private static var grantSessions: MetricNameDescriptor {
+        .init(namespace: "warden", metricName: "grant_sessions", helpText: "Sessions open now, per grant (or JWT identity, or anonymous).")
+    }
+    private static var refusedSessions: MetricNameDescriptor {
+        .init(
+            namespace: "warden", metricName: "sessions_refused", unitName: "total",
+            helpText: "Sessions refused because their grant had limits.max_sessions_per_grant open.")
+    }
+    private static var timedOutConnections: MetricNameDescriptor {
+        .init(
+            namespace: "warden", metricName: "connections_timed_out", unitName: "total",
+            helpText: "Connections closed for taking too long: to send a request head (header), its body (body), or a next request (idle).")
+    }
+    /// The `tool` label of calls to tools their server never advertised: the name the client
+    /// sent is not used, so made-up names cannot create series without end.
+    static let unknownTool = "(unknown)"
 
     init() {
         sessions = registry.makeGauge(descriptor: .init(
             namespace: "warden", metricName: "active", unitName: "sessions", helpText: "MCP sessions open now."))
         storeErrors = registry.makeCounter(descriptor: .init(
             namespace: "warden", metricName: "store_errors", unitName: "total", helpText: "Requests refused because the state store failed."))
+        connections = registry.makeGauge(descriptor: .init(
+            namespace: "warden", metricName: "open", unitName: "connections", helpText: "HTTP connections open now."))
+        refusedConnections = registry.makeCounter(descriptor: .init(
+            namespace: "warden", metricName: "connections_refused", unitName: "total",
+            helpText: "HTTP connections answered 503 and closed because listen.max_connections were open."))
         added = registry.makeDurationHistogram(
             descriptor: .init(
                 namespace: "warden", metricName: "decision_duration", unitName: "seconds",
@@ -33,9 +56,15 @@ final class GatewayMetrics: Sendable {
     }
 
     /// Counts a decision, and the upstream's latency when the call was forwarded and answered.
+    ///
+    /// The `tool` label names only tools their server advertised: a decision by a policy rule
+    /// (`record.rule`) is made only for such a tool (hidden ones included: the server listed
+    /// them, so they are finitely many). Every other call (an unknown tool, invalid parameters,
+    /// a tools list that could not be read) is counted under ``unknownTool``.
     func observe(_ record: AuditRecord) {
         let server = record.server ?? ""
-        registry.makeCounter(descriptor: Self.decisions, labels: [("server", server), ("tool", record.tool ?? ""), ("decision", record.decision)])
+        let tool = record.rule != nil ? record.tool ?? "" : Self.unknownTool
+        registry.makeCounter(descriptor: Self.decisions, labels: [("server", server), ("tool", tool), ("decision", record.decision)])
             .increment()
         if let milliseconds = record.latencyMilliseconds {
             registry.makeDurationHistogram(descriptor: Self.upstream, labels: [("server", server)], buckets: Self.buckets)
@@ -50,6 +79,26 @@ final class GatewayMetrics: Sendable {
     func sessionOpened() { sessions.increment() }
 
     func sessionClosed() { sessions.decrement() }
+
+    /// The number of sessions `owner` (a grant id, `jwt:<name>` or `anonymous`) has open now.
+    func grantSessions(_ owner: String, open count: Int) {
+        registry.makeGauge(descriptor: Self.grantSessions, labels: [("grant", owner)]).set(Int64(count))
+    }
+
+    func sessionRefused(_ owner: String) {
+        registry.makeCounter(descriptor: Self.refusedSessions, labels: [("grant", owner)]).increment()
+    }
+
+    func connectionOpened() { connections.increment() }
+
+    func connectionClosed() { connections.decrement() }
+
+    func connectionRefused() { refusedConnections.increment() }
+
+    /// A connection closed for taking too long: `phase` is `header`, `body` or `idle`.
+    func connectionTimedOut(_ phase: String) {
+        registry.makeCounter(descriptor: Self.timedOutConnections, labels: [("phase", phase)]).increment()
+    }
 
     /// The metrics in the Prometheus text format.
     func exposition() -> [UInt8] { registry.emitToBuffer() }

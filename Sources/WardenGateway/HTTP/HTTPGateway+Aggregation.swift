@@ -26,7 +26,13 @@ extension HTTPGateway {
             }
             session = found
         } else if case .object = value, value["method"] == "initialize" {
-            session = try openAggregate(for: caller, servers: servers)
+            try admitSession(of: caller.owner)
+            do {
+                session = try openAggregate(for: caller, servers: servers)
+            } catch {
+                releaseSession(of: caller.owner)
+                throw error
+            }
             aggregates.withLock { $0[session.id] = session }
             metrics.sessionOpened()
             headers[.mcpSessionID] = session.id
@@ -123,6 +129,7 @@ extension HTTPGateway {
     func aggregateEnded(_ session: AggregateSession) {
         session.close()
         guard aggregates.withLock({ $0.removeValue(forKey: session.id) }) != nil else { return }
+        releaseSession(of: session.owner)
         metrics.sessionClosed()
     }
 

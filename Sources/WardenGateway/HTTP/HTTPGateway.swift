@@ -43,9 +43,24 @@ public final class HTTPGateway: Sendable {
     /// The processes of the stdio servers configured `shared: true`, by server name.
     let sharedServers: [String: SharedServer]
     let inFlight = Atomic<Int>(0)
+    /// The connection pools remote servers are reached with (requests and streams apart).
+    let remoteClients: RemoteClients
+    /// The limits on connections: deadlines for requests to arrive, and how many may be open.
+    let connections: ConnectionGuard
+    /// The sessions each caller (by owner: a grant id, `jwt:<name>`, `anonymous`) has open.
+    let sessionCounts = Mutex<[String: Int]>([:])
+    /// Told once, when shutdown begins, of its bound (the instant by which Warden exits).
+    let shutdownBegan = AsyncStream<ContinuousClock.Instant>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    /// Whether the server has listened (a gateway that never could has nothing to drain).
+    let isListening = Atomic<Bool>(false)
 
     /// Why the gateway cannot serve a configuration.
     public struct UnsupportedConfiguration: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Why the gateway could not listen (a port in use, an address not of this machine).
+    public struct ListenFailure: Error, CustomStringConvertible {
         public var description: String
     }
 
@@ -71,6 +86,9 @@ public final class HTTPGateway: Sendable {
                 logger: logger)
         }
         self.sharedServers = sharedServers
+        self.remoteClients = RemoteClients(
+            connectionsPerHost: configuration.limits.upstreamConnectionsPerHost, streamsPerHost: configuration.limits.upstreamStreamsPerHost)
+        self.connections = ConnectionGuard(configuration.listen, metrics: metrics)
         let boundPort = BoundPort()
         self.boundPort = boundPort
         let host = configuration.listen.host
@@ -91,17 +109,22 @@ public final class HTTPGateway: Sendable {
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting sessions, lets calls in flight
-    /// finish, ends every session and flushes the audit log. `listening` gets the bound port.
+    /// finish, ends every session and flushes the audit log, all within
+    /// `limits.shutdown_timeout`. `listening` gets the bound port.
+    /// - Throws: ``ListenFailure`` when the address cannot be listened on.
     public func run(listening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let application = Application(
             router: makeRouter(),
+            server: connections.http1(),
             configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "warden"),
-            onServerRunning: { [boundPort] channel in
+            onServerRunning: { [boundPort, self] channel in
                 boundPort.value = channel.localAddress?.port ?? 0
+                self.isListening.store(true, ordering: .sequentiallyConsistent)
                 listening(boundPort.value)
             },
             logger: logger
         )
+        Self.raiseOpenFileLimit(needed: configuration.listen.maxConnections * 3, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [AuditService(audit: audit), application, SessionDrain(gateway: self)],
@@ -116,8 +139,84 @@ public final class HTTPGateway: Sendable {
             keyRefresh.cancel()
             reaper.cancel()
         }
-        try await group.run()
-        policies.stopWatching()
+        // The service group, or the shutdown bound, whichever ends first: something stuck (a
+        // connection, a request, a server) must not hold the process past the bound.
+        let (ended, end) = AsyncStream<Result<Void, any Error>?>.makeStream()
+        Task {
+            do {
+                try await group.run()
+                end.yield(.success(()))
+            } catch {
+                end.yield(.failure(error))
+            }
+        }
+        let bound = Task { [connections, shutdownBegan] in
+            for await deadline in shutdownBegan.stream {
+                // A moment before the bound, connections still open are closed: their requests end, and so
+                // can the HTTP server; at the bound, Warden stops waiting.
+                try? await Task.sleep(until: deadline - .milliseconds(750))
+                if Task.isCancelled { return }
+                connections.closeAll()
+                try? await Task.sleep(until: deadline)
+                if !Task.isCancelled { end.yield(nil) }
+                return
+            }
+        }
+        defer { bound.cancel() }
+        var outcomes = ended.makeAsyncIterator()
+        switch await outcomes.next() ?? nil {
+        case .success?:
+            policies.stopWatching()
+            await remoteClients.shutdown()
+        case .failure(let error)?:
+            policies.stopWatching()
+            await remoteClients.shutdown()
+            guard isListening.load(ordering: .sequentiallyConsistent) else { throw Self.listenFailure(error, listen: configuration.listen) }
+            throw error
+        case nil:
+            // The bound passed: flush what the audit log holds and leave the rest behind.
+            let open = connections.closeAll()
+            let killed = ServerProcess.killAll()
+            logger.warning(
+                "shutdown took longer than limits.shutdown_timeout; exiting anyway",
+                metadata: ["bound": "\(configuration.limits.shutdownTimeoutSeconds)s", "connections_closed": "\(open)", "servers_killed": "\(killed)"])
+            await audit.flush()
+            policies.stopWatching()
+        }
+    }
+
+    /// Raises the soft limit on open files to the hard one: every connection, every
+    /// connection to a remote server and every server process's pipes take descriptors, and
+    /// the usual soft limit (1024) is below what `listen.max_connections` alone may take.
+    static func raiseOpenFileLimit(needed: Int, logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 else { return }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(RLIMIT_NOFILE_VALUE, &raised) == 0 { limit = raised }
+        }
+        if limit.rlim_cur < rlim_t(needed) {
+            logger.warning(
+                "the open file limit is low for listen.max_connections; raise it (ulimit -n) or lower max_connections",
+                metadata: ["limit": "\(limit.rlim_cur)", "max_connections": "\(needed / 3)"])
+        }
+    }
+
+    /// What to say when the gateway could not listen: the service group's error, read.
+    static func listenFailure(_ error: any Error, listen: GatewayConfiguration.Listen) -> ListenFailure {
+        let address = listen.host.contains(":") ? "[\(listen.host)]:\(listen.port)" : "\(listen.host):\(listen.port)"
+        guard let error = error as? IOError else { return ListenFailure(description: "cannot listen on \(address): \(error)") }
+        switch error.errnoCode {
+        case EADDRINUSE:
+            return ListenFailure(description: "port \(listen.port) is in use; set listen.port or stop the other process")
+        case EACCES:
+            return ListenFailure(description: "cannot listen on port \(listen.port): permission denied (ports below 1024 need privileges); set listen.port")
+        case EADDRNOTAVAIL:
+            return ListenFailure(description: "cannot listen on \(listen.host): not an address of this machine; set listen.host")
+        default:
+            return ListenFailure(description: "cannot listen on \(address): \(String(cString: strerror(error.errnoCode)))")
+        }
     }
 
     /// Reloads every policy file now (SIGHUP).
@@ -138,6 +237,7 @@ public final class HTTPGateway: Sendable {
         let session = HTTPSession(
             owner: caller.owner, serverName: server.name, answersOnStream: answersOnStream, hasBackChannel: hasBackChannel, logger: logger)
         if registered {
+            try admitSession(of: caller.owner)
             sessions.withLock { $0[session.id] = session }
             metrics.sessionOpened()
         }
@@ -165,7 +265,9 @@ public final class HTTPGateway: Sendable {
             case .streamableHTTP(let url, let headers), .sse(let url, let headers):
                 let legacySSE = if case .sse = server.upstream { true } else { false }
                 session.startRemote(
-                    .init(serverName: server.name, url: url, headers: headers, timeout: .seconds(limits.upstreamTimeoutSeconds), maxMessageBytes: limits.maxBodyBytes),
+                    .init(
+                        serverName: server.name, url: url, headers: headers, timeout: .seconds(limits.upstreamTimeoutSeconds),
+                        maxMessageBytes: limits.maxBodyBytes, clients: remoteClients),
                     legacySSE: legacySSE, makeGateway: makeGateway)
             }
         } catch {
@@ -189,8 +291,39 @@ public final class HTTPGateway: Sendable {
         session.close()
         if let status { logger.info("server exited", metadata: ["server": "\(session.serverName)", "status": "\(status)"]) }
         guard sessions.withLock({ $0.removeValue(forKey: session.id) }) != nil else { return }
+        releaseSession(of: session.owner)
         metrics.sessionClosed()
         logger.info("session ended", metadata: ["server": "\(session.serverName)"])
+    }
+
+    /// Counts a session of `owner` in, or refuses it (429) when they have
+    /// `limits.max_sessions_per_grant` open: each session of a stdio server is a process.
+    func admitSession(of owner: String) throws(MCPHTTPError) {
+        let limit = configuration.limits.maxSessionsPerGrant
+        let admitted = sessionCounts.withLock { counts in
+            let open = counts[owner, default: 0]
+            guard open < limit else { return false }
+            counts[owner] = open + 1
+            metrics.grantSessions(owner, open: open + 1)
+            return true
+        }
+        guard admitted else {
+            metrics.sessionRefused(owner)
+            logger.warning("session refused: its caller has the most sessions allowed open", metadata: ["caller": "\(owner)", "limit": "\(limit)"])
+            throw MCPHTTPError(
+                .tooManyRequests,
+                "Too many sessions: this caller has \(limit) sessions open, the most limits.max_sessions_per_grant allows. End sessions no longer used (DELETE with their Mcp-Session-Id; unused ones end after limits.session_idle_timeout), or raise limits.max_sessions_per_grant in the gateway configuration",
+                code: -32000)  // a server error (JSON-RPC's -32000 to -32099): not the client's message's fault
+        }
+    }
+
+    /// Counts a session of `owner` out.
+    func releaseSession(of owner: String) {
+        sessionCounts.withLock { counts in
+            let open = max(0, counts[owner, default: 0] - 1)
+            counts[owner] = open == 0 ? nil : open
+            metrics.grantSessions(owner, open: open)
+        }
     }
 
     /// Ends sessions nobody uses (clients that vanished without DELETE), with their server
@@ -211,18 +344,22 @@ public final class HTTPGateway: Sendable {
         }
     }
 
-    /// Shutdown: refuse new work, give calls in flight up to the upstream timeout, then end
-    /// every session and wait (a little) for their servers to exit.
+    /// Shutdown: refuse new work, give calls in flight up to the upstream timeout (within half
+    /// the shutdown bound), then end every session and wait (a little) for their servers to
+    /// exit. Starts the shutdown bound's clock.
     func drain() async {
+        let started = ContinuousClock.now
+        let bound = started + .seconds(configuration.limits.shutdownTimeoutSeconds)
+        shutdownBegan.continuation.yield(bound)
         draining.store(true, ordering: .sequentiallyConsistent)
-        logger.notice("shutting down: finishing calls in flight")
+        logger.notice("shutting down: finishing calls in flight", metadata: ["bound": "\(configuration.limits.shutdownTimeoutSeconds)s"])
         // Held calls would wait for a person: they are answered now, their approvals closed.
         var reachable = sessions.withLock { Array($0.values) } + aggregates.withLock { $0.values.flatMap { $0.members.map(\.session) } }
         for opening in statelessSessions.withLock({ Array($0.values) }) {
             if let stateless = try? await opening.value { reachable += stateless.sessions }
         }
         for session in reachable { await session.cancelHeldCalls(because: "the gateway is shutting down") }
-        let deadline = ContinuousClock.now + .seconds(configuration.limits.upstreamTimeoutSeconds)
+        let deadline = min(ContinuousClock.now + .seconds(configuration.limits.upstreamTimeoutSeconds), started + (bound - started) / 2)
         while inFlight.load(ordering: .sequentiallyConsistent) > 0 && .now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
@@ -231,9 +368,21 @@ public final class HTTPGateway: Sendable {
         let open = sessions.withLock { Array($0.values) }
         open.forEach { sessionEnded($0) }
         sharedServers.values.forEach { $0.stop() }
-        let exitDeadline = ContinuousClock.now + .seconds(5)
-        while !(open.allSatisfy(\.isFinished) && sharedServers.values.allSatisfy(\.hasExited)) && .now < exitDeadline {
+        // Servers get a few seconds to exit (stdin closed, then SIGTERM); those still running
+        // then are killed, so that none outlives Warden and their calls are audited (as
+        // answered by no one) before the audit log's last flush.
+        let finished = { open.allSatisfy(\.isFinished) && self.sharedServers.values.allSatisfy(\.hasExited) }
+        let exitDeadline = min(ContinuousClock.now + .seconds(5), bound - .milliseconds(1500))
+        while !finished() && .now < exitDeadline {
             try? await Task.sleep(for: .milliseconds(20))
+        }
+        if !finished() {
+            let killed = ServerProcess.killAll()
+            logger.warning("killed server processes that did not exit in time", metadata: ["count": "\(killed)"])
+            let killDeadline = min(ContinuousClock.now + .seconds(1), bound - .milliseconds(750))
+            while !finished() && .now < killDeadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
         }
     }
 }
@@ -264,6 +413,14 @@ struct SessionDrain: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
+        // A gateway that could not listen (its port in use) has nothing to drain: it just stops.
+        guard gateway.isListening.load(ordering: .sequentiallyConsistent) else { return }
         await gateway.drain()
     }
 }
+
+#if canImport(Glibc)
+private let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#else
+private let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
+#endif

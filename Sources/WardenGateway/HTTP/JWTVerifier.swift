@@ -2,6 +2,7 @@ import Foundation
 import JWTKit
 import Logging
 import Synchronization
+import WardenJSON
 import WardenPolicy
 
 #if canImport(FoundationNetworking)
@@ -13,8 +14,17 @@ import FoundationNetworking
 /// the identity's name and labels.
 final class JWTVerifier: Sendable {
     let configuration: GatewayConfiguration.JWTAuthentication
-    private let keys: Mutex<JWTKeyCollection>
+    private let keys: Mutex<Keys>
     private let logger: Logger
+    /// The fetch a token naming an unknown key started (others wait for it), and when the
+    /// last one started: at most one per `refetchIntervalSeconds`.
+    private let refetch = Mutex<(running: Task<Void, Never>?, last: ContinuousClock.Instant?)>((nil, nil))
+
+    /// The signing keys, and their ids.
+    struct Keys: Sendable {
+        var collection: JWTKeyCollection
+        var ids: Set<String>
+    }
 
     /// Why a token was refused; said to the client (it holds no secret).
     struct Refusal: Error, CustomStringConvertible {
@@ -33,16 +43,55 @@ final class JWTVerifier: Sendable {
         guard case .url = configuration.keys else { return }
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            do {
-                let fresh = try await Self.loadKeys(configuration.keys)
-                keys.withLock { $0 = fresh }
-            } catch {
-                logger.error("could not refresh the JWT signing keys; the previous ones stay in use", metadata: ["error": "\(error)"])
-            }
+            await reload(because: "the periodic refresh")
         }
     }
 
-    static func loadKeys(_ source: GatewayConfiguration.JWTAuthentication.KeySource) async throws -> JWTKeyCollection {
+    /// Fetches the keys again; a failure keeps the previous ones.
+    private func reload(because reason: String) async {
+        do {
+            let fresh = try await Self.loadKeys(configuration.keys)
+            keys.withLock { $0 = fresh }
+            logger.info("fetched the JWT signing keys", metadata: ["why": "\(reason)", "keys": "\(fresh.ids.sorted().joined(separator: ","))"])
+        } catch {
+            logger.error("could not refresh the JWT signing keys; the previous ones stay in use", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A token names a key (`kid`) the set does not hold: the provider may have rotated in a
+    /// new one. The keys are fetched again at once, unless a fetch for this reason started
+    /// less than `refetchIntervalSeconds` ago (tokens with made-up ids cannot make Warden
+    /// hammer the provider); tokens arriving during a fetch wait for it.
+    private func refetchForUnknownKey(_ kid: String) async {
+        guard case .url = configuration.keys else { return }
+        let interval = Duration.seconds(configuration.refetchIntervalSeconds)
+        let fetch = refetch.withLock { state -> Task<Void, Never>? in
+            if let running = state.running { return running }
+            let now = ContinuousClock.now
+            if let last = state.last, now - last < interval { return nil }
+            state.last = now
+            let task = Task {
+                await self.reload(because: "a token named the unknown key \(kid)")
+                self.refetch.withLock { $0.running = nil }
+            }
+            state.running = task
+            return task
+        }
+        await fetch?.value
+    }
+
+    /// The key id (`kid`) in a token's header, if it has one.
+    static func keyID(of token: String) -> String? {
+        guard let header = token.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first, header.utf8.count <= 4096 else {
+            return nil
+        }
+        var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), case .string(let kid)? = (try? JSONReader.parse(Array(data)))?["kid"] else { return nil }
+        return kid
+    }
+
+    static func loadKeys(_ source: GatewayConfiguration.JWTAuthentication.KeySource) async throws -> Keys {
         let json: String
         switch source {
         case .file(let path):
@@ -58,12 +107,19 @@ final class JWTVerifier: Sendable {
         }
         let collection = JWTKeyCollection()
         try await collection.add(jwksJSON: json)
-        return collection
+        let ids = (try? JSONReader.parse(Array(json.utf8)))?["keys"]?.arrayValue?.compactMap { $0["kid"]?.stringValue } ?? []
+        return Keys(collection: collection, ids: Set(ids))
     }
 
     /// The caller a token stands for, or the reason it is refused.
     func caller(for token: String) async throws(Refusal) -> Caller {
-        let keys = self.keys.withLock { $0 }
+        if let kid = Self.keyID(of: token), !self.keys.withLock({ $0.ids.contains(kid) }) {
+            await refetchForUnknownKey(kid)
+            guard self.keys.withLock({ $0.ids.contains(kid) }) else {
+                throw Refusal(description: "the token is signed with a key (kid \(kid)) the identity provider does not publish")
+            }
+        }
+        let keys = self.keys.withLock { $0.collection }
         let claims: Claims
         do {
             claims = try await keys.verify(token, as: Claims.self)

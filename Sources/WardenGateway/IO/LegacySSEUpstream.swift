@@ -70,7 +70,7 @@ final class LegacySSEUpstream: Upstream {
         var request = self.request(configuration.url)
         request.headers.replaceOrAdd(name: "Accept", value: "text/event-stream")
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .hours(24))
+            let response = try await configuration.clients.streams.execute(request, timeout: .hours(24))
             guard response.status.code == 200 else { throw Failure(description: "the event stream answered HTTP \(response.status.code)") }
             var parser = ServerSentEventParser(maxEventBytes: configuration.maxMessageBytes)
             for try await chunk in response.body {
@@ -112,7 +112,7 @@ final class LegacySSEUpstream: Upstream {
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: message))
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(configuration.timeout.components.seconds))
+            let response = try await configuration.clients.requests.execute(request, timeout: .seconds(configuration.timeout.components.seconds))
             if !(200..<300).contains(response.status.code) {
                 fail(EnvelopeScanner.envelope(of: message), "answered HTTP \(response.status.code)")
             }

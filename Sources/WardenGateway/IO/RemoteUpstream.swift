@@ -21,6 +21,8 @@ final class RemoteUpstream: Upstream {
         var headers: [String: String]
         var timeout: Duration
         var maxMessageBytes: Int
+        /// The connection pools: requests and long-lived streams apart.
+        var clients: RemoteClients
     }
 
     private let configuration: Configuration
@@ -59,7 +61,7 @@ final class RemoteUpstream: Upstream {
         listening?.cancel()
         guard let session else { return }
         Task {
-            _ = try? await HTTPClient.shared.execute(self.request(.DELETE, session: session), timeout: .seconds(5))
+            _ = try? await self.configuration.clients.requests.execute(self.request(.DELETE, session: session), timeout: .seconds(5))
         }
     }
 
@@ -74,7 +76,7 @@ final class RemoteUpstream: Upstream {
         request.headers.replaceOrAdd(name: "Accept", value: "application/json, text/event-stream")
         request.body = .bytes(ByteBuffer(bytes: message))
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(configuration.timeout.components.seconds))
+            let response = try await configuration.clients.requests.execute(request, timeout: .seconds(configuration.timeout.components.seconds))
             if method == "initialize", let session = response.headers.first(name: "Mcp-Session-Id") {
                 state.withLock { $0.sessionID = session }
             }
@@ -212,7 +214,8 @@ final class RemoteUpstream: Upstream {
             request.headers.replaceOrAdd(name: "Last-Event-ID", value: lastEventID)
             let remaining = deadline() - .now
             guard remaining > .zero,
-                let response = try? await HTTPClient.shared.execute(request, deadline: .now() + .nanoseconds(Int64(remaining / .nanoseconds(1)))),
+                let response = try? await configuration.clients.requests.execute(
+                    request, deadline: .now() + .nanoseconds(Int64(remaining / .nanoseconds(1)))),
                 response.status.code == 200
             else {
                 failures += 1
@@ -240,7 +243,8 @@ final class RemoteUpstream: Upstream {
                 request.headers.replaceOrAdd(name: "Accept", value: "text/event-stream")
                 if let resumeAfter { request.headers.replaceOrAdd(name: "Last-Event-ID", value: resumeAfter) }
                 do {
-                    let response = try await HTTPClient.shared.execute(request, timeout: .hours(24))
+                    // A connection of the streams' own pool: this one stays open for the session.
+                    let response = try await configuration.clients.streams.execute(request, timeout: .hours(24))
                     if response.status.code == 405 { return }
                     if response.status.code == 200 {
                         failures = 0

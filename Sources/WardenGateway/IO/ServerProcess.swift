@@ -29,6 +29,18 @@ final class ServerProcess: Upstream {
     let processIdentifier: Int32
     private let exit: ExitState
 
+    /// The servers running now, by process id: what ``killAll()`` stops.
+    private static let running = Mutex<[Int32: ExitState]>([:])
+
+    /// Kills (SIGKILL) every server process still running: the last step of a shutdown that
+    /// ran out of time. Returns how many there were.
+    @discardableResult
+    static func killAll() -> Int {
+        let live = running.withLock { $0.filter { $0.value.state.withLock(\.status) == nil } }
+        for pid in live.keys { kill(pid, SIGKILL) }
+        return live.count
+    }
+
     /// The exit status once known, and who waits for it.
     private final class ExitState: Sendable {
         let state = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
@@ -59,6 +71,9 @@ final class ServerProcess: Upstream {
         let exit = ExitState()
         process.terminationHandler = { process in
             exit.finish(process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus)
+            Self.running.withLock { running in
+                if running[process.processIdentifier] === exit { running.removeValue(forKey: process.processIdentifier) }
+            }
         }
         do {
             // The child inherits the spawning thread's signal mask, and Swift's worker threads
@@ -78,6 +93,10 @@ final class ServerProcess: Upstream {
         _ = close(stdout.write)
         self.exit = exit
         self.processIdentifier = process.processIdentifier
+        // Not if it has exited already (its pid may be another process's soon).
+        Self.running.withLock { running in
+            if exit.state.withLock({ $0.status == nil }) { running[process.processIdentifier] = exit }
+        }
         self.input = PipeWriter(descriptor: stdin.write)
         self.outputDescriptor = stdout.read
     }

@@ -1,0 +1,61 @@
+import AsyncHTTPClient
+import NIOCore
+import Synchronization
+
+/// The HTTP clients remote servers are reached with: one pool of connections for requests
+/// (POSTs, DELETEs, the resumption of a call's stream) and one for the sessions' long-lived
+/// event streams (one GET per session, open as long as it lasts).
+///
+/// A stream holds its connection for the whole session. In one pool with the requests, a
+/// few streams to a host (AsyncHTTPClient's default is 8 connections per host) would take
+/// every connection, and every request to that host would then wait for ever. Apart, streams
+/// can only wait for streams; each pool's size per host is configured
+/// (`limits.upstream_connections_per_host`, `limits.upstream_streams_per_host`).
+///
+/// The clients are made on first use (a gateway that reaches no remote server makes none)
+/// and must be shut down with ``shutdown()``.
+final class RemoteClients: Sendable {
+    private let connectionsPerHost: Int
+    private let streamsPerHost: Int
+    private let clients = Mutex<(requests: HTTPClient?, streams: HTTPClient?, shutDown: Bool)>((nil, nil, false))
+
+    init(connectionsPerHost: Int, streamsPerHost: Int) {
+        self.connectionsPerHost = connectionsPerHost
+        self.streamsPerHost = streamsPerHost
+    }
+
+    /// For requests: POSTs, DELETEs, and GETs resuming a call's event stream.
+    var requests: HTTPClient {
+        client(\.requests, connectionsPerHost: connectionsPerHost)
+    }
+
+    /// For the sessions' own event streams (a GET open for the session's life).
+    var streams: HTTPClient {
+        client(\.streams, connectionsPerHost: streamsPerHost)
+    }
+
+    private func client(
+        _ slot: WritableKeyPath<(requests: HTTPClient?, streams: HTTPClient?, shutDown: Bool), HTTPClient?>, connectionsPerHost: Int
+    ) -> HTTPClient {
+        clients.withLock { clients in
+            if let client = clients[keyPath: slot] { return client }
+            // After shutdown, a late request gets the shared client rather than a new pool nobody would shut down.
+            if clients.shutDown { return HTTPClient.shared }
+            // As HTTPClient.shared (the platform's prevalent browser's settings), but for the pool size.
+            var configuration = HTTPClient.Configuration.singletonConfiguration
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
+            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+            clients[keyPath: slot] = client
+            return client
+        }
+    }
+
+    /// Shuts the clients down: requests and streams still running fail.
+    func shutdown() async {
+        let made = clients.withLock { clients in
+            defer { clients = (nil, nil, true) }
+            return [clients.requests, clients.streams].compactMap { $0 }
+        }
+        for client in made { try? await client.shutdown() }
+    }
+}

@@ -11,18 +11,25 @@
 #
 #   bench/http/run.sh [seconds per run (default 10)] [concurrencies (default "1 16 64")]
 #
+# 3. MODE=sessions runs only a third table: many clients, each with its own MCP session and
+#    its own connection (wrk -t N -c N, sessions.lua), against the remote server, directly and
+#    through Warden (whose every session then also holds a GET stream to the server):
+#
+#   MODE=sessions bench/http/run.sh [seconds per run (default 10)] [client counts (default "16 64")]
+#
 # Needs release builds: swift build -c release --product warden; swift build -c release --product warden-bench
 # (one --product per build: swift build builds only the last one named).
 # Installs wrk (apt-get) and the Python proxies (bench/.venv-*) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
+MODE=${MODE:-all}
 SECONDS_PER_RUN=${1:-10}
-CONCURRENCIES=${2:-"1 16 64"}
+if [[ $MODE == sessions ]]; then CONCURRENCIES=${2:-"16 64"}; else CONCURRENCIES=${2:-"1 16 64"}; fi
 ROUNDS=${ROUNDS:-5}
 WARDEN=${WARDEN:-$ROOT/.build/release/warden}
 BENCH=${BENCH:-$ROOT/.build/release/warden-bench}
-for binary in "$WARDEN" "$BENCH"; do
+for binary in "$WARDEN" $([[ $MODE == sessions ]] || echo "$BENCH"); do
   [[ -x $binary ]] || { echo "missing $binary: swift build -c release --product warden; swift build -c release --product warden-bench" >&2; exit 2; }
 done
 command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq wrk > /dev/null; }
@@ -35,8 +42,13 @@ venv() {  # venv NAME PACKAGES...: a virtualenv of its own per proxy (their `mcp
   fi
   echo "$path"
 }
-FASTMCP_VENV=$(venv fastmcp fastmcp==4.2.3)
-MCP_PROXY_VENV=$(venv mcp-proxy mcp-proxy==0.13.0 mcp==1.30.0)
+if [[ $MODE == sessions && -x $ROOT/.venv/bin/python ]]; then
+  SERVER_PYTHON=$ROOT/.venv/bin/python  # the project's own Python MCP SDK serves the remote server
+else
+  FASTMCP_VENV=$(venv fastmcp fastmcp==4.2.3)
+  MCP_PROXY_VENV=$(venv mcp-proxy mcp-proxy==0.13.0 mcp==1.30.0)
+  SERVER_PYTHON=$FASTMCP_VENV/bin/python
+fi
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -68,6 +80,19 @@ rss_mib() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 run_wrk() {  # run_wrk URL SESSION TOKEN CONCURRENCY: prints "p50 p99 calls/s failed"
   local threads=$(( $4 < 2 ? 1 : 2 )) line
   line=$(MCP_SESSION=$2 MCP_TOKEN=$3 wrk -t"$threads" -c"$4" -d"${SECONDS_PER_RUN}s" -s bench/http/call.lua "$1" | grep '^RESULT')
+  eval "${line#RESULT }"
+  echo "$p50_us $p99_us $(echo "$requests / $seconds" | bc -l) $failed"
+}
+
+open_sessions() {  # open_sessions URL TOKEN N: N sessions; prints their ids, space-separated
+  local ids=()
+  for _ in $(seq 1 "$3"); do ids+=("$(open_session "$1" "$2")"); done
+  echo "${ids[*]}"
+}
+
+run_wrk_sessions() {  # run_wrk_sessions URL "SESSIONS" TOKEN N: N clients, each its own session and connection
+  local line
+  line=$(MCP_SESSIONS=$2 MCP_TOKEN=$3 wrk -t"$4" -c"$4" -d"${SECONDS_PER_RUN}s" -s bench/http/sessions.lua "$1" | grep '^RESULT')
   eval "${line#RESULT }"
   echo "$p50_us $p99_us $(echo "$requests / $seconds" | bc -l) $failed"
 }
@@ -117,6 +142,22 @@ measure_against_direct() {  # measure_against_direct DIRECT-URL NAME URL PID TOK
   for concurrency in $CONCURRENCIES; do row "$name" "$concurrency" "$WORK/proxied-$concurrency" "$WORK/direct-$concurrency" "$pid"; done
 }
 
+measure_sessions_against_direct() {  # measure_sessions_against_direct DIRECT-URL NAME URL PID TOKEN: alternating rounds, then the rows
+  local direct_url=$1 name=$2 url=$3 pid=$4 token=$5
+  for clients in $CONCURRENCIES; do
+    local direct_sessions warden_sessions
+    direct_sessions=$(open_sessions "$direct_url" "" "$clients")
+    warden_sessions=$(open_sessions "$url" "$token" "$clients")
+    : > "$WORK/direct-sessions-$clients"; : > "$WORK/proxied-sessions-$clients"
+    for _ in $(seq 1 "$ROUNDS"); do
+      run_wrk_sessions "$direct_url" "$direct_sessions" "" "$clients" >> "$WORK/direct-sessions-$clients"
+      run_wrk_sessions "$url" "$warden_sessions" "$token" "$clients" >> "$WORK/proxied-sessions-$clients"
+    done
+  done
+  for clients in $CONCURRENCIES; do row direct "$clients" "$WORK/direct-sessions-$clients"; done
+  for clients in $CONCURRENCIES; do row "$name" "$clients" "$WORK/proxied-sessions-$clients" "$WORK/direct-sessions-$clients" "$pid"; done
+}
+
 cat > "$WORK/policy.yaml" << 'POLICY'
 version: "1"
 default: deny
@@ -129,6 +170,7 @@ cat > "$WORK/warden.yaml" << CONFIG
 version: "1"
 listen: {host: 127.0.0.1, port: 0}
 store: {sqlite: warden.db}
+limits: {max_sessions_per_grant: 1024}
 servers:
   echo: {command: [$BENCH, echo-server], policy: policy.yaml}
   remote: {url: "http://127.0.0.1:18944/mcp", policy: policy.yaml}
@@ -138,6 +180,20 @@ TOKEN=$("$WARDEN" grants create --db "$WORK/warden.db" --label bench --server ec
 PIDS+=($!); WARDEN_PID=$!
 for _ in $(seq 1 100); do grep -q 'listening on' "$WORK/warden.log" && break; sleep 0.1; done
 WARDEN_BASE=$(grep -o 'http://[0-9.:]*' "$WORK/warden.log" | head -1)
+
+if [[ $MODE == sessions ]]; then
+  # 3. Many clients, each with its own session and connection, to the remote server.
+  "$SERVER_PYTHON" bench/http/echo_http_server.py 18944 > "$WORK/remote.log" 2>&1 &
+  PIDS+=($!)
+  wait_port 18944
+  echo "Remote upstream: the Python SDK's MCPServer over Streamable HTTP (JSON answers); N clients, each its own"
+  echo "session and connection (wrk -t N -c N); direct and Warden alternated, $ROUNDS rounds of ${SECONDS_PER_RUN} s each, medians"
+  echo
+  echo "| path | clients | p50 µs | p99 µs | p50 added | p99 added | calls/s | failed | peak RSS MiB |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  measure_sessions_against_direct "http://127.0.0.1:18944/mcp" "warden serve" "$WARDEN_BASE/mcp/remote" "$WARDEN_PID" "$TOKEN"
+  exit 0
+fi
 
 "$MCP_PROXY_VENV/bin/mcp-proxy" --port 18942 "$BENCH" echo-server > "$WORK/mcp-proxy.log" 2>&1 &
 PIDS+=($!); MCP_PROXY_PID=$!
@@ -154,7 +210,7 @@ measure "mcp-proxy $("$MCP_PROXY_VENV/bin/pip" show mcp-proxy | awk '/^Version/ 
 measure "fastmcp $("$FASTMCP_VENV/bin/pip" show fastmcp | awk '/^Version/ {print $2}')" "http://127.0.0.1:18943/mcp" "$FASTMCP_PID"
 
 # 2. A remote upstream: the same calls directly, through Warden, and through fastmcp's proxy.
-"$FASTMCP_VENV/bin/python" bench/http/echo_http_server.py 18944 > "$WORK/remote.log" 2>&1 &
+"$SERVER_PYTHON" bench/http/echo_http_server.py 18944 > "$WORK/remote.log" 2>&1 &
 PIDS+=($!)
 "$FASTMCP_VENV/bin/python" bench/http/fastmcp_proxy.py 18945 http://127.0.0.1:18944/mcp > "$WORK/fastmcp-remote.log" 2>&1 &
 PIDS+=($!); FASTMCP_REMOTE_PID=$!

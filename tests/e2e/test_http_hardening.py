@@ -114,6 +114,32 @@ def test_answers_in_progress_are_never_cut_by_the_timeouts(warden, env, tmp_path
         gateway.stop()
 
 
+def test_a_held_calls_event_stream_outlasts_every_timeout(warden, env, tmp_path):
+    from test_http_approvals import HELD_TIME, admin_token, api, wait_for_pending
+
+    (tmp_path / "held_time.yaml").write_text(HELD_TIME)
+    gateway = Gateway(warden, env, tmp_path, listen=", header_timeout: 1s, body_timeout: 1s, idle_timeout: 1s")
+    try:
+        agent = gateway.grant("agent", "held_time.yaml", "time")
+        carol = admin_token(gateway, "carol", "approver")
+        session = open_session(gateway, "time", agent)
+        call = {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "get_current_time", "arguments": {"timezone": "UTC"}}}
+        answered = {}
+        poster = threading.Thread(target=lambda: answered.update(
+            reply=http("POST", gateway.url("time"), call, {**bearer(agent), "mcp-session-id": session})))
+        poster.start()
+        approval = wait_for_pending(gateway, carol)
+        time.sleep(3)  # held three times as long as any connection timeout
+        assert api(gateway, "POST", f"/admin/api/approvals/{approval['id']}/approve", carol)[0] == 200
+        poster.join(TIMEOUT)
+        status, headers, reply = answered["reply"]
+        assert status == 200 and headers["content-type"] == "text/event-stream"
+        events = [json.loads(line[len("data: "):]) for line in reply.decode().splitlines() if line.startswith("data: ")]
+        assert events[-1]["id"] == 5 and events[-1]["result"]["isError"] is False
+    finally:
+        gateway.stop()
+
+
 def test_connections_beyond_the_cap_are_refused_while_others_are_served(warden, env, tmp_path):
     gateway = Gateway(warden, env, tmp_path, listen=", max_connections: 4, header_timeout: 60s")
     try:

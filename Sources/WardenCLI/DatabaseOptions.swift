@@ -8,7 +8,8 @@ import WardenStore
 struct DatabaseOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The SQLite database with limits, the audit log, grants and approvals (default: $WARDEN_DB, else $XDG_STATE_HOME/warden/warden.db or ~/.local/state/warden/warden.db).",
+            "The SQLite database with limits, the audit log, grants and approvals "
+                + "(default: $WARDEN_DB, else $XDG_STATE_HOME/warden/warden.db or ~/.local/state/warden/warden.db).",
             valueName: "path"))
     var db: String?
 

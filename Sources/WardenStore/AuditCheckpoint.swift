@@ -40,7 +40,8 @@ public struct AuditCheckpoint: Sendable {
         self.sequence = head.sequence
         self.hash = head.hash
         self.time = Timestamp.text(of: time)
-        self.signature = key.map { "hmac-sha256:" + $0.authenticationCode(for: Self.signedText(sequence: head.sequence, hash: head.hash, time: self.time)) }
+        let signed = Self.signedText(sequence: head.sequence, hash: head.hash, time: self.time)
+        self.signature = key.map { "hmac-sha256:" + $0.authenticationCode(for: signed) }
     }
 
     /// The head the checkpoint records.
@@ -171,7 +172,8 @@ public struct AuditCheckpointKey: Sendable {
     /// - Throws: ``AuditCheckpointError`` when there are fewer than ``minimumBytes``.
     public init(bytes: some Collection<UInt8>) throws(AuditCheckpointError) {
         guard bytes.count >= Self.minimumBytes else {
-            throw AuditCheckpointError("a checkpoint key needs at least \(Self.minimumBytes) bytes; make one with: head -c 32 /dev/urandom | base64 > FILE")
+            throw AuditCheckpointError(
+                "a checkpoint key needs at least \(Self.minimumBytes) bytes; make one with: head -c 32 /dev/urandom | base64 > FILE")
         }
         key = SymmetricKey(data: Array(bytes))
     }

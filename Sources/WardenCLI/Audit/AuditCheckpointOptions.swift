@@ -8,7 +8,8 @@ import WardenStore
 struct AuditCheckpointOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Sign the audit log's checkpoints (HMAC-SHA256) with the key in this file, kept outside the database (16 bytes or more); `warden audit verify --checkpoint-key FILE` checks them.",
+            "Sign the audit log's checkpoints (HMAC-SHA256) with the key in this file, kept outside the database "
+                + "(16 bytes or more); `warden audit verify --checkpoint-key FILE` checks them.",
             valueName: "file"))
     var auditCheckpointKey: String?
 

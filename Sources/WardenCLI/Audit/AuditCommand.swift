@@ -158,7 +158,8 @@ extension AuditCommand {
         @Option(
             name: .customLong("checkpoint"),
             help: ArgumentHelp(
-                "Also check against this copy of a checkpoint: a head file, or Warden's log with its `audit checkpoint` lines (the last counts). Repeatable.",
+                "Also check against this copy of a checkpoint: a head file, or Warden's log with its `audit checkpoint` lines "
+                    + "(the last counts). Repeatable.",
                 valueName: "file"))
         var checkpoints: [String] = []
 

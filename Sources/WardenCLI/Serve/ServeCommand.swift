@@ -27,10 +27,14 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The gateway configuration (YAML or JSON) (default: $WARDEN_CONFIG); check it with `warden config check`.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "The gateway configuration (YAML or JSON) (default: $WARDEN_CONFIG); check it with `warden config check`.", valueName: "file"))
     var config: String?
 
-    @Option(help: ArgumentHelp("The SQLite database, overriding the configuration's store.sqlite (default: $WARDEN_DB, else store.sqlite).", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "The SQLite database, overriding the configuration's store.sqlite (default: $WARDEN_DB, else store.sqlite).", valueName: "path"))
     var db: String?
 
     func validate() throws {

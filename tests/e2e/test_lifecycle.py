@@ -45,8 +45,8 @@ def test_every_call_waiting_for_a_crashed_server_gets_an_error_naming_it(raw_cli
         message = client.read()
         errors[message["id"]] = message["error"]
     assert errors == {
-        "first": {"code": -32603, "message": "The server fixture-server exited before answering this call"},
-        "second": {"code": -32603, "message": "The server fixture-server exited before answering this call"},
+        "first": {"code": -32603, "message": "The server fixture-server exited before answering this request"},
+        "second": {"code": -32603, "message": "The server fixture-server exited before answering this request"},
     }
     assert client.wait() == 3
     records = audit(warden, db)

@@ -13,7 +13,9 @@ extension HTTPGateway {
         let (servers, caller) = try await aggregateEndpoint(request)
         if draining.load(ordering: .relaxed) { throw MCPHTTPError(.serviceUnavailable, "The gateway is shutting down") }
         var request = request
-        let (value, _) = try await readMessage(&request)
+        let (value, body) = try await readMessage(&request, caller: caller, server: nil, httpRequest: context.id)
+        let posted = PostedMessages(value, body: body)
+        if !posted.isBatch, let refusal = posted.refusals.first { return Self.refused(refusal) }
         if request.headers[.mcpSessionID] == nil, StatelessExchange.isStateless(value, headers: request.headers) {
             return await postStateless(
                 value, headers: request.headers, caller: caller, servers: servers, aggregated: true, httpRequest: context.id)
@@ -49,14 +51,14 @@ extension HTTPGateway {
                 body, id: id, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
             return Self.response(to: outcome, id: id, headers: headers)
         }
-        var answers: [[UInt8]] = []
-        for element in value.arrayValue ?? [value] {
+        var answers = posted.refusals
+        for element in posted.admitted {
             if let answer = await session.handle(element, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id) {
                 answers.append(answer)
             }
         }
         if answers.isEmpty { return Response(status: .accepted) }
-        let payload = value.arrayValue == nil ? answers[0] : Self.batch(answers)
+        let payload = posted.isBatch ? JSONRPCBatch.joining(answers) : answers[0]
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: payload)))
     }
 
@@ -131,16 +133,5 @@ extension HTTPGateway {
         guard aggregates.withLock({ $0.removeValue(forKey: session.id) }) != nil else { return }
         releaseSession(of: session.owner)
         metrics.sessionClosed()
-    }
-
-    /// A JSON array of answers, each already encoded.
-    static func batch(_ answers: [[UInt8]]) -> [UInt8] {
-        var payload: [UInt8] = [UInt8(ascii: "[")]
-        for (index, answer) in answers.enumerated() {
-            if index > 0 { payload.append(UInt8(ascii: ",")) }
-            payload += answer
-        }
-        payload.append(UInt8(ascii: "]"))
-        return payload
     }
 }

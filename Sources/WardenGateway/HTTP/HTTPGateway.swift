@@ -94,7 +94,8 @@ public final class HTTPGateway: Sendable {
         let host = configuration.listen.host
         self.approvals = ApprovalDesk(
             store: store.approvals,
-            announce: ApprovalWebhook.announcer(configuration.approvals, dashboard: { "http://\(host):\(boundPort.value)" }, logger: logger))
+            announce: ApprovalWebhook.announcer(configuration.approvals, dashboard: { "http://\(host):\(boundPort.value)" }, logger: logger),
+            revocation: Self.revocation(in: store))
         self.policies = PolicyLibrary(logger: logger)
         for server in configuration.servers { _ = try policies.file(at: server.policyPath) }
         if let policy = configuration.jwt?.policyPath { _ = try policies.file(at: policy) }

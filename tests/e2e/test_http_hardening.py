@@ -74,7 +74,7 @@ def test_stalled_connections_are_closed_before_any_authentication(warden, env, t
         for name, bound in [("silent", 1), ("partial head", 1), ("partial body", 1), ("idle", 2)]:
             seconds, _ = results[name]
             assert seconds is not None, f"the {name} connection is still open"
-            assert bound - 0.2 < seconds < bound + 1.5, (name, seconds)
+            assert bound / 2 < seconds < bound + 2.5, (name, seconds)
         assert results["partial body"][1].startswith(b"HTTP/1.1 401"), "refused before its body, then closed when it stalled"
         assert results["idle"][1].startswith(b"HTTP/1.1 200"), "answered, kept alive, then closed when idle"
 
@@ -303,7 +303,7 @@ def test_shutdown_ends_within_its_bound_whatever_is_stuck(warden, env, tmp_path)
         gateway.process.kill()
         pytest.fail("warden serve was still running 14 s after SIGTERM")
     elapsed = time.monotonic() - started
-    assert status == 0 and elapsed < 4 + 1.5, (status, elapsed, "".join(gateway.stderr[-5:]))
+    assert status == 0 and elapsed < 4 + 2, (status, elapsed, "".join(gateway.stderr[-5:]))
     caller.join(TIMEOUT)
     assert stuck_answer and json.loads(stuck_answer[0][2])["error"]["code"] == -32603, "the stuck call got an error, not a hang"
     records = audit(gateway.warden, gateway.db)

@@ -1,6 +1,6 @@
 import Dispatch
 import GRDB
-public import Foundation
+import Foundation
 import Synchronization
 
 /// How an ``AuditWriter`` keeps checkpoints of the chain's head.

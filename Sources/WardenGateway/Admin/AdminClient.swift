@@ -1,8 +1,8 @@
 import AsyncHTTPClient
-public import Foundation
+import Foundation
 import NIOCore
 import NIOHTTP1
-public import WardenJSON
+import WardenJSON
 public import WardenStore
 
 /// A client of a remote gateway's admin API (`warden approvals --url`).

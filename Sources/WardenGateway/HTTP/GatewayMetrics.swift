@@ -22,7 +22,7 @@ final class GatewayMetrics: Sendable {
         .init(namespace: "warden", metricName: "upstream_duration", unitName: "seconds", helpText: "How long servers took to answer forwarded calls.")
     }
     private static var grantSessions: MetricNameDescriptor {
-        .init(namespace: "warden", metricName: "grant_sessions", helpText: "Sessions open now, per grant (or JWT identity, or anonymous).")
+        .init(namespace: "warden", metricName: "grant", unitName: "sessions", helpText: "Sessions open now, per grant (or JWT identity, or anonymous).")
     }
     private static var refusedSessions: MetricNameDescriptor {
         .init(

@@ -362,25 +362,31 @@ extension JSONReader {
             return length
         }
 
-        /// The recorded offsets as lines and columns, computed in one pass.
+        /// The recorded offsets as lines and columns, computed in one pass over the bytes
+        /// (the offsets are recorded in document order), so positions cost time linear in
+        /// the document however many values share one long line.
         func resolvedPositions() -> [JSONPointer: JSONPosition] {
-            var lineStarts = [0]
-            for offset in 0..<bytes.count where bytes[offset] == UInt8(ascii: "\n") {
-                lineStarts.append(offset + 1)
-            }
             var positions: [JSONPointer: JSONPosition] = [:]
-            for (pointer, offset) in offsets {
-                var low = 0
-                var high = lineStarts.count - 1
-                while low < high {
-                    let middle = (low + high + 1) / 2
-                    if lineStarts[middle] <= offset { low = middle } else { high = middle - 1 }
+            positions.reserveCapacity(offsets.count)
+            var ordered = offsets
+            if !offsets.indices.dropFirst().allSatisfy({ offsets[$0 - 1].1 <= offsets[$0].1 }) {
+                ordered.sort { $0.1 < $1.1 }
+            }
+            var line = 1
+            var column = 1
+            var scanned = 0
+            for (pointer, offset) in ordered {
+                while scanned < offset {
+                    let byte = bytes[scanned]
+                    if byte == UInt8(ascii: "\n") {
+                        line += 1
+                        column = 1
+                    } else if byte & 0xC0 != 0x80 {
+                        column += 1
+                    }
+                    scanned += 1
                 }
-                var column = 1
-                for byte in bytes[lineStarts[low]..<offset] where byte & 0xC0 != 0x80 {
-                    column += 1
-                }
-                positions[pointer] = JSONPosition(line: low + 1, column: column)
+                positions[pointer] = JSONPosition(line: line, column: column)
             }
             return positions
         }

@@ -44,4 +44,53 @@ import WardenPolicy
         let enforcedTool = try loadYAML("mode: shadow\ntools:\n  strict: {mode: enforce, action: deny}\n")
         #expect(evaluate(enforcedTool, try call("strict")).enforced)
     }
+
+    /// Shadow mode is the mode of the whole decision of a call: a tool in shadow mode does not
+    /// enforce the `all_tools` rules either, and loading warns where that mode is set.
+    @Test func aShadowToolDoesNotEnforceAllTools() throws {
+        let policy = try loadYAML(
+            """
+            all_tools:
+              require: [{path: args.repo_path, op: regex, value: "^/srv/"}]
+              limits: [{window: minute, max: 1}]
+            tools:
+              read: {}
+              write: {mode: shadow, action: deny}
+            """)
+        let outside = #"{"repo_path": "/etc"}"#
+        let read = evaluate(policy, try call("read", outside))
+        #expect(read.outcome == .deny && read.enforced)
+        #expect(read.rule.description == "/all_tools/require/0")
+        // action: deny comes first in the order; with a fence-passing path too, nothing is enforced.
+        let write = evaluate(policy, try call("write", outside))
+        #expect(write.outcome == .deny && !write.enforced && write.isForwarded)
+        let shadowOnly = try loadYAML(
+            """
+            all_tools:
+              require: [{path: args.repo_path, op: regex, value: "^/srv/"}]
+            tools:
+              write: {mode: shadow, deny_if: [{conditions: [{path: args.force, op: eq, value: true}]}]}
+            """)
+        let fenced = evaluate(shadowOnly, try call("write", outside))
+        #expect(fenced.rule.description == "/all_tools/require/0")
+        #expect(!fenced.enforced && fenced.isForwarded, "the all_tools fence is not enforced for a shadow tool")
+
+        #expect(policy.warnings.count == 1)
+        let warning = try #require(policy.warnings.first)
+        #expect(warning.pointer.description == "/tools/write/mode")
+        #expect(warning.position == JSONPosition(line: 6, column: 11))
+        #expect(warning.message.hasPrefix("tool \"write\" is in shadow mode, which covers the all_tools rules (require, limits) too"))
+    }
+
+    @Test func shadowModeOfAllToolsOrThePolicyIsAWarningWhenAllToolsHasRules() throws {
+        let allTools = try loadYAML("all_tools: {mode: shadow, deny_if: [{conditions: [{path: tool, op: eq, value: x}]}]}\ntools: {t: {}}\n")
+        #expect(allTools.warnings.map(\.pointer.description) == ["/all_tools/mode"])
+        let whole = try loadYAML("mode: shadow\nall_tools: {rate_limit: {max: 5, window: 60}}\ntools: {t: {mode: shadow}}\n")
+        #expect(whole.warnings.map(\.pointer.description) == ["/mode"])
+        #expect(whole.warnings.first?.message.contains("(rate_limit)") == true)
+        // Nothing to warn about: all_tools without rules that deny, or no shadow mode at all.
+        #expect(try loadYAML("mode: shadow\nall_tools: {action: allow}\ntools: {t: {mode: shadow}}\n").warnings.isEmpty)
+        #expect(try loadYAML("all_tools: {require: [{path: tool, op: exists}]}\ntools: {t: {}}\n").warnings.isEmpty)
+        #expect(try loadYAML("mode: shadow\nall_tools: {require: [{path: tool, op: exists}]}\ntools: {t: {mode: enforce}}\n").warnings.count == 1)
+    }
 }

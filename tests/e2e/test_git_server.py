@@ -77,9 +77,9 @@ tools:
 
 
 async def test_the_example_git_policy(warden, env, db, repository):
-    """examples/policies/git.yaml only allows repositories under /srv or /home; the test's
-    repository is under the temporary directory, so reads are refused by `all_tools`, while
-    git_add (shadow mode) is forwarded and reported as a would-be denial."""
+    """examples/policies/git.yaml is read-only and only allows repositories under /srv or
+    /home; the test's repository is under the temporary directory, so reads are refused by
+    `all_tools`, and git_add, a write, is denied whatever the path."""
     assert not str(repository).startswith(("/srv/", "/home/"))
     policy = str(ROOT / "examples" / "policies" / "git.yaml")
     (repository / "new.txt").write_text("new\n")
@@ -93,7 +93,10 @@ async def test_the_example_git_policy(warden, env, db, repository):
         assert status.content[0].text == "[POLICY DENIED] only repositories under /srv or /home (rule /all_tools/require/0)"
 
         staged = await session.call_tool("git_add", {"repo_path": str(repository), "files": ["new.txt"]})
-        assert not staged.is_error, "shadow mode forwards the call"
+        assert staged.is_error
+        assert staged.content[0].text == (
+            "[POLICY DENIED] this agent has read-only access to git; staging is for people (rule /tools/git_add/action)"
+        )
 
         with pytest.raises(MCPError) as reset:
             await session.call_tool("git_reset", {"repo_path": str(repository)})
@@ -104,11 +107,11 @@ async def test_the_example_git_policy(warden, env, db, repository):
             await session.call_tool("git_init", {"repo_path": str(repository / "sub")})
         assert init.value.code == -32602
 
-    assert git(repository, "status", "--porcelain") == "A  new.txt\n", "the shadowed git_add really ran"
+    assert git(repository, "status", "--porcelain") == "?? new.txt\n", "the denied git_add did not run"
     assert not (repository / "sub").exists()
     assert [(r["tool"], r["decision"], r.get("rule"), r.get("upstream_status")) for r in audit(warden, db)] == [
         ("git_status", "deny", "/all_tools/require/0", None),
-        ("git_add", "shadow_deny", "/tools/git_add/action", "ok"),
+        ("git_add", "deny", "/tools/git_add/action", None),
         ("git_reset", "hidden", "(hidden)", None),
         ("git_init", "unknown_tool", None, None),
     ]

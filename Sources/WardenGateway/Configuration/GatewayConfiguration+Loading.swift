@@ -85,8 +85,8 @@ extension GatewayConfiguration {
             where !configuration.aggregationSeparator.isEmpty && server.name.contains(configuration.aggregationSeparator) {
                 let pointer = root.appending("servers").appending(server.name)
                 decoder.report(
-                    "the server name \(server.name) contains the aggregation separator \"\(configuration.aggregationSeparator)\", so its tools' aggregated names could collide with another server's, at \(pointer)",
-                    at: pointer, suggestion: "rename the server, or set aggregation.separator to something no server name contains")
+                    "the server name \(server.name) contains the aggregation separator \"\(configuration.aggregationSeparator)\", so its tools' aggregated names could collide with another server's, at \(pointer); rename the server, or set aggregation.separator to something no server name contains",
+                    at: pointer)
             }
             for (first, second) in GatewayConfiguration.ambiguousServerNames(configuration.servers.map(\.name), separator: configuration.aggregationSeparator) {
                 let pointer = root.appending("servers").appending(second)
@@ -95,8 +95,8 @@ extension GatewayConfiguration {
                 let example = longer + separator + "read_file"
                 let misread = String(example.dropFirst(shorter.count + separator.count))
                 decoder.report(
-                    "the server names \(first) and \(second) collide on the aggregated endpoint /mcp: \(example) could be \(longer)'s tool read_file or \(shorter)'s tool \(misread), at \(pointer)",
-                    at: pointer, suggestion: "rename one of them so that neither name followed by \"\(separator)\" begins the other's")
+                    "the server names \(first) and \(second) collide on the aggregated endpoint /mcp: \(example) could be \(longer)'s tool read_file or \(shorter)'s tool \(misread), at \(pointer); rename one of them so that neither name followed by \"\(separator)\" begins the other's",
+                    at: pointer)
             }
             if let value = object["auth"],
                 let auth = decoder.object(value, at: root.appending("auth"), keys: ["jwt"]),

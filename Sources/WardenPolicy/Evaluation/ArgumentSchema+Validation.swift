@@ -46,8 +46,14 @@ extension ArgumentSchema {
                 if let minLength, length < minLength { return violation("minLength", "must be at least \(minLength) characters long") }
                 if let maxLength, length > maxLength { return violation("maxLength", "must be at most \(maxLength) characters long") }
             }
-            if let pattern, !pattern.matches(string) {
-                return violation("pattern", "must match the pattern \"\(pattern.source)\"")
+            if let pattern {
+                switch pattern.search(string) {
+                case .match: break
+                case .noMatch: return violation("pattern", "must match the pattern \"\(pattern.source)\"")
+                case .limitExceeded:
+                    // Fail closed: what cannot be checked is not accepted.
+                    return violation("pattern", "is too long to check against the pattern \"\(pattern.source)\"")
+                }
             }
         case .array(let elements):
             if let minItems, elements.count < minItems { return violation("minItems", "must have at least \(minItems) items") }

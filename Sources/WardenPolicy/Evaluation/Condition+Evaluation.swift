@@ -36,8 +36,9 @@ extension ValuePath {
 }
 
 extension Condition {
-    /// Whether the condition holds for `call`.
-    func holds(for call: ToolCall) -> Bool {
+    /// Whether the condition holds for `call`; `nil` when that cannot be known: a `regex`
+    /// search gave up at its step limit. A decision then fails closed.
+    func holds(for call: ToolCall) -> Bool? {
         let actual = path.resolve(in: call)
         if op == .exists {
             return (actual != nil) == (value.boolValue ?? true)
@@ -53,8 +54,12 @@ extension Condition {
         case .in: return value.arrayValue?.contains(actual) ?? false
         case .notIn: return !(value.arrayValue?.contains(actual) ?? true)
         case .regex:
-            guard case .string(let string) = actual else { return false }
-            return pattern?.matches(string) ?? false
+            guard case .string(let string) = actual, let pattern else { return false }
+            switch pattern.search(string) {
+            case .match: return true
+            case .noMatch: return false
+            case .limitExceeded: return nil
+            }
         case .contains:
             switch (actual, value) {
             case (.string(let haystack), .string(let needle)): return Self.contains(haystack, needle)
@@ -88,6 +93,15 @@ extension Condition {
             if haystack[start..<start + needle.count].elementsEqual(needle) { return true }
         }
         return false
+    }
+
+    /// The denial of a call whose condition could not be decided (fail closed).
+    func undecidedDenial() -> Decision {
+        Decision(
+            outcome: .deny,
+            rule: .pointer(pointer),
+            message: "\(path) is too long to check against the pattern \"\(pattern?.source ?? "")\" (denied: fail closed)"
+        )
     }
 
     /// A readable form for messages: `args.amount lte 100`.

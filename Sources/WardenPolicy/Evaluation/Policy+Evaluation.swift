@@ -104,19 +104,35 @@ extension Policy {
 extension ToolRule {
     /// The denial of the first `require` condition that does not hold.
     fileprivate func requirementDenial(for call: ToolCall) -> Decision? {
-        for condition in require where !condition.holds(for: call) {
-            return Decision(
-                outcome: .deny,
-                rule: .pointer(condition.pointer),
-                message: condition.reason ?? "requirement not met: \(condition.summary)"
-            )
+        for condition in require {
+            switch condition.holds(for: call) {
+            case true: continue
+            case false:
+                return Decision(
+                    outcome: .deny,
+                    rule: .pointer(condition.pointer),
+                    message: condition.reason ?? "requirement not met: \(condition.summary)"
+                )
+            case nil: return condition.undecidedDenial()
+            }
         }
         return nil
     }
 
-    /// The denial of the first `deny_if` entry whose conditions all hold.
+    /// The denial of the first `deny_if` entry whose conditions all hold. An entry none of
+    /// whose conditions is false, but one of which could not be decided, denies too (fail
+    /// closed), naming that condition.
     fileprivate func denyIfDenial(for call: ToolCall) -> Decision? {
-        for denial in denyIf where denial.conditions.allSatisfy({ $0.holds(for: call) }) {
+        entries: for denial in denyIf {
+            var undecided: Condition?
+            for condition in denial.conditions {
+                switch condition.holds(for: call) {
+                case true: continue
+                case false: continue entries
+                case nil: undecided = undecided ?? condition
+                }
+            }
+            if let undecided { return undecided.undecidedDenial() }
             return Decision(
                 outcome: .deny,
                 rule: .pointer(denial.pointer),

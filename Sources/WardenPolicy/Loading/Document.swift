@@ -7,14 +7,43 @@ public struct Document: Sendable {
     public var value: JSONValue
     /// The position of every node, by pointer (for an object member, its key's).
     public var positions: [JSONPointer: JSONPosition]
+    /// Members of YAML flow mappings that look like the rest of the previous member's value,
+    /// cut off at a comma (`{on_deny: too big, try again}` has a key `try again`): by the
+    /// member's pointer, the previous member written with its value quoted.
+    public var commaSplits: [JSONPointer: String] = [:]
+
+    public init(value: JSONValue, positions: [JSONPointer: JSONPosition], commaSplits: [JSONPointer: String] = [:]) {
+        self.value = value
+        self.positions = positions
+        self.commaSplits = commaSplits
+    }
 
     /// A decoder for this document's problems, reporting against `file`.
     public func decoder(file: String?) -> DocumentDecoder {
-        DocumentDecoder(file: file, positions: positions)
+        DocumentDecoder(file: file, positions: positions, commaSplits: commaSplits)
     }
 
-    /// Reads `bytes` as `format`; throws the syntax problem, located.
-    public static func read(_ bytes: [UInt8], format: PolicyFormat, file: String?) throws(PolicyLoadError) -> Document {
+    /// The largest document Warden reads: 1 MiB. A policy or a configuration is a few
+    /// kilobytes; the limit keeps a stray or hostile file from tying up loading.
+    public static let maxBytes = 1 << 20
+
+    /// Reads `bytes` as `format`; throws the syntax problem, located, or that the document is
+    /// larger than `maxBytes`.
+    public static func read(
+        _ bytes: [UInt8],
+        format: PolicyFormat,
+        file: String?,
+        maxBytes: Int = Document.maxBytes
+    ) throws(PolicyLoadError) -> Document {
+        guard bytes.count <= maxBytes else {
+            throw PolicyLoadError(problems: [
+                PolicyProblem(
+                    file: file,
+                    pointer: .root,
+                    message: "\(file == nil ? "the document" : "the file") is too large: \(bytes.count) bytes, more than the limit of \(maxBytes) bytes (\(describe(bytes: maxBytes)))"
+                )
+            ])
+        }
         switch format {
         case .json:
             do {
@@ -34,6 +63,13 @@ public struct Document: Sendable {
             return try YAMLSource.read(bytes, file: file)
         }
     }
+}
+
+/// `1 MiB`, `512 KiB`, or a number of bytes.
+private func describe(bytes: Int) -> String {
+    if bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
+    if bytes % (1 << 10) == 0 { return "\(bytes >> 10) KiB" }
+    return "\(bytes) bytes"
 }
 
 /// The syntax of a policy document.

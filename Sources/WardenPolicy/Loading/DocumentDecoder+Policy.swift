@@ -40,8 +40,37 @@ extension DocumentDecoder {
             }
         }
         let tests = object["tests"].map { decodeTestCases($0, at: root.appending("tests")) } ?? []
+        warnAboutShadowMode(policyMode: mode, allTools: allTools, tools: tools)
         guard problems.isEmpty else { return nil }
         return Policy(defaultAction: defaultAction, hide: hide, allTools: allTools, tools: tools, mode: mode, tests: tests)
+    }
+
+    /// Shadow mode is decided per call, for the whole decision: a call of a tool in shadow
+    /// mode is forwarded whatever denied it, `all_tools`' rules included. So a tool (or the
+    /// whole policy) in shadow mode does not enforce the `all_tools` rules either; say so where
+    /// the mode is set, when `all_tools` has a rule that can deny or hold a call.
+    mutating func warnAboutShadowMode(policyMode: EnforcementMode, allTools: ToolRule?, tools: [ToolRule]) {
+        guard let allTools else { return }
+        let rules = allTools.enforcingKeys
+        guard !rules.isEmpty else { return }
+        let list = "the all_tools rules (\(rules.joined(separator: ", ")))"
+        if allTools.mode == .shadow {
+            warn(
+                "all_tools is in shadow mode, which is the mode of every tool without a mode of its own: for those tools "
+                    + "nothing is enforced, \(list) included; calls they would deny are forwarded and only reported",
+                at: allTools.pointer.appending("mode"))
+        } else if allTools.mode == nil, policyMode == .shadow {
+            warn(
+                "the whole policy is in shadow mode: for every tool without \"mode: enforce\" nothing is enforced, "
+                    + "\(list) included; calls they would deny are forwarded and only reported",
+                at: JSONPointer.root.appending("mode"))
+        }
+        for tool in tools where tool.mode == .shadow && (allTools.mode ?? policyMode) == .enforce {
+            warn(
+                "tool \"\(tool.name)\" is in shadow mode, which covers \(list) too: a call of it that all_tools "
+                    + "would deny is forwarded and only reported, like one its own rules would deny",
+                at: tool.pointer.appending("mode"))
+        }
     }
 
     /// Decodes `tools.<name>` or `all_tools`.
@@ -235,5 +264,22 @@ extension DocumentDecoder {
             )
         }
         return rule
+    }
+}
+
+extension ToolRule {
+    /// The keys of this rule that can deny or hold a call, as written: `require`, `deny_if`,
+    /// `args`, `validate_input`, `limits`, `rate_limit`, `action` (deny or require_approval), `approval`.
+    var enforcingKeys: [String] {
+        var keys: [String] = []
+        if action == .deny || action == .requireApproval { keys.append("action") }
+        if !require.isEmpty { keys.append("require") }
+        if !denyIf.isEmpty { keys.append("deny_if") }
+        if arguments != nil { keys.append("args") }
+        if validateInput { keys.append("validate_input") }
+        if limits.contains(where: { $0.pointer.tokens.last != "rate_limit" }) { keys.append("limits") }
+        if limits.contains(where: { $0.pointer.tokens.last == "rate_limit" }) { keys.append("rate_limit") }
+        if approval != nil { keys.append("approval") }
+        return keys
     }
 }

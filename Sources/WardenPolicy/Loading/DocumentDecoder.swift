@@ -11,21 +11,31 @@ public struct DocumentDecoder {
     /// The file the document came from, for problem reports.
     public let file: String?
     let positions: [JSONPointer: JSONPosition]
+    /// See ``Document/commaSplits``.
+    let commaSplits: [JSONPointer: String]
     /// Strict decoding (policies) reports unknown keys; lenient decoding (a server's own
     /// `inputSchema`) ignores what it does not know.
     let strict: Bool
     /// Every problem found so far, in the order found.
     public private(set) var problems: [PolicyProblem] = []
+    /// Things that load but are likely mistakes, in the order found.
+    public private(set) var warnings: [PolicyProblem] = []
 
     /// A decoder for a document read from `file`, with the positions of its nodes.
-    public init(file: String?, positions: [JSONPointer: JSONPosition], strict: Bool = true) {
+    public init(
+        file: String?,
+        positions: [JSONPointer: JSONPosition],
+        commaSplits: [JSONPointer: String] = [:],
+        strict: Bool = true
+    ) {
         self.file = file
         self.positions = positions
+        self.commaSplits = commaSplits
         self.strict = strict
     }
 
     /// Records a problem. `message` should say where (` at /pointer`) when that helps.
-    /// Records a problem. Lenient decoding records nothing: the offending node is left out.
+    /// Lenient decoding records nothing: the offending node is left out.
     public mutating func report(_ message: String, at pointer: JSONPointer, suggestion: String? = nil) {
         guard strict else { return }
         problems.append(
@@ -36,6 +46,14 @@ public struct DocumentDecoder {
                 message: message,
                 suggestion: suggestion
             ))
+    }
+
+    /// Records a warning: something that loads and is enforced as written, but is likely
+    /// not what the author meant. Lenient decoding records nothing.
+    public mutating func warn(_ message: String, at pointer: JSONPointer) {
+        guard strict else { return }
+        warnings.append(
+            PolicyProblem(file: file, position: position(of: pointer), pointer: pointer, message: message, severity: .warning))
     }
 
     /// The position of `pointer`, or of its nearest ancestor that has one.
@@ -60,9 +78,18 @@ public struct DocumentDecoder {
         guard let object = namedEntries(value, at: pointer) else { return nil }
         if strict {
             for key in object.keys where !allowed.contains(key) {
+                let member = pointer.appending(key)
+                if let previous = commaSplits[member] {
+                    report(
+                        "unknown key \"\(key)\" at \(describe(pointer)): in a YAML flow mapping {...} a comma ends the "
+                            + "value before it, so this looks like the rest of that value; quote the string: \(previous)",
+                        at: member
+                    )
+                    continue
+                }
                 report(
                     "unknown key \"\(key)\" at \(describe(pointer))",
-                    at: pointer.appending(key),
+                    at: member,
                     suggestion: Suggestion.closest(to: key, among: allowed)
                 )
             }
@@ -81,7 +108,11 @@ public struct DocumentDecoder {
         _ extract: (JSONValue) -> T?
     ) -> T? {
         if let typed = extract(value) { return typed }
-        report("expected \(expected) at \(pointer), found \(value.typeName)", at: pointer)
+        if pointer.tokens.isEmpty, value == .null {
+            report("the document is empty: expected \(expected) at the top level", at: pointer)
+        } else {
+            report("expected \(expected) at \(describe(pointer)), found \(value.typeName)", at: pointer)
+        }
         return nil
     }
 
@@ -162,13 +193,22 @@ public struct DocumentDecoder {
         return result
     }
 
-    /// A compiled regular expression.
+    /// A compiled regular expression; a likely mistake in it is a warning.
     mutating func pattern(_ value: JSONValue, at pointer: JSONPointer) -> Pattern? {
         guard let source = string(value, at: pointer) else { return nil }
         do {
-            return try Pattern(source)
+            let pattern = try Pattern(source)
+            if let warning = pattern.warning {
+                warn(
+                    "the regular expression \"\(source)\" at \(pointer) is likely a mistake: \(warning). Warden matches "
+                        + "it in linear time, but backtracking engines (JavaScript, PCRE, Python) can take exponential time on it",
+                    at: pointer)
+            }
+            return pattern
         } catch {
-            report("\(error) at \(pointer)", at: pointer)
+            report(
+                "invalid regular expression \"\(source)\" at \(pointer): \(error.message) (character \(error.offset + 1) of the pattern)",
+                at: pointer)
             return nil
         }
     }

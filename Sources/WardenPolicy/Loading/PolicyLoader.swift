@@ -18,10 +18,11 @@ public enum PolicyLoader {
     ) throws(PolicyLoadError) -> Policy {
         let bytes = Array(bytes)
         let source = try Document.read(bytes, format: format ?? .detect(file: file, bytes: bytes), file: file)
-        var decoder = DocumentDecoder(file: file, positions: source.positions)
-        guard let policy = decoder.decodePolicy(source.value) else {
-            throw PolicyLoadError(problems: decoder.problems)
+        var decoder = source.decoder(file: file)
+        guard var policy = decoder.decodePolicy(source.value) else {
+            throw PolicyLoadError(problems: decoder.problems, warnings: decoder.warnings)
         }
+        policy.warnings = PolicyProblem.inDocumentOrder(decoder.warnings)
         return policy
     }
 
@@ -43,7 +44,7 @@ public enum PolicyLoader {
     ) throws(PolicyLoadError) -> [PolicyTestCase] {
         let bytes = Array(bytes)
         let source = try Document.read(bytes, format: format ?? .detect(file: file, bytes: bytes), file: file)
-        var decoder = DocumentDecoder(file: file, positions: source.positions)
+        var decoder = source.decoder(file: file)
         var cases: [PolicyTestCase] = []
         if case .object = source.value {
             if let object = decoder.object(source.value, at: .root, keys: ["tests"], required: ["tests"]),

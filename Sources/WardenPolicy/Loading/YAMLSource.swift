@@ -3,8 +3,13 @@ import Yams
 
 /// Converts YAML into the JSON value model, with the YAML 1.2 core schema: only
 /// `true`/`false` are booleans (`no` stays a string), only `null`/`~`/empty are null, and
-/// numbers must be finite. Anchors and aliases are expanded; merge keys (`<<`) are not special.
+/// numbers must be finite. Anchors and aliases are expanded, up to ``maxNodes`` nodes in all
+/// (so a few hundred bytes of nested aliases, a "billion laughs", cannot make loading run for
+/// ever); merge keys (`<<`) are not special.
 enum YAMLSource {
+    /// The most nodes a document may have once its aliases are expanded.
+    static let maxNodes = 100_000
+
     static func read(_ bytes: [UInt8], file: String?) throws(PolicyLoadError) -> Document {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw PolicyLoadError(problems: [
@@ -19,8 +24,19 @@ enum YAMLSource {
         }
         var converter = Converter(file: file)
         let value = node.map { converter.convert($0, at: .root) } ?? .null
+        if converter.nodeCount > maxNodes {
+            throw PolicyLoadError(problems: [
+                PolicyProblem(
+                    file: file,
+                    position: node?.mark.map { JSONPosition(line: $0.line, column: $0.column) },
+                    pointer: .root,
+                    message: "the YAML document has more than \(maxNodes) nodes once its aliases are expanded; "
+                        + "Warden refuses it (aliases nested inside aliases multiply: a few lines can stand for billions of nodes)"
+                )
+            ])
+        }
         guard converter.problems.isEmpty else { throw PolicyLoadError(problems: converter.problems) }
-        return Document(value: value, positions: converter.positions)
+        return Document(value: value, positions: converter.positions, commaSplits: converter.commaSplits)
     }
 
     // The expressions are constant and valid; a failure here is a programming error.
@@ -59,8 +75,14 @@ enum YAMLSource {
         let file: String?
         var positions: [JSONPointer: JSONPosition] = [:]
         var problems: [PolicyProblem] = []
+        /// Nodes converted so far; past ``YAMLSource/maxNodes`` conversion stops.
+        var nodeCount = 0
+        /// See ``Document/commaSplits``.
+        var commaSplits: [JSONPointer: String] = [:]
 
         mutating func convert(_ node: Node, at pointer: JSONPointer) -> JSONValue {
+            nodeCount += 1
+            guard nodeCount <= YAMLSource.maxNodes else { return .null }
             if let mark = node.mark, positions[pointer] == nil {
                 positions[pointer] = JSONPosition(line: mark.line, column: mark.column)
             }
@@ -74,7 +96,11 @@ enum YAMLSource {
             case .mapping(let mapping):
                 var members: [JSONObject.Member] = []
                 var seen: Set<ExactName> = []
+                var previous: (key: String, value: Node)?
                 for (keyNode, valueNode) in mapping {
+                    defer {
+                        if case .scalar(let keyScalar) = keyNode { previous = (keyScalar.string, valueNode) } else { previous = nil }
+                    }
                     guard case .scalar(let keyScalar) = keyNode else {
                         report("a mapping key must be a plain string", at: pointer, mark: keyNode.mark)
                         continue
@@ -82,6 +108,9 @@ enum YAMLSource {
                     let key = keyScalar.string
                     let memberPointer = pointer.appending(key)
                     if let mark = keyNode.mark { positions[memberPointer] = JSONPosition(line: mark.line, column: mark.column) }
+                    if let previous, let split = Self.commaSplit(previous: previous, key: keyNode, value: valueNode) {
+                        commaSplits[memberPointer] = split
+                    }
                     guard seen.insert(ExactName(key)).inserted else {
                         report("duplicate key \"\(key)\" at \(pointer)", at: memberPointer, mark: keyNode.mark)
                         continue
@@ -93,6 +122,28 @@ enum YAMLSource {
                 report("unresolved YAML alias", at: pointer, mark: node.mark)
                 return .null
             }
+        }
+
+        /// In a flow mapping, a member `key` with no value after a member whose value is a
+        /// plain string looks like the rest of that string, cut at a comma: `{on_deny: too
+        /// big, try again}`. Returns the previous member written as intended, quoted.
+        ///
+        /// The key on the same line as the previous value tells a flow mapping (a block
+        /// mapping has one key a line; Yams does not report a mapping's style reliably).
+        static func commaSplit(previous: (key: String, value: Node), key: Node, value: Node) -> String? {
+            guard let keyLine = key.mark?.line, keyLine == previous.value.mark?.line,
+                case .scalar(let keyScalar) = key, keyScalar.style == .plain || keyScalar.style == .any,
+                case .scalar(let valueScalar) = value, valueScalar.string.isEmpty, valueScalar.style == .plain || valueScalar.style == .any,
+                case .scalar(let previousScalar) = previous.value, previousScalar.style == .plain || previousScalar.style == .any,
+                !previousScalar.string.isEmpty
+            else { return nil }
+            let text = previousScalar.string + ", " + keyScalar.string
+            var escaped = ""
+            for character in text {
+                if character == "\\" || character == "\"" { escaped.append("\\") }
+                escaped.append(character)
+            }
+            return "\(previous.key): \"\(escaped)\""
         }
 
         private mutating func convert(_ text: String, tag: String, at pointer: JSONPointer, mark: Mark?) -> JSONValue {

@@ -35,6 +35,9 @@ public struct Policy: Sendable {
     public var mode: EnforcementMode
     /// Test cases carried in the policy file under `tests`.
     public var tests: [PolicyTestCase]
+    /// What loading found likely to be a mistake, though the policy is valid and enforced as
+    /// written (``PolicyProblem/Severity/warning``), in document order.
+    public var warnings: [PolicyProblem] = []
 
     public init(
         version: String = "1",

@@ -34,9 +34,10 @@ struct SessionState {
             case other
         }
 
-        /// The client's id, as a value and as the exact bytes it sent.
+        /// The client's id, as a value, as the exact bytes it sent, and as a key.
         var clientID: JSONValue
         var clientIDText: [UInt8]
+        var clientKey: RequestKey
         var purpose: Purpose
     }
 
@@ -107,17 +108,17 @@ struct SessionState {
     }
 
     /// Remembers a request about to be sent to the server; returns the Warden id it goes under.
-    mutating func remember(_ request: ForwardedRequest, key: RequestKey) -> Int {
+    mutating func remember(_ request: ForwardedRequest) -> Int {
         lastForwardedID += 1
         forwarded[lastForwardedID] = request
-        forwardedIDs[key] = lastForwardedID
+        forwardedIDs[request.clientKey] = lastForwardedID
         return lastForwardedID
     }
 
     /// The forwarded request Warden's `id` names, taken out: its answer has come (or will not).
     mutating func takeForwarded(_ id: Int) -> ForwardedRequest? {
         guard let request = forwarded.removeValue(forKey: id) else { return nil }
-        forwardedIDs.removeValue(forKey: RequestKey(request.clientID))
+        forwardedIDs.removeValue(forKey: request.clientKey)
         return request
     }
 

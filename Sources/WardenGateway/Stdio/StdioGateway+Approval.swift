@@ -211,7 +211,7 @@ extension StdioGateway {
         record.message = "approved\(by)\(because)"
         let pending = SessionState.PendingCall(reservations: held.decision.reservations, started: .now, record: record)
         guard case .object(let body)? = try? JSONReader.parse(message),
-            case .forward(let renamed) = forward(id: held.id, body: body, bytes: message, purpose: .call(pending))
+            case .forward(let renamed) = forward(id: held.id, key: RequestKey(held.id), body: body, bytes: message, purpose: .call(pending))
         else {
             await refuseHeld(held, decision: "approved", approval: outcome.id, message: "approved, but the server \(configuration.serverName) has exited")
             return

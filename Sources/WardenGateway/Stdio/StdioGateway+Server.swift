@@ -152,7 +152,8 @@ extension StdioGateway {
     /// id the client gave (a `tools/list` result filtered, a `tools/call` audited). An answer
     /// to no request in progress is dropped: the client never sent its id to the server.
     private func route(response body: JSONObject, id: JSONValue, held: inout [JSONValue]) -> ServerRoute {
-        if let continuation = state.withLock({ $0.ownRequests.removeValue(forKey: RequestKey(id)) }) {
+        // Warden's own requests have string ids, the requests it forwards numbers.
+        if case .string = id, let continuation = state.withLock({ $0.ownRequests.removeValue(forKey: RequestKey(id)) }) {
             continuation.resume(returning: body)
             return .drop
         }

@@ -12,7 +12,8 @@ extension StdioGateway {
     /// leaves that thread. With `mayWait` false, returns ``Route/mustWait`` before doing
     /// anything when deciding would wait (for the tools list, or the store).
     func policeToolCall(
-        id: JSONValue, body: JSONObject, bytes: [UInt8]?, server: any Upstream, httpRequest: String? = nil, mayWait: Bool = true
+        id: JSONValue, key: RequestKey, body: JSONObject, bytes: [UInt8]?, server: any Upstream, httpRequest: String? = nil,
+        mayWait: Bool = true
     ) -> Route {
         let started = ContinuousClock.now
         var decided = true  // not when handed back undecided (`mustWait`): it is timed where it is decided
@@ -21,7 +22,7 @@ extension StdioGateway {
         let version = policy.current
         var record = AuditRecord(
             time: now,
-            requestID: RequestKey(id).text,
+            requestID: key.text,
             identity: configuration.identity.name,
             grant: configuration.identity.grant,
             session: configuration.session,
@@ -108,7 +109,7 @@ extension StdioGateway {
         }
         if decision.isForwarded {
             let pending = SessionState.PendingCall(reservations: decision.reservations, started: .now, record: record)
-            let route = forward(id: id, body: body, bytes: bytes, purpose: .call(pending))
+            let route = forward(id: id, key: key, body: body, bytes: bytes, purpose: .call(pending))
             if case .respond = route {
                 rollBackNow(decision.reservations)
                 record.upstreamStatus = "no response"

@@ -263,22 +263,9 @@ public final class StdioGateway: Sendable {
         } catch {
             return .respond(JSONRPCError.response(id: error.id, code: JSONRPCError.invalidRequest, message: "Invalid Request: \(error)"))
         }
-        if case .request(let id, _, _) = message, state.withLock({ $0.isInProgress(RequestKey(id)) }) {
-            return .respond(JSONRPCError.response(
-                id: id, code: JSONRPCError.invalidRequest,
-                message: "Invalid Request: a request with id \(RequestKey(id).text) is already in progress"))
-        }
         switch message {
-        case .request(let id, "tools/call", let body):
-            return policeToolCall(id: id, body: body, bytes: bytes, server: server, httpRequest: httpRequest, mayWait: mayWait)
-        case .request(let id, "tools/list", let body):
-            return forward(id: id, body: body, bytes: bytes, purpose: .toolList)
-        case .request(let id, "initialize", let body):
-            let elicits = body["params"]?["capabilities"]?["elicitation"] != nil
-            state.withLock { $0.clientElicits = elicits }
-            return forward(id: id, body: body, bytes: bytes, purpose: .other)
-        case .request(let id, _, let body):
-            return forward(id: id, body: body, bytes: bytes, purpose: .other)
+        case .request(let id, let method, let body):
+            return route(request: id, method: method, body: body, bytes: bytes, server: server, httpRequest: httpRequest, mayWait: mayWait)
         case .notification("notifications/cancelled", let body):
             return clientCancelled(body)
         case .response(let id, let body):
@@ -297,16 +284,42 @@ public final class StdioGateway: Sendable {
         }
     }
 
+    /// Polices one client request; one repeating the id of a request still in progress is refused.
+    private func route(
+        request id: JSONValue, method: String, body: JSONObject, bytes: [UInt8]?, server: any Upstream, httpRequest: String?,
+        mayWait: Bool
+    ) -> Route {
+        let key = RequestKey(id)
+        if state.withLock({ $0.isInProgress(key) }) {
+            return .respond(JSONRPCError.response(
+                id: id, code: JSONRPCError.invalidRequest, message: "Invalid Request: a request with id \(key.text) is already in progress"))
+        }
+        switch method {
+        case "tools/call":
+            return policeToolCall(id: id, key: key, body: body, bytes: bytes, server: server, httpRequest: httpRequest, mayWait: mayWait)
+        case "tools/list":
+            return forward(id: id, key: key, body: body, bytes: bytes, purpose: .toolList)
+        case "initialize":
+            let elicits = body["params"]?["capabilities"]?["elicitation"] != nil
+            state.withLock { $0.clientElicits = elicits }
+            return forward(id: id, key: key, body: body, bytes: bytes, purpose: .other)
+        default:
+            return forward(id: id, key: key, body: body, bytes: bytes, purpose: .other)
+        }
+    }
+
     /// Sends the client's request `id` on to the server under an id of Warden's own, which
     /// its answer comes back with (see ``SessionState/forwarded``): the original bytes with
     /// only the id replaced, or, for a batch element, the element re-encoded. Once the server
     /// has exited, the request is answered with an error instead.
-    func forward(id: JSONValue, body: JSONObject, bytes: [UInt8]?, purpose: SessionState.ForwardedRequest.Purpose) -> Route {
+    func forward(
+        id: JSONValue, key: RequestKey, body: JSONObject, bytes: [UInt8]?, purpose: SessionState.ForwardedRequest.Purpose
+    ) -> Route {
         let range = bytes.flatMap(MessageID.valueRange(ofTopLevelID:))
         let clientIDText = bytes.flatMap { bytes in range.map { Array(bytes[$0]) } } ?? Array(JSONWriter.write(id).utf8)
         let upstreamID = state.withLock { state -> Int? in
             guard !state.serverGone else { return nil }
-            return state.remember(.init(clientID: id, clientIDText: clientIDText, purpose: purpose), key: RequestKey(id))
+            return state.remember(.init(clientID: id, clientIDText: clientIDText, clientKey: key, purpose: purpose))
         }
         guard let upstreamID else {
             return .respond(JSONRPCError.response(
@@ -385,7 +398,7 @@ public final class StdioGateway: Sendable {
             switch route(element, bytes: nil, server: server, httpRequest: httpRequest) {
             case .forward(let message):
                 forwarded.append(message)
-                if element["method"] != nil, element["id"] != nil, let upstreamID = state.withLock({ $0.forwardedIDs[RequestKey(element["id"]!)] }) {
+                if element["method"] != nil, let id = element["id"], let upstreamID = state.withLock({ $0.forwardedIDs[RequestKey(id)] }) {
                     forwardedIDs.append(upstreamID)
                 }
             case .respond(let response):

@@ -2,16 +2,8 @@
 /// as it was: how Warden sends a client's request under an id of its own, and its answer back
 /// under the client's id, without re-encoding either.
 public enum MessageID {
-    /// `message` with its top-level `id` value replaced by `newID` (JSON text), and the bytes
-    /// of the id it had; `nil` when the message is not an object with a plainly spelled `id`
-    /// key (then re-encode it instead). `message` must be valid JSON (already parsed).
-    public static func replacing(in message: [UInt8], with newID: [UInt8]) -> (message: [UInt8], original: [UInt8])? {
-        guard let range = valueRange(ofTopLevelID: message) else { return nil }
-        return (replacing(range, in: message, with: newID), Array(message[range]))
-    }
-
     /// `message` with the bytes in `range` (its id's, from ``valueRange(ofTopLevelID:)``)
-    /// replaced by `newID`.
+    /// replaced by `newID` (JSON text).
     public static func replacing(_ range: Range<Int>, in message: [UInt8], with newID: [UInt8]) -> [UInt8] {
         var replaced: [UInt8] = []
         replaced.reserveCapacity(message.count - range.count + newID.count)
@@ -23,7 +15,8 @@ public enum MessageID {
 
     /// The byte range of the top-level `id` member's value, whitespace excluded; `nil` if the
     /// message is not an object, has no `id`, or spells a top-level key with escapes (which
-    /// could spell `id`).
+    /// could spell `id`): then re-encode the message instead. `message` must be valid JSON
+    /// (already parsed).
     public static func valueRange(ofTopLevelID message: [UInt8]) -> Range<Int>? {
         message.withUnsafeBufferPointer { bytes in
             var index = skipWhitespace(bytes, from: 0)

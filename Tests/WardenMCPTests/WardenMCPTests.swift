@@ -62,13 +62,14 @@ import WardenPolicy
 @Suite struct MessageIDTests {
     @Test func replacesOnlyTheTopLevelID() throws {
         let message = Array(#"{"params":{"id":"inner","s":"\"id\":1"},"id" : "c-1" ,"method":"x"}"#.utf8)
-        let replaced = try #require(MessageID.replacing(in: message, with: Array("17".utf8)))
-        #expect(String(decoding: replaced.message, as: UTF8.self) == #"{"params":{"id":"inner","s":"\"id\":1"},"id" : 17 ,"method":"x"}"#)
-        #expect(String(decoding: replaced.original, as: UTF8.self) == #""c-1""#)
+        let range = try #require(MessageID.valueRange(ofTopLevelID: message))
+        #expect(String(decoding: message[range], as: UTF8.self) == #""c-1""#)
+        let replaced = MessageID.replacing(range, in: message, with: Array("17".utf8))
+        #expect(String(decoding: replaced, as: UTF8.self) == #"{"params":{"id":"inner","s":"\"id\":1"},"id" : 17 ,"method":"x"}"#)
         for spelled in ["-0", "1E2", "1e400", #""\u0041""#, "12345678901234567890123"] {
             let answer = Array(#"{"jsonrpc":"2.0","id":7,"result":{}}"#.utf8)
-            let back = try #require(MessageID.replacing(in: answer, with: Array(spelled.utf8)))
-            #expect(String(decoding: back.message, as: UTF8.self) == #"{"jsonrpc":"2.0","id":"# + spelled + #","result":{}}"#)
+            let back = MessageID.replacing(try #require(MessageID.valueRange(ofTopLevelID: answer)), in: answer, with: Array(spelled.utf8))
+            #expect(String(decoding: back, as: UTF8.self) == #"{"jsonrpc":"2.0","id":"# + spelled + #","result":{}}"#)
         }
     }
 

@@ -46,7 +46,11 @@ extension StdioGateway {
             switch route(serverMessage: value, held: &held) {
             case .forward: client.write(bytes)
             case .answer(let request):
-                client.write(MessageID.replacing(in: bytes, with: request.clientIDText)?.message ?? Self.encode(value, id: request.clientID))
+                if let range = MessageID.valueRange(ofTopLevelID: bytes) {
+                    client.write(MessageID.replacing(range, in: bytes, with: request.clientIDText))
+                } else {
+                    client.write(Self.encode(value, id: request.clientID))
+                }
             case .replace(let replacement): client.write(Array(JSONWriter.write(replacement).utf8))
             case .drop: break
             }

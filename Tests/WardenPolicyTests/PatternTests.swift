@@ -1,14 +1,18 @@
 import Foundation
 import Testing
 import WardenJSON
-import WardenPolicy
+
+@testable import WardenPolicy
 
 /// Warden's own regular-expression matcher: the ECMAScript dialect of JSON Schema's `pattern`,
 /// matched in linear time.
 @Suite struct PatternTests {
+    /// Whether `pattern` matches in `string`; the bit-parallel and the general simulation agree.
     func matches(_ pattern: String, _ string: String) throws -> Bool {
-        let result = try Pattern(pattern).search(string)
+        let compiled = try Pattern(pattern)
+        let result = compiled.search(string)
         #expect(result != .limitExceeded)
+        #expect(compiled.search(string, general: true) == result, "/\(pattern)/ on \(string.debugDescription): the engines disagree")
         return result == .match
     }
 
@@ -79,8 +83,18 @@ import WardenPolicy
         for source in ["(a+)+$", "^(a*)*$", "^(a|a)*$", "^(a|aa)+$", #"^(\w+\s?)+$"#, "(a+a+)+y"] {
             let pattern = try Pattern(source, stepLimit: 20 * long.count)
             #expect(pattern.search(long) == .noMatch, "\(source)")
+            #expect(pattern.search(long, general: true) == .noMatch, "\(source), general simulation")
         }
         #expect(try Pattern("(a+)+$", stepLimit: 20 * long.count).search(String(long.dropLast())) == .match)
+    }
+
+    /// Patterns of more than 63 consuming states run on the general simulation only.
+    @Test func largePatternsUseTheGeneralSimulation() throws {
+        let digits = String(repeating: "[0-9]", count: 70)
+        #expect(try matches("^\(digits)$", String(repeating: "7", count: 70)))
+        #expect(try !matches("^\(digits)$", String(repeating: "7", count: 69)))
+        #expect(try matches("x\\d{100}\\b", "ax" + String(repeating: "1", count: 100) + " "))
+        #expect(try !matches("x\\d{100}\\b", "ax" + String(repeating: "1", count: 101)))
     }
 
     @Test func aSearchPastItsStepLimitSaysSo() throws {

@@ -49,7 +49,12 @@ public struct Pattern: Sendable {
 
     /// Searches `string` for a match.
     public func search(_ string: String) -> Match {
-        switch program.search(string, budget: stepLimit) {
+        search(string, general: false)
+    }
+
+    /// Searches with the general simulation even when the bit-parallel one applies (for tests).
+    func search(_ string: String, general: Bool) -> Match {
+        switch program.search(string, budget: stepLimit, general: general) {
         case .match: .match
         case .noMatch: .noMatch
         case .limitExceeded: .limitExceeded

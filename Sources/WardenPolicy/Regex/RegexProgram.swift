@@ -27,6 +27,20 @@ struct RegexProgram: Sendable {
     private(set) var sets: [ScalarSet] = []
     /// Every match starts at the start of the string (`^...`), so no thread starts later.
     private(set) var anchoredAtStart = false
+    /// The same program as one 64-bit state, when it is small enough (see ``RegexBitParallel``).
+    private(set) var bitParallel: RegexBitParallel?
+    /// What a match can start with, when that needs no assertion: while no thread is alive,
+    /// the search skips the scalars no match starts with. `nil` when any scalar may start one.
+    private(set) var firstScalars: FirstScalars?
+
+    /// The scalars a match can start with: the consuming instructions a new thread reaches.
+    struct FirstScalars: Sendable {
+        /// The instructions (`scalar` or `set`) a thread started anywhere reaches first.
+        var instructions: [Int32]
+        /// Which ASCII scalars one of them accepts.
+        var asciiLow: UInt64 = 0
+        var asciiHigh: UInt64 = 0
+    }
 
     /// How a search ended.
     enum SearchResult: Sendable, Equatable {
@@ -51,7 +65,41 @@ struct RegexProgram: Sendable {
         program.emit(node)
         program.instructions.append(Instruction(opcode: .match, a: 0, b: 0))
         program.anchoredAtStart = Self.isAnchoredAtStart(node)
+        program.firstScalars = program.computeFirstScalars()
+        program.bitParallel = RegexBitParallel(program)
         return program
+    }
+
+    /// The instructions reachable from the start without consuming, if none is an assertion
+    /// or the match (then a thread may start, or match, anywhere).
+    private func computeFirstScalars() -> FirstScalars? {
+        var seen = Set<Int32>()
+        var pending: [Int32] = [0]
+        var first = FirstScalars(instructions: [])
+        while let pc = pending.popLast() {
+            guard seen.insert(pc).inserted else { continue }
+            let instruction = instructions[Int(pc)]
+            switch instruction.opcode {
+            case .scalar, .set: first.instructions.append(pc)
+            case .split: pending += [instruction.b, instruction.a]
+            case .jump: pending.append(instruction.a)
+            case .assert, .match: return nil
+            }
+        }
+        for value in UInt32(0)..<128 where first.instructions.contains(where: { accepts(Int($0), value) }) {
+            if value < 64 { first.asciiLow |= 1 << UInt64(value) } else { first.asciiHigh |= 1 << UInt64(value - 64) }
+        }
+        return first
+    }
+
+    /// Whether the consuming instruction at `pc` accepts the scalar `value`.
+    private func accepts(_ pc: Int, _ value: UInt32) -> Bool {
+        let instruction = instructions[pc]
+        switch instruction.opcode {
+        case .scalar: return UInt32(bitPattern: instruction.a) == value
+        case .set: return sets[Int(instruction.a)].contains(value)
+        default: return false
+        }
     }
 
     /// The number of instructions `node` compiles to, saturating at the limit.
@@ -154,8 +202,10 @@ struct RegexProgram: Sendable {
     private static let none = UInt32.max
 
     /// Whether the pattern matches somewhere in `string`, within `budget` steps (one step is
-    /// one instruction visited at one position).
-    func search(_ string: String, budget: Int) -> SearchResult {
+    /// one instruction visited at one position). Small programs run bit-parallel, unless
+    /// `general` asks for the general simulation (tests compare the two).
+    func search(_ string: String, budget: Int, general: Bool = false) -> SearchResult {
+        if !general, let bitParallel { return bitParallel.search(string, budget: budget) }
         let count = instructions.count
         return instructions.withUnsafeBufferPointer { code in
             sets.withUnsafeBufferPointer { sets in
@@ -164,7 +214,7 @@ struct RegexProgram: Sendable {
                         marks.initialize(repeating: 0)
                         var state = Simulation(
                             code: code.baseAddress!, sets: sets.baseAddress, marks: marks.baseAddress!,
-                            stack: lists.baseAddress! + 2 * count)
+                            stack: lists.baseAddress! + 2 * count, first: anchoredAtStart ? nil : firstScalars)
                         return state.run(
                             string, current: lists.baseAddress!, next: lists.baseAddress! + count,
                             anchored: anchoredAtStart, budget: budget)
@@ -181,8 +231,24 @@ struct RegexProgram: Sendable {
         /// `marks[pc] == generation`: `pc` is already on the list being built.
         let marks: UnsafeMutablePointer<UInt32>
         let stack: UnsafeMutablePointer<Int32>
+        /// See ``RegexProgram/firstScalars``; `nil` for an anchored pattern.
+        let first: FirstScalars?
         var generation: UInt32 = 0
         var steps = 0
+
+        /// Whether a match can start with the scalar `value`.
+        @inline(__always)
+        func mayStart(with value: UInt32, _ first: FirstScalars) -> Bool {
+            if value < 64 { return first.asciiLow & (1 << UInt64(value)) != 0 }
+            if value < 128 { return first.asciiHigh & (1 << UInt64(value - 64)) != 0 }
+            for pc in first.instructions {
+                let instruction = code[Int(pc)]
+                if instruction.opcode == .scalar ? UInt32(bitPattern: instruction.a) == value : sets![Int(instruction.a)].contains(value) {
+                    return true
+                }
+            }
+            return false
+        }
 
         mutating func run(
             _ string: String,
@@ -196,6 +262,14 @@ struct RegexProgram: Sendable {
             var iterator = string.unicodeScalars.makeIterator()
             var previous = RegexProgram.none
             var scalar = iterator.next()?.value ?? RegexProgram.none
+            if let first {
+                // No thread is alive yet: skip to where a match can start.
+                while scalar != RegexProgram.none, !mayStart(with: scalar, first) {
+                    previous = scalar
+                    scalar = iterator.next()?.value ?? RegexProgram.none
+                    steps += 1
+                }
+            }
             generation = 1
             var currentCount = 0
             if add(0, to: current, count: &currentCount, previous: previous, next: scalar) { return .match }
@@ -220,6 +294,14 @@ struct RegexProgram: Sendable {
                     }
                 }
                 steps += currentCount
+                if nextCount == 0, let first {
+                    // No thread is alive: skip to where a match can start.
+                    while scalar != RegexProgram.none, !mayStart(with: scalar, first) {
+                        previous = scalar
+                        scalar = iterator.next()?.value ?? RegexProgram.none
+                        steps += 1
+                    }
+                }
                 if !anchored, add(0, to: next, count: &nextCount, previous: previous, next: scalar) { return .match }
                 swap(&current, &next)
                 currentCount = nextCount

@@ -11,22 +11,24 @@ public struct MessageEnvelope: Sendable, Equatable {
     public var hasMethod: Bool
     /// Whether it is an array (a batch); then `id` and `hasMethod` say nothing.
     public var isBatch: Bool
-    /// Its top-level `method`, when it is a short string.
-    public var method: String?
-    /// Its `params.name`, when it is a short string: for a `tools/call` that cannot be read
-    /// whole, the tool it names (or seems to name), for the audit log.
-    public var toolName: String?
+    /// Every string value of a top-level `method` key, unescaped: more than one in a message
+    /// with duplicate keys.
+    public var methods: [String]
+    /// Every string value of a `params.name` key, unescaped (one over 256 bytes is cut, and
+    /// ends with `…`): for a `tools/call` that cannot be read whole, the tools it names or
+    /// seems to name, for the audit log.
+    public var toolNames: [String]
 
     public init(
-        length: Int, id: JSONValue? = nil, hasMethod: Bool = false, isBatch: Bool = false, method: String? = nil,
-        toolName: String? = nil
+        length: Int, id: JSONValue? = nil, hasMethod: Bool = false, isBatch: Bool = false, methods: [String] = [],
+        toolNames: [String] = []
     ) {
         self.length = length
         self.id = id
         self.hasMethod = hasMethod
         self.isBatch = isBatch
-        self.method = method
-        self.toolName = toolName
+        self.methods = methods
+        self.toolNames = toolNames
     }
 }
 
@@ -59,8 +61,8 @@ public struct EnvelopeScanner: Sendable {
     /// Whether the current depth-2 object is the top-level `params`.
     private var paramsFollows = false
     private var inParams = false
-    private var methodBytes: [UInt8]?
-    private var nameBytes: [UInt8]?
+    private var methods: [String] = []
+    private var names: [String] = []
     private var stringBytes: [UInt8] = []
 
     public init() {}
@@ -103,8 +105,8 @@ public struct EnvelopeScanner: Sendable {
                     }
                 } else {
                     switch stringCapture {
-                    case .method: methodBytes = stringBytes
-                    case .name: nameBytes = stringBytes
+                    case .method: methods.append(Self.unescaped(stringBytes))
+                    case .name: names.append(Self.unescaped(stringBytes))
                     case .none: break
                     }
                     stringCapture = .none
@@ -173,6 +175,16 @@ public struct EnvelopeScanner: Sendable {
 
     private var isBatch = false
 
+    /// A captured string's text: its escapes resolved when it is whole and valid JSON, else
+    /// its bytes as they are (invalid UTF-8 shown as U+FFFD); one cut at the limit ends in `…`.
+    private static func unescaped(_ bytes: [UInt8]) -> String {
+        guard bytes.count <= longestName else { return String(decoding: bytes.prefix(longestName), as: UTF8.self) + "…" }
+        if bytes.contains(UInt8(ascii: "\\")), case .string(let text)? = try? JSONReader.parse([UInt8(ascii: "\"")] + bytes + [UInt8(ascii: "\"")]) {
+            return text
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// What was found, once the message has ended.
     public func result() -> MessageEnvelope {
         var id: JSONValue?
@@ -184,7 +196,6 @@ public struct EnvelopeScanner: Sendable {
         }
         return MessageEnvelope(
             length: length, id: id, hasMethod: topLevelIsObject && hasMethod, isBatch: isBatch,
-            method: topLevelIsObject ? methodBytes.map { String(decoding: $0, as: UTF8.self) } : nil,
-            toolName: topLevelIsObject ? nameBytes.map { String(decoding: $0, as: UTF8.self) } : nil)
+            methods: topLevelIsObject ? methods : [], toolNames: topLevelIsObject ? names : [])
     }
 }

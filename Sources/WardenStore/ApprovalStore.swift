@@ -28,13 +28,15 @@ public struct ApprovalStore: Sendable {
         }
     }
 
-    /// Stores a new pending approval, with a fresh id, and returns it.
+    /// Stores a new pending approval, with a fresh id, and returns it. If its grant was revoked
+    /// or its token rotated after the approval's `createdAt` (when the call was decided), it is
+    /// stored cancelled instead, in the same transaction: a revocation that came first wins.
     public func create(_ approval: Approval) async throws -> Approval {
         var approval = approval
         approval.id = "a_" + GrantStore.randomString(bytes: 6)
         approval.status = .pending
         let stored = approval
-        try await database.write { db in
+        return try await database.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO approval (id, server, tool, identity, grant_id, session, request_id, arguments, rule,
@@ -46,8 +48,10 @@ public struct ApprovalStore: Sendable {
                     stored.arguments, stored.rule, stored.message, GrantStore.json(stored.approvers), stored.holder,
                     GrantStore.format(stored.createdAt), GrantStore.format(stored.expiresAt),
                 ])
+            guard let grant = stored.grant, try GrantStore.wasChanged(id: grant, since: stored.createdAt, in: db) else { return stored }
+            try Self.close(id: stored.id, status: .cancelled, by: nil, reason: "the grant was revoked or its token rotated", now: Date(), in: db)
+            return try Self.fetch(id: stored.id, in: db) ?? stored
         }
-        return stored
     }
 
     /// The approval `id`, or `nil`.

@@ -100,14 +100,23 @@ public struct GrantStore: Sendable {
 
     /// Whether grant `id` is active with the token it had at `since`: not revoked, and its
     /// token not replaced after then.
+    /// A grant that does not exist is not active.
     public func isActive(id: String, unchangedSince since: Date) async throws -> Bool {
         try await database.read { db in
-            guard let row = try Row.fetchOne(db, sql: #"SELECT revoked_at, rotated_at FROM "grant" WHERE id = ?"#, arguments: [id]),
-                (row["revoked_at"] as String?) == nil
-            else { return false }
-            guard let rotated = (row["rotated_at"] as String?) else { return true }
-            return rotated < Self.format(since)
+            guard try Row.fetchOne(db, sql: #"SELECT 1 FROM "grant" WHERE id = ?"#, arguments: [id]) != nil else { return false }
+            return try !Self.wasChanged(id: id, since: since, in: db)
         }
+    }
+
+    /// Whether grant `id` exists and was revoked, or had its token rotated, after `since`.
+    static func wasChanged(id: String, since: Date, in db: Database) throws -> Bool {
+        guard let row = try Row.fetchOne(db, sql: #"SELECT revoked_at, rotated_at FROM "grant" WHERE id = ?"#, arguments: [id]) else {
+            return false
+        }
+        if (row["revoked_at"] as String?) != nil { return true }
+        guard let rotated = (row["rotated_at"] as String?) else { return false }
+        // Both in the same fixed-width UTC format: text order is time order.
+        return rotated >= Self.format(since)
     }
 
     // MARK: - Encoding

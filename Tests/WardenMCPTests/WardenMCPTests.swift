@@ -37,7 +37,7 @@ import WardenPolicy
         let request = #"{"jsonrpc":"2.0","method":"tools/call","params":{"id":"inner","x":[1,{"id":2}]},"id":"a\"b"}"#
         #expect(
             oversize(request)
-                == MessageEnvelope(length: request.utf8.count, id: "a\"b", hasMethod: true, method: "tools/call"))
+                == MessageEnvelope(length: request.utf8.count, id: "a\"b", hasMethod: true, methods: ["tools/call"]))
         let response = #"{"id": 42 ,"result":{"content":[{"text":"}{,\"id\":9"}]},"jsonrpc":"2.0"}"#
         #expect(oversize(response, chunk: 3) == MessageEnvelope(length: response.utf8.count, id: 42, hasMethod: false))
         // Ambiguous or missing ids are not guessed.
@@ -50,12 +50,17 @@ import WardenPolicy
     @Test func findsTheToolAnUnreadableCallNames() {
         let call = #"{"params":{"arguments":{"name":"inner","x":{"name":"deeper"}},"name":"get_time"},"method":"tools/call","id":1}"#
         let envelope = EnvelopeScanner.envelope(of: Array(call.utf8))
-        #expect(envelope.method == "tools/call" && envelope.toolName == "get_time")
+        #expect(envelope.methods == ["tools/call"] && envelope.toolNames == ["get_time"])
         // Only `params.name` counts, not a `name` elsewhere; a batch shows none.
-        #expect(EnvelopeScanner.envelope(of: Array(#"{"method":"x","name":"y","result":{"name":"z"}}"#.utf8)).toolName == nil)
-        #expect(EnvelopeScanner.envelope(of: Array(#"[{"method":"tools/call","params":{"name":"a"}}]"#.utf8)).method == nil)
+        #expect(EnvelopeScanner.envelope(of: Array(#"{"method":"x","name":"y","result":{"name":"z"}}"#.utf8)).toolNames == [])
+        #expect(EnvelopeScanner.envelope(of: Array(#"[{"method":"tools/call","params":{"name":"a"}}]"#.utf8)).methods == [])
+        // Duplicate keys: every value is kept; escapes are resolved; a name too long is cut, marked.
+        let twice = EnvelopeScanner.envelope(of: Array(#"{"method":"tools\/call","method":"ping","params":{"name":"ok","name":"rm"}}"#.utf8))
+        #expect(twice.methods == ["tools/call", "ping"] && twice.toolNames == ["ok", "rm"])
+        let long = EnvelopeScanner.envelope(of: Array((#"{"method":"tools/call","params":{"name":""# + String(repeating: "é", count: 200) + #""}}"#).utf8))
+        #expect(long.toolNames.count == 1 && long.toolNames[0].hasSuffix("…") && long.toolNames[0].unicodeScalars.count == 129)
         // Bytes that are not UTF-8 are shown with replacement characters.
-        #expect(EnvelopeScanner.envelope(of: Array(#"{"method":"tools/call","params":{"name":"a"#.utf8) + [0xFF, 0x22, 0x7D, 0x7D]).toolName == "a\u{FFFD}")
+        #expect(EnvelopeScanner.envelope(of: Array(#"{"method":"tools/call","params":{"name":"a"#.utf8) + [0xFF, 0x22, 0x7D, 0x7D]).toolNames == ["a\u{FFFD}"])
     }
 }
 

@@ -125,3 +125,49 @@ import WardenJSON
         #expect(AdminToken.Role.viewer < .approver && AdminToken.Role.approver < .admin)
     }
 }
+
+@Suite struct RevocationTests {
+    func approval(grant: String, at time: Date) -> Approval {
+        Approval(
+            id: "", server: "pay", tool: "refund", identity: "agent", grant: grant, session: "s1", requestID: "7",
+            arguments: "{}", rule: "/tools/refund/approval", message: "refunds need a person", approvers: [],
+            holder: ApprovalStore.currentHolder, createdAt: time, expiresAt: time.addingTimeInterval(600))
+    }
+
+    @Test func revokingOrRotatingAGrantCancelsItsPendingApprovalsAtOnce() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath())
+        let revoked = try store.grants.create(label: "a", servers: ["pay"], policy: "p.yaml").grant
+        let rotated = try store.grants.create(label: "b", servers: ["pay"], policy: "p.yaml").grant
+        let first = try await store.approvals.create(approval(grant: revoked.id, at: Date()))
+        let second = try await store.approvals.create(approval(grant: rotated.id, at: Date()))
+        try store.grants.revoke(id: revoked.id)
+        _ = try store.grants.rotate(id: rotated.id)
+        for (id, reason) in [(first.id, "the grant was revoked"), (second.id, "the grant's token was rotated")] {
+            let closed = try #require(try await store.approvals.approval(id: id))
+            #expect(closed.status == .cancelled && closed.reason == reason)
+            await #expect(throws: ApprovalStore.Failure.self) { try await store.approvals.decide(id: id, approve: true, by: "alice", reason: nil) }
+        }
+        // A call decided before the rotation, whose approval is stored after it, is cancelled
+        // when stored; one decided after it, under the new token, is not.
+        let late = try await store.approvals.create(approval(grant: rotated.id, at: Date().addingTimeInterval(-60)))
+        #expect(late.status == .cancelled)
+        let fresh = try await store.approvals.create(approval(grant: rotated.id, at: Date().addingTimeInterval(1)))
+        #expect(fresh.status == .pending)
+        #expect(try await !store.grants.isActive(id: rotated.id, unchangedSince: Date().addingTimeInterval(-60)))
+        #expect(try await store.grants.isActive(id: rotated.id, unchangedSince: Date().addingTimeInterval(1)))
+        #expect(try await !store.grants.isActive(id: "g_unknown", unchangedSince: Date()))
+    }
+
+    @Test func anApprovalByARevokedAdminTokenIsSeenAsSuchAndCanBeWithdrawn() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath())
+        let (token, _) = try store.adminTokens.create(name: "alice", role: .approver)
+        let held = try await store.approvals.create(approval(grant: "g_jwt", at: Date()))
+        let approved = try await store.approvals.decide(id: held.id, approve: true, by: "alice", token: token.id, reason: nil)
+        #expect(approved.decidedByToken == token.id)
+        #expect(try await store.adminTokens.isActive(id: token.id))
+        try store.adminTokens.revoke(id: token.id)
+        #expect(try await !store.adminTokens.isActive(id: token.id))
+        try await store.approvals.withdraw(id: held.id, reason: "the admin token that approved it was revoked")
+        #expect(try await store.approvals.approval(id: held.id)?.status == .cancelled)
+    }
+}

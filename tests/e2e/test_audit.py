@@ -146,13 +146,15 @@ def test_tools_calls_refused_before_they_can_be_read_are_audited_without_values(
     client.send(call % (2, b"echo\xff", b'{"secret":"hunter2"}'))
     client.send(call % (3, b"deep", b"[" * 100 + b"]" * 100))
     client.send(call % (4, b"big", b'{"secret":"' + b"hunter2" * 1000 + b'"}'))
-    for expected in (1, 2, 3, 4):
+    # Ambiguous: two methods (one tools/call, escaped), two tool names.
+    client.send(b'{"jsonrpc":"2.0","id":5,"method":"tools\\/call","method":"ping","params":{"name":"ok","name":"rm"}}')
+    for expected in (1, 2, 3, 4, 5):
         answer = client.read()
         assert answer["error"]["code"] == -32600 and answer["id"] == expected
     assert client.close() == 0
     records = [record for record in audit(warden, db) if record["method"] == "tools/call"]
     assert [(record["tool"], record["decision"]) for record in records] == [
-        ("echo", "invalid"), ("echo\ufffd", "invalid"), ("deep", "invalid"), ("big", "invalid")]
+        ("echo", "invalid"), ("echo\ufffd", "invalid"), ("deep", "invalid"), ("big", "invalid"), ("ok | rm", "invalid")]
     assert all(record["identity"] == "probe" and record["session"] for record in records)
     assert all(record["message"].startswith("refused before policing: ") for record in records)
     assert "duplicate" in records[0]["message"] and "4096" in records[3]["message"]

@@ -291,3 +291,73 @@ def test_random_batches_of_odd_and_repeated_ids_are_each_answered_once(raw_clien
     client.request({"jsonrpc": "2.0", "id": "last", "method": "ping"})
     assert client.read()["id"] == "last"
     assert client.close() == 0
+
+
+def test_a_forwarded_call_the_client_cancels_over_http_lets_its_post_go(gateway):
+    import threading
+
+    token = gateway.grant("agent", "echo.yaml", "echo")
+    session = open_session(gateway, "echo", token)
+    headers = {**bearer(token), "mcp-session-id": session, "accept": "application/json"}
+    call = {"jsonrpc": "2.0", "id": 41, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 3}}}
+    answered: dict = {}
+    poster = threading.Thread(target=lambda: answered.update(reply=http("POST", gateway.url("echo"), call, headers)))
+    started = time.monotonic()
+    poster.start()
+    time.sleep(0.3)
+    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 41, "reason": "gave up"}}
+    assert http("POST", gateway.url("echo"), cancel, headers)[0] == 202
+    poster.join(TIMEOUT)
+    assert time.monotonic() - started < 2.5, "the POST waited for the server instead of letting go"
+    status, _, body = answered["reply"]
+    assert status == 200 and json.loads(body)["error"]["code"] == -32800
+    # The id is free again at once.
+    status, _, body = http("POST", gateway.url("echo"), {**call, "params": {"name": "echo", "arguments": {}}}, headers)
+    assert status == 200 and "result" in json.loads(body)
+
+
+def test_refusals_held_for_a_batch_are_sent_when_its_forwarded_call_is_cancelled(raw_client):
+    client = raw_client(ALLOW_ALL)
+    client.initialize()
+    client.request([{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 1}}},
+                    {"jsonrpc": "2.0", "id": 1, "method": "ping"}])
+    client.request({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 1}})
+    refused = client.read(timeout=0.9)
+    assert [(answer["id"], answer["error"]["code"]) for answer in refused] == [(1, -32600)]
+    assert client.nothing_more(within=1.5), "the cancelled call's late answer reached the client"
+    # An element that is not a request does not make a later one with its id a repeat.
+    client.request([{"jsonrpc": "2.0", "id": 2, "method": 5}, {"jsonrpc": "2.0", "id": 2, "method": "ping"}])
+    batch = client.read()
+    assert sorted(json.dumps(answer.get("result")) for answer in batch) == ["null", "{}"]
+    assert client.close() == 0
+
+
+def test_a_filtered_tools_list_keeps_the_clients_id_spelling(raw_client):
+    client = raw_client(HIDE_CRASH)
+    client.initialize()
+    client.send(b'{"jsonrpc":"2.0","id":"\\u0041","method":"tools/list"}')
+    line = client.read_line()
+    assert b'"id":"\\u0041"' in line and b'"crash"' not in line
+    client.send(b'[{"jsonrpc":"2.0","id":1E2,"method":"tools/list"},{"jsonrpc":"2.0","id":-0,"method":"ping"}]')
+    line = client.read_line()
+    assert b'"id":1E2' in line and b'"id":-0' in line and b'"crash"' not in line
+    assert client.close() == 0
+
+
+def test_the_aggregated_endpoint_refuses_an_id_in_progress_on_another_server(gateway):
+    import threading
+
+    token = gateway.grant("agent", "echo.yaml", "echo", "time")
+    status, response_headers, body = http("POST", f"{gateway.base}/mcp", INITIALIZE, bearer(token))
+    assert status == 200, body
+    headers = {**bearer(token), "mcp-session-id": response_headers["mcp-session-id"], "accept": "application/json"}
+    slow = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo__slow", "arguments": {"seconds": 2}}}
+    answered: dict = {}
+    poster = threading.Thread(target=lambda: answered.update(reply=http("POST", f"{gateway.base}/mcp", slow, headers)))
+    poster.start()
+    time.sleep(0.5)
+    other = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "time__get_current_time", "arguments": {"timezone": "UTC"}}}
+    status, _, body = http("POST", f"{gateway.base}/mcp", other, headers)
+    assert status == 200 and json.loads(body)["error"]["code"] == -32600, body
+    poster.join(TIMEOUT)
+    assert "result" in json.loads(answered["reply"][2])

@@ -25,6 +25,15 @@ def listed(gateway, command: str) -> list[dict]:
     return json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines()]
 
 
+def assert_audited(gateway, decisions: list[str]) -> None:
+    """The call's audit entries say `decisions` (written in the background: waited for)."""
+    def audited() -> list[str]:
+        return [record["decision"] for record in audit(gateway.warden, gateway.db) if record["tool"] == "get_current_time"]
+
+    wait_for(lambda: len(audited()) >= len(decisions))
+    assert audited() == decisions
+
+
 def grant_id(gateway, label: str) -> str:
     return next(grant["id"] for grant in listed(gateway, "grants") if grant["label"] == label)
 
@@ -57,8 +66,7 @@ def test_revoking_or_rotating_a_grant_ends_its_held_calls(held_gateway, how):
     status, shown = api(gateway, "GET", f"/admin/api/approvals/{approval['id']}", alice)
     assert status == 200 and shown["status"] == "cancelled" and "grant" in shown["reason"]
     assert api(gateway, "POST", f"/admin/api/approvals/{approval['id']}/approve", alice)[0] == 409
-    decisions = [record["decision"] for record in audit(gateway.warden, gateway.db) if record["tool"] == "get_current_time"]
-    assert decisions == ["approval_required", "approval_cancelled"]
+    assert_audited(gateway, ["approval_required", "approval_cancelled"])
 
 
 def test_an_approval_by_a_revoked_admin_token_does_not_make_the_call_run(held_gateway):
@@ -81,6 +89,5 @@ def test_an_approval_by_a_revoked_admin_token_does_not_make_the_call_run(held_ga
     assert "admin token that approved it was revoked" in result["content"][0]["text"]
     viewer = admin_token(gateway, "victor", "viewer")
     wait_for(lambda: api(gateway, "GET", f"/admin/api/approvals/{approval['id']}", viewer)[1]["status"] == "cancelled")
-    decisions = [record["decision"] for record in audit(gateway.warden, gateway.db) if record["tool"] == "get_current_time"]
-    assert decisions == ["approval_required", "approval_cancelled"]
+    assert_audited(gateway, ["approval_required", "approval_cancelled"])
 

@@ -24,6 +24,9 @@ final class AggregateSession: Sendable {
     let members: [(name: String, session: HTTPSession)]
     let stream: ClientStream
     private let ownRequests = Atomic<Int>(0)
+    /// The ids of the client's requests in progress: the members track theirs apart, so a
+    /// second request with one of these ids (to another server) is refused here.
+    private let inProgress = Mutex<Set<RequestKey>>([])
     private let closed = Atomic<Bool>(false)
     private let logger: Logger
     /// Who the caller is, for the audit records of calls no member receives.
@@ -77,18 +80,19 @@ final class AggregateSession: Sendable {
             return JSONRPCError.response(id: error.id, code: JSONRPCError.invalidRequest, message: "Invalid Request: \(error)")
         }
         switch message {
-        case .request(let id, "initialize", _):
-            return await initialize(element, id: id, timeout: timeout)
-        case .request(let id, "ping", _):
-            return Self.result(id: id, [:])
-        case .request(let id, "tools/list", _):
-            return await listTools(id: id, timeout: timeout)
-        case .request(let id, "tools/call", let body):
-            return await callTool(body, id: id, timeout: timeout, httpRequest: httpRequest)
-        case .request(let id, let method, _):
-            return JSONRPCError.response(
-                id: id, code: JSONRPCError.methodNotFound,
-                message: "Method not found: \(method); the aggregated endpoint serves tools only (use /mcp/<server> for the rest)")
+        case .request(let id, let method, let body):
+            if let refusal = claim(id) { return refusal }
+            defer { release(id) }
+            switch method {
+            case "initialize": return await initialize(element, id: id, timeout: timeout)
+            case "ping": return Self.result(id: id, [:])
+            case "tools/list": return await listTools(id: id, timeout: timeout)
+            case "tools/call": return await callTool(body, id: id, timeout: timeout, httpRequest: httpRequest)
+            default:
+                return JSONRPCError.response(
+                    id: id, code: JSONRPCError.methodNotFound,
+                    message: "Method not found: \(method); the aggregated endpoint serves tools only (use /mcp/<server> for the rest)")
+            }
         case .notification:
             let bytes = Array(JSONWriter.write(element).utf8)
             members.forEach { $0.session.send([bytes]) }
@@ -169,13 +173,20 @@ final class AggregateSession: Sendable {
     /// stream of messages about it as the client sees them (requests' ids prefixed), ending
     /// with its answer.
     func callToolStreaming(_ body: JSONObject, id: JSONValue, timeout: Duration, httpRequest: String) async -> ResponseSlot.Outcome {
+        if let refusal = claim(id) { return .answer(refusal) }
         switch routed(body, id: id, httpRequest: httpRequest) {
-        case .refused(let answer): return .answer(answer)
+        case .refused(let answer):
+            release(id)
+            return .answer(answer)
         case .member(let member, let name, let call):
             let (outcome, _) = await member.exchange(call, request: (RequestKey(id), id), whenHeld: .streams, timeout: timeout, httpRequest: httpRequest)
-            guard case .held(let events) = outcome else { return outcome }
+            guard case .held(let events) = outcome else {
+                release(id)
+                return outcome
+            }
             let (renamed, continuation) = AsyncStream<[UInt8]>.makeStream()
             let renaming = Task { [separator] in
+                defer { self.release(id) }
                 for await message in events {
                     if case .terminated = continuation.yield(Self.fromMember(message, server: name, separator: separator)) { return }
                 }
@@ -184,6 +195,20 @@ final class AggregateSession: Sendable {
             continuation.onTermination = { _ in renaming.cancel() }  // the client left
             return .held(renamed)
         }
+    }
+
+    /// Marks the client's request `id` in progress; the answer refusing it if one with that
+    /// id already is.
+    private func claim(_ id: JSONValue) -> [UInt8]? {
+        let key = RequestKey(id)
+        let claimed = inProgress.withLock { $0.insert(key).inserted }
+        if claimed { return nil }
+        return JSONRPCError.response(
+            id: id, code: JSONRPCError.invalidRequest, message: "Invalid Request: a request with id \(key.text) is already in progress")
+    }
+
+    private func release(_ id: JSONValue) {
+        _ = inProgress.withLock { $0.remove(RequestKey(id)) }
     }
 
     /// Where a call goes: the member (and its server's name) with the call renamed to the

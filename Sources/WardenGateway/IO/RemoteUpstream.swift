@@ -85,7 +85,7 @@ final class RemoteUpstream: Upstream {
                 if method == "notifications/initialized" { listen() }
             case 200..<300:
                 if response.headers.first(name: "Content-Type")?.lowercased().hasPrefix("text/event-stream") == true {
-                    let awaited = envelope.hasMethod ? envelope.id.map(RequestKey.init) : nil
+                    let awaited = envelope.hasMethod ? envelope.id : nil
                     let deadline = callDeadline(of: envelope.id)
                     let first = await deliverEvents(of: response.body, awaiting: awaited, until: deadline)
                     let end = await resumingUntilAnswered(awaited, after: first, until: deadline)
@@ -139,7 +139,7 @@ final class RemoteUpstream: Upstream {
     }
 
     /// Delivers a stream's events until it ends (or breaks off).
-    private func deliverEvents(of body: HTTPClientResponse.Body, awaiting awaited: RequestKey? = nil) async -> StreamEnd {
+    private func deliverEvents(of body: HTTPClientResponse.Body, awaiting awaited: JSONValue? = nil) async -> StreamEnd {
         var parser = ServerSentEventParser(maxEventBytes: configuration.maxMessageBytes)
         var end = StreamEnd()
         do {
@@ -148,7 +148,7 @@ final class RemoteUpstream: Upstream {
                     if state.withLock({ $0.protocolVersion == nil }) { rememberVersion(from: event.data) }
                     if let awaited, !end.answered {
                         let envelope = EnvelopeScanner.envelope(of: event.data)
-                        end.answered = !envelope.hasMethod && envelope.id.map(RequestKey.init) == awaited
+                        end.answered = !envelope.hasMethod && envelope.id.map { Self.isAnswer($0, to: awaited) } == true
                     }
                     deliver(event.data)
                 }
@@ -159,6 +159,13 @@ final class RemoteUpstream: Upstream {
         end.lastEventID = parser.lastEventID
         end.retry = parser.retryMilliseconds.map { .milliseconds(min(max($0, 100), 60_000)) } ?? end.retry
         return end
+    }
+
+    /// Whether an answer's id is the request's: Warden's own numeric ids match however the
+    /// server spells them (`7.0` for `7`).
+    static func isAnswer(_ id: JSONValue, to request: JSONValue) -> Bool {
+        if let answered = StdioGateway.forwardedID(id), let sent = StdioGateway.forwardedID(request) { return answered == sent }
+        return RequestKey(id) == RequestKey(request)
     }
 
     /// When a call gives up on its server: the upstream timeout after it was sent, or later
@@ -174,7 +181,7 @@ final class RemoteUpstream: Upstream {
     /// cancelled; what it delivered until then counts): a server that neither answers nor
     /// closes cannot keep the call's task, connection and counts for ever.
     private func deliverEvents(
-        of body: HTTPClientResponse.Body, awaiting awaited: RequestKey?, until deadline: @escaping @Sendable () -> ContinuousClock.Instant
+        of body: HTTPClientResponse.Body, awaiting awaited: JSONValue?, until deadline: @escaping @Sendable () -> ContinuousClock.Instant
     ) async -> StreamEnd {
         await withTaskGroup(of: StreamEnd?.self) { group in
             group.addTask { await self.deliverEvents(of: body, awaiting: awaited) }
@@ -201,7 +208,7 @@ final class RemoteUpstream: Upstream {
     /// replays what followed; again each time it closes, until the answer comes, the upstream
     /// timeout passes, or five attempts in a row fail.
     private func resumingUntilAnswered(
-        _ awaited: RequestKey?, after first: StreamEnd, until deadline: @escaping @Sendable () -> ContinuousClock.Instant
+        _ awaited: JSONValue?, after first: StreamEnd, until deadline: @escaping @Sendable () -> ContinuousClock.Instant
     ) async -> StreamEnd {
         var end = first
         var failures = 0

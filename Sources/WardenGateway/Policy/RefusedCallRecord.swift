@@ -12,13 +12,16 @@ extension AuditRecord {
         _ envelope: MessageEnvelope, because reason: String, identity: Identity, session: String?, server: String?,
         policyHash: String?, httpRequest: String?
     ) -> AuditRecord? {
-        guard envelope.method == "tools/call" else { return nil }
+        // Any `method` naming tools/call counts (a message with two is ambiguous, so refused).
+        guard envelope.methods.contains("tools/call") else { return nil }
         var record = AuditRecord(
             time: Date(), requestID: envelope.id.map { RequestKey($0).text }, identity: identity.name, grant: identity.grant,
             session: session, server: server, method: "tools/call", decision: "invalid", policyHash: policyHash,
             httpRequestID: httpRequest)
-        record.tool = envelope.toolName
+        // Several names (duplicate keys): servers differ on which one counts, so all are kept.
+        record.tool = envelope.toolNames.isEmpty ? nil : envelope.toolNames.joined(separator: " | ")
         record.message = "refused before policing: \(reason)"
+        if envelope.toolNames.count > 1 { record.message! += "; it names several tools" }
         return record
     }
 }

@@ -55,6 +55,8 @@ struct SessionState {
     var lastForwardedID = 0
     /// Calls held for approval, each waited for by a task of its own.
     var heldCalls: [RequestKey: HeldCallEntry] = [:]
+    /// The serial number of the last call held (see ``HeldCallEntry/serial``).
+    var lastHeldSerial = 0
     /// Whether the client declared the `elicitation` capability in `initialize`.
     var clientElicits = false
     /// Warden's own requests to the client (elicitation), awaiting answers.
@@ -73,13 +75,22 @@ struct SessionState {
     /// A held call's waiting task, and why it was cancelled (set before cancelling it).
     final class HeldCallEntry: Sendable {
         let task: Task<Void, Never>
+        /// Tells this hold from a later one of a call with the same id.
+        let serial: Int
         let cancelReason = Mutex<String?>(nil)
         /// The client cancelled the call itself: it expects no answer.
         let clientGaveUp = Mutex(false)
 
-        init(task: Task<Void, Never>) {
+        init(task: Task<Void, Never>, serial: Int) {
             self.task = task
+            self.serial = serial
         }
+    }
+
+    /// Forgets the held call `key` once it is answered, unless a later call with the same id
+    /// is held by now.
+    mutating func release(heldCall key: RequestKey, serial: Int) {
+        if heldCalls[key]?.serial == serial { heldCalls.removeValue(forKey: key) }
     }
 
     /// Answers waiting for a batch response; a class so every forwarded request of one batch
@@ -98,14 +109,6 @@ struct SessionState {
         }
     }
 
-    /// Takes the held answers of the batches the responses to `ids` (Warden's) belong to.
-    mutating func takeHeldAnswers(for ids: [Int]) -> [JSONValue] {
-        var taken: [JSONValue] = []
-        for id in ids {
-            if let held = heldBatchAnswers.removeValue(forKey: id) { taken += held.take() }
-        }
-        return taken
-    }
 
     /// Remembers a request about to be sent to the server; returns the Warden id it goes under.
     mutating func remember(_ request: ForwardedRequest) -> Int {
@@ -115,11 +118,13 @@ struct SessionState {
         return lastForwardedID
     }
 
-    /// The forwarded request Warden's `id` names, taken out: its answer has come (or will not).
-    mutating func takeForwarded(_ id: Int) -> ForwardedRequest? {
+    /// The forwarded request Warden's `id` names, taken out: its answer has come (or will not);
+    /// with the answers Warden holds for its batch (the first time one of the batch is taken),
+    /// which go to the client with it.
+    mutating func takeForwarded(_ id: Int) -> (request: ForwardedRequest, held: [JSONValue])? {
         guard let request = forwarded.removeValue(forKey: id) else { return nil }
         forwardedIDs.removeValue(forKey: request.clientKey)
-        return request
+        return (request, heldBatchAnswers.removeValue(forKey: id)?.take() ?? [])
     }
 
     /// Whether a request of the client's with id `key` is still in progress (forwarded and

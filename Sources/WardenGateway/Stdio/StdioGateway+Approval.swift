@@ -56,6 +56,8 @@ struct HeldCall: Sendable {
     var record: AuditRecord
     /// The client's `_meta.progressToken`, if it sent one.
     var progressToken: JSONValue?
+    /// Which hold of a call with this id this is (set by ``StdioGateway/hold(_:message:server:)``).
+    var serial = 0
 
     var rule: ApprovalRule { decision.approval ?? ApprovalRule(pointer: .root) }
 }
@@ -67,8 +69,11 @@ extension StdioGateway {
         let key = RequestKey(held.id)
         client.holding(held.id, for: .seconds(held.rule.timeoutSeconds))
         state.withLock { state in
+            state.lastHeldSerial += 1
+            var held = held
+            held.serial = state.lastHeldSerial
             state.heldCalls[key] = SessionState.HeldCallEntry(
-                task: Task { await self.waitForApproval(held, message: message, server: server) })
+                task: Task { await self.waitForApproval(held, message: message, server: server) }, serial: held.serial)
         }
     }
 
@@ -100,7 +105,7 @@ extension StdioGateway {
 
     private func waitForApproval(_ held: HeldCall, message: [UInt8], server: any Upstream) async {
         let key = RequestKey(held.id)
-        defer { state.withLock { _ = $0.heldCalls.removeValue(forKey: key) } }
+        defer { state.withLock { $0.release(heldCall: key, serial: held.serial) } }
         guard let desk = configuration.approvals else { return }
         let rule = held.rule
         if rule.approvers == [Approval.callerApprover] && !configuration.callerAskedByTransport && !state.withLock(\.clientElicits) {
@@ -109,7 +114,9 @@ extension StdioGateway {
                 message: "\(held.decision.message); only the caller may approve it, and this client cannot be asked (it did not declare the elicitation capability)")
             return
         }
-        let now = Date()
+        // Dated when the call was decided, with the grant it was decided under: a grant
+        // revoked or rotated since then cancels the approval (see `ApprovalStore.create`).
+        let now = held.record.time
         let pending = Approval(
             id: "", server: configuration.serverName, tool: held.call.tool, identity: held.call.identity.name,
             grant: held.record.grant, session: configuration.session, requestID: key.text,
@@ -232,6 +239,8 @@ extension StdioGateway {
             record.approval = approval
             record.message = message
             log(record)
+            // Answered: the client may use the id again at once.
+            state.withLock { $0.release(heldCall: RequestKey(held.id), serial: held.serial) }
             guard answer else {
                 client.abandon(held.id)
                 return

@@ -13,8 +13,8 @@ extension StdioGateway {
         case forward
         /// Send the original bytes under the client's id: the answer to a forwarded request.
         case answer(SessionState.ForwardedRequest)
-        /// Send this value instead (a filtered tools/list result, under the client's id).
-        case replace(JSONValue)
+        /// Send this answer instead (a filtered tools/list result), under the client's id.
+        case replace(JSONValue, SessionState.ForwardedRequest)
         /// Send nothing (an answer to Warden's own request, or a message that cannot be understood).
         case drop
     }
@@ -46,39 +46,44 @@ extension StdioGateway {
             switch route(serverMessage: value, held: &held) {
             case .forward: client.write(bytes)
             case .answer(let request):
-                if let range = MessageID.valueRange(ofTopLevelID: bytes) {
-                    client.write(MessageID.replacing(range, in: bytes, with: request.clientIDText))
-                } else {
-                    client.write(Self.encode(value, id: request.clientID))
-                }
-            case .replace(let replacement): client.write(Array(JSONWriter.write(replacement).utf8))
+                client.write(Self.renamed(bytes, as: request) ?? Self.encode(value, as: request))
+            case .replace(let replacement, let request): client.write(Self.encode(replacement, as: request))
             case .drop: break
             }
             // A single response to a batched request: the held answers follow as their own batch.
-            if !held.isEmpty { client.write(Array(JSONWriter.write(.array(held)).utf8)) }
+            deliver(held)
             return
         }
-        var routed: [JSONValue] = []
+        var routed: [[UInt8]] = []
         for element in elements {
             switch route(serverMessage: element, held: &held) {
-            case .forward: routed.append(element)
-            case .answer(let request):
-                if case .object(var object) = element {
-                    object.set("id", to: request.clientID)
-                    routed.append(.object(object))
-                }
-            case .replace(let replacement): routed.append(replacement)
+            case .forward: routed.append(Array(JSONWriter.write(element).utf8))
+            case .answer(let request): routed.append(Self.encode(element, as: request))
+            case .replace(let replacement, let request): routed.append(Self.encode(replacement, as: request))
             case .drop: break
             }
         }
-        if !routed.isEmpty || !held.isEmpty { client.write(Array(JSONWriter.write(.array(routed + held)).utf8)) }
+        routed += held.map { Array(JSONWriter.write($0).utf8) }
+        if !routed.isEmpty { client.write(JSONRPCBatch.joining(routed)) }
     }
 
-    /// `message` (an object) re-encoded with its id replaced by `id`.
-    static func encode(_ message: JSONValue, id: JSONValue) -> [UInt8] {
-        guard case .object(var object) = message else { return Array(JSONWriter.write(message).utf8) }
-        object.set("id", to: id)
-        return Array(JSONWriter.write(.object(object)).utf8)
+    /// Sends Warden's answers held for a batch, as a batch of their own.
+    func deliver(_ held: [JSONValue]) {
+        if !held.isEmpty { client.write(Array(JSONWriter.write(.array(held)).utf8)) }
+    }
+
+    /// `answer`'s bytes with its id replaced by the client's id for `request`, byte for byte;
+    /// `nil` when the id cannot be spliced (then it is re-encoded).
+    static func renamed(_ answer: [UInt8], as request: SessionState.ForwardedRequest) -> [UInt8]? {
+        MessageID.valueRange(ofTopLevelID: answer).map { MessageID.replacing($0, in: answer, with: request.clientIDText) }
+    }
+
+    /// `answer` (an object) encoded under the client's id for `request`, spelled as the client did.
+    static func encode(_ answer: JSONValue, as request: SessionState.ForwardedRequest) -> [UInt8] {
+        guard case .object(var object) = answer else { return Array(JSONWriter.write(answer).utf8) }
+        object.set("id", to: request.clientID)
+        let bytes = Array(JSONWriter.write(.object(object)).utf8)
+        return renamed(bytes, as: request) ?? bytes
     }
 
     /// The forwarded request whose Warden id is `id`, if it is one (a number Warden gave;
@@ -119,13 +124,14 @@ extension StdioGateway {
             own.resume(throwing: OwnRequestError(description: text))
             return
         }
-        guard let upstreamID = Self.forwardedID(id), let request = state.withLock({ $0.takeForwarded(upstreamID) }) else { return }
+        guard let upstreamID = Self.forwardedID(id), let (request, held) = state.withLock({ $0.takeForwarded(upstreamID) }) else { return }
         if case .call(let call) = request.purpose {
             var record = call.record
             record.upstreamStatus = "answer too large"
             log(record)
         }
         client.write(JSONRPCError.response(id: request.clientID, code: JSONRPCError.internalError, message: text))
+        deliver(held)
     }
 
     /// Routes one server message; the answers Warden holds for the batch a response belongs
@@ -161,11 +167,7 @@ extension StdioGateway {
             continuation.resume(returning: body)
             return .drop
         }
-        let taken = Self.forwardedID(id).flatMap { upstreamID in
-            state.withLock { state in
-                state.takeForwarded(upstreamID).map { ($0, state.takeHeldAnswers(for: [upstreamID])) }
-            }
-        }
+        let taken = Self.forwardedID(id).flatMap { upstreamID in state.withLock { $0.takeForwarded(upstreamID) } }
         guard let (request, heldAnswers) = taken else {
             // An error about a message the server could not read at all carries no id.
             if id == .null { return .forward }
@@ -184,9 +186,8 @@ extension StdioGateway {
             state.withLock { $0.remember(page.tools) }
             guard let filtered = page.filteredResult else { return .answer(request) }
             var answer = body
-            answer.set("id", to: request.clientID)
             answer.set("result", to: filtered)
-            return .replace(.object(answer))
+            return .replace(.object(answer), request)
         case .other:
             return .answer(request)
         }
@@ -214,14 +215,11 @@ extension StdioGateway {
     /// call more than once.
     func serverEnded() async {
         await cancelHeldCalls(because: "the server \(configuration.serverName) exited")
-        let (requests, ownRequests) = state.withLock { state in
+        let (requests, held, ownRequests) = state.withLock { state in
             state.serverGone = true
-            defer {
-                state.forwarded.removeAll()
-                state.forwardedIDs.removeAll()
-                state.ownRequests.removeAll()
-            }
-            return (state.forwarded.sorted { $0.key < $1.key }.map(\.value), state.ownRequests)
+            defer { state.ownRequests.removeAll() }
+            let taken = state.forwarded.keys.sorted().compactMap { state.takeForwarded($0) }
+            return (taken.map(\.request), taken.flatMap(\.held), state.ownRequests)
         }
         for continuation in ownRequests.values {
             continuation.resume(throwing: OwnRequestError(description: "the server exited"))
@@ -237,6 +235,7 @@ extension StdioGateway {
                 id: request.clientID, code: JSONRPCError.internalError,
                 message: "The server \(configuration.serverName) exited before answering this request"))
         }
+        deliver(held)
         await audit.flush()
     }
 

@@ -341,6 +341,8 @@ public final class StdioGateway: Sendable {
         let key = RequestKey(requestID)
         if cancelHeldCall(key) { return .drop }
         guard let upstreamID = forgetForwarded(key, status: "cancelled by the client") else { return .drop }
+        // A transport still waiting to answer it (an HTTP POST) lets go.
+        client.abandon(requestID)
         params.set("requestId", to: .number(JSONNumber(upstreamID)))
         var renamed = body
         renamed.set("params", to: .object(params))
@@ -362,16 +364,17 @@ public final class StdioGateway: Sendable {
     /// Takes the forwarded request the client's id `key` names out of those awaiting an answer,
     /// auditing a call with upstream status `status`; returns its Warden id.
     private func forgetForwarded(_ key: RequestKey, status: String) -> Int? {
-        let taken = state.withLock { state -> (Int, SessionState.ForwardedRequest)? in
-            guard let upstreamID = state.forwardedIDs[key], let request = state.takeForwarded(upstreamID) else { return nil }
-            return (upstreamID, request)
+        let taken = state.withLock { state -> (Int, SessionState.ForwardedRequest, [JSONValue])? in
+            guard let upstreamID = state.forwardedIDs[key], let (request, held) = state.takeForwarded(upstreamID) else { return nil }
+            return (upstreamID, request, held)
         }
-        guard let (upstreamID, request) = taken else { return nil }
+        guard let (upstreamID, request, held) = taken else { return nil }
         if case .call(let call) = request.purpose {
             var record = call.record
             record.upstreamStatus = "no response (\(status))"
             log(record)
         }
+        deliver(held)
         return upstreamID
     }
 
@@ -389,7 +392,7 @@ public final class StdioGateway: Sendable {
         var answers: [JSONValue] = []
         var seen: Set<RequestKey> = []
         for element in elements {
-            if let id = element["id"], element["method"] != nil, !seen.insert(RequestKey(id)).inserted {
+            if case .request(let id, _, _)? = try? JSONRPCMessage(element), !seen.insert(RequestKey(id)).inserted {
                 answers.append(.object(JSONRPCError.object(
                     id: id, code: JSONRPCError.invalidRequest,
                     message: "Invalid Request: id \(RequestKey(id).text) repeats an earlier request of this batch")))

@@ -49,10 +49,10 @@ extension ArgumentSchema {
             if let pattern {
                 switch pattern.search(string) {
                 case .match: break
-                case .noMatch: return violation("pattern", "must match the pattern \"\(pattern.source)\"")
+                case .noMatch: return violation("pattern", "must match the pattern \"\(pattern.abbreviatedSource)\"")
                 case .limitExceeded:
                     // Fail closed: what cannot be checked is not accepted.
-                    return violation("pattern", "is too long to check against the pattern \"\(pattern.source)\"")
+                    return violation("pattern", "is too long to check against the pattern \"\(pattern.abbreviatedSource)\"")
                 }
             }
         case .array(let elements):

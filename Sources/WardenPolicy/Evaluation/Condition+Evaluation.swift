@@ -100,7 +100,7 @@ extension Condition {
         Decision(
             outcome: .deny,
             rule: .pointer(pointer),
-            message: "\(path) is too long to check against the pattern \"\(pattern?.source ?? "")\" (denied: fail closed)"
+            message: "\(path) is too long to check against the pattern \"\(pattern?.abbreviatedSource ?? "")\" (denied: fail closed)"
         )
     }
 

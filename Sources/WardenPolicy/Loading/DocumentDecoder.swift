@@ -200,14 +200,14 @@ public struct DocumentDecoder {
             let pattern = try Pattern(source)
             if let warning = pattern.warning {
                 warn(
-                    "the regular expression \"\(source)\" at \(pointer) is likely a mistake: \(warning). Warden matches "
+                    "the regular expression \"\(pattern.abbreviatedSource)\" at \(pointer) is likely a mistake: \(warning). Warden matches "
                         + "it in linear time, but backtracking engines (JavaScript, PCRE, Python) can take exponential time on it",
                     at: pointer)
             }
             return pattern
         } catch {
             report(
-                "invalid regular expression \"\(source)\" at \(pointer): \(error.message) (character \(error.offset + 1) of the pattern)",
+                "invalid regular expression \"\(Pattern.abbreviated(source))\" at \(pointer): \(error.message) (character \(error.offset + 1) of the pattern)",
                 at: pointer)
             return nil
         }

@@ -79,6 +79,16 @@ public struct PatternError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        "invalid regular expression \"\(source)\": \(message) (at character \(offset + 1))"
+        "invalid regular expression \"\(Pattern.abbreviated(source))\": \(message) (at character \(offset + 1))"
     }
+}
+
+extension Pattern {
+    /// `source` for a message: whole up to 80 characters, else its first 60 and "…".
+    static func abbreviated(_ source: String) -> String {
+        source.unicodeScalars.count <= 80 ? source : String(String.UnicodeScalarView(source.unicodeScalars.prefix(60))) + "…"
+    }
+
+    /// The pattern as written, shortened for messages when it is long.
+    public var abbreviatedSource: String { Self.abbreviated(source) }
 }

@@ -49,7 +49,8 @@ enum RegexLint {
     /// Whether two alternatives of an alternation directly in `node` can start the same
     /// way while one of them is a single character (or both are the same).
     private static func hasOverlappingAlternatives(_ node: RegexNode) -> Bool {
-        guard case .alternation(let branches) = node else { return false }
+        // Pairs are compared one by one: past a hundred alternatives the lint says nothing.
+        guard case .alternation(let branches) = node, branches.count <= 100 else { return false }
         for i in branches.indices {
             for j in branches.indices where j > i {
                 if branches[i] == branches[j] { return true }

@@ -46,7 +46,9 @@ enum RegexLimits {
     /// The most instructions a compiled pattern may have.
     static let maxProgramSize = 20_000
     /// How deep groups may nest.
-    static let maxNesting = 200
+    static let maxNesting = 100
+    /// The longest pattern, in Unicode scalars.
+    static let maxLength = 10_000
 }
 
 /// A recursive-descent parser over the pattern's scalars.
@@ -61,6 +63,11 @@ struct RegexParser {
 
     /// Parses the whole pattern.
     static func parse(_ source: String) throws(RegexSyntaxError) -> RegexNode {
+        let length = source.unicodeScalars.count
+        if length > RegexLimits.maxLength {
+            throw RegexSyntaxError(
+                offset: 0, message: "the pattern is \(length) characters long; patterns go up to \(RegexLimits.maxLength)")
+        }
         var parser = RegexParser(source)
         let node = try parser.parseAlternation()
         if parser.index < parser.scalars.count {

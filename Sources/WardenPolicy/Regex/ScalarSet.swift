@@ -3,7 +3,7 @@
 /// Membership of an ASCII scalar is one bit test; other scalars are looked up in sorted,
 /// disjoint ranges, then in general categories.
 struct ScalarSet: Sendable, Equatable {
-    /// Sorted, disjoint, non-adjacent ranges of scalar values.
+    /// Ranges of scalar values: sorted, disjoint and not adjacent once sealed.
     private(set) var ranges: [ClosedRange<UInt32>] = []
     /// General categories whose scalars are members (`\p{L}`).
     private(set) var categories: [Unicode.GeneralCategory] = []
@@ -23,40 +23,44 @@ struct ScalarSet: Sendable, Equatable {
         seal()
     }
 
-    /// Adds the scalars of `range`.
+    /// Adds the scalars of `range`; ``seal()`` puts the ranges in order.
     mutating func insert(_ range: ClosedRange<UInt32>) {
-        var lower = range.lowerBound
-        var upper = range.upperBound
-        var kept: [ClosedRange<UInt32>] = []
-        kept.reserveCapacity(ranges.count + 1)
-        var placed = false
-        for existing in ranges {
-            if existing.upperBound &+ 1 < lower {
-                kept.append(existing)
-            } else if upper &+ 1 < existing.lowerBound {
-                if !placed {
-                    kept.append(lower...upper)
-                    placed = true
-                }
-                kept.append(existing)
+        ranges.append(range)
+    }
+
+    /// Sorts the ranges and merges those that overlap or touch.
+    private mutating func normalize() {
+        guard ranges.count > 1 else { return }
+        ranges.sort { $0.lowerBound < $1.lowerBound }
+        var merged: [ClosedRange<UInt32>] = [ranges[0]]
+        merged.reserveCapacity(ranges.count)
+        for range in ranges.dropFirst() {
+            let last = merged[merged.count - 1]
+            if range.lowerBound <= last.upperBound &+ 1 {
+                merged[merged.count - 1] = last.lowerBound...max(last.upperBound, range.upperBound)
             } else {
-                lower = min(lower, existing.lowerBound)
-                upper = max(upper, existing.upperBound)
+                merged.append(range)
             }
         }
-        if !placed { kept.append(lower...upper) }
-        ranges = kept
+        ranges = merged
     }
 
     /// Adds every member of `other`: a set of ranges (`\d`) or of categories (`\p{L}`), either
     /// possibly negated (`\D`, `\P{L}`).
+    ///
+    /// (A negated set of both ranges and categories, which no escape makes, is taken as the
+    /// complement of its categories alone: a superset.)
     mutating func formUnion(_ other: ScalarSet) {
-        if other.categories.isEmpty {
-            for range in other.isNegated ? other.complementRanges() : other.ranges { insert(range) }
-        } else if other.isNegated {
-            excludedCategories.append(other.categories)
+        if other.isNegated {
+            if other.categories.isEmpty {
+                for range in other.complementRanges() { insert(range) }
+            } else {
+                excludedCategories.append(other.categories)
+            }
         } else {
+            for range in other.ranges { insert(range) }
             categories += other.categories
+            excludedCategories += other.excludedCategories
         }
     }
 
@@ -80,12 +84,13 @@ struct ScalarSet: Sendable, Equatable {
             if range.lowerBound > next { result.append(next...(range.lowerBound - 1)) }
             next = range.upperBound &+ 1
         }
-        if next <= 0x10FFFF, next != 0 || ranges.isEmpty { result.append(next...0x10FFFF) }
+        if next <= 0x10FFFF { result.append(next...0x10FFFF) }
         return result
     }
 
-    /// Computes the ASCII bitmap; call once the set is complete.
+    /// Puts the ranges in order and computes the ASCII bitmap; call once the set is complete.
     mutating func seal() {
+        normalize()
         asciiLow = 0
         asciiHigh = 0
         for value in UInt32(0)..<128 where slowContains(value) {

@@ -23,7 +23,7 @@ import WardenJSON
         // Literals and escapes.
         (#"a\.b"#, "a.b", true), (#"a\.b"#, "axb", false), (#"\\"#, #"a\b"#, true), (#"\/"#, "a/b", true),
         (#"\-"#, "-", true), (#"\n"#, "a\nb", true), (#"\t"#, "\t", true), (#"\u00e9"#, "caf\u{e9}", true),
-        (#"\x41"#, "A", true), (#"\u{1F600}"#, "\u{1F600}", true), (#"\*\+\?\(\)\[\]\{\}\|\^\$"#, "*+?()[]{}|^$", true),
+        (#"\x41"#, "A", true), (#"\u{1F600}"#, "\u{1F600}", true), (#"^\uD83D\uDE00$"#, "\u{1F600}", true), (#"\*\+\?\(\)\[\]\{\}\|\^\$"#, "*+?()[]{}|^$", true),
         ("}", "}", true), ("]", "]", true),
         // Any character but a line terminator.
         ("^.$", "é", true), ("^.$", "\u{1F600}", true), ("^.$", "\n", false), ("^.$", "\r", false), ("^..$", "é", false),

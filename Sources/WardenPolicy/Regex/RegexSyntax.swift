@@ -345,6 +345,14 @@ struct RegexParser {
         case ascii("x"):
             return .scalar(try parseHexEscape(start: start, fixedDigits: 2))
         case ascii("u"):
+            // A UTF-16 surrogate pair written as two escapes (`\uD83D\uDE00`) is one character.
+            if let high = peekHex(at: index, digits: 4), (0xD800...0xDBFF).contains(high),
+                peek(4) == ascii("\\"), peek(5) == ascii("u"), let low = peekHex(at: index + 6, digits: 4),
+                (0xDC00...0xDFFF).contains(low)
+            {
+                index += 10
+                return .scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+            }
             return .scalar(try parseHexEscape(start: start, fixedDigits: 4))
         case ascii("U"):
             return .scalar(try parseHexEscape(start: start, fixedDigits: 8))
@@ -412,6 +420,17 @@ struct RegexParser {
         }
         guard Unicode.Scalar(value) != nil else {
             throw RegexSyntaxError(offset: start, message: "\"\(text(start..<index))\" is not a Unicode scalar value")
+        }
+        return value
+    }
+
+    /// The value of `digits` hex digits at `offset`, if they are there.
+    private func peekHex(at offset: Int, digits: Int) -> UInt32? {
+        guard offset + digits <= scalars.count else { return nil }
+        var value: UInt32 = 0
+        for position in offset..<offset + digits {
+            guard let digit = hexValue(scalars[position]) else { return nil }
+            value = value * 16 + digit
         }
         return value
     }

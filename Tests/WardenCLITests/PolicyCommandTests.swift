@@ -395,47 +395,6 @@ import WardenJSON
     }
 }
 
-extension WardenBinary {
-    /// Runs `warden arguments...` like ``run(_:)``, but stops it after `timeout` seconds and
-    /// returns `nil` then.
-    static func run(_ arguments: [String], timeout: TimeInterval) throws -> Output? {
-        let folder = FileManager.default.temporaryDirectory.appending(path: "warden-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let stdoutURL = folder.appending(path: "stdout")
-        let stderrURL = folder.appending(path: "stderr")
-        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        let stdout = try FileHandle(forWritingTo: stdoutURL)
-        let stderr = try FileHandle(forWritingTo: stderrURL)
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        process.currentDirectoryURL = packageRoot
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning, Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            return nil
-        }
-        process.waitUntilExit()
-        try stdout.close()
-        try stderr.close()
-        return Output(
-            status: process.terminationStatus,
-            stdout: try String(contentsOf: stdoutURL, encoding: .utf8),
-            stderr: try String(contentsOf: stderrURL, encoding: .utf8)
-        )
-    }
-}
-
 /// Argument parsing, in-process.
 @Suite struct ParsingTests {
     @Test func evalValidatesItsOptions() {

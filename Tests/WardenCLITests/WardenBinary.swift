@@ -28,6 +28,15 @@ struct WardenBinary {
     /// temporary files, so no pipe can fill up and block the child. `input` is its standard
     /// input (else nothing); `environment` is its environment (else the tests', without Warden's variables).
     static func run(_ arguments: [String], input: String? = nil, environment: [String: String]? = nil) throws -> Output {
+        // Without a time limit there is always an output.
+        try run(arguments, input: input, environment: environment, timeout: nil)!
+    }
+
+    /// ``run(_:input:environment:)``, but stopped after `timeout` seconds if it is still
+    /// running: then the result is `nil`.
+    static func run(
+        _ arguments: [String], input: String? = nil, environment: [String: String]? = nil, timeout: TimeInterval?
+    ) throws -> Output? {
         let folder = FileManager.default.temporaryDirectory.appending(path: "warden-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -53,6 +62,15 @@ struct WardenBinary {
         }
         process.environment = environment ?? Self.environment()
         try process.run()
+        if let timeout {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+                return nil
+            }
+        }
         process.waitUntilExit()
         try stdout.close()
         try stderr.close()

@@ -1,23 +1,27 @@
--- wrk script: tools/call `echo` over Streamable HTTP on one MCP session, with ids unique
--- across wrk's threads. MCP_SESSION and MCP_TOKEN come from the environment.
+-- wrk script: tools/call `echo` over Streamable HTTP, with ids unique across wrk's threads.
+-- MCP_SESSION names the one MCP session every thread uses; or MCP_SESSIONS holds one session
+-- id per thread, space-separated, so that each thread is a client of its own (and, with -c
+-- equal to -t, has its own connection). MCP_TOKEN is the bearer token, if any.
 local threads = {}
 local count = 0
+local sessions = {}
+for id in string.gmatch(os.getenv("MCP_SESSIONS") or "", "%S+") do table.insert(sessions, id) end
 
 function setup(thread)
-  thread:set("tid", count)
   count = count + 1
+  thread:set("tid", count)
+  thread:set("session", sessions[count] or os.getenv("MCP_SESSION") or "")
   table.insert(threads, thread)
 end
 
 function init(args)
-  next_id = (tid + 1) * 1000000000
+  next_id = tid * 1000000000
   failures = 0
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Accept"] = "application/json, text/event-stream"
   wrk.headers["MCP-Protocol-Version"] = "2025-06-18"
-  local session = os.getenv("MCP_SESSION")
-  if session and session ~= "" then wrk.headers["Mcp-Session-Id"] = session end
+  if session ~= "" then wrk.headers["Mcp-Session-Id"] = session end
   local token = os.getenv("MCP_TOKEN")
   if token and token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
 end

@@ -12,7 +12,7 @@
 #   bench/http/run.sh [seconds per run (default 10)] [concurrencies (default "1 16 64")]
 #
 # 3. MODE=sessions runs only a third table: many clients, each with its own MCP session and
-#    its own connection (wrk -t N -c N, sessions.lua), against the remote server, directly and
+#    its own connection (wrk -t N -c N, call.lua with MCP_SESSIONS), against the remote server, directly and
 #    through Warden (whose every session then also holds a GET stream to the server):
 #
 #   MODE=sessions bench/http/run.sh [seconds per run (default 10)] [client counts (default "16 64")]
@@ -92,7 +92,7 @@ open_sessions() {  # open_sessions URL TOKEN N: N sessions; prints their ids, sp
 
 run_wrk_sessions() {  # run_wrk_sessions URL "SESSIONS" TOKEN N: N clients, each its own session and connection
   local line
-  line=$(MCP_SESSIONS=$2 MCP_TOKEN=$3 wrk -t"$4" -c"$4" -d"${SECONDS_PER_RUN}s" -s bench/http/sessions.lua "$1" | grep '^RESULT')
+  line=$(MCP_SESSIONS=$2 MCP_TOKEN=$3 wrk -t"$4" -c"$4" -d"${SECONDS_PER_RUN}s" -s bench/http/call.lua "$1" | grep '^RESULT')
   eval "${line#RESULT }"
   echo "$p50_us $p99_us $(echo "$requests / $seconds" | bc -l) $failed"
 }

@@ -34,11 +34,18 @@ struct SessionState {
             case other
         }
 
-        /// The client's id, as a value, as the exact bytes it sent, and as a key.
-        var clientID: JSONValue
-        var clientIDText: [UInt8]
-        var clientKey: RequestKey
+        /// The id the client gave it.
+        var client: ClientRequestID
         var purpose: Purpose
+    }
+
+    /// The id a client gave one of its requests: as a value, as the exact bytes it sent (which
+    /// its answer carries back), and as a key. Small, so that routing an answer copies only
+    /// this and not the request's audit record.
+    struct ClientRequestID {
+        var value: JSONValue
+        var text: [UInt8]
+        var key: RequestKey
     }
 
     /// The tools the server advertised, by exact name.
@@ -114,7 +121,7 @@ struct SessionState {
     mutating func remember(_ request: ForwardedRequest) -> Int {
         lastForwardedID += 1
         forwarded[lastForwardedID] = request
-        forwardedIDs[request.clientKey] = lastForwardedID
+        forwardedIDs[request.client.key] = lastForwardedID
         return lastForwardedID
     }
 
@@ -123,7 +130,7 @@ struct SessionState {
     /// which go to the client with it.
     mutating func takeForwarded(_ id: Int) -> (request: ForwardedRequest, held: [JSONValue])? {
         guard let request = forwarded.removeValue(forKey: id) else { return nil }
-        forwardedIDs.removeValue(forKey: request.clientKey)
+        forwardedIDs.removeValue(forKey: request.client.key)
         return (request, heldBatchAnswers.removeValue(forKey: id)?.take() ?? [])
     }
 

@@ -12,9 +12,9 @@ extension StdioGateway {
         /// Send the original bytes to the client.
         case forward
         /// Send the original bytes under the client's id: the answer to a forwarded request.
-        case answer(SessionState.ForwardedRequest)
+        case answer(SessionState.ClientRequestID)
         /// Send this answer instead (a filtered tools/list result), under the client's id.
-        case replace(JSONValue, SessionState.ForwardedRequest)
+        case replace(JSONValue, SessionState.ClientRequestID)
         /// Send nothing (an answer to Warden's own request, or a message that cannot be understood).
         case drop
     }
@@ -45,9 +45,9 @@ extension StdioGateway {
         guard case .array(let elements) = value else {
             switch route(serverMessage: value, held: &held) {
             case .forward: client.write(bytes)
-            case .answer(let request):
-                client.write(Self.renamed(bytes, as: request) ?? Self.encode(value, as: request))
-            case .replace(let replacement, let request): client.write(Self.encode(replacement, as: request))
+            case .answer(let id):
+                client.write(Self.renamed(bytes, as: id) ?? Self.encode(value, as: id))
+            case .replace(let replacement, let id): client.write(Self.encode(replacement, as: id))
             case .drop: break
             }
             // A single response to a batched request: the held answers follow as their own batch.
@@ -58,8 +58,8 @@ extension StdioGateway {
         for element in elements {
             switch route(serverMessage: element, held: &held) {
             case .forward: routed.append(Array(JSONWriter.write(element).utf8))
-            case .answer(let request): routed.append(Self.encode(element, as: request))
-            case .replace(let replacement, let request): routed.append(Self.encode(replacement, as: request))
+            case .answer(let id): routed.append(Self.encode(element, as: id))
+            case .replace(let replacement, let id): routed.append(Self.encode(replacement, as: id))
             case .drop: break
             }
         }
@@ -72,18 +72,18 @@ extension StdioGateway {
         if !held.isEmpty { client.write(Array(JSONWriter.write(.array(held)).utf8)) }
     }
 
-    /// `answer`'s bytes with its id replaced by the client's id for `request`, byte for byte;
-    /// `nil` when the id cannot be spliced (then it is re-encoded).
-    static func renamed(_ answer: [UInt8], as request: SessionState.ForwardedRequest) -> [UInt8]? {
-        MessageID.valueRange(ofTopLevelID: answer).map { MessageID.replacing($0, in: answer, with: request.clientIDText) }
+    /// `answer`'s bytes with its id replaced by the client's `id`, byte for byte; `nil` when
+    /// the id cannot be spliced (then it is re-encoded).
+    static func renamed(_ answer: [UInt8], as id: SessionState.ClientRequestID) -> [UInt8]? {
+        MessageID.valueRange(ofTopLevelID: answer).map { MessageID.replacing($0, in: answer, with: id.text) }
     }
 
-    /// `answer` (an object) encoded under the client's id for `request`, spelled as the client did.
-    static func encode(_ answer: JSONValue, as request: SessionState.ForwardedRequest) -> [UInt8] {
+    /// `answer` (an object) encoded under the client's `id`, spelled as the client did.
+    static func encode(_ answer: JSONValue, as id: SessionState.ClientRequestID) -> [UInt8] {
         guard case .object(var object) = answer else { return Array(JSONWriter.write(answer).utf8) }
-        object.set("id", to: request.clientID)
+        object.set("id", to: id.value)
         let bytes = Array(JSONWriter.write(.object(object)).utf8)
-        return renamed(bytes, as: request) ?? bytes
+        return renamed(bytes, as: id) ?? bytes
     }
 
     /// The forwarded request whose Warden id is `id`, if it is one (a number Warden gave;
@@ -98,7 +98,7 @@ extension StdioGateway {
     /// When the client side stops waiting for the answer to the request the server got under
     /// Warden's id `id`; `nil` when it has no deadline or is no such request.
     func clientDeadline(ofForwarded id: JSONValue) -> ContinuousClock.Instant? {
-        guard let upstreamID = Self.forwardedID(id), let clientID = state.withLock({ $0.forwarded[upstreamID]?.clientID }) else { return nil }
+        guard let upstreamID = Self.forwardedID(id), let clientID = state.withLock({ $0.forwarded[upstreamID]?.client.value }) else { return nil }
         return client.deadline(of: clientID)
     }
 
@@ -130,7 +130,7 @@ extension StdioGateway {
             record.upstreamStatus = "answer too large"
             log(record)
         }
-        client.write(JSONRPCError.response(id: request.clientID, code: JSONRPCError.internalError, message: text))
+        client.write(JSONRPCError.response(id: request.client.value, code: JSONRPCError.internalError, message: text))
         deliver(held)
     }
 
@@ -178,18 +178,18 @@ extension StdioGateway {
         switch request.purpose {
         case .call(let call):
             complete(call, response: body)
-            return .answer(request)
+            return .answer(request.client)
         case .toolList:
-            guard let result = body["result"] else { return .answer(request) }
+            guard let result = body["result"] else { return .answer(request.client) }
             let visible = policy.current.policy
             let page = ToolListFilter(result: result) { visible.isVisible(tool: $0) }
             state.withLock { $0.remember(page.tools) }
-            guard let filtered = page.filteredResult else { return .answer(request) }
+            guard let filtered = page.filteredResult else { return .answer(request.client) }
             var answer = body
             answer.set("result", to: filtered)
-            return .replace(.object(answer), request)
+            return .replace(.object(answer), request.client)
         case .other:
-            return .answer(request)
+            return .answer(request.client)
         }
     }
 
@@ -232,7 +232,7 @@ extension StdioGateway {
                 await rollBack(call.reservations)
             }
             client.write(JSONRPCError.response(
-                id: request.clientID, code: JSONRPCError.internalError,
+                id: request.client.value, code: JSONRPCError.internalError,
                 message: "The server \(configuration.serverName) exited before answering this request"))
         }
         deliver(held)

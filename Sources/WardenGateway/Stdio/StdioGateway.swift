@@ -319,7 +319,7 @@ public final class StdioGateway: Sendable {
         let clientIDText = bytes.flatMap { bytes in range.map { Array(bytes[$0]) } } ?? Array(JSONWriter.write(id).utf8)
         let upstreamID = state.withLock { state -> Int? in
             guard !state.serverGone else { return nil }
-            return state.remember(.init(clientID: id, clientIDText: clientIDText, clientKey: key, purpose: purpose))
+            return state.remember(.init(client: .init(value: id, text: clientIDText, key: key), purpose: purpose))
         }
         guard let upstreamID else {
             return .respond(JSONRPCError.response(

@@ -1,7 +1,7 @@
 -- wrk script: tools/call `echo` over Streamable HTTP, with ids unique across wrk's threads.
--- MCP_SESSION names the one MCP session every thread uses; or MCP_SESSIONS holds one session
--- id per thread, space-separated, so that each thread is a client of its own (and, with -c
--- equal to -t, has its own connection). MCP_TOKEN is the bearer token, if any.
+-- MCP_SESSIONS holds MCP session ids, space-separated: one that every thread uses, or one per
+-- thread, so that each thread is a client of its own (and, with -c equal to -t, has its own
+-- connection). MCP_TOKEN is the bearer token, if any.
 local threads = {}
 local count = 0
 local sessions = {}
@@ -10,7 +10,7 @@ for id in string.gmatch(os.getenv("MCP_SESSIONS") or "", "%S+") do table.insert(
 function setup(thread)
   count = count + 1
   thread:set("tid", count)
-  thread:set("session", sessions[count] or os.getenv("MCP_SESSION") or "")
+  thread:set("session", sessions[count] or sessions[1] or "")
   table.insert(threads, thread)
 end
 

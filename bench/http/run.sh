@@ -77,22 +77,18 @@ open_session() {  # open_session URL [TOKEN]: initialize; prints the Mcp-Session
 
 rss_mib() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
-run_wrk() {  # run_wrk URL SESSION TOKEN CONCURRENCY: prints "p50 p99 calls/s failed"
-  local threads=$(( $4 < 2 ? 1 : 2 )) line
-  line=$(MCP_SESSION=$2 MCP_TOKEN=$3 wrk -t"$threads" -c"$4" -d"${SECONDS_PER_RUN}s" -s bench/http/call.lua "$1" | grep '^RESULT')
-  eval "${line#RESULT }"
-  echo "$p50_us $p99_us $(echo "$requests / $seconds" | bc -l) $failed"
-}
-
 open_sessions() {  # open_sessions URL TOKEN N: N sessions; prints their ids, space-separated
   local ids=()
   for _ in $(seq 1 "$3"); do ids+=("$(open_session "$1" "$2")"); done
   echo "${ids[*]}"
 }
 
-run_wrk_sessions() {  # run_wrk_sessions URL "SESSIONS" TOKEN N: N clients, each its own session and connection
-  local line
-  line=$(MCP_SESSIONS=$2 MCP_TOKEN=$3 wrk -t"$4" -c"$4" -d"${SECONDS_PER_RUN}s" -s bench/http/call.lua "$1" | grep '^RESULT')
+run_wrk() {  # run_wrk URL "SESSIONS" TOKEN CONCURRENCY: prints "p50 p99 calls/s failed"
+  # One session: every connection uses it. One per client: each client a wrk thread of its own,
+  # with its own session and connection.
+  local sessions=($2) threads line
+  if (( ${#sessions[@]} > 1 )); then threads=$4; else threads=$(( $4 < 2 ? 1 : 2 )); fi
+  line=$(MCP_SESSIONS=$2 MCP_TOKEN=$3 wrk -t"$threads" -c"$4" -d"${SECONDS_PER_RUN}s" -s bench/http/call.lua "$1" | grep '^RESULT')
   eval "${line#RESULT }"
   echo "$p50_us $p99_us $(echo "$requests / $seconds" | bc -l) $failed"
 }
@@ -127,35 +123,21 @@ row() {  # row NAME CONCURRENCY FILE [DIRECT-FILE] [PID]: medians of FILE's roun
 }
 
 measure_against_direct() {  # measure_against_direct DIRECT-URL NAME URL PID TOKEN: alternating rounds, then the rows
+  # (MODE=sessions: each client with a session of its own; otherwise one session for all)
   local direct_url=$1 name=$2 url=$3 pid=$4 token=$5
   for concurrency in $CONCURRENCIES; do
-    local direct_session warden_session
-    direct_session=$(open_session "$direct_url")
-    warden_session=$(open_session "$url" "$token")
+    local direct_sessions warden_sessions count=1
+    [[ $MODE == sessions ]] && count=$concurrency
+    direct_sessions=$(open_sessions "$direct_url" "" "$count")
+    warden_sessions=$(open_sessions "$url" "$token" "$count")
     : > "$WORK/direct-$concurrency"; : > "$WORK/proxied-$concurrency"
     for _ in $(seq 1 "$ROUNDS"); do
-      run_wrk "$direct_url" "$direct_session" "" "$concurrency" >> "$WORK/direct-$concurrency"
-      run_wrk "$url" "$warden_session" "$token" "$concurrency" >> "$WORK/proxied-$concurrency"
+      run_wrk "$direct_url" "$direct_sessions" "" "$concurrency" >> "$WORK/direct-$concurrency"
+      run_wrk "$url" "$warden_sessions" "$token" "$concurrency" >> "$WORK/proxied-$concurrency"
     done
   done
   for concurrency in $CONCURRENCIES; do row direct "$concurrency" "$WORK/direct-$concurrency"; done
   for concurrency in $CONCURRENCIES; do row "$name" "$concurrency" "$WORK/proxied-$concurrency" "$WORK/direct-$concurrency" "$pid"; done
-}
-
-measure_sessions_against_direct() {  # measure_sessions_against_direct DIRECT-URL NAME URL PID TOKEN: alternating rounds, then the rows
-  local direct_url=$1 name=$2 url=$3 pid=$4 token=$5
-  for clients in $CONCURRENCIES; do
-    local direct_sessions warden_sessions
-    direct_sessions=$(open_sessions "$direct_url" "" "$clients")
-    warden_sessions=$(open_sessions "$url" "$token" "$clients")
-    : > "$WORK/direct-sessions-$clients"; : > "$WORK/proxied-sessions-$clients"
-    for _ in $(seq 1 "$ROUNDS"); do
-      run_wrk_sessions "$direct_url" "$direct_sessions" "" "$clients" >> "$WORK/direct-sessions-$clients"
-      run_wrk_sessions "$url" "$warden_sessions" "$token" "$clients" >> "$WORK/proxied-sessions-$clients"
-    done
-  done
-  for clients in $CONCURRENCIES; do row direct "$clients" "$WORK/direct-sessions-$clients"; done
-  for clients in $CONCURRENCIES; do row "$name" "$clients" "$WORK/proxied-sessions-$clients" "$WORK/direct-sessions-$clients" "$pid"; done
 }
 
 cat > "$WORK/policy.yaml" << 'POLICY'
@@ -191,7 +173,7 @@ if [[ $MODE == sessions ]]; then
   echo
   echo "| path | clients | p50 µs | p99 µs | p50 added | p99 added | calls/s | failed | peak RSS MiB |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-  measure_sessions_against_direct "http://127.0.0.1:18944/mcp" "warden serve" "$WARDEN_BASE/mcp/remote" "$WARDEN_PID" "$TOKEN"
+  measure_against_direct "http://127.0.0.1:18944/mcp" "warden serve" "$WARDEN_BASE/mcp/remote" "$WARDEN_PID" "$TOKEN"
   exit 0
 fi
 

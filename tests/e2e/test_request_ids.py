@@ -8,7 +8,7 @@ import socket
 import time
 from pathlib import Path
 
-from conftest import TIMEOUT, audit
+from conftest import TIMEOUT, audit, wait_for
 from test_http_gateway import INITIALIZE, Gateway, bearer, gateway, http, open_session  # noqa: F401
 
 ALLOW_ALL = """
@@ -189,7 +189,12 @@ def test_a_tools_call_refused_as_unreadable_over_http_is_audited(gateway):
     raw = b'{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"k":"hunter2","k":"x"}}}'
     status, _, body = http("POST", gateway.url("echo"), None, {**bearer(token), "mcp-session-id": session}, raw=raw)
     assert status == 400 and json.loads(body)["error"]["code"] == -32600
-    records = [record for record in audit(gateway.warden, gateway.db) if record["method"] == "tools/call"]
+
+    def calls() -> list[dict]:
+        return [record for record in audit(gateway.warden, gateway.db) if record["method"] == "tools/call"]
+
+    wait_for(lambda: calls() != [])  # audit records are written in the background
+    records = calls()
     assert [(record["tool"], record["decision"], record["session"]) for record in records] == [("echo", "invalid", session)]
     assert records[0]["identity"] == "prober" and "duplicate" in records[0]["message"]
     assert "hunter2" not in json.dumps(records)
@@ -206,6 +211,7 @@ def test_a_request_past_its_deadline_is_answered_audited_and_cancelled_upstream(
         status, _, body = http("POST", gateway.url("echo"), call, {**bearer(token), "mcp-session-id": session, "accept": "application/json"})
         assert time.monotonic() - started < 3.5
         assert status == 200 and json.loads(body)["error"]["code"] == -32603 and json.loads(body)["id"] == "slow-1"
+        wait_for(lambda: any(record["tool"] == "slow" for record in audit(warden, gateway.db)))  # written in the background
         records = [record for record in audit(warden, gateway.db) if record["tool"] == "slow"]
         assert [(record["decision"], record["upstream_status"]) for record in records] == [("allow", "no response (timed out)")]
         # The server was asked to cancel it, under the id it knows.

@@ -76,7 +76,7 @@ struct RunCommand: AsyncParsableCommand {
         let audit = AuditWriter(log: store.audit, checkpoints: try checkpoints.checkpointing(log: checkpointLog)) { error in
             logger.error("audit log write failed; records are kept and retried", metadata: ["error": "\(error)"])
         }
-        let gateway = StdioGateway(
+        let gateway = SessionPipeline(
             configuration: .init(
                 serverName: server ?? URL(fileURLWithPath: command[0]).lastPathComponent,
                 identity: Identity(name: identity, labels: try LabelOption.parse(labels)),

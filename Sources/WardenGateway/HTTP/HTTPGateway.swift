@@ -243,12 +243,12 @@ public final class HTTPGateway: Sendable {
             metrics.sessionOpened()
         }
         let limits = configuration.limits
-        var gatewayConfiguration = StdioGateway.Configuration(
+        var gatewayConfiguration = SessionPipeline.Configuration(
             serverName: server.name, identity: caller.identity, maxMessageBytes: limits.maxBodyBytes, maxDepth: limits.maxDepth,
             approvals: approvals, auditedArguments: configuration.audit.auditedArguments)
         gatewayConfiguration.callerAskedByTransport = callerAskedByTransport
         let makeGateway = { [gatewayConfiguration] (session: HTTPSession) in
-            StdioGateway(
+            SessionPipeline(
                 configuration: gatewayConfiguration,
                 policy: policy, ledger: self.counters, audit: self.audit, logger: self.logger, client: session, metrics: self.metrics)
         }

@@ -9,7 +9,7 @@ import WardenStore
 
 /// One MCP session of the HTTP gateway, in front of a stdio server of its own.
 ///
-/// The policing is the stdio gateway's: the session feeds it the client's messages (on a
+/// The policing is the session pipeline's: the session feeds it the client's messages (on a
 /// serial queue of its own, since deciding a call may block) and receives what it sends to
 /// the client. Answers go to the POST that carried their request; everything else the
 /// server sends (requests, notifications) goes to the session's GET stream, or waits there
@@ -38,7 +38,7 @@ final class HTTPSession: MessageSink {
     private let state = Mutex(State())
 
     private struct State {
-        var gateway: StdioGateway?
+        var gateway: SessionPipeline?
         var upstream: (any Upstream)?
         var waiting: [RequestKey: ResponseSlot] = [:]
         /// Calls whose callers were asked something (stateless revision), by the
@@ -67,7 +67,7 @@ final class HTTPSession: MessageSink {
     func start(
         command: [String],
         environment: [String: String],
-        makeGateway: (HTTPSession) -> StdioGateway,
+        makeGateway: (HTTPSession) -> SessionPipeline,
         ended: @escaping @Sendable (HTTPSession, Int32) -> Void
     ) throws {
         let gateway = makeGateway(self)
@@ -87,7 +87,7 @@ final class HTTPSession: MessageSink {
     /// Joins the shared process of a stdio server, behind a gateway built by `makeGateway`;
     /// `ended` runs if the process exits while the session lasts.
     func startShared(
-        _ shared: SharedServer, makeGateway: (HTTPSession) -> StdioGateway, ended: @escaping @Sendable (HTTPSession, Int32?) -> Void
+        _ shared: SharedServer, makeGateway: (HTTPSession) -> SessionPipeline, ended: @escaping @Sendable (HTTPSession, Int32?) -> Void
     ) {
         let gateway = makeGateway(self)
         state.withLock { $0.gateway = gateway }
@@ -100,7 +100,7 @@ final class HTTPSession: MessageSink {
 
     /// Connects to a remote server behind a gateway built by `makeGateway`. The session lasts
     /// until the client ends it (or the gateway shuts down).
-    func startRemote(_ remote: RemoteUpstream.Configuration, legacySSE: Bool, makeGateway: (HTTPSession) -> StdioGateway) {
+    func startRemote(_ remote: RemoteUpstream.Configuration, legacySSE: Bool, makeGateway: (HTTPSession) -> SessionPipeline) {
         let gateway = makeGateway(self)
         let upstream: any Upstream =
             legacySSE
@@ -140,7 +140,7 @@ final class HTTPSession: MessageSink {
     }
 
     /// Hands messages to the gateway on the session's queue, in order.
-    private func enqueue(_ messages: [[UInt8]], gateway: StdioGateway, server: any Upstream, httpRequest: String?) {
+    private func enqueue(_ messages: [[UInt8]], gateway: SessionPipeline, server: any Upstream, httpRequest: String?) {
         queuedInbound.withLock { $0 += 1 }
         inbound.async {
             self.inboundTurn.withLock { _ in

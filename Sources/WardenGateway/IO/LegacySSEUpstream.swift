@@ -13,7 +13,7 @@ import WardenMCP
 /// as long as the stream; messages sent before the endpoint is known wait for it.
 final class LegacySSEUpstream: Upstream {
     private let configuration: RemoteUpstream.Configuration
-    private let gateway: StdioGateway
+    private let gateway: SessionPipeline
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -24,7 +24,7 @@ final class LegacySSEUpstream: Upstream {
         var stopped = false
     }
 
-    init(configuration: RemoteUpstream.Configuration, gateway: StdioGateway, logger: Logger) {
+    init(configuration: RemoteUpstream.Configuration, gateway: SessionPipeline, logger: Logger) {
         self.configuration = configuration
         self.gateway = gateway
         self.logger = logger

@@ -26,7 +26,7 @@ final class RemoteUpstream: Upstream {
     }
 
     private let configuration: Configuration
-    private let gateway: StdioGateway
+    private let gateway: SessionPipeline
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -37,7 +37,7 @@ final class RemoteUpstream: Upstream {
         var stopped = false
     }
 
-    init(configuration: Configuration, gateway: StdioGateway, logger: Logger) {
+    init(configuration: Configuration, gateway: SessionPipeline, logger: Logger) {
         self.configuration = configuration
         self.gateway = gateway
         self.logger = logger
@@ -164,7 +164,7 @@ final class RemoteUpstream: Upstream {
     /// Whether an answer's id is the request's: Warden's own numeric ids match however the
     /// server spells them (`7.0` for `7`).
     static func isAnswer(_ id: JSONValue, to request: JSONValue) -> Bool {
-        if let answered = StdioGateway.forwardedID(id), let sent = StdioGateway.forwardedID(request) { return answered == sent }
+        if let answered = SessionPipeline.forwardedID(id), let sent = SessionPipeline.forwardedID(request) { return answered == sent }
         return RequestKey(id) == RequestKey(request)
     }
 

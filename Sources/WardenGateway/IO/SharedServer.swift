@@ -46,7 +46,7 @@ final class SharedServer: Sendable {
     }
 
     private struct Member {
-        let gateway: StdioGateway
+        let gateway: SessionPipeline
         let upstream: SharedUpstream
         let ended: @Sendable (Int32?) -> Void
     }
@@ -61,7 +61,7 @@ final class SharedServer: Sendable {
 
     /// Attaches a session's gateway; `ended` runs if the process exits while it is attached.
     /// Starts the process if it is not running.
-    func attach(_ gateway: StdioGateway, ended: @escaping @Sendable (Int32?) -> Void) -> SharedUpstream {
+    func attach(_ gateway: SessionPipeline, ended: @escaping @Sendable (Int32?) -> Void) -> SharedUpstream {
         let (upstream, start) = state.withLock { state -> (SharedUpstream, Bool) in
             let upstream = SharedUpstream(member: state.nextMember, server: self)
             state.members[state.nextMember] = Member(gateway: gateway, upstream: upstream, ended: ended)

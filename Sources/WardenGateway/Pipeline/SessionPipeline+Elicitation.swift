@@ -6,7 +6,7 @@ import WardenMCP
 import WardenPolicy
 import WardenStore
 
-extension StdioGateway {
+extension SessionPipeline {
     /// When the policy names the caller (`approvers: [user]`) and the client declared the
     /// `elicitation` capability, asks the user to approve or deny the held call with an
     /// `elicitation/create` request (form mode) and records their answer as the decision.

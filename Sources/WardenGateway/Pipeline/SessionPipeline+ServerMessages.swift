@@ -6,7 +6,7 @@ import WardenMCP
 import WardenPolicy
 import WardenStore
 
-extension StdioGateway {
+extension SessionPipeline {
     /// What to do with one server message.
     enum ServerRoute {
         /// Send the original bytes to the client.

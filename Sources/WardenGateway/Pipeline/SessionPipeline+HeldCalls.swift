@@ -56,13 +56,13 @@ struct HeldCall: Sendable {
     var record: AuditRecord
     /// The client's `_meta.progressToken`, if it sent one.
     var progressToken: JSONValue?
-    /// Which hold of a call with this id this is (set by ``StdioGateway/hold(_:message:server:)``).
+    /// Which hold of a call with this id this is (set by ``SessionPipeline/hold(_:message:server:)``).
     var serial = 0
 
     var rule: ApprovalRule { decision.approval ?? ApprovalRule(pointer: .root) }
 }
 
-extension StdioGateway {
+extension SessionPipeline {
     /// Holds `held` until it is approved (then `message` goes to the server), denied, expired
     /// or cancelled (then the client gets a denial). Nothing is forwarded before approval.
     func hold(_ held: HeldCall, message: [UInt8], server: any Upstream) {

@@ -6,13 +6,14 @@ import WardenMCP
 public import WardenPolicy
 public import WardenStore
 
-/// `warden run`: relays one MCP session between the client on Warden's stdin/stdout and a
-/// server started as a child process, deciding every `tools/call` before it reaches the server.
+/// One MCP session between a client and a server, whatever carries it (`warden run`'s stdio,
+/// an HTTP session, a shared process, a remote server): every `tools/call` is decided here
+/// before it reaches the server.
 ///
 /// Messages Warden does not change are forwarded byte for byte. `tools/list` results lose
 /// the tools the policy hides. Everything else (resources, prompts, notifications, requests
 /// from the server) passes through unchanged.
-public final class StdioGateway: Sendable {
+public final class SessionPipeline: Sendable {
     /// How the gateway runs.
     public struct Configuration: Sendable {
         /// The server's name, for policies (`server`) and the audit log.

@@ -6,7 +6,7 @@ import WardenMCP
 import WardenPolicy
 import WardenStore
 
-extension StdioGateway {
+extension SessionPipeline {
     /// Decides a `tools/call`: forward it, or answer it with a denial. Runs on the client's
     /// reading thread: with a blocking ledger and the server's tools known, nothing here
     /// leaves that thread. With `mayWait` false, returns ``Route/mustWait`` before doing

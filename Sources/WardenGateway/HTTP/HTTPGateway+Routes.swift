@@ -16,9 +16,6 @@ extension HTTPField.Name {
 }
 
 extension HTTPGateway {
-    /// The protocol versions a client may name in `MCP-Protocol-Version`.
-    static let protocolVersions: Set<String> = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
-
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         // Every request is logged (at info) with its id, which the audit record of a call it
@@ -67,7 +64,7 @@ extension HTTPGateway {
             return await postStateless(
                 value, headers: request.headers, caller: caller, servers: [server], aggregated: false, httpRequest: context.id)
         }
-        if let version = request.headers[.mcpProtocolVersion], !Self.protocolVersions.contains(version) {
+        if let version = request.headers[.mcpProtocolVersion], !ProtocolVersions.withHandshake.contains(version) {
             throw MCPHTTPError(.badRequest, "Bad Request: unsupported MCP-Protocol-Version \(version)")
         }
         let posted = PostedMessages(value, body: body)

@@ -126,7 +126,7 @@ extension HTTPGateway {
         }
         if method == "server/discover" {
             let result: JSONValue = [
-                "supportedVersions": .array(StatelessExchange.versions.map(JSONValue.string)),
+                "supportedVersions": .array(ProtocolVersions.stateless.map(JSONValue.string)),
                 "capabilities": upstream.capabilities, "resultType": "complete", "ttlMs": 0, "cacheScope": "private",
             ]
             return Self.json(.ok, Array(JSONWriter.write(["jsonrpc": "2.0", "id": id, "result": result]).utf8))
@@ -321,7 +321,7 @@ extension HTTPGateway {
         let capabilities: JSONValue = ["sampling": [:], "elicitation": [:], "roots": [:]]
         let initialize: JSONValue = [
             "jsonrpc": "2.0", "id": "warden-initialize", "method": "initialize",
-            "params": ["protocolVersion": "2025-11-25", "capabilities": capabilities, "clientInfo": ["name": "warden", "version": "stateless"]],
+            "params": ["protocolVersion": .string(ProtocolVersions.latestWithHandshake), "capabilities": capabilities, "clientInfo": ["name": "warden", "version": "stateless"]],
         ]
         let answer = await opening.exchange(initialize, timeout: timeout)
         guard let result = answer.flatMap({ try? JSONReader.parse($0) })?["result"] else {

@@ -6,7 +6,6 @@ import WardenMCP
 /// carries its protocol version and the client's capabilities in `params._meta`, and the
 /// `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers repeat what routing needs.
 enum StatelessExchange {
-    static let versions = ["2026-07-28"]
     static let protocolVersionKey = "io.modelcontextprotocol/protocolVersion"
     static let clientCapabilitiesKey = "io.modelcontextprotocol/clientCapabilities"
     /// A routing header disagrees with the body (-32020).
@@ -29,7 +28,7 @@ enum StatelessExchange {
     /// protocol version, or names a stateless revision in its header.
     static func isStateless(_ value: JSONValue, headers: HTTPFields) -> Bool {
         if value["params"]?["_meta"]?[protocolVersionKey] != nil { return true }
-        return headers[.mcpProtocolVersion].map(versions.contains) ?? false
+        return headers[.mcpProtocolVersion].map(ProtocolVersions.stateless.contains) ?? false
     }
 
     /// A refusal: the JSON-RPC error and the HTTP status it goes with.
@@ -74,10 +73,10 @@ enum StatelessExchange {
         if let field = nameFields[method], case .string(let name)? = body["params"]?[field], headers[.mcpName] != name {
             throw Refusal(code: headerMismatch, message: "The Mcp-Name header does not match the request's \(field)")
         }
-        guard versions.contains(header) else {
+        guard ProtocolVersions.stateless.contains(header) else {
             throw Refusal(
                 code: unsupportedProtocolVersion, message: "Unsupported protocol version",
-                data: ["supported": .array(versions.map(JSONValue.string)), "requested": .string(header)])
+                data: ["supported": .array(ProtocolVersions.stateless.map(JSONValue.string)), "requested": .string(header)])
         }
     }
 

@@ -235,7 +235,7 @@ final class SharedServer: Sendable {
         let (initialized, target) = state.withLock { ($0.initialized, $0.members[member]) }
         guard let target, case .object(var result)? = initialized else { return }
         if let asked = request["params"]?["protocolVersion"]?.stringValue, let spoken = result["protocolVersion"]?.stringValue,
-            asked < spoken, HTTPGateway.protocolVersions.contains(asked)
+            asked < spoken, ProtocolVersions.withHandshake.contains(asked)
         {
             result.set("protocolVersion", to: .string(asked))
         }

@@ -43,7 +43,7 @@ let package = Package(
         ),
         // MCP protocol knowledge: JSON-RPC messages, framing, denial results, tools/list filtering.
         .target(name: "WardenMCP", dependencies: ["WardenJSON", "WardenPolicy"], swiftSettings: swiftSettings),
-        // State: counters and the hash-chained audit log in SQLite.
+        // State behind protocols (counters, audit, grants, approvals, admin tokens); SQLite implements them.
         .target(
             name: "WardenStore",
             dependencies: [
@@ -70,6 +70,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -96,8 +97,8 @@ let package = Package(
             path: "bench/Sources/warden-bench",
             swiftSettings: swiftSettings
         ),
-        // Helpers shared by the test targets.
-        .target(name: "WardenTesting", swiftSettings: swiftSettings),
+        // Helpers shared by the test targets: an in-memory store, a seeded generator.
+        .target(name: "WardenTesting", dependencies: ["WardenPolicy", "WardenStore"], swiftSettings: swiftSettings),
         .testTarget(name: "WardenJSONTests", dependencies: ["WardenJSON", "WardenTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WardenPolicyTests",
@@ -107,12 +108,12 @@ let package = Package(
         .testTarget(name: "WardenMCPTests", dependencies: ["WardenMCP", "WardenJSON", "WardenPolicy"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WardenStoreTests",
-            dependencies: ["WardenStore", "WardenPolicy", "WardenJSON", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["WardenStore", "WardenPolicy", "WardenJSON", "WardenTesting", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "WardenGatewayTests",
-            dependencies: ["WardenGateway", "WardenPolicy", "WardenJSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["WardenGateway", "WardenPolicy", "WardenJSON", "WardenStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

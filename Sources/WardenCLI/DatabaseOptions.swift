@@ -13,14 +13,18 @@ struct DatabaseOptions: ParsableArguments {
             valueName: "path"))
     var db: String?
 
-    /// The path in use: `--db`, else `$WARDEN_DB`, else `fallback` (a gateway
-    /// configuration's `store.sqlite`), else the default path.
-    func path(fallback: String? = nil) -> String {
-        db ?? Self.environmentPath ?? fallback ?? SQLiteStore.defaultPath()
+    /// The store in use: SQLite at `--db`, else at `$WARDEN_DB`, else `fallback` (a gateway
+    /// configuration's `store:`), else SQLite at the default path.
+    func store(fallback: StoreConfiguration? = nil) -> StoreConfiguration {
+        Self.store(db: db, fallback: fallback)
     }
 
-    /// The path in use.
-    var path: String { path() }
+    /// The store in use: SQLite at `db`, else at `$WARDEN_DB`, else `fallback`, else SQLite at
+    /// the default path.
+    static func store(db: String?, fallback: StoreConfiguration?) -> StoreConfiguration {
+        if let path = db ?? environmentPath { return .sqlite(path: path) }
+        return fallback ?? .default
+    }
 
     /// `$WARDEN_DB`, when set and not empty.
     static var environmentPath: String? {
@@ -28,26 +32,25 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     /// Opens the store, or exits 2 saying why.
-    func open() throws -> SQLiteStore {
-        try Self.open(path: path)
+    func open() async throws -> any StateStore {
+        try await Self.open(store())
     }
 
     /// Opens the store for a command that only reads or changes what is in it (the audit
-    /// log, approvals, grants and admin tokens), or exits 2 if there is no database there:
-    /// a mistyped `--db` must not read as an empty, intact audit log.
-    func openExisting() throws -> SQLiteStore {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw failure("no Warden database at \(path); give --db (or $WARDEN_DB) the file that warden run or warden serve uses")
-        }
-        return try open()
+    /// log, approvals, grants and admin tokens), or exits 2 if there is none there: a
+    /// mistyped `--db` must not read as an empty, intact audit log.
+    func openExisting() async throws -> any StateStore {
+        try await Self.open(store(), creatingIfMissing: false)
     }
 
-    /// Opens the store at `path`, or exits 2 saying why.
-    static func open(path: String) throws -> SQLiteStore {
+    /// Opens the store `configuration` chooses, or exits 2 saying why.
+    static func open(_ configuration: StoreConfiguration, creatingIfMissing: Bool = true) async throws -> any StateStore {
         do {
-            return try SQLiteStore(path: path)
+            return try await configuration.open(creatingIfMissing: creatingIfMissing)
+        } catch let error as StoreError where error.code == .notFound {
+            throw failure("\(error.description); give --db (or $WARDEN_DB) the file that warden run or warden serve uses")
         } catch {
-            throw failure("cannot open the database \(path): \(error)")
+            throw failure("cannot open the database \(configuration.location): \(error)")
         }
     }
 }

@@ -84,6 +84,52 @@ public struct Approval: Sendable, Equatable {
 
     /// The approver name that means "the caller, asked through elicitation".
     public static let callerApprover = "user"
+
+    /// What a decision by `approver` at `now` meets.
+    public enum DecisionCheck: Sendable {
+        /// The approval is pending and `approver` may decide it.
+        case open
+        /// The approval is pending past its expiry: the store closes it as expired and refuses.
+        case expired(StoreError)
+        /// The decision is refused.
+        case refused(StoreError)
+    }
+
+    /// Whether `approver` may decide this approval at `now`, as every store checks it.
+    public func check(decisionBy approver: String, at now: Date) -> DecisionCheck {
+        guard status == .pending else {
+            let by = decidedBy.map { " by \($0)" } ?? ""
+            return .refused(StoreError(.alreadyClosed, "approval \(id) is already \(status.rawValue)\(by)"))
+        }
+        guard now <= expiresAt else { return .expired(StoreError(.alreadyClosed, "approval \(id) has expired")) }
+        guard mayBeDecided(by: approver) else {
+            return .refused(
+                StoreError(.notAnApprover, "\(approver) may not decide \(id): the policy names \(approvers.joined(separator: ", "))"))
+        }
+        return .open
+    }
+
+    /// How a pending approval nobody will close is closed (see ``ApprovalStore/closeAbandoned(now:isAlive:)``):
+    /// cancelled when its holder is gone, expired a minute past its expiry; `nil` while it may
+    /// still be decided.
+    public func abandonment(now: Date, isAlive: (String) -> Bool) -> (status: Status, reason: String)? {
+        if !isAlive(holder) { return (.cancelled, "the gateway holding the call stopped") }
+        if now.timeIntervalSince(expiresAt) > 60 {
+            return (.expired, "nobody decided in time, and the gateway holding the call did not close it")
+        }
+        return nil
+    }
+
+    /// This process as a holder: `pid@host`.
+    public static let currentHolder = "\(getpid())@\(ProcessInfo.processInfo.hostName)"
+
+    /// Whether the holder `pid@host` is running: always assumed for other hosts.
+    public static func isHolderAlive(_ holder: String) -> Bool {
+        let parts = holder.split(separator: "@", maxSplits: 1)
+        guard parts.count == 2, let pid = Int32(parts[0]) else { return false }
+        guard parts[1] == ProcessInfo.processInfo.hostName else { return true }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
 }
 
 extension Approval {

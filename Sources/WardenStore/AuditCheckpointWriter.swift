@@ -1,5 +1,4 @@
 import Dispatch
-import GRDB
 import Foundation
 import Synchronization
 
@@ -41,7 +40,7 @@ public struct AuditCheckpointing: Sendable {
 /// runs on the call path nor on a thread of Swift's shared pool.
 final class AuditCheckpointWriter: Sendable {
     let path: String
-    private let log: AuditLog
+    private let log: any AuditStore
     private let options: AuditCheckpointing
     private let onError: @Sendable (any Error) -> Void
     private let queue = DispatchQueue(label: "warden.audit.checkpoint")
@@ -56,8 +55,8 @@ final class AuditCheckpointWriter: Sendable {
         var reported: Set<String> = []
     }
 
-    init(log: AuditLog, options: AuditCheckpointing, onError: @escaping @Sendable (any Error) -> Void) {
-        self.path = AuditCheckpoint.path(besideDatabase: log.database.path)
+    init(log: any AuditStore, path: String, options: AuditCheckpointing, onError: @escaping @Sendable (any Error) -> Void) {
+        self.path = path
         self.log = log
         self.options = options
         self.onError = onError
@@ -68,24 +67,16 @@ final class AuditCheckpointWriter: Sendable {
 
     /// Writes a checkpoint of `head`, and returns when it is on disk (or refused).
     func write(_ head: AuditLog.Head) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async {
-                self.writeNow(head)
-                continuation.resume()
-            }
-        }
-    }
-
-    private func writeNow(_ head: AuditLog.Head) {
         guard head.sequence > state.withLock({ $0.written }) else { return }
+        let path = path
         do {
-            if let data = FileManager.default.contents(atPath: path) {
+            if let data = try await onQueue({ FileManager.default.contents(atPath: path) }) {
                 // The checkpoint there must still be in the log; if it is not, the newest
                 // entries were removed or the log rewritten, and the file is the evidence.
                 guard let existing = AuditCheckpoint.last(in: String(decoding: data, as: UTF8.self), source: path) else {
                     return report("\(path) holds no audit checkpoint; it is left in place (remove it to let Warden write checkpoints again)")
                 }
-                if try log.hash(of: existing.sequence) != existing.hash {
+                if try await log.hash(of: existing.sequence) != existing.hash {
                     return report(
                         "the audit log no longer holds entry \(existing.sequence) as \(existing.described) recorded it: newest entries were "
                             + "removed or the log was rewritten. The checkpoint is kept as evidence and no new one is written; "
@@ -101,14 +92,25 @@ final class AuditCheckpointWriter: Sendable {
                 }
             }
             let checkpoint = AuditCheckpoint(head: head, key: options.key)
-            try AuditCheckpoint.writeAtomically(checkpoint.text, to: path)
-            state.withLock {
-                $0.written = head.sequence
-                $0.last = checkpoint
+            try await onQueue { [self] in
+                // A flush that finished meanwhile may have written a newer head.
+                guard head.sequence > state.withLock({ $0.written }) else { return }
+                try AuditCheckpoint.writeAtomically(checkpoint.text, to: path)
+                state.withLock {
+                    $0.written = head.sequence
+                    $0.last = checkpoint
+                }
+                options.onCheckpoint?(checkpoint)
             }
-            options.onCheckpoint?(checkpoint)
         } catch {
             report("cannot write the audit checkpoint \(path): \(error)")
+        }
+    }
+
+    /// Runs `body` on the writer's own thread.
+    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result(catching: body)) }
         }
     }
 

@@ -4,11 +4,11 @@ import Synchronization
 /// Writes audit records in the background, in batches, so the call path never waits for
 /// the disk. ``flush()`` writes everything queued; call it before exiting.
 ///
-/// After each batch it writes a checkpoint of the chain's head to a file beside the database
-/// (``AuditCheckpoint``), on a thread of its own, so `warden audit verify` can tell when the
-/// newest entries were removed.
+/// After each batch it writes a checkpoint of the chain's head to the store's head file
+/// (``AuditStore/checkpointPath``, beside a SQLite database), on a thread of its own, so
+/// `warden audit verify` can tell when the newest entries were removed.
 public final class AuditWriter: Sendable {
-    private let log: AuditLog
+    private let log: any AuditStore
     private let queue = Mutex<[AuditRecord]>([])
     private let onError: @Sendable (any Error) -> Void
     private let checkpoints: AuditCheckpointWriter?
@@ -16,14 +16,16 @@ public final class AuditWriter: Sendable {
     /// - Parameters:
     ///   - log: Where records go.
     ///   - checkpoints: How checkpoints of the head are kept (by default
-    ///     ``AuditCheckpointing/standard``: a head file beside the database).
+    ///     ``AuditCheckpointing/standard``: in the store's head file, if it has one).
     ///   - onError: Told about write failures (the records of a failed batch are kept and retried).
     public init(
-        log: AuditLog, checkpoints: AuditCheckpointing = .standard, onError: @escaping @Sendable (any Error) -> Void
+        log: any AuditStore, checkpoints: AuditCheckpointing = .standard, onError: @escaping @Sendable (any Error) -> Void
     ) {
         self.log = log
         self.onError = onError
-        self.checkpoints = checkpoints.isEnabled ? AuditCheckpointWriter(log: log, options: checkpoints, onError: onError) : nil
+        self.checkpoints = log.checkpointPath.flatMap { path in
+            checkpoints.isEnabled ? AuditCheckpointWriter(log: log, path: path, options: checkpoints, onError: onError) : nil
+        }
     }
 
     /// Queues a record. Never blocks on I/O.

@@ -50,6 +50,18 @@ public struct Grant: Sendable, Equatable {
     /// Whether the grant still works.
     public var isActive: Bool { revokedAt == nil }
 
+    /// How every grant token begins, which tells it from other bearer tokens (JWTs).
+    public static let tokenPrefix = "wdn_"
+
+    /// Whether the grant was revoked, or had its token replaced at or after `since` (to the
+    /// millisecond, as stores keep times).
+    public func wasChanged(since: Date) -> Bool {
+        guard revokedAt == nil else { return true }
+        guard let rotatedAt else { return false }
+        // Both in the same fixed-width UTC format: text order is time order.
+        return rotatedAt.formatted(AuditRecord.timeFormat) >= since.formatted(AuditRecord.timeFormat)
+    }
+
     /// The grant as JSON (never with a token).
     public var json: JSONValue {
         var members: [JSONObject.Member] = [
@@ -73,4 +85,22 @@ public struct IssuedGrant: Sendable {
     public var grant: Grant
     /// The bearer token, `wdn_` and 43 URL-safe characters (256 random bits).
     public var token: String
+
+    public init(grant: Grant, token: String) {
+        self.grant = grant
+        self.token = token
+    }
+
+    /// A new grant with a fresh id and token, for a store to keep.
+    /// - Throws: ``StoreError`` (`invalidRequest`) without a label or a server.
+    public init(
+        label: String, servers: [String], policy: String, identity: String?, identityLabels: [String: String], now: Date
+    ) throws(StoreError) {
+        guard !label.isEmpty else { throw StoreError(.invalidRequest, "a grant needs a label") }
+        guard !servers.isEmpty else { throw StoreError(.invalidRequest, "a grant needs at least one server") }
+        let grant = Grant(
+            id: Secrets.newID(prefix: "g_"), label: label, servers: servers, policy: policy, identity: identity ?? label,
+            identityLabels: identityLabels, createdAt: now)
+        self.init(grant: grant, token: Secrets.newSecret(prefix: Grant.tokenPrefix))
+    }
 }

@@ -3,6 +3,7 @@ import Testing
 import WardenGateway
 import WardenJSON
 import WardenPolicy
+import WardenStore
 
 @Suite struct GatewayConfigurationTests {
     /// Writes `config` (and a valid policy beside it) into a fresh folder; returns the config's path.
@@ -184,8 +185,16 @@ import WardenPolicy
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.path
         #expect(configuration.listen.port == 0)
         #expect(configuration.limits.sessionIdleTimeoutSeconds == 600)
-        #expect(configuration.store.sqlitePath == folder + "/state/warden.db")
+        #expect(configuration.store == .sqlite(path: folder + "/state/warden.db"))
         #expect(configuration.servers[0].policyPath == folder + "/policies/p.yaml")
+    }
+
+    @Test func theStoreIsSQLiteByDefaultAndUnknownBackendsAreRefused() throws {
+        let servers = "servers:\n  local: {command: [x], policy: policies/p.yaml}\n"
+        #expect(try load(try write(servers)).store == nil)
+        let unknown = problems(try write("store: {postgresql: x}\n" + servers)).map(\.description)
+        #expect(unknown.count == 1)
+        #expect(unknown.first?.contains("unknown key \"postgresql\"") == true, "\(unknown)")
     }
 
     @Test func everyProblemIsReportedWithItsPlace() throws {

@@ -40,8 +40,8 @@ extension AdminsCommand {
         }
 
         func run() async throws {
-            let store = try database.open().adminTokens
-            let (token, secret) = try GrantsCommand.attempt { try store.create(name: name, role: AdminToken.Role(rawValue: role)!) }
+            let store = try await database.open().adminTokens
+            let (token, secret) = try await GrantsCommand.attempt { try await store.create(name: name, role: AdminToken.Role(rawValue: role)!) }
             switch output.format {
             case .text:
                 print("admin token \(token.id) for \(token.name) (\(token.role.rawValue))")
@@ -66,7 +66,7 @@ extension AdminsCommand {
         var format: OutputFormat = .text
 
         func run() async throws {
-            let tokens = try database.openExisting().adminTokens.list(includingRevoked: all)
+            let tokens = try await database.openExisting().adminTokens.list(includingRevoked: all)
             switch format {
             case .json:
                 for token in tokens {
@@ -94,8 +94,8 @@ extension AdminsCommand {
         var id: String
 
         func run() async throws {
-            let store = try database.openExisting().adminTokens
-            try GrantsCommand.attempt { try store.revoke(id: id) }
+            let store = try await database.openExisting().adminTokens
+            try await GrantsCommand.attempt { try await store.revoke(id: id) }
             print("admin token \(id) revoked")
         }
     }

@@ -42,7 +42,7 @@ struct ApprovalSource: ParsableArguments {
     func list(status: Approval.Status?) async throws -> [Approval] {
         try await attempt {
             if let client { return try await client.approvals(status: status) }
-            let store = try database.openExisting().approvals
+            let store = try await database.openExisting().approvals
             try await store.closeAbandoned()
             return try await store.list(status: status)
         }
@@ -52,7 +52,7 @@ struct ApprovalSource: ParsableArguments {
         try await attempt {
             if let client { return try await client.approval(id: id) }
             guard let approval = try await database.openExisting().approvals.approval(id: id) else {
-                throw ApprovalStore.Failure(kind: .notFound, description: "no approval \(id)")
+                throw StoreError(.notFound, "no approval \(id)")
             }
             return approval
         }
@@ -85,9 +85,9 @@ struct ApprovalSource: ParsableArguments {
     private func attempt<T>(_ operation: () async throws -> T) async throws -> T {
         do {
             return try await operation()
-        } catch let failure as ApprovalStore.Failure {
-            printError("warden: \(failure.description)\(failure.kind == .notFound ? "; `warden approvals list` shows them" : "")")
-            throw ExitCode(failure.kind == .notFound ? 2 : 1)
+        } catch let failure as StoreError {
+            printError("warden: \(failure.description)\(failure.code == .notFound ? "; `warden approvals list` shows them" : "")")
+            throw ExitCode(failure.code == .notFound ? 2 : 1)
         } catch let failure as AdminClient.Failure {
             printError("warden: \(failure.description)")
             throw ExitCode([403, 409].contains(failure.status) ? 1 : 2)

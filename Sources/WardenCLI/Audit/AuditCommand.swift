@@ -68,7 +68,7 @@ extension AuditCommand {
         var format: EntryFormat = .table
 
         func run() async throws {
-            let log = try database.openExisting().audit
+            let log = try await database.openExisting().audit
             var entries = try await log.entries(.init(limit: max(0, limit)))
             AuditCommand.print(entries, format: format)
             guard follow else { return }
@@ -172,7 +172,7 @@ extension AuditCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let store = try database.openExisting()
+            let store = try await database.openExisting()
             let key: AuditCheckpointKey?
             do {
                 key = try checkpointKey.map { path throws(AuditCheckpointError) in try AuditCheckpointKey(contentsOfFile: path) }
@@ -182,8 +182,8 @@ extension AuditCommand {
             // Checkpoints are read before the log: entries written meanwhile only add to it.
             var found: [AuditCheckpoint] = []
             var untrusted: [String] = []
-            let beside = AuditCheckpoint.path(besideDatabase: database.path)
-            if FileManager.default.fileExists(atPath: beside) {
+            let beside = store.audit.checkpointPath
+            if let beside, FileManager.default.fileExists(atPath: beside) {
                 do {
                     found.append(try AuditCheckpoint.read(from: beside))
                 } catch {
@@ -203,7 +203,7 @@ extension AuditCommand {
                 }
                 found.removeAll { !$0.isSigned(by: key) }
                 if found.isEmpty && untrusted.isEmpty {
-                    untrusted.append("no checkpoint to check with the key: \(beside) is missing and no --checkpoint was given")
+                    untrusted.append("no checkpoint to check with the key: \(beside ?? "the store's head file") is missing and no --checkpoint was given")
                 }
             }
             let result = try await store.audit.verify(against: found)
@@ -219,7 +219,7 @@ extension AuditCommand {
                         Swift.print("entry \(checkpoint.sequence) matches \(checkpoint.described) (\(signed))")
                     }
                     if found.isEmpty && untrusted.isEmpty {
-                        Swift.print("no checkpoint at \(beside): entries removed from the end of the log cannot be detected")
+                        Swift.print("no checkpoint at \(beside ?? "the store"): entries removed from the end of the log cannot be detected")
                     }
                 }
                 untrusted.forEach { Swift.print("checkpoint NOT TRUSTED: \($0)") }

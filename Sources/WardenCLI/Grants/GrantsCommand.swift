@@ -28,10 +28,10 @@ struct GrantsCommand: AsyncParsableCommand {
     }
 
     /// Runs a store operation, turning its failures into exit status 2 with the reason.
-    static func attempt<T>(_ operation: () throws -> T) throws -> T {
+    static func attempt<T>(_ operation: () async throws -> T) async throws -> T {
         do {
-            return try operation()
-        } catch let failure as GrantStore.Failure {
+            return try await operation()
+        } catch let failure as StoreError {
             throw WardenCLI.failure(failure.description)
         }
     }
@@ -75,7 +75,7 @@ extension GrantsCommand {
         }
 
         func run() async throws {
-            var databasePath = database.path
+            var store = database.store()
             if let config = configurationFile.path {
                 let configuration = try ConfigurationOptions.load(config)
                 let known = configuration.servers.map(\.name)
@@ -83,13 +83,13 @@ extension GrantsCommand {
                     throw failure(
                         "\(config) has no server \"\(server)\"; it serves \(known.isEmpty ? "none" : known.joined(separator: ", "))")
                 }
-                databasePath = database.path(fallback: configuration.store.sqlitePath)
+                store = database.store(fallback: configuration.store)
             }
             let policyPath = URL(fileURLWithPath: policy).standardizedFileURL.path
             _ = try PolicyFiles.loadPolicy(policyPath)
-            let grants = try DatabaseOptions.open(path: databasePath).grants
-            let issued = try GrantsCommand.attempt {
-                try grants.create(
+            let grants = try await DatabaseOptions.open(store).grants
+            let issued = try await GrantsCommand.attempt {
+                try await grants.create(
                     label: label, servers: servers, policy: policyPath, identity: identity,
                     identityLabels: try LabelOption.parse(identityLabels, option: "--identity-label"))
             }
@@ -110,7 +110,7 @@ extension GrantsCommand {
         var format: AuditCommand.EntryFormat = .table
 
         func run() async throws {
-            let grants = try database.openExisting().grants.list(includingRevoked: all)
+            let grants = try await database.openExisting().grants.list(includingRevoked: all)
             switch format {
             case .json:
                 grants.forEach { print(JSONWriter.write($0.json)) }
@@ -136,8 +136,8 @@ extension GrantsCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let grants = try database.openExisting().grants
-            GrantsCommand.printIssued(try GrantsCommand.attempt { try grants.rotate(id: id) }, format: output.format)
+            let grants = try await database.openExisting().grants
+            GrantsCommand.printIssued(try await GrantsCommand.attempt { try await grants.rotate(id: id) }, format: output.format)
         }
     }
 
@@ -151,8 +151,8 @@ extension GrantsCommand {
         var id: String
 
         func run() async throws {
-            let grants = try database.openExisting().grants
-            try GrantsCommand.attempt { try grants.revoke(id: id) }
+            let grants = try await database.openExisting().grants
+            try await GrantsCommand.attempt { try await grants.revoke(id: id) }
             print("grant \(id) revoked")
         }
     }

@@ -71,7 +71,7 @@ struct RunCommand: AsyncParsableCommand {
             error.problems.forEach { printError($0.description) }
             throw failure("\(policy) is not a valid policy file")
         }
-        let store = try database.open()
+        let store = try await database.open()
         let checkpointLog = AuditCheckpointLog(logger: logger)
         let audit = AuditWriter(log: store.audit, checkpoints: try checkpoints.checkpointing(log: checkpointLog)) { error in
             logger.error("audit log write failed; records are kept and retried", metadata: ["error": "\(error)"])
@@ -85,7 +85,7 @@ struct RunCommand: AsyncParsableCommand {
                 auditedArguments: auditArguments ? ArgumentRedaction(paths: auditRedactions) : nil
             ),
             policy: policyFile,
-            ledger: SessionLocalCounterLedger(shared: store.counters),
+            ledger: store.sessionLocalCounters(),
             audit: audit,
             logger: logger
         )

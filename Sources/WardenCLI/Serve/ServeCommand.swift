@@ -51,8 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = log.bootstrap()
         guard let config = ConfigurationOptions.path(config) else { throw ExitCode(2) }
         let configuration = try ConfigurationOptions.load(config)
-        let databasePath = db ?? DatabaseOptions.environmentPath ?? configuration.store.sqlitePath ?? SQLiteStore.defaultPath()
-        let store = try DatabaseOptions.open(path: databasePath)
+        let storeConfiguration = DatabaseOptions.store(db: db, fallback: configuration.store)
+        let store = try await DatabaseOptions.open(storeConfiguration)
         // The gateway's audit writer keeps checkpoints as these options say.
         let checkpointLog = AuditCheckpointLog(logger: logger)
         AuditCheckpointing.standard = try checkpoints.checkpointing(log: checkpointLog)
@@ -77,7 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await gateway.run { port in
                 logger.notice("warden serve listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)", metadata: [
-                    "servers": "\(configuration.servers.map(\.name).joined(separator: ","))", "db": "\(databasePath)",
+                    "servers": "\(configuration.servers.map(\.name).joined(separator: ","))", "db": "\(storeConfiguration.location)",
                 ])
             }
         } catch let error as HTTPGateway.ListenFailure {

@@ -1,6 +1,7 @@
 import Foundation
 import WardenJSON
 public import WardenPolicy
+import WardenStore
 
 extension GatewayConfiguration {
     static let keys = ["version", "listen", "store", "limits", "servers", "aggregation", "auth", "approvals", "audit"]
@@ -14,6 +15,8 @@ extension GatewayConfiguration {
         "max_body_bytes", "max_depth", "upstream_timeout", "session_idle_timeout", "max_sessions_per_grant", "shutdown_timeout",
         "upstream_connections_per_host", "upstream_streams_per_host",
     ]
+    /// The backends `store:` may name, one at a time.
+    static let storeKeys = ["sqlite"]
     static let serverKeys = ["command", "env", "shared", "url", "transport", "headers", "policy"]
 
     /// Loads a configuration: every problem in it and in the policies it names is reported at
@@ -57,12 +60,7 @@ extension GatewayConfiguration {
                 decoder.report("unsupported version at /version; this Warden reads version \"1\"", at: root.appending("version"))
             }
             if let value = object["listen"] { configuration.listen = listen(value, at: root.appending("listen")) }
-            if let value = object["store"],
-                let store = decoder.object(value, at: root.appending("store"), keys: ["sqlite"]),
-                let path = store["sqlite"]
-            {
-                configuration.store.sqlitePath = string(path, at: root.appending("store").appending("sqlite")).map(resolve)
-            }
+            if let value = object["store"] { configuration.store = store(value, at: root.appending("store")) }
             if let value = object["limits"] { configuration.limits = limits(value, at: root.appending("limits")) }
             if let value = object["aggregation"],
                 let aggregation = decoder.object(value, at: root.appending("aggregation"), keys: ["separator"]),
@@ -176,6 +174,13 @@ extension GatewayConfiguration {
                 listen.maxConnections = count
             }
             return listen
+        }
+
+        /// `store:`, a mapping with one key: the backend, and where it is (`sqlite: PATH`).
+        mutating func store(_ value: JSONValue, at pointer: JSONPointer) -> StoreConfiguration? {
+            guard let store = decoder.object(value, at: pointer, keys: GatewayConfiguration.storeKeys) else { return nil }
+            guard let path = store["sqlite"] else { return nil }
+            return string(path, at: pointer.appending("sqlite")).map { .sqlite(path: resolve($0)) }
         }
 
         mutating func limits(_ value: JSONValue, at pointer: JSONPointer) -> Limits {

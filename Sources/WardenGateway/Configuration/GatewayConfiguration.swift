@@ -1,4 +1,5 @@
 public import WardenPolicy
+public import WardenStore
 
 /// What `warden serve` runs: where it listens, where its state lives, and the servers it fronts.
 /// Read from a YAML or JSON file with ``GatewayConfiguration/load(_:file:environment:)``.
@@ -33,14 +34,6 @@ public struct GatewayConfiguration: Sendable {
         public var idleTimeoutSeconds = 60
         /// The most connections open at once; more are answered 503 and closed. The default is 1024.
         public var maxConnections = 1024
-
-        public init() {}
-    }
-
-    /// Where state is kept.
-    public struct Store: Sendable, Equatable {
-        /// The SQLite database (relative to the configuration file); `nil` for the default path.
-        public var sqlitePath: String?
 
         public init() {}
     }
@@ -155,7 +148,9 @@ public struct GatewayConfiguration: Sendable {
     public var listen = Listen()
     public var approvals = Approvals()
     public var audit = Audit()
-    public var store = Store()
+    /// Where state is kept (`store: {sqlite: PATH}`, relative to the configuration file);
+    /// `nil` for SQLite at the default path.
+    public var store: StoreConfiguration?
     public var limits = Limits()
     /// JWT identities, when configured (`auth.jwt`).
     public var jwt: JWTAuthentication?

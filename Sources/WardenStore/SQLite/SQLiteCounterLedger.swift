@@ -18,10 +18,7 @@ public import WardenPolicy
 /// the decision made on the cache right. When the count changed since it was cached (another
 /// process or another call counted), or it is new, or the cache leaves no room, a full
 /// transaction reads, re-checks and writes instead.
-///
-/// Every operation comes in two forms: `async`, and blocking (``BlockingCounterLedger``) for
-/// callers on threads of their own.
-public final class SQLiteCounterLedger: BlockingCounterLedger {
+public final class SQLiteCounterLedger: CounterLedger {
     let database: DatabasePool
     private let cache = Mutex<[CounterKey: CounterAmount]>([:])
     /// When ended windows were last deleted, in seconds since the epoch.
@@ -37,12 +34,6 @@ public final class SQLiteCounterLedger: BlockingCounterLedger {
         return merged(found, try await database.read { db in try Self.amounts(of: missing, in: db) })
     }
 
-    public func snapshotNow(of keys: [CounterKey]) throws -> [CounterKey: CounterAmount] {
-        let (found, missing) = cached(keys)
-        guard !missing.isEmpty else { return found }
-        return merged(found, try database.read { db in try Self.amounts(of: missing, in: db) })
-    }
-
     public func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation? {
         let plan = plan(reservations)
         let outcome = try await database.writeWithoutTransaction { db in try Self.reserve(reservations, following: plan, in: db) }
@@ -50,19 +41,8 @@ public final class SQLiteCounterLedger: BlockingCounterLedger {
         return outcome.refused
     }
 
-    public func reserveNow(_ reservations: [CounterReservation]) throws -> CounterReservation? {
-        let plan = plan(reservations)
-        let outcome = try database.writeWithoutTransaction { db in try Self.reserve(reservations, following: plan, in: db) }
-        remember(outcome.seen)
-        return outcome.refused
-    }
-
     public func rollBack(_ reservations: [CounterReservation]) async throws {
         remember(try await database.write { db in try Self.rollBack(reservations, in: db) })
-    }
-
-    public func rollBackNow(_ reservations: [CounterReservation]) throws {
-        remember(try database.write { db in try Self.rollBack(reservations, in: db) })
     }
 
     // MARK: - Cache

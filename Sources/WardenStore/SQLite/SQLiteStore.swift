@@ -1,5 +1,6 @@
 public import Foundation
-public import GRDB
+import GRDB
+public import WardenPolicy
 
 /// Warden's embedded state: counters, the audit log, grants, approvals and admin tokens, in
 /// one SQLite file (WAL mode).
@@ -11,9 +12,11 @@ public import GRDB
 /// let store = try SQLiteStore(path: "warden.db")
 /// let ledger = store.counters
 /// ```
-public final class SQLiteStore: Sendable {
+public final class SQLiteStore: StateStore {
     /// The database.
-    public let database: DatabasePool
+    let database: DatabasePool
+    let ledger: SQLiteCounterLedger
+    private let decodedGrants = DecodedGrants()
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
@@ -28,29 +31,27 @@ public final class SQLiteStore: Sendable {
         }
         database = try Self.open(path: path, configuration: configuration)
         try Self.migrate(database)
-        counters = SQLiteCounterLedger(database: database)
+        ledger = SQLiteCounterLedger(database: database)
     }
 
-    /// Throws if the database cannot be read now (for readiness checks).
     public func checkReadable() async throws {
         _ = try await database.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
 
-    /// The counter ledger kept in this store.
-    public let counters: SQLiteCounterLedger
+    public func close() async throws {
+        try database.close()
+    }
 
-    /// The audit log kept in this store.
-    public var audit: AuditLog { AuditLog(database: database) }
+    /// The counter ledger (a ``SQLiteCounterLedger``).
+    public var counters: any CounterLedger { ledger }
 
-    /// The grants kept in this store.
-    public var grants: GrantStore { GrantStore(database: database, decoded: decodedGrants) }
-    private let decodedGrants = DecodedGrants()
+    public var audit: any AuditStore { SQLiteAuditStore(database: database) }
 
-    /// The held calls kept in this store.
-    public var approvals: ApprovalStore { ApprovalStore(database: database) }
+    public var grants: any GrantStore { SQLiteGrantStore(database: database, decoded: decodedGrants) }
 
-    /// The admin API's tokens kept in this store.
-    public var adminTokens: AdminTokenStore { AdminTokenStore(database: database) }
+    public var approvals: any ApprovalStore { SQLiteApprovalStore(database: database) }
+
+    public var adminTokens: any AdminTokenStore { SQLiteAdminTokenStore(database: database) }
 
     /// The default database path: `$XDG_STATE_HOME/warden/warden.db`, else `~/.local/state/warden/warden.db`.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {

@@ -1,0 +1,89 @@
+import GRDB
+
+/// The audit log in SQLite: appends run in immediate transactions, so processes sharing the
+/// file keep one linear chain. Its checkpoints go in a head file beside the database.
+public struct SQLiteAuditStore: AuditStore {
+    let database: DatabasePool
+
+    public var checkpointPath: String? { AuditCheckpoint.path(besideDatabase: database.path) }
+
+    @discardableResult
+    public func append(_ records: [AuditRecord]) async throws -> AuditLog.Head? {
+        guard !records.isEmpty else { return nil }
+        return try await database.writeWithoutTransaction { db in
+            var head = AuditLog.Head.empty
+            try db.inTransaction(.immediate) {
+                let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
+                let rows = AuditLog.chain(
+                    records, after: last.map { AuditLog.Head(sequence: $0["seq"], hash: $0["hash"]) } ?? .empty)
+                let insert = try db.cachedStatement(
+                    sql: "INSERT INTO audit (seq, time, record, prev_hash, hash, tool, decision, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                for row in rows {
+                    try insert.execute(arguments: [
+                        row.sequence, row.time, row.recordText, row.previousHash, row.hash, row.tool, row.decision, row.identity,
+                    ])
+                }
+                if let newest = rows.last { head = AuditLog.Head(sequence: newest.sequence, hash: newest.hash) }
+                return .commit
+            }
+            return head
+        }
+    }
+
+    public func hash(of sequence: Int64) async throws -> String? {
+        try await database.read { db in try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [sequence]) }
+    }
+
+    public func entries(_ filter: AuditLog.Filter) async throws -> [AuditLog.Entry] {
+        var conditions: [String] = []
+        var arguments: [DatabaseValue] = []
+        // Filters read the hashed record itself, not the columns stored beside it, so an
+        // edited column cannot hide an entry from a query (verify reports such an edit).
+        if let tool = filter.tool {
+            conditions.append("json_extract(record, '$.tool') = ?")
+            arguments.append(tool.databaseValue)
+        }
+        if let decision = filter.decision {
+            conditions.append("json_extract(record, '$.decision') = ?")
+            arguments.append(decision.databaseValue)
+        }
+        if let identity = filter.identity {
+            conditions.append("json_extract(record, '$.identity') = ?")
+            arguments.append(identity.databaseValue)
+        }
+        if let time = filter.sinceText {
+            // The indexed column narrows the scan; the record decides.
+            conditions.append("time >= ? AND json_extract(record, '$.time') >= ?")
+            arguments += [time.databaseValue, time.databaseValue]
+        }
+        if let after = filter.afterSequence {
+            conditions.append("seq > ?")
+            arguments.append(after.databaseValue)
+        }
+        var sql = "SELECT seq, time, record, prev_hash, hash, tool, decision, identity FROM audit"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY seq DESC"
+        if let limit = filter.limit { sql += " LIMIT \(max(0, limit))" }
+        let rows = try await database.read { [sql, arguments] db in
+            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.row)
+        }
+        return rows.reversed().compactMap(AuditLog.Entry.init)
+    }
+
+    public func verify(against checkpoints: [AuditCheckpoint]) async throws -> AuditLog.Verification {
+        try await database.read { db in
+            var verifier = AuditLog.Verifier(checkpoints: checkpoints)
+            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, time, record, prev_hash, hash, tool, decision, identity FROM audit ORDER BY seq")
+            while let row = try cursor.next() {
+                if let broken = verifier.check(Self.row(row)) { return broken }
+            }
+            return verifier.finish()
+        }
+    }
+
+    static func row(_ row: Row) -> AuditLog.Row {
+        AuditLog.Row(
+            sequence: row["seq"], time: row["time"], recordText: row["record"], previousHash: row["prev_hash"], hash: row["hash"],
+            tool: row["tool"], decision: row["decision"], identity: row["identity"])
+    }
+}

@@ -1,0 +1,35 @@
+import GRDB
+import Testing
+
+@testable import WardenStore
+
+/// What only SQLite shows: the file's contents, and another process on the same file. The
+/// rest is in the conformance suite.
+@Suite struct SQLiteGrantStoreTests {
+    @Test func tokensAreStoredOnlyAsHashes() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath())
+        let issued = try await store.grants.create(label: "ci-agent", servers: ["time"], policy: "/p.yaml")
+        let stored = try await store.database.read { db in try String.fetchAll(db, sql: #"SELECT token_hash FROM "grant""#) }
+        #expect(stored == [Digest.sha256(Array(issued.token.utf8))])
+        #expect(try await store.database.read { db in try Int.fetchOne(db, sql: #"SELECT count(*) FROM "grant" WHERE instr(token_hash, ?) > 0"#, arguments: [issued.token]) } == 0)
+    }
+
+    @Test func aGrantReadBeforeIsRefusedAtOnceWhenAnotherProcessRevokesOrRotatesIt() async throws {
+        // The gateway has authenticated (and cached) both tokens; the CLI, another process
+        // on the same file, revokes one grant and rotates the other.
+        let path = temporaryDatabasePath()
+        let gateway = try SQLiteStore(path: path)
+        let revoked = try await gateway.grants.create(label: "a", servers: ["s"], policy: "/p")
+        let rotated = try await gateway.grants.create(label: "b", servers: ["s"], policy: "/p")
+        #expect(try await gateway.grants.authenticate(token: revoked.token)?.id == revoked.grant.id)
+        #expect(try await gateway.grants.authenticate(token: rotated.token)?.id == rotated.grant.id)
+        let cli = try SQLiteStore(path: path)
+        try await cli.grants.revoke(id: revoked.grant.id)
+        let replacement = try await cli.grants.rotate(id: rotated.grant.id)
+        #expect(try await gateway.grants.authenticate(token: revoked.token) == nil)
+        #expect(try await gateway.grants.authenticate(token: rotated.token) == nil)
+        let found = try #require(try await gateway.grants.authenticate(token: replacement.token))
+        #expect(found.id == rotated.grant.id)
+        #expect(found.rotatedAt != nil)
+    }
+}

@@ -1,7 +1,8 @@
 public import Foundation
 
 /// Which backend keeps Warden's state, and where: this is where the store is chosen. The
-/// gateway configuration's `store:` key and the CLI's `--db` map onto it.
+/// gateway configuration's `store:` key and the CLI's `--db` map onto it. Each case is one
+/// backend; another backend is another case, opened in ``open(creatingIfMissing:)``.
 ///
 /// ```swift
 /// let store = try await StoreConfiguration.sqlite(path: "/var/lib/warden/warden.db").open()

@@ -1,13 +1,12 @@
+import AsyncHTTPClient
 import Foundation
 import JWTKit
 import Logging
+import NIOCore
+import NIOHTTP1
 import Synchronization
 import WardenJSON
 import WardenPolicy
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Turns bearer JWTs from an identity provider into callers: the signature is checked against
 /// the provider's keys (JWKS), then expiry, issuer and audience; the configured claims become
@@ -91,6 +90,9 @@ final class JWTVerifier: Sendable {
         return kid
     }
 
+    /// The largest JWKS document read (1 MiB).
+    static let maxDocumentBytes = 1 << 20
+
     static func loadKeys(_ source: GatewayConfiguration.JWTAuthentication.KeySource) async throws -> Keys {
         let json: String
         switch source {
@@ -98,12 +100,12 @@ final class JWTVerifier: Sendable {
             guard let data = FileManager.default.contents(atPath: path) else { throw Refusal(description: "cannot read the JWKS file \(path)") }
             json = String(decoding: data, as: UTF8.self)
         case .url(let address):
-            guard let url = URL(string: address) else { throw Refusal(description: "not a URL: \(address)") }
-            let (data, response) = try await URLSession.shared.data(from: url)
-            guard (response as? HTTPURLResponse)?.statusCode == 200 else {
-                throw Refusal(description: "fetching the JWKS \(address) answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+            guard URL(string: address) != nil else { throw Refusal(description: "not a URL: \(address)") }
+            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: address), timeout: .seconds(30))
+            guard response.status == .ok else {
+                throw Refusal(description: "fetching the JWKS \(address) answered \(response.status.code)")
             }
-            json = String(decoding: data, as: UTF8.self)
+            json = String(buffer: try await response.body.collect(upTo: maxDocumentBytes))
         }
         let collection = JWTKeyCollection()
         try await collection.add(jwksJSON: json)

@@ -22,7 +22,7 @@ struct AdminAPIError: HTTPResponseError {
     }
 }
 
-extension HTTPGateway {
+extension AdminRoutes {
     /// The name of the cookie the dashboard keeps the admin token in.
     static let adminCookie = "warden_admin"
 
@@ -40,7 +40,7 @@ extension HTTPGateway {
 
     /// The admin token `secret` if it is valid and has at least `role`.
     func admin(secret: String?, needs role: AdminToken.Role) async throws -> AdminToken {
-        guard let secret, secret.hasPrefix(AdminTokenStore.tokenPrefix) else {
+        guard let secret, secret.hasPrefix(AdminToken.tokenPrefix) else {
             throw AdminAPIError(.unauthorized, "Unauthorized: send an admin token (`warden admins create`) as `Authorization: Bearer <token>`")
         }
         let token: AdminToken?

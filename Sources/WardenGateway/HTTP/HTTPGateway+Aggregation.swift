@@ -9,9 +9,9 @@ import WardenStore
 
 extension HTTPGateway {
     /// POST /mcp: like `/mcp/<server>`, for the aggregated session of every server the caller reaches.
-    func postAggregate(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let (servers, caller) = try await aggregateEndpoint(request)
-        if draining.load(ordering: .relaxed) { throw MCPHTTPError(.serviceUnavailable, "The gateway is shutting down") }
+    func postAggregate(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let (servers, caller) = try aggregateEndpoint(context)
+        try registry.refuseWhenDraining()
         var request = request
         let (value, body) = try await readMessage(&request, caller: caller, server: nil, httpRequest: context.id)
         let posted = PostedMessages(value, body: body)
@@ -23,72 +23,71 @@ extension HTTPGateway {
         var headers: HTTPFields = [.contentType: "application/json"]
         let session: AggregateSession
         if let id = request.headers[.mcpSessionID] {
-            guard let found = aggregate(id, of: caller) else {
+            guard let found = registry.aggregate(id, of: caller) else {
                 throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
             }
             session = found
         } else if case .object = value, value["method"] == "initialize" {
-            try admitSession(of: caller.owner)
+            try registry.admit(caller.owner)
             do {
                 session = try openAggregate(for: caller, servers: servers)
             } catch {
-                releaseSession(of: caller.owner)
+                registry.release(caller.owner)
                 throw error
             }
-            aggregates.withLock { $0[session.id] = session }
-            metrics.sessionOpened()
+            registry.add(session)
             headers[.mcpSessionID] = session.id
         } else {
             throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required (send initialize first)")
         }
-        inFlight.add(1, ordering: .relaxed)
-        defer { inFlight.subtract(1, ordering: .relaxed) }
-        if case .request(let id, "tools/call", let body)? = try? JSONRPCMessage(value),
-            request.headers[.accept]?.contains("text/event-stream") == true
-        {
-            // A single call may be held: its POST then streams the messages about it.
-            let outcome = await session.callToolStreaming(
-                body, id: id, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
-            return Self.response(to: outcome, id: id, headers: headers)
-        }
-        var answers = posted.refusals
-        for element in posted.admitted {
-            if let answer = await session.handle(element, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id) {
-                answers.append(answer)
+        return await registry.inFlight {
+            if case .request(let id, "tools/call", let body)? = try? JSONRPCMessage(value),
+                request.headers[.accept]?.contains("text/event-stream") == true
+            {
+                // A single call may be held: its POST then streams the messages about it.
+                let outcome = await session.callToolStreaming(
+                    body, id: id, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
+                return Self.response(to: outcome, id: id, headers: headers)
             }
+            var answers = posted.refusals
+            for element in posted.admitted {
+                if let answer = await session.handle(element, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id) {
+                    answers.append(answer)
+                }
+            }
+            if answers.isEmpty { return Response(status: .accepted) }
+            let payload = posted.isBatch ? JSONRPCBatch.joining(answers) : answers[0]
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: payload)))
         }
-        if answers.isEmpty { return Response(status: .accepted) }
-        let payload = posted.isBatch ? JSONRPCBatch.joining(answers) : answers[0]
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: payload)))
     }
 
     /// GET /mcp: the aggregated session's stream.
-    func openAggregateStream(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let session = try await existingAggregate(request)
+    func openAggregateStream(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let session = try existingAggregate(request, context: context)
         return try Self.eventStream(from: session.stream, for: request) { session.stream.close() }
     }
 
     /// DELETE /mcp: ends the aggregated session and its servers.
-    func endAggregate(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let session = try await existingAggregate(request)
-        aggregateEnded(session)
+    func endAggregate(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let session = try existingAggregate(request, context: context)
+        registry.end(session)
         return Response(status: .ok)
     }
 
-    private func existingAggregate(_ request: Request) async throws -> AggregateSession {
-        let (_, caller) = try await aggregateEndpoint(request)
+    private func existingAggregate(_ request: Request, context: GatewayRequestContext) throws -> AggregateSession {
+        let (_, caller) = try aggregateEndpoint(context)
         guard let id = request.headers[.mcpSessionID] else {
             throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required")
         }
-        guard let session = aggregate(id, of: caller) else {
+        guard let session = registry.aggregate(id, of: caller) else {
             throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
         }
         return session
     }
 
     /// The caller and the servers they reach; 403 when none.
-    private func aggregateEndpoint(_ request: Request) async throws -> ([GatewayConfiguration.Server], Caller) {
-        let caller = try await authenticate(request)
+    private func aggregateEndpoint(_ context: GatewayRequestContext) throws -> ([GatewayConfiguration.Server], Caller) {
+        let caller = try context.requireCaller()
         let servers = configuration.servers.filter { caller.mayReach($0.name) }
         guard !servers.isEmpty else { throw MCPHTTPError(.forbidden, "Forbidden: this caller reaches no server") }
         return (servers, caller)
@@ -123,15 +122,4 @@ extension HTTPGateway {
         return session
     }
 
-    private func aggregate(_ id: String, of caller: Caller) -> AggregateSession? {
-        guard let session = aggregates.withLock({ $0[id] }), !session.isClosed, session.owner == caller.owner else { return nil }
-        return session
-    }
-
-    func aggregateEnded(_ session: AggregateSession) {
-        session.close()
-        guard aggregates.withLock({ $0.removeValue(forKey: session.id) }) != nil else { return }
-        releaseSession(of: session.owner)
-        metrics.sessionClosed()
-    }
 }

@@ -16,8 +16,8 @@ extension HTTPField.Name {
 }
 
 extension HTTPGateway {
-    func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    func makeRouter() -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
         // Every request is logged (at info) with its id, which the audit record of a call it
         // carried repeats (`http_request_id`).
         router.add(middleware: LogRequestsMiddleware(.info))
@@ -27,22 +27,23 @@ extension HTTPGateway {
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.exposition())))
         }
-        router.post("/mcp/:server") { request, context in try await self.post(request, context: context) }
-        router.get("/mcp/:server") { request, context in try await self.openStream(request, context: context) }
-        router.delete("/mcp/:server") { request, context in try await self.endSession(request, context: context) }
-        router.post("/mcp") { request, context in try await self.postAggregate(request, context: context) }
-        router.get("/mcp") { request, context in try await self.openAggregateStream(request, context: context) }
-        router.delete("/mcp") { request, context in try await self.endAggregate(request, context: context) }
-        router.get("/sse/:server") { request, context in try await self.openLegacyStream(request, context: context) }
-        router.post("/messages/:server") { request, context in try await self.postLegacyMessage(request, context: context) }
-        addAdminAPI(to: router)
-        addDashboard(to: router)
+        let mcp = router.group().add(
+            middleware: CallerAuthentication(anonymous: configuration.listen.anonymous, store: store, jwt: jwt, metrics: metrics, logger: logger))
+        mcp.post("/mcp/:server") { request, context in try await self.post(request, context: context) }
+        mcp.get("/mcp/:server") { request, context in try await self.openStream(request, context: context) }
+        mcp.delete("/mcp/:server") { request, context in try await self.endSession(request, context: context) }
+        mcp.post("/mcp") { request, context in try await self.postAggregate(request, context: context) }
+        mcp.get("/mcp") { request, context in try await self.openAggregateStream(request, context: context) }
+        mcp.delete("/mcp") { request, context in try await self.endAggregate(request, context: context) }
+        mcp.get("/sse/:server") { request, context in try await self.openLegacyStream(request, context: context) }
+        mcp.post("/messages/:server") { request, context in try await self.postLegacyMessage(request, context: context) }
+        AdminRoutes(store: store, servers: configuration.servers, policies: policies, toolsSeen: registry.toolsSeen, logger: logger).add(to: router)
         return router
     }
 
     /// Ready when the state store answers and the gateway is not shutting down.
     func readiness() async throws -> Response {
-        if draining.load(ordering: .relaxed) { return Self.plain(.serviceUnavailable, "shutting down\n") }
+        if registry.isDraining { return Self.plain(.serviceUnavailable, "shutting down\n") }
         do {
             try await store.checkReadable()
             return Self.plain(.ok, "ready\n")
@@ -51,13 +52,26 @@ extension HTTPGateway {
         }
     }
 
+    /// The server named in the path and the caller, allowed to reach it.
+    func endpoint(_ context: GatewayRequestContext) throws -> (GatewayConfiguration.Server, Caller) {
+        let caller = try context.requireCaller()
+        let name = context.parameters.get("server") ?? ""
+        guard let server = servers[name] else {
+            throw MCPHTTPError(.notFound, "Not Found: no server named \(name) behind this gateway")
+        }
+        guard caller.mayReach(name) else {
+            throw MCPHTTPError(.forbidden, "Forbidden: this grant does not reach the server \(name)")
+        }
+        return (server, caller)
+    }
+
     // MARK: - Streamable HTTP
 
     /// POST: one JSON-RPC message or batch from the client. Requests are answered in the
     /// response body (JSON); notifications and responses get 202.
-    func post(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let (server, caller) = try await endpoint(request, context: context)
-        if draining.load(ordering: .relaxed) { throw MCPHTTPError(.serviceUnavailable, "The gateway is shutting down") }
+    func post(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let (server, caller) = try endpoint(context)
+        try registry.refuseWhenDraining()
         var request = request
         let (value, body) = try await readMessage(&request, caller: caller, server: server.name, httpRequest: context.id)
         if request.headers[.mcpSessionID] == nil, StatelessExchange.isStateless(value, headers: request.headers) {
@@ -72,7 +86,7 @@ extension HTTPGateway {
         let session: HTTPSession
         var headers: HTTPFields = [.contentType: "application/json"]
         if let id = request.headers[.mcpSessionID] {
-            guard let found = self.session(id, of: caller, server: server.name) else {
+            guard let found = registry.session(id, of: caller, server: server.name) else {
                 throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
             }
             session = found
@@ -94,16 +108,15 @@ extension HTTPGateway {
             if posted.refusals.isEmpty { return Response(status: .accepted) }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: JSONRPCBatch.joining(posted.refusals))))
         }
-        inFlight.add(1, ordering: .relaxed)
-        defer { inFlight.subtract(1, ordering: .relaxed) }
         // A call held for approval turns a POST that takes an event stream into one: the
         // messages about the call, then its answer (after the batch's other answers).
         let timeout = Duration.seconds(configuration.limits.upstreamTimeoutSeconds)
-        let outcomes =
+        let outcomes = await registry.inFlight {
             request.headers[.accept]?.contains("text/event-stream") == true
-            ? await session.exchangeStreaming(posted.messages, requests: posted.requests, timeout: timeout, httpRequest: context.id)
-            : await session.exchange(posted.messages, requests: posted.requests, timeout: timeout, httpRequest: context.id)
-                .map(ResponseSlot.Outcome.answer)
+                ? await session.exchangeStreaming(posted.messages, requests: posted.requests, timeout: timeout, httpRequest: context.id)
+                : await session.exchange(posted.messages, requests: posted.requests, timeout: timeout, httpRequest: context.id)
+                    .map(ResponseSlot.Outcome.answer)
+        }
         return Self.response(to: posted.refusals.map(ResponseSlot.Outcome.answer) + outcomes, batch: posted.isBatch, headers: headers)
     }
 
@@ -140,15 +153,15 @@ extension HTTPGateway {
     }
 
     /// GET: the session's stream of server-initiated messages (Server-Sent Events).
-    func openStream(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let (server, caller) = try await endpoint(request, context: context)
+    func openStream(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let (server, caller) = try endpoint(context)
         guard request.headers[.accept]?.contains("text/event-stream") ?? false else {
             throw MCPHTTPError(.notAcceptable, "Not Acceptable: the stream is text/event-stream")
         }
         guard let id = request.headers[.mcpSessionID] else {
             throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required")
         }
-        guard let session = session(id, of: caller, server: server.name) else {
+        guard let session = registry.session(id, of: caller, server: server.name) else {
             throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
         }
         return try Self.eventStream(from: session.stream, for: request) { session.stream.close() }
@@ -251,15 +264,15 @@ extension HTTPGateway {
     }
 
     /// DELETE: the client ends its session; the server process is stopped.
-    func endSession(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        let (server, caller) = try await endpoint(request, context: context)
+    func endSession(_ request: Request, context: GatewayRequestContext) async throws -> Response {
+        let (server, caller) = try endpoint(context)
         guard let id = request.headers[.mcpSessionID] else {
             throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required")
         }
-        guard let session = session(id, of: caller, server: server.name) else {
+        guard let session = registry.session(id, of: caller, server: server.name) else {
             throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
         }
-        sessionEnded(session)
+        registry.end(session)
         return Response(status: .ok)
     }
 

@@ -139,32 +139,32 @@ extension HTTPGateway {
         {
             return Self.stateless(StatelessExchange.Refusal(code: StatelessExchange.headerMismatch, message: problem), id: id)
         }
-        inFlight.add(1, ordering: .relaxed)
-        defer { inFlight.subtract(1, ordering: .relaxed) }
-        let meta = body["params"]?["_meta"]
-        if method == "tools/call", case .string(let handle)? = body["params"]?["requestState"] {
-            return await resumeAskedCall(handle, body: body, id: id, meta: meta, timeout: timeout, sessions: upstream.sessions)
-        }
-        if method == "tools/call", case .string(let name)? = body["params"]?["name"], let (session, tool) = upstream.callee(of: name) {
+        return await registry.inFlight {
+            let meta = body["params"]?["_meta"]
+            if method == "tools/call", case .string(let handle)? = body["params"]?["requestState"] {
+                return await resumeAskedCall(handle, body: body, id: id, meta: meta, timeout: timeout, sessions: upstream.sessions)
+            }
+            if method == "tools/call", case .string(let name)? = body["params"]?["name"], let (session, tool) = upstream.callee(of: name) {
+                let forwardedID = upstream.nextID()
+                body = StatelessExchange.handshakeEra(body)
+                body.set("id", to: forwardedID)
+                if tool != name, case .object(var params)? = body["params"] {
+                    params.set("name", to: .string(tool))
+                    body.set("params", to: .object(params))
+                }
+                let (outcome, slot) = await session.exchange(
+                    Array(JSONWriter.write(.object(body)).utf8), request: (RequestKey(forwardedID), forwardedID), whenHeld: .asksCaller,
+                    timeout: timeout, httpRequest: httpRequest)
+                return await conclude(outcome, slot: slot, id: id, meta: meta, timeout: timeout, session: session)
+            }
             let forwardedID = upstream.nextID()
             body = StatelessExchange.handshakeEra(body)
             body.set("id", to: forwardedID)
-            if tool != name, case .object(var params)? = body["params"] {
-                params.set("name", to: .string(tool))
-                body.set("params", to: .object(params))
-            }
-            let (outcome, slot) = await session.exchange(
-                Array(JSONWriter.write(.object(body)).utf8), request: (RequestKey(forwardedID), forwardedID), whenHeld: .asksCaller,
-                timeout: timeout, httpRequest: httpRequest)
-            return await conclude(outcome, slot: slot, id: id, meta: meta, timeout: timeout, session: session)
+            let answer =
+                await upstream.exchange(.object(body), timeout: timeout, httpRequest: httpRequest)
+                ?? JSONRPCError.response(id: forwardedID, code: JSONRPCError.internalError, message: "No answer")
+            return Self.statelessAnswer(answer, id: id, method: method)
         }
-        let forwardedID = upstream.nextID()
-        body = StatelessExchange.handshakeEra(body)
-        body.set("id", to: forwardedID)
-        let answer =
-            await upstream.exchange(.object(body), timeout: timeout, httpRequest: httpRequest)
-            ?? JSONRPCError.response(id: forwardedID, code: JSONRPCError.internalError, message: "No answer")
-        return Self.statelessAnswer(answer, id: id, method: method)
     }
 
     /// A stateless call's answer. What comes before it are questions for the caller (an
@@ -290,22 +290,9 @@ extension HTTPGateway {
         for caller: Caller, servers: [GatewayConfiguration.Server], aggregated: Bool, timeout: Duration
     ) async throws -> StatelessSession {
         let key = caller.owner + "\n" + (aggregated ? "/mcp" : servers.map(\.name).joined())
-        let task = statelessSessions.withLock { sessions in
-            if let existing = sessions[key] { return existing }
-            let task = Task { try await self.openStatelessSession(for: caller, servers: servers, aggregated: aggregated, timeout: timeout) }
-            sessions[key] = task
-            return task
+        return try await registry.statelessSession(key) {
+            try await self.openStatelessSession(for: caller, servers: servers, aggregated: aggregated, timeout: timeout)
         }
-        do {
-            let session = try await task.value
-            if !session.isClosed { return session }
-        } catch {
-            statelessSessions.withLock { _ = $0.removeValue(forKey: key) }
-            throw error
-        }
-        // The server went away (or the session idled out): start again.
-        statelessSessions.withLock { sessions in if sessions[key] == task { sessions.removeValue(forKey: key) } }
-        return try await statelessSession(for: caller, servers: servers, aggregated: aggregated, timeout: timeout)
     }
 
     private func openStatelessSession(
@@ -330,17 +317,6 @@ extension HTTPGateway {
         }
         _ = await opening.exchange(["jsonrpc": "2.0", "method": "notifications/initialized"], timeout: timeout)
         return StatelessSession(target: target, capabilities: result["capabilities"] ?? [:])
-    }
-
-    /// Ends the stateless sessions nobody used for `timeout` (or all, with `nil`).
-    func endStatelessSessions(idleFor timeout: Duration?) async {
-        let all = statelessSessions.withLock { $0 }
-        for (key, task) in all {
-            guard let stateless = try? await task.value else { continue }
-            if let timeout, !stateless.isIdle(for: timeout) { continue }
-            statelessSessions.withLock { sessions in if sessions[key] == task { sessions.removeValue(forKey: key) } }
-            stateless.close()
-        }
     }
 
     static func stateless(_ refusal: StatelessExchange.Refusal, id: JSONValue?) -> Response {

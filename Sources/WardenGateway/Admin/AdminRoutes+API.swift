@@ -10,8 +10,8 @@ import WardenStore
 /// The admin API under `/admin/api`: approvals, the audit log, grants, servers and their
 /// tools, policy reload. Every request needs an admin token; the role bounds what it may do
 /// (viewer reads, approver also decides approvals, admin also manages grants and policies).
-extension HTTPGateway {
-    func addAdminAPI(to router: Router<BasicRequestContext>) {
+extension AdminRoutes {
+    func addAPI(to router: Router<GatewayRequestContext>) {
         let api = router.group("/admin/api")
         api.get("/approvals") { request, _ in
             _ = try await self.admin(request, needs: .viewer)
@@ -38,7 +38,7 @@ extension HTTPGateway {
         }
         api.get("/grants") { request, _ in
             _ = try await self.admin(request, needs: .viewer)
-            return Self.json(["grants": .array(try self.store.grants.list(includingRevoked: true).map(\.json))])
+            return Self.json(["grants": .array(try await self.store.grants.list(includingRevoked: true).map(\.json))])
         }
         api.post("/grants") { request, _ in
             let token = try await self.admin(request, needs: .admin)
@@ -53,8 +53,8 @@ extension HTTPGateway {
             let token = try await self.admin(request, needs: .admin)
             let id = context.parameters.get("id") ?? ""
             do {
-                try self.store.grants.revoke(id: id)
-            } catch let failure as GrantStore.Failure {
+                try await self.store.grants.revoke(id: id)
+            } catch let failure as StoreError where failure.code == .notFound {
                 throw AdminAPIError(.notFound, failure.description)
             }
             self.logger.notice("grant revoked through the admin API", metadata: ["grant": "\(id)", "by": "\(token.name)"])
@@ -62,12 +62,12 @@ extension HTTPGateway {
         }
         api.get("/servers") { request, _ in
             _ = try await self.admin(request, needs: .viewer)
-            return Self.json(["servers": .array(self.serverSummaries().map(\.json))])
+            return Self.json(["servers": .array(await self.serverSummaries().map(\.json))])
         }
         api.post("/policies/reload") { request, _ in
             let token = try await self.admin(request, needs: .admin)
             self.logger.notice("policies reloaded through the admin API", metadata: ["by": "\(token.name)"])
-            self.reloadPolicies()
+            self.policies.reloadAll()
             return Self.json(["reloaded": true])
         }
     }
@@ -96,11 +96,12 @@ extension HTTPGateway {
             logger.notice(
                 approve ? "approval granted" : "approval denied", metadata: ["approval": "\(id)", "by": "\(token.name)"])
             return approval
-        } catch let failure as ApprovalStore.Failure {
-            switch failure.kind {
+        } catch let failure as StoreError {
+            switch failure.code {
             case .notFound: throw AdminAPIError(.notFound, "Not Found: \(failure.description)")
             case .alreadyClosed: throw AdminAPIError(.conflict, "Conflict: \(failure.description)")
             case .notAnApprover: throw AdminAPIError(.forbidden, "Forbidden: \(failure.description)")
+            case .invalidRequest, .unavailable: throw failure
             }
         }
     }
@@ -114,7 +115,7 @@ extension HTTPGateway {
         else {
             throw AdminAPIError(.badRequest, "Bad Request: a grant needs \"label\", \"servers\" (a list of names) and \"policy\" (a policy file's path)")
         }
-        if let unknown = servers.first(where: { self.servers[$0] == nil }) {
+        if let unknown = servers.first(where: { name in !self.servers.contains { $0.name == name } }) {
             throw AdminAPIError(.badRequest, "Bad Request: no server named \(unknown) behind this gateway")
         }
         let path = URL(fileURLWithPath: policy).standardizedFileURL.path
@@ -127,7 +128,7 @@ extension HTTPGateway {
             Dictionary(object.members.compactMap { member in member.value.stringValue.map { (member.key, $0) } }, uniquingKeysWith: { $1 })
         }
         do {
-            return try store.grants.create(
+            return try await store.grants.create(
                 label: label, servers: servers, policy: path, identity: body["identity"]?.stringValue, identityLabels: labels ?? [:])
         } catch {
             throw AdminAPIError(.serviceUnavailable, "Warden could not store the grant: \(error)")
@@ -144,12 +145,10 @@ extension HTTPGateway {
 
     /// Each server with the tools its policies name or its live sessions have seen, and what
     /// each policy deciding its calls (its own, and those of the grants reaching it) does with them.
-    func serverSummaries() -> [ServerSummary] {
-        let seen = sessions.withLock { Array($0.values) }.reduce(into: [String: Set<String>]()) { seen, session in
-            seen[session.serverName, default: []].formUnion(session.knownToolNames)
-        }
-        let grants = (try? store.grants.list()) ?? []
-        return configuration.servers.map { server in
+    func serverSummaries() async -> [ServerSummary] {
+        let seen = toolsSeen()
+        let grants = (try? await store.grants.list()) ?? []
+        return servers.map { server in
             var users: [(path: String, users: [String])] = [(server.policyPath, ["server default"])]
             for grant in grants where grant.servers.contains(server.name) {
                 if let index = users.firstIndex(where: { $0.path == grant.policy }) {

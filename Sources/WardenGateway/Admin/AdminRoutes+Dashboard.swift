@@ -8,8 +8,8 @@ import WardenStore
 /// The web dashboard under `/admin`: pending approvals with approve / deny, the audit log
 /// with filters, grants, and servers with their tools' rules. Signing in stores the admin
 /// token in an HttpOnly, SameSite=Strict cookie; forms post to the same origin only.
-extension HTTPGateway {
-    func addDashboard(to router: Router<BasicRequestContext>) {
+extension AdminRoutes {
+    func addDashboard(to router: Router<GatewayRequestContext>) {
         router.get("/admin") { _, _ in Self.redirect("/admin/approvals") }
         router.get("/admin/login") { _, _ in Self.html(Self.loginPage(error: nil)) }
         router.post("/admin/login") { request, _ in
@@ -53,10 +53,10 @@ extension HTTPGateway {
             try await self.dashboardPage(request) { viewer in try await self.auditPage(request, viewer: viewer) }
         }
         router.get("/admin/grants") { request, _ in
-            try await self.dashboardPage(request) { viewer in try self.grantsPage(viewer) }
+            try await self.dashboardPage(request) { viewer in try await self.grantsPage(viewer) }
         }
         router.get("/admin/servers") { request, _ in
-            try await self.dashboardPage(request) { viewer in Self.html(self.serversPage(viewer)) }
+            try await self.dashboardPage(request) { viewer in Self.html(await self.serversPage(viewer)) }
         }
     }
 
@@ -160,8 +160,8 @@ extension HTTPGateway {
         return Self.html(DashboardHTML.page(title: "Audit log", active: "audit", viewer: viewer, body: body))
     }
 
-    private func grantsPage(_ viewer: AdminToken) throws -> Response {
-        let grants = try store.grants.list(includingRevoked: true)
+    private func grantsPage(_ viewer: AdminToken) async throws -> Response {
+        let grants = try await store.grants.list(includingRevoked: true)
         let rows = grants.map { grant in
             DashboardHTML.cells([
                 "<code>\(DashboardHTML.escape(grant.id))</code>", DashboardHTML.escape(grant.label), DashboardHTML.escape(grant.identity),
@@ -175,8 +175,8 @@ extension HTTPGateway {
         return Self.html(DashboardHTML.page(title: "Grants", active: "grants", viewer: viewer, body: body))
     }
 
-    private func serversPage(_ viewer: AdminToken) -> String {
-        let sections = serverSummaries().map { server in
+    private func serversPage(_ viewer: AdminToken) async -> String {
+        let sections = await serverSummaries().map { server in
             let policies = server.policies.map { policy in
                 let rows = policy.tools.map { tool in
                     DashboardHTML.cells([

@@ -8,57 +8,24 @@ import WardenMCP
 import WardenStore
 
 extension HTTPGateway {
-    /// POST /mcp: like `/mcp/<server>`, for the aggregated session of every server the caller reaches.
+    /// POST /mcp: like `/mcp/<server>`, for the aggregated session of every server the caller
+    /// reaches (see ``post(_:context:caller:servers:aggregated:session:open:)``).
     func postAggregate(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let (servers, caller) = try aggregateEndpoint(context)
-        try registry.refuseWhenDraining()
-        var request = request
-        let (value, body) = try await readMessage(&request, caller: caller, server: nil, httpRequest: context.id)
-        let posted = PostedMessages(value, body: body)
-        if !posted.isBatch, let refusal = posted.refusals.first { return Self.refused(refusal) }
-        if request.headers[.mcpSessionID] == nil, StatelessExchange.isStateless(value, headers: request.headers) {
-            return await postStateless(
-                value, headers: request.headers, caller: caller, servers: servers, aggregated: true, httpRequest: context.id)
-        }
-        var headers: HTTPFields = [.contentType: "application/json"]
-        let session: AggregateSession
-        if let id = request.headers[.mcpSessionID] {
-            guard let found = registry.aggregate(id, of: caller) else {
-                throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
-            }
-            session = found
-        } else if case .object = value, value["method"] == "initialize" {
-            try registry.admit(caller.owner)
-            do {
-                session = try openAggregate(for: caller, servers: servers)
-            } catch {
-                registry.release(caller.owner)
-                throw error
-            }
-            registry.add(session)
-            headers[.mcpSessionID] = session.id
-        } else {
-            throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required (send initialize first)")
-        }
-        return await registry.inFlight {
-            if case .request(let id, "tools/call", let body)? = try? JSONRPCMessage(value),
-                request.headers[.accept]?.contains("text/event-stream") == true
-            {
-                // A single call may be held: its POST then streams the messages about it.
-                let outcome = await session.callToolStreaming(
-                    body, id: id, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
-                return Self.response(to: outcome, id: id, headers: headers)
-            }
-            var answers = posted.refusals
-            for element in posted.admitted {
-                if let answer = await session.handle(element, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id) {
-                    answers.append(answer)
+        return try await post(
+            request, context: context, caller: caller, servers: servers, aggregated: true,
+            session: { self.registry.aggregate($0, of: caller) },
+            open: {
+                try self.registry.admit(caller.owner)
+                do {
+                    let session = try self.openAggregate(for: caller, servers: servers)
+                    self.registry.add(session)
+                    return session
+                } catch {
+                    self.registry.release(caller.owner)
+                    throw error
                 }
-            }
-            if answers.isEmpty { return Response(status: .accepted) }
-            let payload = posted.isBatch ? JSONRPCBatch.joining(answers) : answers[0]
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: payload)))
-        }
+            })
     }
 
     /// GET /mcp: the aggregated session's stream.
@@ -76,12 +43,8 @@ extension HTTPGateway {
 
     private func existingAggregate(_ request: Request, context: GatewayRequestContext) throws -> AggregateSession {
         let (_, caller) = try aggregateEndpoint(context)
-        guard let id = request.headers[.mcpSessionID] else {
-            throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required")
-        }
-        guard let session = registry.aggregate(id, of: caller) else {
-            throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
-        }
+        guard let id = request.headers[.mcpSessionID] else { throw MCPHTTPError.sessionIDRequired }
+        guard let session = registry.aggregate(id, of: caller) else { throw MCPHTTPError.sessionNotFound }
         return session
     }
 

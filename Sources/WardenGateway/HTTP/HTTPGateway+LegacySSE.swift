@@ -11,15 +11,7 @@ extension HTTPGateway {
     func openLegacyStream(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let (server, caller) = try endpoint(context)
         try registry.refuseWhenDraining()
-        let session: HTTPSession
-        do {
-            session = try openSession(for: caller, server: server, answersOnStream: true)
-        } catch let refusal as MCPHTTPError {
-            throw refusal  // the caller has too many sessions open
-        } catch {
-            logger.error("could not open a session", metadata: ["server": "\(server.name)", "error": "\(error)"])
-            throw MCPHTTPError(.badGateway, "Warden could not start the server \(server.name)", code: JSONRPCError.internalError)
-        }
+        let session = try openClientSession(for: caller, server: server, answersOnStream: true)
         let endpoint = ServerSentEvents.event(data: Array("/messages/\(server.name)?session_id=\(session.id)".utf8), type: "endpoint")
         return try Self.eventStream(from: session.stream, for: request, first: endpoint) { [registry] in registry.end(session) }
     }
@@ -31,9 +23,7 @@ extension HTTPGateway {
         guard let id = request.uri.queryParameters.get("session_id") else {
             throw MCPHTTPError(.badRequest, "Bad Request: the session_id query parameter is required")
         }
-        guard let session = registry.session(id, of: caller, server: server.name) else {
-            throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
-        }
+        guard let session = registry.session(id, of: caller, server: server.name) else { throw MCPHTTPError.sessionNotFound }
         var request = request
         let (value, body) = try await readMessage(&request, caller: caller, server: server.name, httpRequest: context.id)
         let posted = PostedMessages(value, body: body)

@@ -67,57 +67,69 @@ extension HTTPGateway {
 
     // MARK: - Streamable HTTP
 
-    /// POST: one JSON-RPC message or batch from the client. Requests are answered in the
-    /// response body (JSON); notifications and responses get 202.
+    /// POST /mcp/<server>: see ``post(_:context:caller:servers:aggregated:session:open:)``.
     func post(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let (server, caller) = try endpoint(context)
+        return try await post(
+            request, context: context, caller: caller, servers: [server], aggregated: false,
+            session: { self.registry.session($0, of: caller, server: server.name) },
+            open: { try self.openClientSession(for: caller, server: server) })
+    }
+
+    /// The POST of both Streamable HTTP endpoints: one JSON-RPC message or batch from the
+    /// client, for the session `session` finds by its id, or one `open` opens for an
+    /// `initialize`. Requests are answered in the response body (JSON); notifications and
+    /// responses get 202. A request without a session in the stateless revision goes to
+    /// `servers` (all of them, `aggregated`) through the caller's stateless session.
+    func post<Session: ClientSession>(
+        _ request: Request, context: GatewayRequestContext, caller: Caller, servers: [GatewayConfiguration.Server], aggregated: Bool,
+        session find: (String) -> Session?, open: () throws -> Session
+    ) async throws -> Response {
         try registry.refuseWhenDraining()
         var request = request
-        let (value, body) = try await readMessage(&request, caller: caller, server: server.name, httpRequest: context.id)
+        let (value, body) = try await readMessage(&request, caller: caller, server: aggregated ? nil : servers.first?.name, httpRequest: context.id)
         if request.headers[.mcpSessionID] == nil, StatelessExchange.isStateless(value, headers: request.headers) {
             return await postStateless(
-                value, headers: request.headers, caller: caller, servers: [server], aggregated: false, httpRequest: context.id)
+                value, headers: request.headers, caller: caller, servers: servers, aggregated: aggregated, httpRequest: context.id)
         }
         if let version = request.headers[.mcpProtocolVersion], !ProtocolVersions.withHandshake.contains(version) {
             throw MCPHTTPError(.badRequest, "Bad Request: unsupported MCP-Protocol-Version \(version)")
         }
         let posted = PostedMessages(value, body: body)
         if !posted.isBatch, let refusal = posted.refusals.first { return Self.refused(refusal) }
-        let session: HTTPSession
+        let session: Session
         var headers: HTTPFields = [.contentType: "application/json"]
         if let id = request.headers[.mcpSessionID] {
-            guard let found = registry.session(id, of: caller, server: server.name) else {
-                throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
-            }
+            guard let found = find(id) else { throw MCPHTTPError.sessionNotFound }
             session = found
         } else if case .object = value, value["method"] == "initialize" {
-            do {
-                session = try openSession(for: caller, server: server)
-            } catch let refusal as MCPHTTPError {
-                throw refusal  // the caller has too many sessions open
-            } catch {
-                logger.error("could not open a session", metadata: ["server": "\(server.name)", "error": "\(error)"])
-                throw MCPHTTPError(.badGateway, "Warden could not start the server \(server.name)", code: JSONRPCError.internalError)
-            }
+            session = try open()
             headers[.mcpSessionID] = session.id
         } else {
             throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required (send initialize first)")
         }
-        if posted.requests.isEmpty {
-            session.send(posted.messages, httpRequest: context.id)
-            if posted.refusals.isEmpty { return Response(status: .accepted) }
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: JSONRPCBatch.joining(posted.refusals))))
-        }
         // A call held for approval turns a POST that takes an event stream into one: the
         // messages about the call, then its answer (after the batch's other answers).
-        let timeout = Duration.seconds(configuration.limits.upstreamTimeoutSeconds)
+        let streaming = request.headers[.accept]?.contains("text/event-stream") == true
         let outcomes = await registry.inFlight {
-            request.headers[.accept]?.contains("text/event-stream") == true
-                ? await session.exchangeStreaming(posted.messages, requests: posted.requests, timeout: timeout, httpRequest: context.id)
-                : await session.exchange(posted.messages, requests: posted.requests, timeout: timeout, httpRequest: context.id)
-                    .map(ResponseSlot.Outcome.answer)
+            await session.exchange(
+                posted, streaming: streaming, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
         }
+        if outcomes.isEmpty && posted.refusals.isEmpty { return Response(status: .accepted) }
         return Self.response(to: posted.refusals.map(ResponseSlot.Outcome.answer) + outcomes, batch: posted.isBatch, headers: headers)
+    }
+
+    /// Opens a session of `caller` with `server` for a client (``openSession(for:server:answersOnStream:hasBackChannel:callerAskedByTransport:registered:)``):
+    /// 429 when the caller has too many open, 502 when the server cannot be started.
+    func openClientSession(for caller: Caller, server: GatewayConfiguration.Server, answersOnStream: Bool = false) throws(MCPHTTPError) -> HTTPSession {
+        do {
+            return try openSession(for: caller, server: server, answersOnStream: answersOnStream)
+        } catch let refusal as MCPHTTPError {
+            throw refusal  // the caller has too many sessions open
+        } catch {
+            logger.error("could not open a session", metadata: ["server": "\(server.name)", "error": "\(error)"])
+            throw MCPHTTPError(.badGateway, "Warden could not start the server \(server.name)", code: JSONRPCError.internalError)
+        }
     }
 
     /// The answer to a POST of one message Warden refuses at once (see ``PostedMessages``):
@@ -158,12 +170,8 @@ extension HTTPGateway {
         guard request.headers[.accept]?.contains("text/event-stream") ?? false else {
             throw MCPHTTPError(.notAcceptable, "Not Acceptable: the stream is text/event-stream")
         }
-        guard let id = request.headers[.mcpSessionID] else {
-            throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required")
-        }
-        guard let session = registry.session(id, of: caller, server: server.name) else {
-            throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
-        }
+        guard let id = request.headers[.mcpSessionID] else { throw MCPHTTPError.sessionIDRequired }
+        guard let session = registry.session(id, of: caller, server: server.name) else { throw MCPHTTPError.sessionNotFound }
         return try Self.eventStream(from: session.stream, for: request) { session.stream.close() }
     }
 
@@ -236,21 +244,6 @@ extension HTTPGateway {
         return eventStream(of: merged, headers: headers)
     }
 
-    /// The response to a POST of one request that may be held: its answer as JSON, or the
-    /// held call's event stream (the messages about the call, then its answer).
-    static func response(to outcome: ResponseSlot.Outcome, id: JSONValue, headers: HTTPFields) -> Response {
-        switch outcome {
-        case .answer(let answer):
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: answer)))
-        case .held(let events):
-            return eventStream(of: events, headers: headers)
-        case .awaitingCaller, .needsInput:
-            // Only stateless POSTs ask their callers.
-            let error = JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "Internal error")
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error)))
-        }
-    }
-
     static func eventStream(of events: AsyncStream<[UInt8]>, headers: HTTPFields) -> Response {
         var headers = headers
         headers[.contentType] = "text/event-stream"
@@ -266,12 +259,8 @@ extension HTTPGateway {
     /// DELETE: the client ends its session; the server process is stopped.
     func endSession(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let (server, caller) = try endpoint(context)
-        guard let id = request.headers[.mcpSessionID] else {
-            throw MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required")
-        }
-        guard let session = registry.session(id, of: caller, server: server.name) else {
-            throw MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
-        }
+        guard let id = request.headers[.mcpSessionID] else { throw MCPHTTPError.sessionIDRequired }
+        guard let session = registry.session(id, of: caller, server: server.name) else { throw MCPHTTPError.sessionNotFound }
         registry.end(session)
         return Response(status: .ok)
     }
@@ -294,6 +283,11 @@ struct MCPHTTPError: HTTPResponseError {
         self.code = code
         self.headers = headers
     }
+
+    /// 404 for an `Mcp-Session-Id` that names no open session of the caller's.
+    static let sessionNotFound = MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
+    /// 400 for a request that needs an `Mcp-Session-Id` and has none.
+    static let sessionIDRequired = MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required")
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers

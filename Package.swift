@@ -113,7 +113,11 @@ let package = Package(
         ),
         .testTarget(
             name: "WardenGatewayTests",
-            dependencies: ["WardenGateway", "WardenPolicy", "WardenJSON", "WardenStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "WardenGateway", "WardenPolicy", "WardenJSON", "WardenStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

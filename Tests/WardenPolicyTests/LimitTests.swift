@@ -142,31 +142,3 @@ import WardenPolicy
         #expect(a.description == "a%7Cb|grant|c|0+60")
     }
 }
-
-@Suite struct BlockingEnforcementTests {
-    /// A ledger that only works asynchronously.
-    struct AsyncOnlyLedger: CounterLedger {
-        let base = InMemoryCounterLedger()
-        func snapshot(of keys: [CounterKey]) async throws -> [CounterKey: CounterAmount] { base.snapshot(of: keys) }
-        func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation? { base.reserve(reservations) }
-        func rollBack(_ reservations: [CounterReservation]) async throws { base.rollBack(reservations) }
-    }
-
-    @Test func decideNowGivesTheSameDecisionsAsDecide() async throws {
-        let policy = try loadYAML("tools:\n  t:\n    limits: [{window: minute, max: 2}]\n")
-        let blocking = PolicyEnforcer(policy: policy, ledger: InMemoryCounterLedger())
-        let asynchronous = PolicyEnforcer(policy: policy, ledger: InMemoryCounterLedger())
-        for _ in 0..<3 {
-            let now = try #require(try blocking.decideNow(try call("t"), now: testInstant))
-            let later = try await asynchronous.decide(try call("t"), now: testInstant)
-            #expect(now.outcome == later.outcome)
-            #expect(now.rule == later.rule)
-        }
-        #expect(try blocking.decideNow(try call("t"), now: testInstant)?.rule.description == "/tools/t/limits/0")
-    }
-
-    @Test func decideNowDeclinesALedgerThatCannotBlock() throws {
-        let policy = try loadYAML("tools:\n  t: {}\n")
-        #expect(try PolicyEnforcer(policy: policy, ledger: AsyncOnlyLedger()).decideNow(try call("t"), now: testInstant) == nil)
-    }
-}

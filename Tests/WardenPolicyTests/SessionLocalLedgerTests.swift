@@ -5,7 +5,7 @@ import WardenPolicy
 
 @Suite struct SessionLocalLedgerTests {
     /// A shared ledger that records the keys it was asked about.
-    final class RecordingLedger: BlockingCounterLedger {
+    final class RecordingLedger: CounterLedger {
         let base = InMemoryCounterLedger()
         let seen = Mutex<Set<LimitScope>>([])
 
@@ -13,9 +13,6 @@ import WardenPolicy
         func snapshot(of keys: [CounterKey]) -> [CounterKey: CounterAmount] { note(keys); return base.snapshot(of: keys) }
         func reserve(_ reservations: [CounterReservation]) -> CounterReservation? { note(reservations.map(\.key)); return base.reserve(reservations) }
         func rollBack(_ reservations: [CounterReservation]) { note(reservations.map(\.key)); base.rollBack(reservations) }
-        func snapshotNow(of keys: [CounterKey]) -> [CounterKey: CounterAmount] { snapshot(of: keys) }
-        func reserveNow(_ reservations: [CounterReservation]) -> CounterReservation? { reserve(reservations) }
-        func rollBackNow(_ reservations: [CounterReservation]) { rollBack(reservations) }
     }
 
     static let bothScopes = """
@@ -59,7 +56,7 @@ import WardenPolicy
         let keys = allowed.reservations.map(\.key)
         #expect(try await ledger.snapshot(of: keys).values.sorted() == [1, 1])
         try await ledger.rollBack(allowed.reservations)
-        #expect(try ledger.snapshotNow(of: keys).values.sorted() == [0, 0])
+        #expect(try await ledger.snapshot(of: keys).values.sorted() == [0, 0])
     }
 
     @Test func anEndedSessionForgetsItsCounts() async throws {
@@ -69,13 +66,13 @@ import WardenPolicy
         _ = try await enforcer.decide(try call("t", session: "s-2"), now: testInstant)
         ledger.endSession("s-1")
         let window = LimitWindow.minute.start(containing: testInstant)
-        func count(_ counter: String, _ scope: LimitScope, _ subject: String) throws -> CounterAmount? {
+        func count(_ counter: String, _ scope: LimitScope, _ subject: String) async throws -> CounterAmount? {
             let key = CounterKey(counter: counter, scope: scope, subject: subject, windowStart: window, windowLength: 60)
-            return try ledger.snapshotNow(of: [key])[key]
+            return try await ledger.snapshot(of: [key])[key]
         }
-        #expect(try count("per_session", .session, "s-1") == 0)
-        #expect(try count("per_session", .session, "s-2") == 1)
-        #expect(try count("per_grant", .grant, "g-1") == 2)
+        #expect(try await count("per_session", .session, "s-1") == 0)
+        #expect(try await count("per_session", .session, "s-2") == 1)
+        #expect(try await count("per_grant", .grant, "g-1") == 2)
     }
 
     @Test func concurrentCallsOfOneSessionNeverExceedItsLimit() async throws {
@@ -86,7 +83,7 @@ import WardenPolicy
             for _ in 0..<8 {
                 group.addTask {
                     var allowed = 0
-                    for _ in 0..<100 where try #require(try enforcer.decideNow(theCall, now: testInstant)).outcome == .allow {
+                    for _ in 0..<100 where try await enforcer.decide(theCall, now: testInstant).outcome == .allow {
                         allowed += 1
                     }
                     return allowed

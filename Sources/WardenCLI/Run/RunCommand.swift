@@ -76,7 +76,7 @@ struct RunCommand: AsyncParsableCommand {
         let audit = AuditWriter(log: store.audit, checkpoints: try checkpoints.checkpointing(log: checkpointLog)) { error in
             logger.error("audit log write failed; records are kept and retried", metadata: ["error": "\(error)"])
         }
-        let gateway = SessionPipeline(
+        let gateway = StdioGateway(
             configuration: .init(
                 serverName: server ?? URL(fileURLWithPath: command[0]).lastPathComponent,
                 identity: Identity(name: identity, labels: try LabelOption.parse(labels)),
@@ -89,25 +89,12 @@ struct RunCommand: AsyncParsableCommand {
             audit: audit,
             logger: logger
         )
-        var signals: [any DispatchSourceSignal] = []
         let auditTask = Task { await audit.run() }
         let watchTask = Task { await policyFile.watch() }
         Task { [approvals = gateway.configuration.approvals] in await approvals?.closeAbandoned(logger: logger) }
         let status: Int32
         do {
-            status = try await gateway.run(command: command) {
-                // Installed once the server runs: an ignored signal would be inherited by it.
-                signal(SIGPIPE, SIG_IGN)
-                signals = [SIGINT, SIGTERM, SIGHUP].map { number in
-                    signal(number, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                    source.setEventHandler {
-                        if number == SIGHUP { policyFile.reload() } else { gateway.forward(signal: number) }
-                    }
-                    source.resume()
-                    return source
-                }
-            }
+            status = try await gateway.run(command: command)
         } catch {
             throw failure("cannot start \(command.joined(separator: " ")): \(error)")
         }
@@ -115,7 +102,6 @@ struct RunCommand: AsyncParsableCommand {
         auditTask.cancel()
         await auditTask.value
         checkpointLog.finish()
-        signals.forEach { $0.cancel() }
         throw ExitCode(status)
     }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Logging
 import Synchronization
@@ -9,9 +8,8 @@ import WardenStore
 
 /// One MCP session of the HTTP gateway, in front of a stdio server of its own.
 ///
-/// The policing is the session pipeline's: the session feeds it the client's messages (on a
-/// serial queue of its own, since deciding a call may block) and receives what it sends to
-/// the client. Answers go to the POST that carried their request; everything else the
+/// The policing is the session pipeline's: the session feeds it the client's messages (one
+/// at a time, in order, see ``InboundQueue``) and receives what it sends to the client. Answers go to the POST that carried their request; everything else the
 /// server sends (requests, notifications) goes to the session's GET stream, or waits there
 /// for one to open.
 final class HTTPSession: MessageSink {
@@ -30,11 +28,7 @@ final class HTTPSession: MessageSink {
     let logger: Logger
     /// Where requests and notifications from the server go.
     let stream: ClientStream
-    private let inbound: DispatchQueue
-    /// Held by whoever hands client messages to the gateway, so that they go one at a time.
-    private let inboundTurn = Mutex<Void>(())
-    /// How many hand-overs wait on `inbound`.
-    private let queuedInbound = Mutex<Int>(0)
+    private let inbound = InboundQueue()
     private let state = Mutex(State())
 
     private struct State {
@@ -57,7 +51,6 @@ final class HTTPSession: MessageSink {
         self.hasBackChannel = hasBackChannel
         self.logger = logger
         self.stream = ClientStream(logger: logger)
-        self.inbound = DispatchQueue(label: "warden.session")
         let sweeper = startSweeping()
         state.withLock { $0.sweeper = sweeper }
     }
@@ -76,77 +69,68 @@ final class HTTPSession: MessageSink {
             $0.gateway = gateway
             $0.upstream = server
         }
-        let relay = Task { await gateway.relayServer(server) }
         Task {
-            let status = await gateway.finish(server, relay: relay)
+            let status = await gateway.serve(server)
             self.close()
             ended(self, status)
         }
     }
 
     /// Joins the shared process of a stdio server, behind a gateway built by `makeGateway`;
-    /// `ended` runs if the process exits while the session lasts.
+    /// `ended` runs if the process exits (or cannot start) while the session lasts.
     func startShared(
         _ shared: SharedServer, makeGateway: (HTTPSession) -> SessionPipeline, ended: @escaping @Sendable (HTTPSession, Int32?) -> Void
     ) {
         let gateway = makeGateway(self)
-        state.withLock { $0.gateway = gateway }
-        let upstream = shared.attach(gateway) { status in
+        let upstream = shared.attach()
+        state.withLock {
+            $0.gateway = gateway
+            $0.upstream = upstream
+        }
+        Task {
+            await gateway.relay(from: upstream)
+            guard case .serverExited(let status)? = upstream.ending else { return }
             self.close()
             ended(self, status)
         }
-        state.withLock { $0.upstream = upstream }
     }
 
     /// Connects to a remote server behind a gateway built by `makeGateway`. The session lasts
     /// until the client ends it (or the gateway shuts down).
     func startRemote(_ remote: RemoteUpstream.Configuration, legacySSE: Bool, makeGateway: (HTTPSession) -> SessionPipeline) {
         let gateway = makeGateway(self)
+        let deadlines: @Sendable (JSONValue) -> ContinuousClock.Instant? = { [weak gateway] id in gateway?.clientDeadline(ofForwarded: id) }
         let upstream: any Upstream =
             legacySSE
-            ? LegacySSEUpstream(configuration: remote, gateway: gateway, logger: logger)
-            : RemoteUpstream(configuration: remote, gateway: gateway, logger: logger)
+            ? LegacySSEUpstream(configuration: remote, logger: logger)
+            : RemoteUpstream(configuration: remote, deadlines: deadlines, logger: logger)
         state.withLock {
             $0.gateway = gateway
             $0.upstream = upstream
         }
+        Task { await gateway.relay(from: upstream) }
     }
 
     // MARK: - Client to server
 
-    /// Sends the client's messages, in order (no answer expected: notifications and responses).
-    /// The elements of a client's batch are sent one by one, so that servers without batch
-    /// support serve them too; the HTTP response gathers their answers.
-    ///
-    /// With `mayRunHere` (a POST's own task), a single message that the gateway can decide
-    /// and forward without waiting is handed over on the caller's thread, when no earlier
-    /// message is queued: that saves two thread hand-offs per call. Anything else goes to the
-    /// session's queue, whose thread may wait, in order.
-    func send(_ messages: [[UInt8]], httpRequest: String? = nil, mayRunHere: Bool = false) {
+    /// Sends the client's messages, in order (no answer expected: notifications and responses),
+    /// behind every message handed over before. The elements of a client's batch are sent one
+    /// by one, so that servers without batch support serve them too; the HTTP response
+    /// gathers their answers.
+    func send(_ messages: [[UInt8]], httpRequest: String? = nil) {
+        guard let work = handOver(messages, httpRequest: httpRequest) else { return }
+        inbound.enqueue(work)
+    }
+
+    /// The pipeline's handling of `messages`, in order; `nil` once the session has ended.
+    private func handOver(_ messages: [[UInt8]], httpRequest: String?) -> InboundQueue.Work? {
         let target = state.withLock { state in
             state.lastUsed = .now
             return state.closed ? nil : (state.gateway, state.upstream)
         }
-        guard let (gateway, server) = target, let gateway, let server else { return }
-        let handledHere =
-            mayRunHere && messages.count == 1 && queuedInbound.withLock { $0 == 0 }
-            && inboundTurn.withLockIfAvailable { _ in
-                if gateway.handleClientLine(.message(messages[0]), server: server, httpRequest: httpRequest, mayWait: false) { return true }
-                // Queued while the turn is held, so that no later message can slip ahead.
-                enqueue(messages, gateway: gateway, server: server, httpRequest: httpRequest)
-                return true
-            } == true
-        if !handledHere { enqueue(messages, gateway: gateway, server: server, httpRequest: httpRequest) }
-    }
-
-    /// Hands messages to the gateway on the session's queue, in order.
-    private func enqueue(_ messages: [[UInt8]], gateway: SessionPipeline, server: any Upstream, httpRequest: String?) {
-        queuedInbound.withLock { $0 += 1 }
-        inbound.async {
-            self.inboundTurn.withLock { _ in
-                for message in messages { gateway.handleClientLine(.message(message), server: server, httpRequest: httpRequest) }
-            }
-            self.queuedInbound.withLock { $0 -= 1 }
+        guard let (gateway, server) = target, let gateway, let server else { return nil }
+        return {
+            for message in messages { await gateway.handleClientLine(.message(message), server: server, httpRequest: httpRequest) }
         }
     }
 
@@ -156,7 +140,7 @@ final class HTTPSession: MessageSink {
     func exchange(
         _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, httpRequest: String? = nil
     ) async -> [[UInt8]] {
-        switch start(messages, requests: requests, whenHeld: .waits, timeout: timeout, httpRequest: httpRequest) {
+        switch await start(messages, requests: requests, whenHeld: .waits, timeout: timeout, httpRequest: httpRequest) {
         case .refused(let answers): return answers
         case .registered(let slots):
             var answers: [[UInt8]] = []
@@ -171,7 +155,7 @@ final class HTTPSession: MessageSink {
     func exchangeStreaming(
         _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, httpRequest: String? = nil
     ) async -> [ResponseSlot.Outcome] {
-        switch start(messages, requests: requests, whenHeld: .streams, timeout: timeout, httpRequest: httpRequest) {
+        switch await start(messages, requests: requests, whenHeld: .streams, timeout: timeout, httpRequest: httpRequest) {
         case .refused(let answers): return answers.map(ResponseSlot.Outcome.answer)
         case .registered(let slots):
             var outcomes: [ResponseSlot.Outcome] = []
@@ -180,14 +164,15 @@ final class HTTPSession: MessageSink {
         }
     }
 
-    /// Registers `requests` and sends `messages`: the slots where the answers will arrive, or
-    /// the answers refusing the requests (nothing is sent then).
+    /// Registers `requests` and sends `messages` (in the caller's task when nothing else is
+    /// being handed over): the slots where the answers will arrive, or the answers refusing
+    /// the requests (nothing is sent then).
     private func start(
         _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], whenHeld: ResponseSlot.WhenHeld, timeout: Duration,
         httpRequest: String?
-    ) -> Registration {
+    ) async -> Registration {
         let registration = register(requests, timeout: timeout, whenHeld: whenHeld)
-        if case .registered = registration { send(messages, httpRequest: httpRequest, mayRunHere: true) }
+        if case .registered = registration, let work = handOver(messages, httpRequest: httpRequest) { await inbound.run(work) }
         return registration
     }
 
@@ -200,7 +185,7 @@ final class HTTPSession: MessageSink {
         _ message: [UInt8], request: (key: RequestKey, id: JSONValue), whenHeld: ResponseSlot.WhenHeld, timeout: Duration,
         httpRequest: String? = nil
     ) async -> (outcome: ResponseSlot.Outcome, slot: ResponseSlot?) {
-        switch start([message], requests: [request], whenHeld: whenHeld, timeout: timeout, httpRequest: httpRequest) {
+        switch await start([message], requests: [request], whenHeld: whenHeld, timeout: timeout, httpRequest: httpRequest) {
         case .refused(let answers): return (.answer(answers[0]), nil)
         case .registered(let slots): return (await slots[0].outcome(), slots[0])
         }
@@ -286,7 +271,7 @@ final class HTTPSession: MessageSink {
     /// Answers every request whose deadline has passed with a timeout error. Run by the
     /// session's sweeper each second: one timer per session rather than one per request
     /// (a cancelled `Task.sleep` keeps its timer's memory until the deadline).
-    private func expireOverdue(now: ContinuousClock.Instant = .now) {
+    private func expireOverdue(now: ContinuousClock.Instant = .now) async {
         var unanswered: [JSONValue] = []
         let overdue = state.withLock { state -> [ResponseSlot] in
             // Asked callers that never came back: their calls were answered or expired long since.
@@ -306,7 +291,7 @@ final class HTTPSession: MessageSink {
         for slot in overdue { refuse(slot.takeUnaskedRequests(), because: "The caller did not answer in time") }
         let (gateway, upstream) = state.withLock { ($0.gateway, $0.upstream) }
         for slot in overdue {
-            if let gateway, let upstream { gateway.stopWaiting(for: slot.id, because: "timed out", server: upstream) }
+            if let gateway, let upstream { await gateway.stopWaiting(for: slot.id, because: "timed out", server: upstream) }
             slot.deliver(JSONRPCError.response(
                 id: slot.id, code: JSONRPCError.internalError, message: "The server \(serverName) did not answer in time"))
         }
@@ -317,7 +302,7 @@ final class HTTPSession: MessageSink {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 guard let self, !self.isClosed else { return }
-                self.expireOverdue()
+                await self.expireOverdue()
             }
         }
     }

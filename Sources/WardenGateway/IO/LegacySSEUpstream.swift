@@ -13,7 +13,7 @@ import WardenMCP
 /// as long as the stream; messages sent before the endpoint is known wait for it.
 final class LegacySSEUpstream: Upstream {
     private let configuration: RemoteUpstream.Configuration
-    private let gateway: SessionPipeline
+    private let mailbox: UpstreamMailbox
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -24,15 +24,18 @@ final class LegacySSEUpstream: Upstream {
         var stopped = false
     }
 
-    init(configuration: RemoteUpstream.Configuration, gateway: SessionPipeline, logger: Logger) {
+    init(configuration: RemoteUpstream.Configuration, logger: Logger) {
         self.configuration = configuration
-        self.gateway = gateway
+        self.mailbox = UpstreamMailbox(serverName: configuration.serverName)
         self.logger = logger
         let task = Task { await self.listen() }
         state.withLock { $0.listening = task }
     }
 
-    func send(_ message: [UInt8]) {
+    var messages: MessageQueue { mailbox.messages }
+
+    /// POSTs the message in a task of its own, once the server has named its endpoint.
+    func send(_ message: [UInt8]) async {
         let endpoint = state.withLock { state -> String? in
             if state.endpoint == nil && !state.stopped { state.waiting.append(message) }
             return state.endpoint
@@ -58,6 +61,7 @@ final class LegacySSEUpstream: Upstream {
         }
         listening?.cancel()
         waiting.forEach { fail(EnvelopeScanner.envelope(of: $0), "has closed its event stream") }
+        mailbox.finish()
     }
 
     private func request(_ url: String) -> HTTPClientRequest {
@@ -78,7 +82,7 @@ final class LegacySSEUpstream: Upstream {
                     if event.type == "endpoint" {
                         opened(endpoint: String(decoding: event.data, as: UTF8.self))
                     } else if event.type == "message", !event.data.isEmpty {
-                        gateway.handleServerLine(.message(event.data), server: self)
+                        mailbox.deliver(event.data)
                     }
                 }
             }
@@ -122,7 +126,7 @@ final class LegacySSEUpstream: Upstream {
     }
 
     private func fail(_ request: MessageEnvelope, _ what: String) {
-        gateway.answerUndelivered(request, because: what, server: self)
+        mailbox.fail(request, because: what)
     }
 
     struct Failure: Error, CustomStringConvertible {

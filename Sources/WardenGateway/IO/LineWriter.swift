@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
-import WardenJSON
-import WardenStore
+public import WardenJSON
+public import WardenStore
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +11,9 @@ import Darwin
 
 /// Where a session's messages to its client go: a pipe for `warden run`, an HTTP session for
 /// `warden serve`. Each call carries one whole JSON-RPC message (or batch), without framing.
-protocol MessageSink: Sendable {
+///
+/// Public so that test doubles (`WardenTesting.RecordingSink`) can stand in for a client.
+public protocol MessageSink: Sendable {
     /// Delivers one message; `false` if the client is gone.
     @discardableResult
     func write(_ message: [UInt8]) -> Bool

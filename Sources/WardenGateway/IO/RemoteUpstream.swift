@@ -26,7 +26,9 @@ final class RemoteUpstream: Upstream {
     }
 
     private let configuration: Configuration
-    private let gateway: SessionPipeline
+    /// When the client stops waiting for the answer to the request sent under an id.
+    private let deadlines: @Sendable (JSONValue) -> ContinuousClock.Instant?
+    private let mailbox: UpstreamMailbox
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -37,13 +39,19 @@ final class RemoteUpstream: Upstream {
         var stopped = false
     }
 
-    init(configuration: Configuration, gateway: SessionPipeline, logger: Logger) {
+    /// - Parameter deadlines: When the client stops waiting for the answer to the request
+    ///   sent under an id; a call's request lasts at least until then.
+    init(configuration: Configuration, deadlines: @escaping @Sendable (JSONValue) -> ContinuousClock.Instant?, logger: Logger) {
         self.configuration = configuration
-        self.gateway = gateway
+        self.deadlines = deadlines
+        self.mailbox = UpstreamMailbox(serverName: configuration.serverName)
         self.logger = logger
     }
 
-    func send(_ message: [UInt8]) {
+    var messages: MessageQueue { mailbox.messages }
+
+    /// POSTs the message in a task of its own: requests run concurrently, as over stdio.
+    func send(_ message: [UInt8]) async {
         Task { await post(message) }
     }
 
@@ -59,6 +67,7 @@ final class RemoteUpstream: Upstream {
             return (state.stopped ? nil : state.sessionID, state.listening)
         }
         listening?.cancel()
+        mailbox.finish()
         guard let session else { return }
         Task {
             _ = try? await self.configuration.clients.requests.execute(self.request(.DELETE, session: session), timeout: .seconds(5))
@@ -121,13 +130,13 @@ final class RemoteUpstream: Upstream {
     }
 
     private func fail(_ request: MessageEnvelope, _ what: String) {
-        gateway.answerUndelivered(request, because: what, server: self)
+        mailbox.fail(request, because: what)
     }
 
     // MARK: - Server to client
 
     private func deliver(_ message: [UInt8]) {
-        gateway.handleServerLine(.message(message), server: self)
+        mailbox.deliver(message)
     }
 
     /// Where an event stream stopped: the id of its last event, the wait its server asked
@@ -174,7 +183,7 @@ final class RemoteUpstream: Upstream {
     private func callDeadline(of id: JSONValue?) -> @Sendable () -> ContinuousClock.Instant {
         let fixed = ContinuousClock.now + configuration.timeout
         guard let id else { return { fixed } }
-        return { [gateway] in max(fixed, gateway.clientDeadline(ofForwarded: id) ?? fixed) }
+        return { [deadlines] in max(fixed, deadlines(id) ?? fixed) }
     }
 
     /// ``deliverEvents(of:awaiting:)``, given up at the call's deadline (the stream is

@@ -1,5 +1,8 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Synchronization
+import WardenMCP
 
 #if canImport(Glibc)
 import Glibc
@@ -7,26 +10,16 @@ import Glibc
 import Darwin
 #endif
 
-/// Where a session sends the client's messages for the server: a child process's stdin, or
-/// a remote server over HTTP.
-protocol Upstream: Sendable {
-    /// Sends one whole message (or batch) to the server.
-    func send(_ message: [UInt8])
-    /// Ends the connection: the server should stop serving this session.
-    func stop()
-    /// Whether the upstream is done: the process has exited, the remote session has ended.
-    var isFinished: Bool { get }
-}
-
-/// An MCP server started as a child process: its stdin and stdout are pipes Warden relays,
-/// its stderr is Warden's.
+/// An MCP server started as a child process: its stdin and stdout are a NIO pipe channel,
+/// its stderr is Warden's. Its output is framed into lines on the event loop that reads it.
 final class ServerProcess: Upstream {
-    /// The server's stdout.
-    let outputDescriptor: Int32
-    /// The server's stdin.
-    let input: PipeWriter
     /// The process id.
     let processIdentifier: Int32
+    let messages: MessageQueue
+    /// The pipes to the process, once registered with an event loop.
+    private let channel: EventLoopFuture<any Channel>
+    /// `channel`'s value once registered: sending need not ask the future each time.
+    private let registered = Mutex<(any Channel)?>(nil)
     private let exit: ExitState
 
     /// The servers running now, by process id: what ``killAll()`` stops.
@@ -55,8 +48,9 @@ final class ServerProcess: Upstream {
         }
     }
 
-    /// Starts `command` (looked up in `PATH`), with `environment` added to Warden's own.
-    init(command: [String], environment: [String: String] = [:]) throws {
+    /// Starts `command` (looked up in `PATH`), with `environment` added to Warden's own; lines
+    /// longer than `maxMessageBytes` are refused unread.
+    init(command: [String], environment: [String: String] = [:], maxMessageBytes: Int) throws {
         let stdin = try Self.pipe()
         let stdout = try Self.pipe()
         let process = Process()
@@ -91,14 +85,30 @@ final class ServerProcess: Upstream {
         // The child has its ends; without closing ours, its exit would never end our reads.
         _ = close(stdin.read)
         _ = close(stdout.write)
-        self.exit = exit
-        self.processIdentifier = process.processIdentifier
         // Not if it has exited already (its pid may be another process's soon).
         Self.running.withLock { running in
             if exit.state.withLock({ $0.status == nil }) { running[process.processIdentifier] = exit }
         }
-        self.input = PipeWriter(descriptor: stdin.write)
-        self.outputDescriptor = stdout.read
+        let messages = MessageQueue()
+        self.processIdentifier = process.processIdentifier
+        self.messages = messages
+        self.exit = exit
+        self.channel = NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(LineFramingHandler(maxLineLength: maxMessageBytes, messages: messages))
+                }
+            }
+            .takingOwnershipOfDescriptors(input: stdout.read, output: stdin.write)
+        channel.whenSuccess { [weak self] channel in self?.registered.withLock { $0 = channel } }
+        channel.whenFailure { [pid = process.processIdentifier] _ in
+            // Never reached in practice (pipes always register): the server is useless without them.
+            _ = close(stdout.read)
+            _ = close(stdin.write)
+            messages.finish()
+            kill(pid, SIGKILL)
+        }
     }
 
     /// A pipe whose ends are not inherited by child processes (the server must see EOF on
@@ -112,15 +122,35 @@ final class ServerProcess: Upstream {
         return (descriptors[0], descriptors[1])
     }
 
-    /// Never waits for the server: see ``PipeWriter``.
-    func send(_ message: [UInt8]) {
-        input.write(message)
+    /// Writes the message and its newline; waits only while the pipe to the server is full
+    /// (and for the pipes to be registered, at the start).
+    func send(_ message: [UInt8]) async {
+        let channel: any Channel
+        if let ready = registered.withLock({ $0 }) {
+            channel = ready
+        } else {
+            guard let later = try? await self.channel.get() else { return }
+            channel = later
+        }
+        var buffer = channel.allocator.buffer(capacity: message.count + 1)
+        buffer.writeBytes(message)
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        if channel.isWritable {
+            channel.writeAndFlush(buffer, promise: nil)
+        } else {
+            try? await channel.writeAndFlush(buffer)
+        }
+    }
+
+    /// Closes the server's stdin; its stdout is still read.
+    func closeInput() {
+        channel.whenSuccess { $0.close(mode: .output, promise: nil) }
     }
 
     /// Closes the server's stdin, so that it exits; one that ignores it is asked to stop
     /// (SIGTERM) after 2 s, and made to (SIGKILL) after 3 more.
     func stop() {
-        input.close()
+        closeInput()
         Task {
             try? await Task.sleep(for: .seconds(2))
             if !hasExited { kill(processIdentifier, SIGTERM) }

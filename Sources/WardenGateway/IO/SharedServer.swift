@@ -46,9 +46,7 @@ final class SharedServer: Sendable {
     }
 
     private struct Member {
-        let gateway: SessionPipeline
         let upstream: SharedUpstream
-        let ended: @Sendable (Int32?) -> Void
     }
 
     /// The id of Warden's own `initialize` request.
@@ -59,12 +57,12 @@ final class SharedServer: Sendable {
         self.logger = logger
     }
 
-    /// Attaches a session's gateway; `ended` runs if the process exits while it is attached.
-    /// Starts the process if it is not running.
-    func attach(_ gateway: SessionPipeline, ended: @escaping @Sendable (Int32?) -> Void) -> SharedUpstream {
+    /// Attaches a session: its upstream, whose messages end when the session detaches or the
+    /// process exits (see ``SharedUpstream/ending``). Starts the process if it is not running.
+    func attach() -> SharedUpstream {
         let (upstream, start) = state.withLock { state -> (SharedUpstream, Bool) in
             let upstream = SharedUpstream(member: state.nextMember, server: self)
-            state.members[state.nextMember] = Member(gateway: gateway, upstream: upstream, ended: ended)
+            state.members[state.nextMember] = Member(upstream: upstream)
             state.nextMember += 1
             guard case .idle = state.phase else { return (upstream, false) }
             state.phase = .starting
@@ -76,10 +74,8 @@ final class SharedServer: Sendable {
 
     /// Detaches a session (it ended); the process goes on serving the others.
     func detach(_ member: Int) {
-        let gone = state.withLock { $0.members.removeValue(forKey: member) }
-        guard let gone else { return }
-        // Its calls still waiting get their counts back and are audited.
-        Task { await gone.gateway.serverEnded() }
+        // Its messages end: its calls still waiting get their counts back and are audited.
+        state.withLock { $0.members.removeValue(forKey: member) }?.upstream.end(.detached)
     }
 
     func isAttached(_ member: Int) -> Bool {
@@ -98,7 +94,8 @@ final class SharedServer: Sendable {
     private func start() async {
         let process: ServerProcess
         do {
-            process = try ServerProcess(command: configuration.command, environment: configuration.environment)
+            process = try ServerProcess(
+                command: configuration.command, environment: configuration.environment, maxMessageBytes: configuration.maxMessageBytes)
         } catch {
             logger.error("could not start the shared server", metadata: ["server": "\(configuration.serverName)", "error": "\(error)"])
             endAll(status: nil, undelivered: "could not be started: \(error)")
@@ -107,8 +104,8 @@ final class SharedServer: Sendable {
         logger.info("shared server started", metadata: ["server": "\(configuration.serverName)", "pid": "\(process.processIdentifier)"])
         state.withLock { $0.process = process }
         Task {
-            await FileDescriptorReader.lines(of: process.outputDescriptor, maxLineLength: configuration.maxMessageBytes) { line in
-                self.handleServerLine(line, process: process)
+            for await line in process.messages {
+                await self.handleServerLine(line, process: process)
             }
             let status = await process.waitForExit()
             self.logger.info("shared server exited", metadata: ["server": "\(self.configuration.serverName)", "status": "\(status)"])
@@ -122,7 +119,7 @@ final class SharedServer: Sendable {
                 defer { state.waiting.removeAll() }
                 return state.waiting
             }
-            for (member, message) in waiting { route(message, from: member, to: process) }
+            for (member, message) in waiting { await route(message, from: member, to: process) }
         } catch {
             logger.error("the shared server did not initialize", metadata: ["server": "\(configuration.serverName)", "error": "\(error)"])
             process.stop()
@@ -146,10 +143,10 @@ final class SharedServer: Sendable {
         defer { timer.cancel() }
         let response = try await withCheckedThrowingContinuation { continuation in
             state.withLock { $0.handshake = continuation }
-            process.send(Array(JSONWriter.write(initialize).utf8))
+            Task { await process.send(Array(JSONWriter.write(initialize).utf8)) }
         }
         guard let result = response["result"] else { throw OwnRequestError(description: "the server refused initialize") }
-        process.send(Array(JSONWriter.write(["jsonrpc": "2.0", "method": "notifications/initialized"]).utf8))
+        await process.send(Array(JSONWriter.write(["jsonrpc": "2.0", "method": "notifications/initialized"]).utf8))
         return result
     }
 
@@ -164,21 +161,16 @@ final class SharedServer: Sendable {
         }
         handshake?.resume(throwing: OwnRequestError(description: "the server exited"))
         for (member, message) in waiting {
-            guard let target = members[member] else { continue }
-            target.gateway.answerUndelivered(EnvelopeScanner.envelope(of: message), because: undelivered, server: target.upstream)
+            let answer = LineFramer.Line.undelivered(EnvelopeScanner.envelope(of: message), server: configuration.serverName, because: undelivered)
+            if let target = members[member], let answer { target.upstream.deliver(answer) }
         }
-        for member in members.values {
-            Task {
-                await member.gateway.serverEnded()
-                member.ended(status)
-            }
-        }
+        for member in members.values { member.upstream.end(.serverExited(status)) }
     }
 
     // MARK: - Client to server
 
     /// A session's message: sent now, or once the server has initialized.
-    func send(_ message: [UInt8], from member: Int) {
+    func send(_ message: [UInt8], from member: Int) async {
         let process = state.withLock { state -> ServerProcess? in
             guard case .running = state.phase else {
                 state.waiting.append((member, message))
@@ -186,15 +178,15 @@ final class SharedServer: Sendable {
             }
             return state.process
         }
-        if let process { route(message, from: member, to: process) }
+        if let process { await route(message, from: member, to: process) }
     }
 
-    private func route(_ message: [UInt8], from member: Int, to process: ServerProcess) {
+    private func route(_ message: [UInt8], from member: Int, to process: ServerProcess) async {
         guard let value = try? JSONReader.parse(message, configuration: .init(maxDepth: configuration.maxDepth)) else { return }
         let tagged = (value.arrayValue ?? [value]).compactMap { tag($0, from: member) }
         guard !tagged.isEmpty else { return }
         let outgoing: JSONValue = value.arrayValue == nil ? tagged[0] : .array(tagged)
-        process.send(Array(JSONWriter.write(outgoing).utf8))
+        await process.send(Array(JSONWriter.write(outgoing).utf8))
     }
 
     /// One client message as the shared server gets it: ids and progress tokens tagged with
@@ -240,19 +232,19 @@ final class SharedServer: Sendable {
             result.set("protocolVersion", to: .string(asked))
         }
         let answer: JSONValue = ["jsonrpc": "2.0", "id": id, "result": .object(result)]
-        target.gateway.handleServerLine(.message(Array(JSONWriter.write(answer).utf8)), server: target.upstream)
+        target.upstream.deliver(.message(Array(JSONWriter.write(answer).utf8)))
     }
 
     // MARK: - Server to clients
 
-    private func handleServerLine(_ line: LineFramer.Line, process: ServerProcess) {
+    private func handleServerLine(_ line: LineFramer.Line, process: ServerProcess) async {
         switch line {
         case .message(let bytes):
             guard let value = try? JSONReader.parse(bytes, configuration: .init(maxDepth: configuration.maxDepth)) else {
                 logger.warning("dropped a line from the shared server that is not acceptable JSON")
                 return
             }
-            for element in value.arrayValue ?? [value] { handleServerMessage(element, process: process) }
+            for element in value.arrayValue ?? [value] { await handleServerMessage(element, process: process) }
         case .tooLong(let envelope):
             logger.warning("dropped a shared server message over the size limit", metadata: ["bytes": "\(envelope.length)"])
             guard let id = envelope.id, !envelope.hasMethod, let (member, original) = SharedID.untag(id) else { return }
@@ -262,7 +254,7 @@ final class SharedServer: Sendable {
         }
     }
 
-    private func handleServerMessage(_ message: JSONValue, process: ServerProcess) {
+    private func handleServerMessage(_ message: JSONValue, process: ServerProcess) async {
         guard case .object(var object) = message else { return }
         let method = object["method"]?.stringValue
         switch (method, object["id"]) {
@@ -273,9 +265,9 @@ final class SharedServer: Sendable {
             object.set("id", to: original)
             deliver(Array(JSONWriter.write(.object(object)).utf8), to: member)
         case ("ping"?, let id?):
-            process.send(Array(JSONWriter.write(["jsonrpc": "2.0", "id": id, "result": [:]]).utf8))
+            await process.send(Array(JSONWriter.write(["jsonrpc": "2.0", "id": id, "result": [:]]).utf8))
         case (_?, let id?):
-            process.send(JSONRPCError.response(
+            await process.send(JSONRPCError.response(
                 id: id, code: JSONRPCError.methodNotFound,
                 message: "Method not found: Warden shares this server between sessions and cannot route its requests to one client"))
         case ("notifications/progress"?, nil):
@@ -292,24 +284,48 @@ final class SharedServer: Sendable {
     }
 
     private func deliver(_ message: [UInt8], to member: Int) {
-        guard let target = state.withLock({ $0.members[member] }) else { return }
-        target.gateway.handleServerLine(.message(message), server: target.upstream)
+        state.withLock { $0.members[member] }?.upstream.deliver(.message(message))
     }
 }
 
-/// A session's way to its ``SharedServer``.
+/// A session's way to its ``SharedServer``: what it sends is tagged and sent to the shared
+/// process; the messages for it come back on ``messages``.
 final class SharedUpstream: Upstream {
+    /// Why a session's messages from the shared process ended.
+    enum Ending: Sendable {
+        /// The session detached itself.
+        case detached
+        /// The process exited (with this status), or never started (`nil`).
+        case serverExited(Int32?)
+    }
+
     let member: Int
+    let messages = MessageQueue()
     private let server: SharedServer
+    private let ended = Mutex<Ending?>(nil)
 
     init(member: Int, server: SharedServer) {
         self.member = member
         self.server = server
+            }
+
+    func send(_ message: [UInt8]) async {
+        await server.send(message, from: member)
     }
 
-    func send(_ message: [UInt8]) {
-        server.send(message, from: member)
+    /// A message from the process for this session.
+    func deliver(_ line: LineFramer.Line) {
+        messages.yield(line)
     }
+
+    /// Ends the session's messages (the first reason given is kept).
+    func end(_ reason: Ending) {
+        ended.withLock { $0 = $0 ?? reason }
+        messages.finish()
+    }
+
+    /// Why the messages ended; `nil` while they go on.
+    var ending: Ending? { ended.withLock { $0 } }
 
     /// The session ends; the shared process goes on.
     func stop() {

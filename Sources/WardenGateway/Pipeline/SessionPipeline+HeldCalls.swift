@@ -10,7 +10,7 @@ public import WardenStore
 /// told, and how often the held call looks for a decision.
 public struct ApprovalDesk: Sendable {
     /// Where pending approvals are kept and decided (by the CLI, the admin API, the dashboard).
-    public var store: ApprovalStore
+    public var store: any ApprovalStore
     /// Told of each new approval (the webhook of `warden serve`).
     public var announce: @Sendable (Approval) -> Void
     /// How often a held call looks for a decision.
@@ -21,19 +21,24 @@ public struct ApprovalDesk: Sendable {
     /// grant was revoked or its token rotated, the admin token that approved it was revoked);
     /// `nil` when it may run.
     public var revocation: @Sendable (Approval) async -> String?
+    /// The clock held calls wait by: their deadlines, progress and polling. The default is
+    /// `ContinuousClock()`; a test passes one it moves itself.
+    public var clock: any Clock<Duration>
 
     public init(
-        store: ApprovalStore,
+        store: any ApprovalStore,
         announce: @escaping @Sendable (Approval) -> Void = { _ in },
         pollInterval: Duration = .milliseconds(200),
         progressInterval: Duration = .seconds(5),
-        revocation: @escaping @Sendable (Approval) async -> String? = { _ in nil }
+        revocation: @escaping @Sendable (Approval) async -> String? = { _ in nil },
+        clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.store = store
         self.announce = announce
         self.pollInterval = pollInterval
         self.progressInterval = progressInterval
         self.revocation = revocation
+        self.clock = clock
     }
 
     /// Closes the approvals left pending by gateways on this host that stopped without
@@ -121,7 +126,7 @@ extension SessionPipeline {
             id: "", server: configuration.serverName, tool: held.call.tool, identity: held.call.identity.name,
             grant: held.record.grant, session: configuration.session, requestID: key.text,
             arguments: JSONWriter.write(.object(rule.redact.applied(to: held.call.arguments))), rule: held.decision.rule.description,
-            message: held.decision.message, approvers: rule.approvers, holder: ApprovalStore.currentHolder,
+            message: held.decision.message, approvers: rule.approvers, holder: Approval.currentHolder,
             createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(rule.timeoutSeconds)))
         let approval: Approval
         do {
@@ -145,19 +150,19 @@ extension SessionPipeline {
         desk.announce(approval)
         client.awaitingDecision(held.id, approval: approval)
         let asking = askCallerIfNamed(approval, held: held)
-        let outcome = await watch(approval, held: held, desk: desk)
+        let outcome = await watch(approval, held: held, desk: desk, clock: desk.clock)
         asking?.cancel()
         await Task { await self.settle(held, outcome: outcome, message: message, server: server) }.value
     }
 
     /// Waits for `approval` to be decided, sending progress notifications if the client asked
     /// for them; closes it as expired at its deadline, or as cancelled if the wait is cancelled.
-    private func watch(_ approval: Approval, held: HeldCall, desk: ApprovalDesk) async -> Approval {
-        let deadline = ContinuousClock.now + .seconds(held.rule.timeoutSeconds)
-        var nextProgress = ContinuousClock.now
+    private func watch<C: Clock<Duration>>(_ approval: Approval, held: HeldCall, desk: ApprovalDesk, clock: C) async -> Approval {
+        let deadline = clock.now.advanced(by: .seconds(held.rule.timeoutSeconds))
+        var nextProgress = clock.now
         var progress = 0
         while true {
-            if Task.isCancelled || ContinuousClock.now >= deadline {
+            if Task.isCancelled || clock.now >= deadline {
                 let cancelReason = state.withLock { $0.heldCalls[RequestKey(held.id)]?.cancelReason.withLock { $0 } }
                 let status: Approval.Status = Task.isCancelled ? .cancelled : .expired
                 let reason = Task.isCancelled ? (cancelReason ?? "the call was cancelled") : "nobody decided within \(Self.spoken(seconds: held.rule.timeoutSeconds))"
@@ -172,12 +177,12 @@ extension SessionPipeline {
             if let current = try? await desk.store.approval(id: approval.id), current.status != .pending {
                 return current
             }
-            if let token = held.progressToken, ContinuousClock.now >= nextProgress {
+            if let token = held.progressToken, clock.now >= nextProgress {
                 progress += 1
-                nextProgress = .now + desk.progressInterval
+                nextProgress = clock.now.advanced(by: desk.progressInterval)
                 client.write(Self.progressNotification(token: token, progress: progress, approval: approval), about: held.id)
             }
-            try? await Task.sleep(for: desk.pollInterval)
+            try? await clock.sleep(for: desk.pollInterval)
         }
     }
 
@@ -224,7 +229,7 @@ extension SessionPipeline {
             return
         }
         logger.notice("approved call forwarded", metadata: ["approval": "\(outcome.id)", "by": "\(outcome.decidedBy ?? "-")"])
-        server.send(renamed)
+        await server.send(renamed)
     }
 
     /// Gives a held call's counts back, audits `decision`, and (unless the client gave up)

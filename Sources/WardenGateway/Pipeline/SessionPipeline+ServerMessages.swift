@@ -19,19 +19,20 @@ extension SessionPipeline {
         case drop
     }
 
-    /// Relays the server's messages to the client until its stdout ends, then answers every
-    /// call still waiting. Messages are handled on the thread that reads them: nothing on
-    /// this path waits for I/O but the write to the client.
-    func relayServer(_ server: ServerProcess) async {
-        await FileDescriptorReader.lines(of: server.outputDescriptor, maxLineLength: configuration.maxMessageBytes) { line in
-            self.handleServerLine(line, server: server)
+    /// Relays the server's messages to the client, one at a time and in order, until the
+    /// server is gone; then answers every request still waiting.
+    func relay(from server: any Upstream) async {
+        for await line in server.messages {
+            await handleServerLine(line, server: server)
         }
         await serverEnded()
     }
 
-    func handleServerLine(_ line: LineFramer.Line, server: any Upstream) {
+    /// Routes one message from the server: an answer to the request it answers (under the
+    /// client's id), anything else to the client as it came.
+    func handleServerLine(_ line: LineFramer.Line, server: any Upstream) async {
         guard case .message(let bytes) = line else {
-            if case .tooLong(let message) = line { refuseOversize(message, server: server) }
+            if case .tooLong(let message) = line { await refuseOversize(message, server: server) }
             return
         }
         let value: JSONValue
@@ -43,7 +44,7 @@ extension SessionPipeline {
         }
         var held: [JSONValue] = []
         guard case .array(let elements) = value else {
-            switch route(serverMessage: value, held: &held) {
+            switch await route(serverMessage: value, held: &held) {
             case .forward: client.write(bytes)
             case .answer(let id):
                 client.write(Self.renamed(bytes, as: id) ?? Self.encode(value, as: id))
@@ -56,7 +57,7 @@ extension SessionPipeline {
         }
         var routed: [[UInt8]] = []
         for element in elements {
-            switch route(serverMessage: element, held: &held) {
+            switch await route(serverMessage: element, held: &held) {
             case .forward: routed.append(Array(JSONWriter.write(element).utf8))
             case .answer(let id): routed.append(Self.encode(element, as: id))
             case .replace(let replacement, let id): routed.append(Self.encode(replacement, as: id))
@@ -102,21 +103,13 @@ extension SessionPipeline {
         return client.deadline(of: clientID)
     }
 
-    /// A request the upstream could not take or answer (a remote server unreachable, an HTTP
-    /// error) still gets an answer, as if the server had sent it: -32603 saying what happened.
-    func answerUndelivered(_ request: MessageEnvelope, because what: String, server: any Upstream) {
-        guard request.hasMethod, let id = request.id else { return }
-        let text = "The server \(configuration.serverName) \(what)"
-        handleServerLine(.message(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: text)), server: server)
-    }
-
     /// A server message over the size limit is dropped, but whoever waits for it is told.
-    func refuseOversize(_ message: MessageEnvelope, server: any Upstream) {
+    func refuseOversize(_ message: MessageEnvelope, server: any Upstream) async {
         let limit = configuration.maxMessageBytes
         logger.warning("dropped a server message over the size limit", metadata: ["bytes": "\(message.length)", "limit": "\(limit)"])
         guard let id = message.id else { return }
         if message.hasMethod {
-            server.send(JSONRPCError.response(id: id, code: JSONRPCError.invalidRequest, message: "Invalid Request: the message is \(message.length) bytes, over Warden's limit of \(limit)"))
+            await server.send(JSONRPCError.response(id: id, code: JSONRPCError.invalidRequest, message: "Invalid Request: the message is \(message.length) bytes, over Warden's limit of \(limit)"))
             return
         }
         let text = "The server's answer was \(message.length) bytes, over Warden's limit of \(limit) (--max-message-bytes)"
@@ -136,7 +129,7 @@ extension SessionPipeline {
 
     /// Routes one server message; the answers Warden holds for the batch a response belongs
     /// to are added to `held`.
-    func route(serverMessage value: JSONValue, held: inout [JSONValue]) -> ServerRoute {
+    func route(serverMessage value: JSONValue, held: inout [JSONValue]) async -> ServerRoute {
         let message: JSONRPCMessage
         do {
             message = try JSONRPCMessage(value)
@@ -146,7 +139,7 @@ extension SessionPipeline {
         }
         switch message {
         case .response(let id, let body):
-            return route(response: body, id: id, held: &held)
+            return await route(response: body, id: id, held: &held)
         case .notification("notifications/tools/list_changed", _):
             state.withLock {
                 $0.tools = [:]
@@ -161,7 +154,7 @@ extension SessionPipeline {
     /// An answer goes to whoever asked under its id: Warden itself, or the client, under the
     /// id the client gave (a `tools/list` result filtered, a `tools/call` audited). An answer
     /// to no request in progress is dropped: the client never sent its id to the server.
-    private func route(response body: JSONObject, id: JSONValue, held: inout [JSONValue]) -> ServerRoute {
+    private func route(response body: JSONObject, id: JSONValue, held: inout [JSONValue]) async -> ServerRoute {
         // Warden's own requests have string ids, the requests it forwards numbers.
         if case .string = id, let continuation = state.withLock({ $0.ownRequests.removeValue(forKey: RequestKey(id)) }) {
             continuation.resume(returning: body)
@@ -177,7 +170,7 @@ extension SessionPipeline {
         held += heldAnswers
         switch request.purpose {
         case .call(let call):
-            complete(call, response: body)
+            await complete(call, response: body)
             return .answer(request.client)
         case .toolList:
             guard let result = body["result"] else { return .answer(request.client) }
@@ -193,16 +186,15 @@ extension SessionPipeline {
         }
     }
 
-    /// Records the outcome of a forwarded call; a JSON-RPC error gives its counts back (in
-    /// the background: the answer need not wait for it).
-    func complete(_ call: SessionState.PendingCall, response body: JSONObject) {
+    /// Records the outcome of a forwarded call; a JSON-RPC error gives its counts back.
+    func complete(_ call: SessionState.PendingCall, response body: JSONObject) async {
         var record = call.record
         let elapsed = ContinuousClock.now - call.started
         record.latencyMilliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         if let error = body["error"] {
             record.upstreamStatus = "error \(error["code"]?.numberValue?.text ?? "?")"
             // Given back before the client reads the error, so that a retry finds the count free.
-            rollBackNow(call.reservations)
+            await rollBack(call.reservations)
         } else if body["result"]?["isError"] == true {
             record.upstreamStatus = "tool_error"
         } else {
@@ -239,20 +231,7 @@ extension SessionPipeline {
         await audit.flush()
     }
 
-    /// Gives counts back from a reader thread (never from the concurrency pool).
-    func rollBackNow(_ reservations: [CounterReservation]) {
-        guard !reservations.isEmpty else { return }
-        do {
-            if let blocking = ledger as? any BlockingCounterLedger {
-                try blocking.rollBackNow(reservations)
-            } else {
-                try waitFor { try await self.ledger.rollBack(reservations) }
-            }
-        } catch {
-            logger.error("could not give back the counts of a failed call", metadata: ["error": "\(error)"])
-        }
-    }
-
+    /// Gives counts back (a call failed, or was refused after they were reserved).
     func rollBack(_ reservations: [CounterReservation]) async {
         guard !reservations.isEmpty else { return }
         do {

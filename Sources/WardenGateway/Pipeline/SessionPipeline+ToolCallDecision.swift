@@ -7,17 +7,13 @@ import WardenPolicy
 import WardenStore
 
 extension SessionPipeline {
-    /// Decides a `tools/call`: forward it, or answer it with a denial. Runs on the client's
-    /// reading thread: with a blocking ledger and the server's tools known, nothing here
-    /// leaves that thread. With `mayWait` false, returns ``Route/mustWait`` before doing
-    /// anything when deciding would wait (for the tools list, or the store).
+    /// Decides a `tools/call`: forward it, hold it for approval, or answer it with a denial.
+    /// Where the server's tools are not known yet, they are listed first.
     func policeToolCall(
-        id: JSONValue, key: RequestKey, body: JSONObject, bytes: [UInt8]?, server: any Upstream, httpRequest: String? = nil,
-        mayWait: Bool = true
-    ) -> Route {
+        id: JSONValue, key: RequestKey, body: JSONObject, bytes: [UInt8]?, server: any Upstream, httpRequest: String? = nil
+    ) async -> Route {
         let started = ContinuousClock.now
-        var decided = true  // not when handed back undecided (`mustWait`): it is timed where it is decided
-        defer { if decided { metrics?.decided(after: .now - started) } }
+        defer { metrics?.decided(after: .now - started) }
         let now = Date()
         let version = policy.current
         var record = AuditRecord(
@@ -53,10 +49,7 @@ extension SessionPipeline {
 
         let known: SessionState.KnownTool?
         do {
-            known = try knownTool(named: tool, server: server, mayWait: mayWait)
-        } catch is WaitingNotAllowed {
-            decided = false
-            return .mustWait
+            known = try await knownTool(named: tool, server: server)
         } catch {
             logger.error("cannot list the server's tools; call refused", metadata: ["error": "\(error)"])
             record.decision = "deny"
@@ -76,13 +69,9 @@ extension SessionPipeline {
             inputSchema: known.inputSchema
         )
         let enforcer = PolicyEnforcer(policy: version.policy, ledger: ledger)
-        if !mayWait && !(ledger is any BlockingCounterLedger && version.policy.counterKeys(for: call, now: now).allSatisfy { $0.scope == .session }) {
-            decided = false
-            return .mustWait
-        }
         var decision: Decision
         do {
-            decision = try enforcer.decideNow(call, now: now) ?? waitFor { try await enforcer.decide(call, now: now) }
+            decision = try await enforcer.decide(call, now: now)
         } catch {
             logger.error("the state store failed; call refused (fail closed)", metadata: ["error": "\(error)"])
             metrics?.storeFailed()
@@ -94,7 +83,7 @@ extension SessionPipeline {
         record.message = decision.message
         if decision.outcome == .approvalRequired && decision.enforced {
             guard configuration.approvals != nil else {
-                rollBackNow(decision.reservations)
+                await rollBack(decision.reservations)
                 decision = Decision(
                     outcome: .deny,
                     rule: decision.rule,
@@ -111,7 +100,7 @@ extension SessionPipeline {
             let pending = SessionState.PendingCall(reservations: decision.reservations, started: .now, record: record)
             let route = forward(id: id, key: key, body: body, bytes: bytes, purpose: .call(pending))
             if case .respond = route {
-                rollBackNow(decision.reservations)
+                await rollBack(decision.reservations)
                 record.upstreamStatus = "no response"
                 log(record)
             }
@@ -138,19 +127,14 @@ extension SessionPipeline {
     }
 
     /// The tool called `name` as the server advertised it, or `nil` if it did not. When the
-    /// tool is not among those seen so far, Warden lists every page of tools itself, once;
-    /// unless `mayWait` is false: then it throws ``WaitingNotAllowed``.
-    func knownTool(named name: String, server: any Upstream, mayWait: Bool = true) throws -> SessionState.KnownTool? {
+    /// tool is not among those seen so far, Warden lists every page of tools itself, once.
+    func knownTool(named name: String, server: any Upstream) async throws -> SessionState.KnownTool? {
         let (tool, complete) = state.withLock { ($0.tools[ExactName(name)], $0.toolsComplete) }
         if let tool { return tool }
         if complete { return nil }
-        guard mayWait else { throw WaitingNotAllowed() }
-        try waitFor { try await self.listAllTools(server: server) }
+        try await listAllTools(server: server)
         return state.withLock { $0.tools[ExactName(name)] }
     }
-
-    /// Finding the answer means waiting, which the caller does not allow.
-    struct WaitingNotAllowed: Error {}
 
     /// Lists every page of the server's tools with Warden's own requests.
     func listAllTools(server: any Upstream) async throws {
@@ -172,20 +156,22 @@ extension SessionPipeline {
 
     /// Sends Warden's own request to the server and waits for its response.
     func request(_ method: String, params: JSONValue, server: any Upstream) async throws -> JSONObject {
-        try await withCheckedThrowingContinuation { continuation in
-            let id = state.withLock { state -> JSONValue? in
-                guard !state.serverGone else { return nil }
-                state.ownRequestCount += 1
-                let id = JSONValue.string("warden-\(state.ownRequestCount)")
+        let id = state.withLock { state -> JSONValue in
+            state.ownRequestCount += 1
+            return .string("warden-\(state.ownRequestCount)")
+        }
+        let message: JSONValue = ["jsonrpc": "2.0", "id": id, "method": .string(method), "params": params]
+        return try await withCheckedThrowingContinuation { continuation in
+            let registered = state.withLock { state -> Bool in
+                guard !state.serverGone else { return false }
                 state.ownRequests[RequestKey(id)] = continuation
-                return id
+                return true
             }
-            guard let id else {
+            guard registered else {
                 continuation.resume(throwing: OwnRequestError(description: "the server has exited"))
                 return
             }
-            let message: JSONValue = ["jsonrpc": "2.0", "id": id, "method": .string(method), "params": params]
-            server.send(Array(JSONWriter.write(message).utf8))
+            Task { await server.send(Array(JSONWriter.write(message).utf8)) }
         }
     }
 }

@@ -1,10 +1,10 @@
 public import Foundation
-public import Logging
+import Logging
 import Synchronization
 import WardenJSON
 import WardenMCP
 public import WardenPolicy
-public import WardenStore
+import WardenStore
 
 /// One MCP session between a client and a server, whatever carries it (`warden run`'s stdio,
 /// an HTTP session, a shared process, a remote server): every `tools/call` is decided here
@@ -62,7 +62,6 @@ public final class SessionPipeline: Sendable {
     let state = Mutex(SessionState())
     let client: any MessageSink
     let metrics: GatewayMetrics?
-    let serverProcess = Mutex<Int32?>(nil)
 
     /// - Parameters:
     ///   - configuration: How to run.
@@ -70,25 +69,8 @@ public final class SessionPipeline: Sendable {
     ///   - ledger: Where limits are counted.
     ///   - audit: Where decisions are recorded.
     ///   - logger: Warden's own log (stderr).
-    ///   - clientOutput: Where messages to the client go (standard output by default).
-    public init(
-        configuration: Configuration,
-        policy: PolicyFile,
-        ledger: any CounterLedger,
-        audit: AuditWriter,
-        logger: Logger,
-        clientOutput: Int32 = STDOUT_FILENO
-    ) {
-        self.configuration = configuration
-        self.policy = policy
-        self.ledger = ledger
-        self.audit = audit
-        self.logger = logger
-        self.client = LineWriter(descriptor: clientOutput)
-        self.metrics = nil
-    }
-
-    /// A session whose messages to the client go to `client` (the HTTP gateway's sessions).
+    ///   - client: Where messages to the client go.
+    ///   - metrics: Where decisions are counted (`warden serve`'s metrics).
     init(
         configuration: Configuration,
         policy: PolicyFile,
@@ -96,7 +78,7 @@ public final class SessionPipeline: Sendable {
         audit: AuditWriter,
         logger: Logger,
         client: any MessageSink,
-        metrics: GatewayMetrics
+        metrics: GatewayMetrics? = nil
     ) {
         self.configuration = configuration
         self.policy = policy
@@ -113,90 +95,20 @@ public final class SessionPipeline: Sendable {
         metrics?.observe(record)
     }
 
-    /// Starts `command`, relays until the server exits, and returns the server's exit status.
-    ///
-    /// `started` runs once the server is running, before anything is relayed: the place to
-    /// install signal handlers, so that the server does not inherit their dispositions.
-    /// - Parameter clientInput: Where the client's messages come from (standard input by default).
-    public func run(
-        command: [String],
-        clientInput: Int32 = STDIN_FILENO,
-        started: () -> Void = {}
-    ) async throws -> Int32 {
-        let server = try launch(command)
-        started()
-        let fromServer = Task { await self.relayServer(server) }
-        Task {
-            await self.relayClient(from: clientInput, to: server)
-            // The client is gone: close the server's stdin so it can finish and exit.
-            server.input.close()
-        }
-        return await finish(server, relay: fromServer)
-    }
-
-    /// Starts the server.
-    func launch(_ command: [String], environment: [String: String] = [:]) throws -> ServerProcess {
-        let server = try ServerProcess(command: command, environment: environment)
-        serverProcess.withLock { $0 = server.processIdentifier }
-        logger.info("server started", metadata: ["command": "\(command.joined(separator: " "))", "pid": "\(server.processIdentifier)"])
-        return server
-    }
-
-    /// Waits for the server to exit and for `relay` to pass on its last messages, answers
-    /// every call still waiting, and returns the server's exit status.
-    func finish(_ server: ServerProcess, relay fromServer: Task<Void, Never>) async -> Int32 {
-        let status = await server.waitForExit()
-        // The server's last answers are already in the pipe and take the relay a moment; but
-        // a child the server left behind may hold its stdout open for ever.
-        var waited = Duration.zero
-        while !state.withLock({ $0.serverGone }) && waited < .milliseconds(500) {
-            try? await Task.sleep(for: .milliseconds(10))
-            waited += .milliseconds(10)
-        }
-        if state.withLock({ $0.serverGone }) {
-            await fromServer.value
-        } else {
-            logger.warning("the server exited, but something it started still holds its output; not waiting for it")
-            await serverEnded()
-        }
-        logger.info("server exited", metadata: ["status": "\(status)"])
-        return status
-    }
-
-    /// Passes a signal (SIGINT, SIGTERM) on to the server, if it is running.
-    public func forward(signal: Int32) {
-        if let pid = serverProcess.withLock({ $0 }) {
-            kill(pid, signal)
-        }
-    }
-
     // MARK: - Client to server
 
-    /// Relays the client's messages, each handled on the thread that reads it, in order.
-    func relayClient(from descriptor: Int32, to server: ServerProcess) async {
-        await FileDescriptorReader.lines(of: descriptor, maxLineLength: configuration.maxMessageBytes) { line in
-            self.handleClientLine(line, server: server)
-        }
-    }
-
-    /// `httpRequest` names the HTTP request that carried the line (`warden serve`), for the audit log.
-    ///
-    /// With `mayWait` false, the line is handled only if that needs no waiting for other
-    /// tasks or the store (the tool is known, and its limits are all counted in memory;
-    /// sending never waits for the server, see ``PipeWriter``): otherwise nothing is done and
-    /// the result is `false`, so that the caller, a thread of Swift's concurrency pool, hands
-    /// the line to a thread that may wait.
-    @discardableResult
-    func handleClientLine(_ line: LineFramer.Line, server: any Upstream, httpRequest: String? = nil, mayWait: Bool = true) -> Bool {
+    /// Polices one message from the client and sends on, answers or holds it. The transport
+    /// hands messages over one at a time, in order; `httpRequest` names the HTTP request that
+    /// carried the line (`warden serve`), for the audit log.
+    func handleClientLine(_ line: LineFramer.Line, server: any Upstream, httpRequest: String? = nil) async {
         guard case .message(let bytes) = line else {
-            guard mayWait else { return false }
             if case .tooLong(let message) = line {
                 logger.warning("refused a client message over the size limit", metadata: ["bytes": "\(message.length)"])
                 let reason = "the message is \(message.length) bytes, over the limit of \(configuration.maxMessageBytes)"
                 auditRefusedCall(message, because: reason, httpRequest: httpRequest)
                 client.write(JSONRPCError.response(id: message.id, code: JSONRPCError.invalidRequest, message: "Invalid Request: \(reason)"))
             }
-            return true
+            return
         }
         let value: JSONValue
         do {
@@ -210,22 +122,18 @@ public final class SessionPipeline: Sendable {
             let envelope = EnvelopeScanner.envelope(of: bytes)
             auditRefusedCall(envelope, because: "\(error)", httpRequest: httpRequest)
             client.write(JSONRPCError.response(id: code == JSONRPCError.invalidRequest ? envelope.id : nil, code: code, message: "\(name): \(error)"))
-            return true
+            return
         }
         if case .array(let elements) = value {
-            // Its elements are decided one after another: a batch goes where waiting is allowed.
-            guard mayWait else { return false }
-            handleClientBatch(elements, bytes: bytes, server: server, httpRequest: httpRequest)
-            return true
+            await handleClientBatch(elements, bytes: bytes, server: server, httpRequest: httpRequest)
+            return
         }
-        switch route(value, bytes: bytes, server: server, httpRequest: httpRequest, mayWait: mayWait) {
-        case .forward(let message): server.send(message)
+        switch await route(value, bytes: bytes, server: server, httpRequest: httpRequest) {
+        case .forward(let message): await server.send(message)
         case .respond(let response): client.write(response)
         case .hold(let held): hold(held, message: bytes, server: server)
         case .drop: break
-        case .mustWait: return false
         }
-        return true
     }
 
     /// Audits a `tools/call` refused before it could be read (see ``AuditRecord/refusedCall``).
@@ -248,16 +156,12 @@ public final class SessionPipeline: Sendable {
         case drop
         /// Hold the call until a person decides; forward it if they approve.
         case hold(HeldCall)
-        /// Nothing done: deciding needs waiting, which the caller does not allow.
-        case mustWait
     }
 
     /// Polices one client message (an object), whose bytes are `bytes` (`nil` for an element
     /// of a batch). A `tools/call` waits here for its decision, so the messages after it keep
     /// their order.
-    func route(
-        _ value: JSONValue, bytes: [UInt8]?, server: any Upstream, httpRequest: String? = nil, mayWait: Bool = true
-    ) -> Route {
+    func route(_ value: JSONValue, bytes: [UInt8]?, server: any Upstream, httpRequest: String? = nil) async -> Route {
         let message: JSONRPCMessage
         do {
             message = try JSONRPCMessage(value)
@@ -266,7 +170,7 @@ public final class SessionPipeline: Sendable {
         }
         switch message {
         case .request(let id, let method, let body):
-            return route(request: id, method: method, body: body, bytes: bytes, server: server, httpRequest: httpRequest, mayWait: mayWait)
+            return await route(request: id, method: method, body: body, bytes: bytes, server: server, httpRequest: httpRequest)
         case .notification("notifications/cancelled", let body):
             return clientCancelled(body)
         case .response(let id, let body):
@@ -287,9 +191,8 @@ public final class SessionPipeline: Sendable {
 
     /// Polices one client request; one repeating the id of a request still in progress is refused.
     private func route(
-        request id: JSONValue, method: String, body: JSONObject, bytes: [UInt8]?, server: any Upstream, httpRequest: String?,
-        mayWait: Bool
-    ) -> Route {
+        request id: JSONValue, method: String, body: JSONObject, bytes: [UInt8]?, server: any Upstream, httpRequest: String?
+    ) async -> Route {
         let key = RequestKey(id)
         if state.withLock({ $0.isInProgress(key) }) {
             return .respond(JSONRPCError.response(
@@ -297,7 +200,7 @@ public final class SessionPipeline: Sendable {
         }
         switch method {
         case "tools/call":
-            return policeToolCall(id: id, key: key, body: body, bytes: bytes, server: server, httpRequest: httpRequest, mayWait: mayWait)
+            return await policeToolCall(id: id, key: key, body: body, bytes: bytes, server: server, httpRequest: httpRequest)
         case "tools/list":
             return forward(id: id, key: key, body: body, bytes: bytes, purpose: .toolList)
         case "initialize":
@@ -353,13 +256,13 @@ public final class SessionPipeline: Sendable {
     /// Nobody waits any more for the answer to the client's request `id` (its HTTP request
     /// timed out): the server is asked to cancel it, and a call's audit entry says `status`
     /// (its counts stay counted: the server may have run it). A late answer is dropped.
-    func stopWaiting(for id: JSONValue, because status: String, server: any Upstream) {
+    func stopWaiting(for id: JSONValue, because status: String, server: any Upstream) async {
         guard let upstreamID = forgetForwarded(RequestKey(id), status: status), !state.withLock(\.serverGone) else { return }
         let cancel: JSONValue = [
             "jsonrpc": "2.0", "method": "notifications/cancelled",
             "params": ["requestId": .number(JSONNumber(upstreamID)), "reason": .string("the client stopped waiting (\(status))")],
         ]
-        server.send(Array(JSONWriter.write(cancel).utf8))
+        await server.send(Array(JSONWriter.write(cancel).utf8))
     }
 
     /// Takes the forwarded request the client's id `key` names out of those awaiting an answer,
@@ -383,7 +286,7 @@ public final class SessionPipeline: Sendable {
     /// Allowed elements go to the server as one batch, each request under Warden's own id; a
     /// request repeating an id of the batch is refused. Warden's own answers join the server's batch response, so the client gets
     /// one array with every answer; when no request went to the server, they are sent at once.
-    func handleClientBatch(_ elements: [JSONValue], bytes: [UInt8], server: any Upstream, httpRequest: String?) {
+    func handleClientBatch(_ elements: [JSONValue], bytes: [UInt8], server: any Upstream, httpRequest: String?) async {
         guard !elements.isEmpty else {
             client.write(JSONRPCError.response(id: nil, code: JSONRPCError.invalidRequest, message: "Invalid Request: empty batch"))
             return
@@ -399,7 +302,7 @@ public final class SessionPipeline: Sendable {
                     message: "Invalid Request: id \(RequestKey(id).text) repeats an earlier request of this batch")))
                 continue
             }
-            switch route(element, bytes: nil, server: server, httpRequest: httpRequest) {
+            switch await route(element, bytes: nil, server: server, httpRequest: httpRequest) {
             case .forward(let message):
                 forwarded.append(message)
                 if element["method"] != nil, let id = element["id"], let upstreamID = state.withLock({ $0.forwardedIDs[RequestKey(id)] }) {
@@ -410,7 +313,7 @@ public final class SessionPipeline: Sendable {
             case .hold(let held):
                 // Answered on its own when decided, not in this batch's response.
                 hold(held, message: Array(JSONWriter.write(element).utf8), server: server)
-            case .drop, .mustWait: break
+            case .drop: break
             }
         }
         if !answers.isEmpty && !forwardedIDs.isEmpty {
@@ -421,27 +324,8 @@ public final class SessionPipeline: Sendable {
         } else if !answers.isEmpty {
             client.write(Array(JSONWriter.write(.array(answers)).utf8))
         }
-        if !forwarded.isEmpty { server.send(JSONRPCBatch.joining(forwarded)) }
+        if !forwarded.isEmpty { await server.send(JSONRPCBatch.joining(forwarded)) }
     }
-}
-
-/// Runs `operation` in the concurrency pool and blocks the calling thread until it is done.
-/// Only for the gateway's own reader threads, which are not part of the pool.
-func waitFor<Value: Sendable>(_ operation: @escaping @Sendable () async throws -> Value) throws -> Value {
-    let done = DispatchSemaphore(value: 0)
-    let result = Mutex<Result<Value, any Error>?>(nil)
-    Task {
-        let outcome: Result<Value, any Error>
-        do {
-            outcome = .success(try await operation())
-        } catch {
-            outcome = .failure(error)
-        }
-        result.withLock { $0 = outcome }
-        done.signal()
-    }
-    done.wait()
-    return try result.withLock { $0! }.get()
 }
 
 extension JSONReadError {

@@ -54,15 +54,3 @@ public protocol CounterLedger: Sendable {
 extension CounterLedger {
     public func endSession(_ session: String) {}
 }
-
-/// A ledger that can also work without suspending, blocking the calling thread instead: for
-/// gateways that handle each connection on a thread of their own, where a hop into Swift
-/// concurrency would cost more than the work. Never call these from a concurrency task.
-public protocol BlockingCounterLedger: CounterLedger {
-    /// ``CounterLedger/snapshot(of:)``, blocking.
-    func snapshotNow(of keys: [CounterKey]) throws -> [CounterKey: CounterAmount]
-    /// ``CounterLedger/reserve(_:)``, blocking.
-    func reserveNow(_ reservations: [CounterReservation]) throws -> CounterReservation?
-    /// ``CounterLedger/rollBack(_:)``, blocking.
-    func rollBackNow(_ reservations: [CounterReservation]) throws
-}

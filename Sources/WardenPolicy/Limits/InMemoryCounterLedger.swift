@@ -5,7 +5,7 @@ import Synchronization
 /// sessions, which never leave their process (``SessionLocalCounterLedger``).
 ///
 /// Once it holds more than 4096 counts, those of windows that have ended are dropped.
-public final class InMemoryCounterLedger: BlockingCounterLedger {
+public final class InMemoryCounterLedger: CounterLedger {
     private let counts = Mutex<[CounterKey: CounterAmount]>([:])
 
     public init() {}
@@ -49,17 +49,5 @@ public final class InMemoryCounterLedger: BlockingCounterLedger {
     /// Drops every count whose key matches.
     public func removeAll(where matches: (CounterKey) -> Bool) {
         counts.withLock { counts in counts = counts.filter { !matches($0.key) } }
-    }
-
-    public func snapshotNow(of keys: [CounterKey]) -> [CounterKey: CounterAmount] {
-        snapshot(of: keys)
-    }
-
-    public func reserveNow(_ reservations: [CounterReservation]) -> CounterReservation? {
-        reserve(reservations)
-    }
-
-    public func rollBackNow(_ reservations: [CounterReservation]) {
-        rollBack(reservations)
     }
 }

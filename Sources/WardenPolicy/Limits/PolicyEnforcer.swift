@@ -37,21 +37,6 @@ public struct PolicyEnforcer: Sendable {
         return Self.contentionDenial(contended)
     }
 
-    /// ``decide(_:now:)`` without suspending, for callers on threads of their own, when the
-    /// ledger can work that way; `nil` when it cannot (then use ``decide(_:now:)``).
-    public func decideNow(_ call: ToolCall, now: Date) throws -> Decision? {
-        guard let ledger = ledger as? any BlockingCounterLedger else { return nil }
-        let keys = policy.counterKeys(for: call, now: now)
-        var contended: CounterReservation?
-        for _ in 0..<max(maxAttempts, 1) {
-            let decision = policy.evaluate(call, counters: keys.isEmpty ? [:] : try ledger.snapshotNow(of: keys), now: now)
-            guard !decision.reservations.isEmpty else { return decision }
-            contended = try ledger.reserveNow(decision.reservations)
-            if contended == nil { return decision }
-        }
-        return Self.contentionDenial(contended)
-    }
-
     /// The decision for a call that lost the race for a counter every time it tried.
     private static func contentionDenial(_ contended: CounterReservation?) -> Decision {
         Decision(

@@ -60,28 +60,3 @@ public final class SessionLocalCounterLedger<Shared: CounterLedger>: CounterLedg
         (items.filter { key($0).scope == .session }, items.filter { key($0).scope != .session })
     }
 }
-
-extension SessionLocalCounterLedger: BlockingCounterLedger where Shared: BlockingCounterLedger {
-    public func snapshotNow(of keys: [CounterKey]) throws -> [CounterKey: CounterAmount] {
-        let (sessionKeys, sharedKeys) = Self.split(keys)
-        guard !sharedKeys.isEmpty else { return local.snapshot(of: sessionKeys) }
-        return local.snapshot(of: sessionKeys).merging(try shared.snapshotNow(of: sharedKeys)) { _, new in new }
-    }
-
-    public func reserveNow(_ reservations: [CounterReservation]) throws -> CounterReservation? {
-        let (sessionPart, sharedPart) = Self.split(reservations)
-        if let refused = local.reserve(sessionPart) { return refused }
-        guard !sharedPart.isEmpty else { return nil }
-        var kept = false
-        defer { if !kept { local.rollBack(sessionPart) } }  // the shared ledger refused, or failed
-        let refused = try shared.reserveNow(sharedPart)
-        kept = refused == nil
-        return refused
-    }
-
-    public func rollBackNow(_ reservations: [CounterReservation]) throws {
-        let (sessionPart, sharedPart) = Self.split(reservations)
-        local.rollBack(sessionPart)
-        if !sharedPart.isEmpty { try shared.rollBackNow(sharedPart) }
-    }
-}

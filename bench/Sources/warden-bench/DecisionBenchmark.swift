@@ -110,20 +110,20 @@ func runDecisionBenchmark(iterations: Int) async throws {
     report("evaluate, no regex", iterations, measureEvaluate(try makePolicy(withRegex: false), iterations))
     report("decide + reserve", iterations, try await measureEnforce(full, iterations))
     let sqliteIterations = max(1, iterations / 100)
-    report("decide + reserve, SQLite", sqliteIterations, try measureSQLite(full, sqliteIterations))
+    report("decide + reserve, SQLite", sqliteIterations, try await measureSQLite(full, sqliteIterations))
 }
 
-/// `decideNow` with the SQLite ledger, as `warden run` decides: one write transaction per call.
-func measureSQLite(_ policy: Policy, _ iterations: Int) throws -> Duration {
+/// `decide` with the SQLite ledger, as `warden run` decides: one write per call.
+func measureSQLite(_ policy: Policy, _ iterations: Int) async throws -> Duration {
     let folder = FileManager.default.temporaryDirectory.appending(path: "warden-bench-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: folder) }
     let enforcer = PolicyEnforcer(policy: policy, ledger: try SQLiteStore(path: folder.appending(path: "warden.db").path).counters)
     var allowed = 0
-    let duration = try ContinuousClock().measure {
-        for iteration in 0..<iterations where try enforcer.decideNow(calls[iteration % toolCount], now: now)?.outcome == .allow {
-            allowed += 1
-        }
+    let start = ContinuousClock.now
+    for iteration in 0..<iterations where try await enforcer.decide(calls[iteration % toolCount], now: now).outcome == .allow {
+        allowed += 1
     }
+    let duration = ContinuousClock.now - start
     precondition(allowed == iterations)
     return duration
 }

@@ -135,27 +135,22 @@ final class AggregateSession: Sendable {
     private func listTools(id: JSONValue, timeout: Duration) async -> [UInt8] {
         var tools: [JSONValue] = []
         for (name, member) in members {
-            var cursor: JSONValue?
-            var pages = 0
-            repeat {
+            await ToolListPages.forEach { cursor in
                 let requestID = JSONValue.string("warden-aggregate-\(ownRequests.add(1, ordering: .relaxed).newValue)")
-                let request: JSONValue = [
-                    "jsonrpc": "2.0", "id": requestID, "method": "tools/list", "params": cursor.map { ["cursor": $0] } ?? [:],
-                ]
+                let request: JSONValue = ["jsonrpc": "2.0", "id": requestID, "method": "tools/list", "params": ToolListPages.params(cursor: cursor)]
                 let answer = await member.exchange(
                     [Array(JSONWriter.write(request).utf8)], requests: [(RequestKey(requestID), requestID)], timeout: timeout)[0]
                 guard let result = (try? JSONReader.parse(answer))?["result"], case .array(let page)? = result["tools"] else {
                     logger.warning("a server's tools are left out of the aggregated list: it did not list them", metadata: ["server": "\(name)"])
-                    break
+                    return nil
                 }
                 for case .object(var tool) in page {
                     guard case .string(let original)? = tool["name"] else { continue }
                     tool.set("name", to: .string(name + separator + original))
                     tools.append(.object(tool))
                 }
-                cursor = result["nextCursor"].flatMap { $0 == .null ? nil : $0 }
-                pages += 1
-            } while cursor != nil && pages < 1000
+                return result
+            }
         }
         return Self.result(id: id, ["tools": .array(tools)])
     }

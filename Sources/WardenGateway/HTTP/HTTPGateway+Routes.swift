@@ -157,8 +157,8 @@ extension HTTPGateway {
                 audit.record(record)
                 metrics.observe(record)
             }
-            let code = error.isAmbiguityRatherThanSyntax ? JSONRPCError.invalidRequest : JSONRPCError.parseError
-            throw MCPHTTPError(.badRequest, code == JSONRPCError.parseError ? "Parse error: \(error)" : "Invalid Request: \(error)", code: code)
+            let refusal = UnreadableMessage(error)
+            throw MCPHTTPError(.badRequest, refusal.message, code: refusal.code)
         }
         if value.arrayValue?.isEmpty == true { throw MCPHTTPError(.badRequest, "Invalid Request: empty batch") }
         return (value, body)

@@ -306,16 +306,14 @@ extension HTTPGateway {
         // Every feature a caller may answer through `input_required` rounds is declared, so that
         // servers use them; each request tells whether its own caller can, and is refused if not.
         let capabilities: JSONValue = ["sampling": [:], "elicitation": [:], "roots": [:]]
-        let initialize: JSONValue = [
-            "jsonrpc": "2.0", "id": "warden-initialize", "method": "initialize",
-            "params": ["protocolVersion": .string(ProtocolVersions.latestWithHandshake), "capabilities": capabilities, "clientInfo": ["name": "warden", "version": "stateless"]],
-        ]
+        let initialize = MCPHandshake.initialize(
+            id: "warden-initialize", protocolVersion: ProtocolVersions.latestWithHandshake, capabilities: capabilities, role: "stateless")
         let answer = await opening.exchange(initialize, timeout: timeout)
         guard let result = answer.flatMap({ try? JSONReader.parse($0) })?["result"] else {
             opening.close()
             throw HTTPGateway.UnsupportedConfiguration(description: "\(servers.map(\.name).joined(separator: ", ")) did not accept initialize")
         }
-        _ = await opening.exchange(["jsonrpc": "2.0", "method": "notifications/initialized"], timeout: timeout)
+        _ = await opening.exchange(MCPHandshake.initialized, timeout: timeout)
         return StatelessSession(target: target, capabilities: result["capabilities"] ?? [:])
     }
 

@@ -128,13 +128,7 @@ final class SharedServer: Sendable {
 
     /// Initializes the server with Warden's own `initialize`, at most `startTimeout`.
     private func handshake(_ process: ServerProcess) async throws -> JSONValue {
-        let initialize: JSONValue = [
-            "jsonrpc": "2.0", "id": .string(Self.handshakeID), "method": "initialize",
-            "params": [
-                "protocolVersion": "2025-06-18", "capabilities": [:],
-                "clientInfo": ["name": "warden", "version": "shared"],
-            ],
-        ]
+        let initialize = MCPHandshake.initialize(id: .string(Self.handshakeID), protocolVersion: "2025-06-18", role: "shared")
         let timeout = configuration.startTimeout
         let timer = Task {
             try await Task.sleep(for: timeout)
@@ -146,7 +140,7 @@ final class SharedServer: Sendable {
             Task { await process.send(Array(JSONWriter.write(initialize).utf8)) }
         }
         guard let result = response["result"] else { throw OwnRequestError(description: "the server refused initialize") }
-        await process.send(Array(JSONWriter.write(["jsonrpc": "2.0", "method": "notifications/initialized"]).utf8))
+        await process.send(Array(JSONWriter.write(MCPHandshake.initialized).utf8))
         return result
     }
 

@@ -138,19 +138,15 @@ extension SessionPipeline {
 
     /// Lists every page of the server's tools with Warden's own requests.
     func listAllTools(server: any Upstream) async throws {
-        var cursor: JSONValue?
-        var pages = 0
-        repeat {
-            let params: JSONValue = cursor.map { ["cursor": $0] } ?? [:]
-            let response = try await request("tools/list", params: params, server: server)
+        try await ToolListPages.forEach { cursor in
+            let response = try await request("tools/list", params: ToolListPages.params(cursor: cursor), server: server)
             guard let result = response["result"] else {
                 throw OwnRequestError(description: "the server answered tools/list with an error")
             }
             let page = ToolListFilter(result: result) { _ in true }
             state.withLock { $0.remember(page.tools) }
-            cursor = result["nextCursor"].flatMap { $0 == .null ? nil : $0 }
-            pages += 1
-        } while cursor != nil && pages < 1000
+            return result
+        }
         state.withLock { $0.toolsComplete = true }
     }
 

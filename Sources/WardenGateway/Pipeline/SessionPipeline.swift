@@ -114,14 +114,11 @@ public final class SessionPipeline: Sendable {
         do {
             value = try JSONReader.parse(bytes, configuration: .init(maxDepth: configuration.maxDepth))
         } catch {
-            let code = error.isAmbiguityRatherThanSyntax ? JSONRPCError.invalidRequest : JSONRPCError.parseError
-            let name = code == JSONRPCError.parseError ? "Parse error" : "Invalid Request"
+            let refusal = UnreadableMessage(error)
             logger.warning("refused a client message", metadata: ["reason": "\(error)"])
-            // A message that is well-formed but ambiguous (duplicate keys, too deep) still has
-            // a readable id, which its error carries; a syntax error's id cannot be trusted.
             let envelope = EnvelopeScanner.envelope(of: bytes)
             auditRefusedCall(envelope, because: "\(error)", httpRequest: httpRequest)
-            client.write(JSONRPCError.response(id: code == JSONRPCError.invalidRequest ? envelope.id : nil, code: code, message: "\(name): \(error)"))
+            client.write(JSONRPCError.response(id: refusal.hasReadableID ? envelope.id : nil, code: refusal.code, message: refusal.message))
             return
         }
         if case .array(let elements) = value {
@@ -325,16 +322,5 @@ public final class SessionPipeline: Sendable {
             client.write(Array(JSONWriter.write(.array(answers)).utf8))
         }
         if !forwarded.isEmpty { await server.send(JSONRPCBatch.joining(forwarded)) }
-    }
-}
-
-extension JSONReadError {
-    /// Duplicate keys, nesting and encoding problems make a message ambiguous (Invalid
-    /// Request); anything else is a syntax error (Parse error).
-    var isAmbiguityRatherThanSyntax: Bool {
-        switch kind {
-        case .duplicateKey, .tooDeep, .invalidUTF8, .byteOrderMark, .invalidUnicodeEscape: true
-        default: false
-        }
     }
 }

@@ -19,13 +19,15 @@ protocol ClientSession: AnyObject, Sendable {
 extension HTTPSession: ClientSession {
     func exchange(_ posted: PostedMessages, streaming: Bool, timeout: Duration, httpRequest: String) async -> [ResponseSlot.Outcome] {
         guard !posted.requests.isEmpty else {
-            send(posted.messages, httpRequest: httpRequest)
+            send(posted.messages, parsed: posted.admitted, httpRequest: httpRequest)
             return []
         }
         if streaming {
-            return await exchangeStreaming(posted.messages, requests: posted.requests, timeout: timeout, httpRequest: httpRequest)
+            return await exchangeStreaming(
+                posted.messages, parsed: posted.admitted, requests: posted.requests, timeout: timeout, httpRequest: httpRequest)
         }
-        return await exchange(posted.messages, requests: posted.requests, timeout: timeout, httpRequest: httpRequest).map(ResponseSlot.Outcome.answer)
+        return await exchange(posted.messages, parsed: posted.admitted, requests: posted.requests, timeout: timeout, httpRequest: httpRequest)
+            .map(ResponseSlot.Outcome.answer)
     }
 }
 

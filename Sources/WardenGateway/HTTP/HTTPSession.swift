@@ -117,18 +117,27 @@ final class HTTPSession: MessageSink {
     /// behind every message handed over before. The elements of a client's batch are sent one
     /// by one, so that servers without batch support serve them too; the HTTP response
     /// gathers their answers.
-    func send(_ messages: [[UInt8]], httpRequest: String? = nil) {
-        guard let work = handOver(messages, httpRequest: httpRequest) else { return }
+    /// `parsed`, when given, holds what each message is, read already (a POST's body): it is
+    /// not read again.
+    func send(_ messages: [[UInt8]], parsed: [JSONValue]? = nil, httpRequest: String? = nil) {
+        guard let work = handOver(messages, parsed: parsed, httpRequest: httpRequest) else { return }
         inbound.enqueue(work)
     }
 
     /// The pipeline's handling of `messages`, in order; `nil` once the session has ended.
-    private func handOver(_ messages: [[UInt8]], httpRequest: String?) -> InboundQueue.Work? {
+    private func handOver(_ messages: [[UInt8]], parsed: [JSONValue]?, httpRequest: String?) -> InboundQueue.Work? {
         let target = state.withLock { state in
             state.lastUsed = .now
             return state.closed ? nil : (state.gateway, state.upstream)
         }
         guard let (gateway, server) = target, let gateway, let server else { return nil }
+        if let parsed {
+            return {
+                for (value, message) in zip(parsed, messages) {
+                    await gateway.handleClientMessage(value, bytes: message, server: server, httpRequest: httpRequest)
+                }
+            }
+        }
         return {
             for message in messages { await gateway.handleClientLine(.message(message), server: server, httpRequest: httpRequest) }
         }
@@ -138,9 +147,10 @@ final class HTTPSession: MessageSink {
     /// Requests the server does not answer in time, or that the session could not send, get
     /// a JSON-RPC error instead.
     func exchange(
-        _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, httpRequest: String? = nil
+        _ messages: [[UInt8]], parsed: [JSONValue]? = nil, requests: [(key: RequestKey, id: JSONValue)], timeout: Duration,
+        httpRequest: String? = nil
     ) async -> [[UInt8]] {
-        switch await start(messages, requests: requests, whenHeld: .waits, timeout: timeout, httpRequest: httpRequest) {
+        switch await start(messages, parsed: parsed, requests: requests, whenHeld: .waits, timeout: timeout, httpRequest: httpRequest) {
         case .refused(let answers): return answers
         case .registered(let slots):
             var answers: [[UInt8]] = []
@@ -153,9 +163,10 @@ final class HTTPSession: MessageSink {
     /// for each request, what comes first, its answer or, for a call held for approval, the
     /// stream of the messages about it, ending with its answer.
     func exchangeStreaming(
-        _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], timeout: Duration, httpRequest: String? = nil
+        _ messages: [[UInt8]], parsed: [JSONValue]? = nil, requests: [(key: RequestKey, id: JSONValue)], timeout: Duration,
+        httpRequest: String? = nil
     ) async -> [ResponseSlot.Outcome] {
-        switch await start(messages, requests: requests, whenHeld: .streams, timeout: timeout, httpRequest: httpRequest) {
+        switch await start(messages, parsed: parsed, requests: requests, whenHeld: .streams, timeout: timeout, httpRequest: httpRequest) {
         case .refused(let answers): return answers.map(ResponseSlot.Outcome.answer)
         case .registered(let slots):
             var outcomes: [ResponseSlot.Outcome] = []
@@ -168,11 +179,11 @@ final class HTTPSession: MessageSink {
     /// being handed over): the slots where the answers will arrive, or the answers refusing
     /// the requests (nothing is sent then).
     private func start(
-        _ messages: [[UInt8]], requests: [(key: RequestKey, id: JSONValue)], whenHeld: ResponseSlot.WhenHeld, timeout: Duration,
-        httpRequest: String?
+        _ messages: [[UInt8]], parsed: [JSONValue]? = nil, requests: [(key: RequestKey, id: JSONValue)], whenHeld: ResponseSlot.WhenHeld,
+        timeout: Duration, httpRequest: String?
     ) async -> Registration {
         let registration = register(requests, timeout: timeout, whenHeld: whenHeld)
-        if case .registered = registration, let work = handOver(messages, httpRequest: httpRequest) { await inbound.run(work) }
+        if case .registered = registration, let work = handOver(messages, parsed: parsed, httpRequest: httpRequest) { await inbound.run(work) }
         return registration
     }
 
@@ -341,21 +352,25 @@ final class HTTPSession: MessageSink {
             for element in elements { _ = write(Array(JSONWriter.write(element).utf8)) }
             return true
         }
-        if let id = envelope.id, !envelope.hasMethod {
-            let slot = state.withLock { $0.waiting.removeValue(forKey: RequestKey(id)) }
-            if let slot {
-                slot.deliver(message)
-                refuse(slot.takeUnaskedRequests(), because: "The call was answered before its caller was asked")
-            } else {
-                logger.debug("dropped an answer no request is waiting for", metadata: ["id": "\(RequestKey(id).text)"])
-            }
-            return true
-        }
+        if let id = envelope.id, !envelope.hasMethod { return answer(message, to: id, key: RequestKey(id)) }
         guard hasBackChannel else {
             askStatelessCaller(message, envelope: envelope)
             return true
         }
         return stream.push(message)
+    }
+
+    /// An answer goes to the POST that carried its request.
+    @discardableResult
+    func answer(_ message: [UInt8], to id: JSONValue, key: RequestKey) -> Bool {
+        if answersOnStream { return stream.push(message) }
+        if let slot = state.withLock({ $0.waiting.removeValue(forKey: key) }) {
+            slot.deliver(message)
+            refuse(slot.takeUnaskedRequests(), because: "The call was answered before its caller was asked")
+        } else {
+            logger.debug("dropped an answer no request is waiting for", metadata: ["id": "\(key.text)"])
+        }
+        return true
     }
 
     /// A session serving stateless requests has no stream to send the server's requests on:

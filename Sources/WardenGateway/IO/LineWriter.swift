@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 public import WardenJSON
+public import WardenMCP
 public import WardenStore
 
 #if canImport(Glibc)
@@ -37,6 +38,12 @@ public protocol MessageSink: Sendable {
     /// When the client side stops waiting for the answer to request `id`; `nil` when it has
     /// no deadline (or no longer waits).
     func deadline(of id: JSONValue) -> ContinuousClock.Instant?
+
+    /// Delivers `message`, the answer to the client's request `id` (whose key is `key`): to
+    /// whoever waits for it where the transport has such a place (an HTTP POST), without
+    /// reading the message again to find its id.
+    @discardableResult
+    func answer(_ message: [UInt8], to id: JSONValue, key: RequestKey) -> Bool
 }
 
 extension MessageSink {
@@ -52,6 +59,12 @@ extension MessageSink {
     func awaitingDecision(_ id: JSONValue, approval: Approval) {}
 
     func deadline(of id: JSONValue) -> ContinuousClock.Instant? { nil }
+
+    /// Writes the answer as any other message.
+    @discardableResult
+    public func answer(_ message: [UInt8], to id: JSONValue, key: RequestKey) -> Bool {
+        write(message)
+    }
 }
 
 /// Writes newline-terminated messages to a file descriptor, whole and one at a time, from

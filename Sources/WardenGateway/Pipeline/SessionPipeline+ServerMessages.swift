@@ -46,9 +46,8 @@ extension SessionPipeline {
         guard case .array(let elements) = value else {
             switch await route(serverMessage: value, held: &held) {
             case .forward: client.write(bytes)
-            case .answer(let id):
-                client.write(Self.renamed(bytes, as: id) ?? Self.encode(value, as: id))
-            case .replace(let replacement, let id): client.write(Self.encode(replacement, as: id))
+            case .answer(let id): client.answer(Self.renamed(bytes, as: id) ?? Self.encode(value, as: id), to: id.value, key: id.key)
+            case .replace(let replacement, let id): client.answer(Self.encode(replacement, as: id), to: id.value, key: id.key)
             case .drop: break
             }
             // A single response to a batched request: the held answers follow as their own batch.

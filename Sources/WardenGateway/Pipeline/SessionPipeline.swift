@@ -121,6 +121,12 @@ public final class SessionPipeline: Sendable {
             client.write(JSONRPCError.response(id: refusal.hasReadableID ? envelope.id : nil, code: refusal.code, message: refusal.message))
             return
         }
+        await handleClientMessage(value, bytes: bytes, server: server, httpRequest: httpRequest)
+    }
+
+    /// ``handleClientLine(_:server:httpRequest:)`` for a message the transport has already
+    /// read (an HTTP POST's body): `value` is what `bytes` holds.
+    func handleClientMessage(_ value: JSONValue, bytes: [UInt8], server: any Upstream, httpRequest: String? = nil) async {
         if case .array(let elements) = value {
             await handleClientBatch(elements, bytes: bytes, server: server, httpRequest: httpRequest)
             return

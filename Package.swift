@@ -97,8 +97,13 @@ let package = Package(
             path: "bench/Sources/warden-bench",
             swiftSettings: swiftSettings
         ),
-        // Helpers shared by the test targets: an in-memory store, a seeded generator.
-        .target(name: "WardenTesting", dependencies: ["WardenPolicy", "WardenStore"], swiftSettings: swiftSettings),
+        // Helpers shared by the test targets: an in-memory store, a fake upstream and a recording
+        // client for the session pipeline, a test clock, a seeded generator.
+        .target(
+            name: "WardenTesting",
+            dependencies: ["WardenJSON", "WardenPolicy", "WardenMCP", "WardenStore", "WardenGateway"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "WardenJSONTests", dependencies: ["WardenJSON", "WardenTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WardenPolicyTests",
@@ -114,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "WardenGatewayTests",
             dependencies: [
-                "WardenGateway", "WardenPolicy", "WardenJSON", "WardenStore",
+                "WardenGateway", "WardenPolicy", "WardenJSON", "WardenMCP", "WardenStore", "WardenTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

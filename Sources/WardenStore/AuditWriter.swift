@@ -40,18 +40,21 @@ public final class AuditWriter: Sendable {
     public var lastCheckpoint: AuditCheckpoint? { checkpoints?.last }
 
     /// Writes everything queued so far, then a checkpoint of the new head. A batch taken
-    /// from the queue is written even if the caller is cancelled meanwhile (the store
-    /// refuses work from cancelled tasks).
+    /// from the queue, and its checkpoint, are written even if the caller is cancelled
+    /// meanwhile (the store refuses work from cancelled tasks).
     public func flush() async {
         let batch = queue.withLock { queue in
             defer { queue.removeAll() }
             return queue
         }
         guard !batch.isEmpty else { return }
-        let log = log
-        switch await Task(operation: { try await log.append(batch) }).result {
-        case .success(let head):
-            if let head, let checkpoints { await checkpoints.write(head) }
+        let (log, checkpoints) = (log, checkpoints)
+        let written = Task {
+            if let head = try await log.append(batch), let checkpoints { await checkpoints.write(head) }
+        }
+        switch await written.result {
+        case .success:
+            break
         case .failure(let error):
             queue.withLock { $0.insert(contentsOf: batch, at: 0) }
             onError(error)

@@ -75,6 +75,19 @@ import WardenJSON
         #expect(try AuditCheckpoint.read(from: head).sequence == 5)
     }
 
+    @Test func aCancelledWriterStillWritesTheCheckpointOfItsLastBatch() async throws {
+        let path = temporaryDatabasePath()
+        let store = try SQLiteStore(path: path)
+        let writer = AuditWriter(log: store.audit, checkpoints: AuditCheckpointing()) { error in Issue.record("\(error)") }
+        writer.record(record("t0"))
+        await writer.flush()
+        let running = Task { await writer.run(interval: .seconds(60)) }
+        for index in 1..<5 { writer.record(record("t\(index)")) }
+        running.cancel()
+        await running.value
+        #expect(try AuditCheckpoint.read(from: AuditCheckpoint.path(besideDatabase: path)).sequence == 5)
+    }
+
     @Test func disabledCheckpointsWriteNoFile() async throws {
         let (_, writer, path) = try await written(2, checkpoints: AuditCheckpointing(isEnabled: false))
         #expect(writer.checkpointPath == nil)

@@ -90,7 +90,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "warden", dependencies: ["WardenCLI", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: swiftSettings),
+        .executableTarget(name: "warden", dependencies: ["WardenCLI"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "warden-bench",
             dependencies: ["WardenJSON", "WardenPolicy", "WardenStore"],

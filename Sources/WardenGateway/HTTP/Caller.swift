@@ -1,4 +1,3 @@
-import Foundation
 import WardenPolicy
 import WardenStore
 
@@ -36,12 +35,17 @@ struct Caller: Sendable {
         servers?.contains(server) ?? true
     }
 
-    /// The bearer token of an `Authorization` header value, if it is one.
+    /// The bearer token of an `Authorization` header value, if it is one: the scheme
+    /// `Bearer` in any case, then the token, spaces and tabs around it ignored.
     static func bearerToken(in header: String?) -> String? {
         guard let header else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let token = parts[1].trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let bytes = header.utf8.drop(while: isBlank)
+        let scheme = bytes.prefix(while: { !isBlank($0) })
+        // ASCII letters compared without their case bit (0x20).
+        guard scheme.count == 6, scheme.elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }) else { return nil }
+        var token = bytes.dropFirst(6).drop(while: isBlank)
+        while let last = token.last, isBlank(last) { token = token.dropLast() }
+        return token.isEmpty ? nil : String(decoding: token, as: UTF8.self)
     }
 }

@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 import WardenStore
 
 /// The gateway's Prometheus metrics, served at `/metrics`.
@@ -9,6 +10,20 @@ final class GatewayMetrics: Sendable {
     private let connections: Gauge
     private let refusedConnections: Counter
     private let added: DurationHistogram
+    /// The series `observe` counts into, found once each: the registry's own lookup builds and
+    /// checks the labels every time.
+    private let series = Mutex(Series())
+
+    private struct Series {
+        var decisions: [DecisionLabels: Counter] = [:]
+        var upstream: [String: DurationHistogram] = [:]
+    }
+
+    private struct DecisionLabels: Hashable {
+        var server: String
+        var tool: String
+        var decision: String
+    }
     private static let buckets: [Duration] = [
         .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
         .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100),
@@ -62,13 +77,20 @@ final class GatewayMetrics: Sendable {
     /// them, so they are finitely many). Every other call (an unknown tool, invalid parameters,
     /// a tools list that could not be read) is counted under ``unknownTool``.
     func observe(_ record: AuditRecord) {
-        let server = record.server ?? ""
-        let tool = record.rule != nil ? record.tool ?? "" : Self.unknownTool
-        registry.makeCounter(descriptor: Self.decisions, labels: [("server", server), ("tool", tool), ("decision", record.decision)])
-            .increment()
+        let labels = DecisionLabels(server: record.server ?? "", tool: record.rule != nil ? record.tool ?? "" : Self.unknownTool, decision: record.decision)
+        let (decisions, upstream) = series.withLock { series in
+            let decisions = series.decisions[labels] ?? registry.makeCounter(
+                descriptor: Self.decisions, labels: [("server", labels.server), ("tool", labels.tool), ("decision", labels.decision)])
+            series.decisions[labels] = decisions
+            guard record.latencyMilliseconds != nil else { return (decisions, nil as DurationHistogram?) }
+            let upstream = series.upstream[labels.server] ?? registry.makeDurationHistogram(
+                descriptor: Self.upstream, labels: [("server", labels.server)], buckets: Self.buckets)
+            series.upstream[labels.server] = upstream
+            return (decisions, upstream)
+        }
+        decisions.increment()
         if let milliseconds = record.latencyMilliseconds {
-            registry.makeDurationHistogram(descriptor: Self.upstream, labels: [("server", server)], buckets: Self.buckets)
-                .record(.nanoseconds(Int64(milliseconds * 1_000_000)))
+            upstream?.record(.nanoseconds(Int64(milliseconds * 1_000_000)))
         }
     }
 

@@ -43,7 +43,7 @@ public enum JSONWriter {
         // Most strings need no escape: they are copied whole, from their contiguous UTF-8 when they have it.
         let copied =
             string.utf8.withContiguousStorageIfAvailable { bytes in
-                guard !bytes.contains(where: needsEscape) else { return false }
+                guard !needsEscape(UnsafeRawBufferPointer(bytes)) else { return false }
                 output.append(contentsOf: bytes)
                 return true
             } ?? false
@@ -71,6 +71,28 @@ public enum JSONWriter {
     /// Whether a byte of a string must be escaped in JSON text.
     private static func needsEscape(_ byte: UInt8) -> Bool {
         byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+    }
+
+    /// Whether any byte of `bytes` must be escaped, eight bytes at a time.
+    private static func needsEscape(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        /// Whether some byte of `word` is below `limit` (at most 0x80). Subtracting sets the
+        /// high bit of the lowest such byte; a borrow can only set others above it.
+        func hasByte(below limit: UInt64, in word: UInt64) -> Bool {
+            (word &- ones &* limit) & ~word & highBits != 0
+        }
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            let word = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+            if hasByte(below: 0x20, in: word) || hasByte(below: 1, in: word ^ (ones &* UInt64(UInt8(ascii: "\""))))
+                || hasByte(below: 1, in: word ^ (ones &* UInt64(UInt8(ascii: "\\"))))
+            {
+                return true
+            }
+            offset += 8
+        }
+        return bytes[offset...].contains(where: needsEscape)
     }
 
     /// The lowercase hexadecimal digit of a value under 16.

@@ -178,21 +178,38 @@ public enum AuditLog {
 
     /// The hash of an entry.
     static func hash(sequence: Int64, recordText: String, previousHash: String) -> String {
-        Digest.sha256(Array("\(previousHash)\n\(sequence)\n\(recordText)".utf8))
+        var message = hashedPrefix(sequence: sequence, previousHash: previousHash)
+        message.append(contentsOf: recordText.utf8)
+        return Digest.sha256(message)
     }
 
-    /// `records` as the rows that follow `head`, chained, for a store to append.
+    /// What an entry's hash covers before its record text: `previousHash\nsequence\n`.
+    private static func hashedPrefix(sequence: Int64, previousHash: String) -> [UInt8] {
+        var message: [UInt8] = []
+        message.reserveCapacity(1024)  // room for most records after it
+        message.append(contentsOf: previousHash.utf8)
+        message.append(UInt8(ascii: "\n"))
+        message.append(contentsOf: String(sequence).utf8)
+        message.append(UInt8(ascii: "\n"))
+        return message
+    }
+
+    /// `records` as the rows that follow `head`, chained, for a store to append. Each record's
+    /// text is written straight after its hash's prefix, so it is hashed where it was written.
     public static func chain(_ records: [AuditRecord], after head: Head) -> [Row] {
         var sequence = head.sequence
         var previousHash = head.hash
         return records.map { record in
             sequence += 1
-            let text = JSONWriter.write(record.json)
-            let hash = hash(sequence: sequence, recordText: text, previousHash: previousHash)
+            let time = Timestamp.text(of: record.time)
+            var message = hashedPrefix(sequence: sequence, previousHash: previousHash)
+            let textStart = message.count
+            record.writeText(time: time, to: &message)
+            let hash = Digest.sha256(message)
             defer { previousHash = hash }
             return Row(
-                sequence: sequence, time: Timestamp.text(of: record.time), recordText: text, previousHash: previousHash, hash: hash,
-                tool: record.tool, decision: record.decision, identity: record.identity)
+                sequence: sequence, time: time, recordText: String(decoding: message[textStart...], as: UTF8.self),
+                previousHash: previousHash, hash: hash, tool: record.tool, decision: record.decision, identity: record.identity)
         }
     }
 

@@ -92,33 +92,12 @@ public struct AuditRecord: Sendable, Equatable {
 
     static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
-    /// The record as a JSON object with keys in a fixed order; absent fields are left out.
+    /// The record as a JSON object with keys in a fixed order (``writeFields(time:to:)``);
+    /// absent fields are left out.
     public var json: JSONValue {
-        var members: [JSONObject.Member] = [.init(key: "time", value: .string(Timestamp.text(of: time)))]
-        func add(_ key: String, _ value: String?) {
-            if let value { members.append(.init(key: key, value: .string(value))) }
-        }
-        add("request_id", requestID)
-        add("identity", identity)
-        add("grant", grant)
-        add("session", session)
-        add("server", server)
-        add("method", method)
-        add("tool", tool)
-        add("decision", decision)
-        add("rule", rule)
-        add("message", message)
-        members.append(.init(key: "argument_keys", value: .array(argumentKeys.map(JSONValue.string))))
-        add("arguments_hash", argumentsHash)
-        if let arguments { members.append(.init(key: "arguments", value: arguments)) }
-        add("upstream_status", upstreamStatus)
-        if let latencyMilliseconds {
-            members.append(.init(key: "latency_ms", value: .number(JSONNumber(uncheckedText: Timestamp.milliseconds(latencyMilliseconds)))))
-        }
-        add("policy_hash", policyHash)
-        add("http_request_id", httpRequestID)
-        add("approval", approval)
-        return .object(JSONObject(members))
+        var collector = MemberCollector()
+        writeFields(time: Timestamp.text(of: time), to: &collector)
+        return .object(JSONObject(collector.members))
     }
 
     /// Reads a record written by ``json``.

@@ -14,7 +14,7 @@ public enum Secrets {
 
     /// What a store keeps of a secret: its SHA-256, hex.
     public static func hash(_ secret: String) -> String {
-        Digest.sha256(Array(secret.utf8))
+        Digest.sha256(secret.utf8)
     }
 
     /// `bytes` random bytes from the system's secure generator, as unpadded base64url.

@@ -70,7 +70,7 @@ final class HTTPSession: MessageSink {
             $0.upstream = server
         }
         Task {
-            let status = await gateway.serve(server)
+            let status = await gateway.serve(server, on: EventLoopTaskExecutor(server.eventLoop))
             self.close()
             ended(self, status)
         }

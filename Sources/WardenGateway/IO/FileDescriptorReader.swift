@@ -7,10 +7,9 @@ import Glibc
 import Darwin
 #endif
 
-/// Reads `warden run`'s standard input on a thread of its own. Standard input may be a
-/// regular file or `/dev/null`, which an event loop cannot watch (server processes' pipes
-/// are read on NIO's event loops instead, see ``ServerProcess``); blocking reads there never
-/// occupy the Swift concurrency pool.
+/// Reads `warden run`'s standard input on a thread of its own when it is a regular file or
+/// `/dev/null`, which an event loop cannot watch (pipes are read on NIO's event loops, see
+/// ``ClientInput``); blocking reads there never occupy the Swift concurrency pool.
 enum FileDescriptorReader {
     /// The lines read from `descriptor`, in order, until end of file (or a read error).
     static func lines(of descriptor: Int32, maxLineLength: Int, chunkSize: Int = 64 * 1024) -> MessageQueue {

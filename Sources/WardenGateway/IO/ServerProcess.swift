@@ -16,7 +16,9 @@ final class ServerProcess: Upstream {
     /// The process id.
     let processIdentifier: Int32
     let messages: MessageQueue
-    /// The pipes to the process, once registered with an event loop.
+    /// The event loop that reads and writes the process's pipes.
+    let eventLoop: any EventLoop
+    /// The pipes to the process, once registered with `eventLoop`.
     private let channel: EventLoopFuture<any Channel>
     /// `channel`'s value once registered: sending need not ask the future each time.
     private let registered = Mutex<(any Channel)?>(nil)
@@ -93,7 +95,9 @@ final class ServerProcess: Upstream {
         self.processIdentifier = process.processIdentifier
         self.messages = messages
         self.exit = exit
-        self.channel = NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        self.eventLoop = eventLoop
+        self.channel = NIOPipeBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -1,4 +1,4 @@
-public import WardenMCP
+import WardenMCP
 
 /// A session's server, whatever reaches it: a child process's stdin and stdout, a shared
 /// process, or a remote server over Streamable HTTP or HTTP+SSE. The session pipeline sends

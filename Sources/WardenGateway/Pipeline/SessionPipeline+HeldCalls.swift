@@ -120,7 +120,7 @@ extension SessionPipeline {
             return
         }
         // Dated when the call was decided, with the grant it was decided under: a grant
-        // revoked or rotated since then cancels the approval (see `ApprovalStore.create`).
+        // revoked or rotated since then cancels the approval (see `ApprovalStore/create(_:)`).
         let now = held.record.time
         let pending = Approval(
             id: "", server: configuration.serverName, tool: held.call.tool, identity: held.call.identity.name,

@@ -77,6 +77,7 @@ public final class RecordingSink: MessageSink {
         state.value.deadlines[JSONWriter.write(id)]
     }
 
+    @discardableResult
     private func record(_ event: Event) -> Bool {
         state.change { state in
             guard !state.gone else { return false }

@@ -1,6 +1,7 @@
 import Testing
 import WardenJSON
 import WardenMCP
+import WardenStore
 import WardenTesting
 
 @testable import WardenGateway

@@ -9,9 +9,9 @@ import WardenStore
 /// One MCP session of the HTTP gateway, in front of a stdio server of its own.
 ///
 /// The policing is the session pipeline's: the session feeds it the client's messages (one
-/// at a time, in order, see ``InboundQueue``) and receives what it sends to the client. Answers go to the POST that carried their request; everything else the
-/// server sends (requests, notifications) goes to the session's GET stream, or waits there
-/// for one to open.
+/// at a time, in order, see ``InboundQueue``) and receives what it sends to the client.
+/// Answers go to the POST that carried their request; everything else the server sends
+/// (requests, notifications) goes to the session's GET stream, or waits there for one to open.
 final class HTTPSession: MessageSink {
     /// The `Mcp-Session-Id`: 256 random bits, hex.
     let id: String
@@ -70,7 +70,7 @@ final class HTTPSession: MessageSink {
             $0.upstream = server
         }
         Task {
-            let status = await gateway.serve(server, on: EventLoopTaskExecutor(server.eventLoop))
+            let status = await gateway.serve(server)
             self.close()
             ended(self, status)
         }

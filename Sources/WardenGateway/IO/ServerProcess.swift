@@ -18,6 +18,9 @@ final class ServerProcess: Upstream {
     let messages: MessageQueue
     /// The event loop that reads and writes the process's pipes.
     let eventLoop: any EventLoop
+    /// `eventLoop` as a task executor: tasks that prefer it run where the pipes are read and
+    /// written, with no hand-over between threads.
+    let executor: EventLoopTaskExecutor
     /// The pipes to the process, once registered with `eventLoop`.
     private let channel: EventLoopFuture<any Channel>
     /// `channel`'s value once registered: sending need not ask the future each time.
@@ -97,6 +100,7 @@ final class ServerProcess: Upstream {
         self.exit = exit
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         self.eventLoop = eventLoop
+        self.executor = EventLoopTaskExecutor(eventLoop)
         self.channel = NIOPipeBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in

@@ -61,7 +61,7 @@ final class SharedServer: Sendable {
     /// process exits (see ``SharedUpstream/ending``). Starts the process if it is not running.
     func attach() -> SharedUpstream {
         let (upstream, start) = state.withLock { state -> (SharedUpstream, Bool) in
-            let upstream = SharedUpstream(member: state.nextMember, server: self)
+            let upstream = SharedUpstream(member: state.nextMember, server: self, serverName: configuration.serverName)
             state.members[state.nextMember] = Member(upstream: upstream)
             state.nextMember += 1
             guard case .idle = state.phase else { return (upstream, false) }
@@ -155,8 +155,7 @@ final class SharedServer: Sendable {
         }
         handshake?.resume(throwing: OwnRequestError(description: "the server exited"))
         for (member, message) in waiting {
-            let answer = LineFramer.Line.undelivered(EnvelopeScanner.envelope(of: message), server: configuration.serverName, because: undelivered)
-            if let target = members[member], let answer { target.upstream.deliver(answer) }
+            members[member]?.upstream.mailbox.fail(EnvelopeScanner.envelope(of: message), because: undelivered)
         }
         for member in members.values { member.upstream.end(.serverExited(status)) }
     }
@@ -226,7 +225,7 @@ final class SharedServer: Sendable {
             result.set("protocolVersion", to: .string(asked))
         }
         let answer: JSONValue = ["jsonrpc": "2.0", "id": id, "result": .object(result)]
-        target.upstream.deliver(.message(Array(JSONWriter.write(answer).utf8)))
+        target.upstream.mailbox.deliver(Array(JSONWriter.write(answer).utf8))
     }
 
     // MARK: - Server to clients
@@ -278,7 +277,7 @@ final class SharedServer: Sendable {
     }
 
     private func deliver(_ message: [UInt8], to member: Int) {
-        state.withLock { $0.members[member] }?.upstream.deliver(.message(message))
+        state.withLock { $0.members[member] }?.upstream.mailbox.deliver(message)
     }
 }
 
@@ -294,28 +293,27 @@ final class SharedUpstream: Upstream {
     }
 
     let member: Int
-    let messages = MessageQueue()
+    /// Where the shared process's messages for this session go.
+    let mailbox: UpstreamMailbox
     private let server: SharedServer
     private let ended = Mutex<Ending?>(nil)
 
-    init(member: Int, server: SharedServer) {
+    init(member: Int, server: SharedServer, serverName: String) {
         self.member = member
         self.server = server
-            }
+        self.mailbox = UpstreamMailbox(serverName: serverName)
+    }
+
+    var messages: MessageQueue { mailbox.messages }
 
     func send(_ message: [UInt8]) async {
         await server.send(message, from: member)
     }
 
-    /// A message from the process for this session.
-    func deliver(_ line: LineFramer.Line) {
-        messages.yield(line)
-    }
-
     /// Ends the session's messages (the first reason given is kept).
     func end(_ reason: Ending) {
         ended.withLock { $0 = $0 ?? reason }
-        messages.finish()
+        mailbox.finish()
     }
 
     /// Why the messages ended; `nil` while they go on.

@@ -18,35 +18,28 @@ public protocol Upstream: Sendable {
     var isFinished: Bool { get }
 }
 
-extension LineFramer.Line {
-    /// An answer Warden makes up for a server that could not take or answer `request` (a
-    /// remote server unreachable, an HTTP error, a process that could not start): -32603 saying
-    /// what happened, read by the pipeline as if the server had sent it. `nil` for a message
-    /// that expects no answer.
-    static func undelivered(_ request: MessageEnvelope, server: String, because what: String) -> Self? {
-        guard request.hasMethod, let id = request.id else { return nil }
-        return .message(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The server \(server) \(what)"))
-    }
-}
-
-/// Where a remote upstream puts what its server sends, for ``Upstream/messages``: messages as
-/// they arrive, and answers made up for requests the server could not take.
+/// Where an upstream that is not a process of its own (a remote server, a session of a shared
+/// process) puts what its server sends, for ``Upstream/messages``: messages as they arrive,
+/// and answers made up for requests the server could not take.
 struct UpstreamMailbox: Sendable {
     let messages = MessageQueue()
     private let serverName: String
 
     init(serverName: String) {
         self.serverName = serverName
-            }
+    }
 
     /// A message from the server.
     func deliver(_ message: [UInt8]) {
         messages.yield(.message(message))
     }
 
-    /// The server could not take or answer `request`: its answer says `what` happened.
+    /// The server could not take or answer `request` (unreachable, an HTTP error, a process
+    /// that could not start): it gets -32603 saying `what` happened, read by the pipeline as if
+    /// the server had sent it. A message that expects no answer gets none.
     func fail(_ request: MessageEnvelope, because what: String) {
-        if let answer = LineFramer.Line.undelivered(request, server: serverName, because: what) { messages.yield(answer) }
+        guard request.hasMethod, let id = request.id else { return }
+        deliver(JSONRPCError.response(id: id, code: JSONRPCError.internalError, message: "The server \(serverName) \(what)"))
     }
 
     /// The connection has ended: no more messages.

@@ -11,10 +11,10 @@ extension SessionPipeline {
     }
 
     /// Relays `server`'s messages until it exits and has passed on its last ones, answers every
-    /// request still waiting, and returns its exit status. The relay runs on `executor` when
-    /// one is given.
-    func serve(_ server: ServerProcess, on executor: (any TaskExecutor)? = nil) async -> Int32 {
-        let relay = Task(executorPreference: executor) { await self.relay(from: server) }
+    /// request still waiting, and returns its exit status. The relay runs on the event loop that
+    /// reads the server's pipes.
+    func serve(_ server: ServerProcess) async -> Int32 {
+        let relay = Task(executorPreference: server.executor) { await self.relay(from: server) }
         let status = await server.waitForExit()
         // The server's last answers are already in the pipe and take the relay a moment; but
         // a child the server left behind may hold its stdout open for ever.

@@ -59,15 +59,14 @@ public final class StdioGateway: Sendable {
         defer { relayingSignals.cancel() }
         // Both directions run on the event loop of the server's pipes, which also reads the
         // client's: a message is read, decided and written on one thread, with no hand-over.
-        let onServersLoop = EventLoopTaskExecutor(server.eventLoop)
         let fromClient = await ClientInput.lines(of: clientInput, on: server.eventLoop, maxLineLength: pipeline.configuration.maxMessageBytes)
-        Task(executorPreference: onServersLoop) { [pipeline] in
+        Task(executorPreference: server.executor) { [pipeline] in
             for await line in fromClient {
                 await pipeline.handleClientLine(line, server: server)
             }
             // The client is gone: close the server's stdin so it can finish and exit.
             server.closeInput()
         }
-        return await pipeline.serve(server, on: onServersLoop)
+        return await pipeline.serve(server)
     }
 }

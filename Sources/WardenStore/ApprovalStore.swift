@@ -33,9 +33,17 @@ public protocol ApprovalStore: Sendable {
     /// says; returns how many it closed.
     @discardableResult
     func closeAbandoned(now: Date, isAlive: @Sendable (String) -> Bool) async throws -> Int
+
+    /// The ids of approvals as they are created, decided or closed by any process, each time
+    /// the backend announces one (PostgreSQL: LISTEN/NOTIFY), for as long as the caller
+    /// iterates; `nil` when the backend cannot announce them and holders must poll (SQLite).
+    func changes() -> AsyncStream<String>?
 }
 
 extension ApprovalStore {
+    /// No announcements: holders poll.
+    public func changes() -> AsyncStream<String>? { nil }
+
     /// The newest approvals (at most 100), only those with `status` when given.
     public func list(status: Approval.Status? = nil) async throws -> [Approval] {
         try await list(status: status, limit: 100)

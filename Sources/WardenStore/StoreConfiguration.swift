@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Which backend keeps Warden's state, and where: this is where the store is chosen. The
 /// gateway configuration's `store:` key and the CLI's `--db` map onto it. Each case is one
@@ -6,11 +6,15 @@ public import Foundation
 ///
 /// ```swift
 /// let store = try await StoreConfiguration.sqlite(path: "/var/lib/warden/warden.db").open()
+/// let shared = try await StoreConfiguration.postgres(try PostgresConfiguration(url: "postgres://warden@db/warden")).open()
 /// ```
 public enum StoreConfiguration: Sendable, Equatable {
     /// One SQLite file (``SQLiteStore``), which several processes on one host may share
     /// (`store: {sqlite: PATH}`).
     case sqlite(path: String)
+    /// A PostgreSQL database (``PostgresStore``) that several gateway instances share
+    /// (`store: {postgres: URL}`).
+    case postgres(PostgresConfiguration)
 
     /// SQLite at ``SQLiteStore/defaultPath(environment:)``.
     public static var `default`: StoreConfiguration { .sqlite(path: SQLiteStore.defaultPath()) }
@@ -28,6 +32,9 @@ public enum StoreConfiguration: Sendable, Equatable {
                 throw StoreError(.notFound, "no Warden database at \(path)")
             }
             return try SQLiteStore(path: path)
+        case .postgres(let configuration):
+            // The store itself lands in the next commits (issue 14).
+            throw StoreError(.unavailable, "the PostgreSQL store (\(configuration.location)) is not in this build yet")
         }
     }
 
@@ -35,6 +42,7 @@ public enum StoreConfiguration: Sendable, Equatable {
     public var location: String {
         switch self {
         case .sqlite(let path): path
+        case .postgres(let configuration): configuration.location
         }
     }
 }

@@ -204,3 +204,241 @@ async def warden_run_session(warden: str, env: dict, arguments: list[str], **ses
             async with ClientSession(read, write, **session_options) as session:
                 await session.initialize()
                 yield session
+
+
+# --- Several `warden serve` instances behind nginx (tests/e2e/test_multi_instance*.py) ---
+
+DEPLOY_NGINX = ROOT / "deploy" / "nginx" / "warden.conf"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for configurations that must name their port)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ServeInstance:
+    """A `warden serve` started from the configuration text `config`, written to
+    `<directory>/<name>.yaml` (so that relative paths, like a SQLite store, resolve in `directory`)."""
+
+    def __init__(self, warden: str, env: dict, directory: Path, name: str, config: str):
+        import re
+
+        self.warden, self.env, self.directory, self.name = warden, env, directory, name
+        self.config = directory / f"{name}.yaml"
+        self.config.write_text(config)
+        self.stderr: list[str] = []
+        self.process = subprocess.Popen(
+            [warden, "serve", "--config", str(self.config), "--log-level", "info"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
+        listening = threading.Event()
+
+        def read_stderr():
+            for line in self.process.stderr:
+                self.stderr.append(line)
+                if "listening on http://" in line:
+                    listening.set()
+            listening.set()
+
+        threading.Thread(target=read_stderr, daemon=True).start()
+        assert listening.wait(TIMEOUT), f"warden serve {name} did not start"
+        found = [re.search(r"listening on (http://\S+)", line) for line in self.stderr]
+        found = [match.group(1) for match in found if match]
+        assert found, "".join(self.stderr)
+        self.base = found[0]
+        self.port = int(self.base.rsplit(":", 1)[1])
+
+    def url(self, server: str) -> str:
+        return f"{self.base}/mcp/{server}"
+
+    def stop(self) -> int | None:
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return self.process.wait(timeout=TIMEOUT)
+
+    def kill(self) -> None:
+        """SIGKILL: no drain, no flush."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=TIMEOUT)
+
+
+class Nginx:
+    """Debian's nginx, in the foreground, serving deploy/nginx/warden.conf with its two example
+    instances (ports 8081 and 8082, names derived from those addresses) replaced by `ports`,
+    listening on 127.0.0.1:`port`. Temp files and the pid file stay in `directory`."""
+
+    def __init__(self, directory: Path, ports: list[int], port: int | None = None):
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.access(nginx, os.X_OK):
+            pytest.skip("nginx is not installed (apt-get install nginx-light)")
+        assert len(ports) == 2, "deploy/nginx/warden.conf names two instances"
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        shipped = DEPLOY_NGINX.read_text()
+        site = (shipped.replace("8081", "@FIRST@").replace("8082", "@SECOND@")
+                .replace("@FIRST@", str(ports[0])).replace("@SECOND@", str(ports[1]))
+                .replace("listen 127.0.0.1:8940;", f"listen 127.0.0.1:{self.port};"))
+        assert f"listen 127.0.0.1:{self.port};" in site
+        root = directory / "nginx"
+        root.mkdir(exist_ok=True)
+        (root / "warden.conf").write_text(site)
+        (root / "nginx.conf").write_text(f"""
+daemon off;
+master_process off;
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log stderr warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+    include {root}/warden.conf;
+}}
+""")
+        self.process = subprocess.Popen([nginx, "-p", str(root), "-c", str(root / "nginx.conf"), "-e", "stderr"],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: self._listening() or self.process.poll() is not None)
+        assert self.process.poll() is None, f"nginx did not start: {self.process.stderr.read()}"
+
+    def _listening(self) -> bool:
+        import socket
+
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def url(self, server: str) -> str:
+        return f"{self.base}/mcp/{server}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=TIMEOUT)
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL 15 cluster in `directory`, on a free port of 127.0.0.1, with the
+    `postgres` superuser trusted. Run as root, initdb and the server run as the `postgres`
+    user. `stop()` and `start()` may be called mid-test (a store that goes away and comes back)."""
+
+    BIN = Path(os.environ.get("WARDEN_TEST_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+
+    def __init__(self, directory: Path):
+        if not (self.BIN / "initdb").exists():
+            missing = f"PostgreSQL 15 is not installed ({self.BIN}); apt-get install postgresql-15"
+            if os.environ.get("WARDEN_REQUIRE_POSTGRES") == "1":
+                pytest.fail(missing)
+            pytest.skip(missing)
+        self.directory = directory / "postgres"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.data = self.directory / "data"
+        self.port = free_port()
+        if os.geteuid() == 0:
+            import pwd
+
+            user = pwd.getpwnam("postgres")
+            for path in (directory, self.directory):
+                os.chmod(path, 0o755)
+            os.chown(self.directory, user.pw_uid, user.pw_gid)
+            self.prefix = ["runuser", "-u", "postgres", "--"]
+        else:
+            self.prefix = []
+        self._run(str(self.BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+        self.start()
+
+    def _run(self, *command: str) -> subprocess.CompletedProcess:
+        result = subprocess.run([*self.prefix, *command], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"{' '.join(command)}: {result.stdout}{result.stderr}"
+        return result
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.data} -c fsync=off -c max_connections=200"
+        self._run(str(self.BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.directory / "log"), "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run(str(self.BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        result = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
+                                 "-At", "-v", "ON_ERROR_STOP=1", "-c", sql], capture_output=True, text=True, timeout=TIMEOUT)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def create_database(self, name: str) -> str:
+        self.psql(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def close(self) -> None:
+        try:
+            self.stop("immediate")
+        except AssertionError:
+            pass  # stopped already
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """One PostgreSQL for the session's tests, each of which makes a database of its own:
+    the server scripts/test started ($WARDEN_TEST_POSTGRES_URL, a superuser URL), or a
+    throwaway cluster of this session's own."""
+    url = os.environ.get("WARDEN_TEST_POSTGRES_URL")
+    if url:
+        yield _ExternalPostgres(url)
+        return
+    cluster = PostgresCluster(tmp_path_factory.mktemp("pg"))
+    yield cluster
+    cluster.close()
+
+
+class _ExternalPostgres:
+    """A server someone else runs, reached by its superuser URL: databases are made there."""
+
+    def __init__(self, url: str):
+        from urllib.parse import urlsplit, urlunsplit
+
+        self._split = urlsplit(url)
+        self._urlunsplit = urlunsplit
+
+    def url(self, database: str = "postgres") -> str:
+        return self._urlunsplit(self._split._replace(path=f"/{database}"))
+
+    def psql(self, sql: str, database: str = "postgres") -> str:
+        result = subprocess.run(["psql", self.url(database), "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
+                                capture_output=True, text=True, timeout=TIMEOUT)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def create_database(self, name: str) -> str:
+        self.psql(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+@pytest.fixture
+def postgres_database(postgres_server, request) -> str:
+    """The URL of a new, empty database for this test."""
+    import uuid
+
+    return postgres_server.create_database(f"warden_{uuid.uuid4().hex[:12]}")

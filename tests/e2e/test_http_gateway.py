@@ -141,7 +141,7 @@ def open_session(gateway: Gateway, server: str, token: str) -> str:
     status, headers, body = http("POST", gateway.url(server), INITIALIZE, bearer(token))
     assert status == 200, body
     session = headers["mcp-session-id"]
-    assert re.fullmatch(r"[0-9a-f]{64}", session), "session ids carry 256 random bits"
+    assert re.fullmatch(r"[0-9A-Za-z-]{1,63}\.[0-9a-f]{64}", session), "session ids: the instance's name, then 256 random bits"
     status, _, _ = http("POST", gateway.url(server), {"jsonrpc": "2.0", "method": "notifications/initialized"},
                         {**bearer(token), "mcp-session-id": session})
     assert status == 202

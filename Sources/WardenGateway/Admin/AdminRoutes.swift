@@ -16,6 +16,7 @@ struct AdminRoutes: Sendable {
 
     /// Adds the admin API and the dashboard to `router`.
     func add(to router: Router<GatewayRequestContext>) {
+        addApprovalChanges(to: router)
         addAPI(to: router)
         addDashboard(to: router)
     }

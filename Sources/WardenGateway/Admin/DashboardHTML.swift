@@ -88,7 +88,7 @@ enum DashboardHTML {
         <script>
         (function () {
           var shown = document.body.dataset.pending || "";
-          setInterval(function () {
+          function check() {
             fetch("/admin/api/approvals?status=pending", {credentials: "same-origin"})
               .then(function (r) { return r.ok ? r.json() : null; })
               .then(function (data) {
@@ -97,7 +97,16 @@ enum DashboardHTML {
                 var typing = document.activeElement && document.activeElement.tagName === "INPUT" && document.activeElement.value;
                 if (now !== shown && !typing) location.reload();
               }).catch(function () {});
-          }, 2000);
+          }
+          // Polled every 2 s; where the store announces changes (PostgreSQL), each one is
+          // checked at once and the poll slows to a safety net.
+          var poll = setInterval(check, 2000);
+          if (window.EventSource) {
+            var changes = new EventSource("/admin/api/approvals/changes");
+            changes.onopen = function () { clearInterval(poll); poll = setInterval(check, 30000); };
+            changes.addEventListener("approval", check);
+            changes.onerror = function () { changes.close(); clearInterval(poll); poll = setInterval(check, 2000); };
+          }
         })();
         </script>
         """#

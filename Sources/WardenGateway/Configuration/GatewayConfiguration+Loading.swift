@@ -10,6 +10,7 @@ extension GatewayConfiguration {
     ]
     static let listenKeys = [
         "host", "port", "allowed_origins", "allowed_hosts", "anonymous", "header_timeout", "body_timeout", "idle_timeout", "max_connections",
+        "instance",
     ]
     static let limitsKeys = [
         "max_body_bytes", "max_depth", "upstream_timeout", "session_idle_timeout", "max_sessions_per_grant", "shutdown_timeout",
@@ -172,6 +173,13 @@ extension GatewayConfiguration {
             }
             if let value = object["max_connections"], let count = decoder.integer(value, at: pointer.appending("max_connections"), in: 1...1_000_000) {
                 listen.maxConnections = count
+            }
+            if let value = object["instance"], let instance = string(value, at: pointer.appending("instance")) {
+                if GatewayInstance.isValidName(instance) {
+                    listen.instance = instance
+                } else {
+                    decoder.report("the instance name must be 1 to 63 letters, digits or '-' at \(pointer)", at: pointer.appending("instance"))
+                }
             }
             return listen
         }

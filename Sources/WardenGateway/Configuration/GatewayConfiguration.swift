@@ -34,6 +34,12 @@ public struct GatewayConfiguration: Sendable {
         public var idleTimeoutSeconds = 60
         /// The most connections open at once; more are answered 503 and closed. The default is 1024.
         public var maxConnections = 1024
+        /// This instance's name, which starts the id of every session it opens (`<instance>.<random>`),
+        /// so that a load balancer can route a session's requests to the instance that owns it
+        /// (see `docs/scale-out.md`). Letters, digits and `-`, at most 63. The default is derived
+        /// from the address it listens on: `127.0.0.1:8081` gives `127-0-0-1-8081`; a wildcard
+        /// host (`0.0.0.0`, `::`) gives the machine's host name and the port.
+        public var instance: String?
 
         public init() {}
     }

@@ -34,10 +34,10 @@ final class AggregateSession: Sendable {
     private let audit: @Sendable (AuditRecord) -> Void
 
     init(
-        owner: String, identity: Identity, separator: String, members: [(name: String, session: HTTPSession)], logger: Logger,
+        id: String, owner: String, identity: Identity, separator: String, members: [(name: String, session: HTTPSession)], logger: Logger,
         audit: @escaping @Sendable (AuditRecord) -> Void
     ) {
-        self.id = HTTPSession.newIdentifier()
+        self.id = id
         self.owner = owner
         self.identity = identity
         self.audit = audit

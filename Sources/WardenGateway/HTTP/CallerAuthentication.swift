@@ -41,7 +41,10 @@ struct CallerAuthentication: RouterMiddleware {
         } catch {
             logger.error("cannot read grants; request refused", metadata: ["error": "\(error)"])
             metrics.storeFailed()
-            throw MCPHTTPError(.serviceUnavailable, "Warden cannot read its grants right now", code: JSONRPCError.internalError)
+            throw MCPHTTPError(
+                .serviceUnavailable,
+                "[POLICY DENIED] state store unavailable: Warden cannot read its grants, so the request was refused; try again once the store is back (GET /readyz answers 200)",
+                code: JSONRPCError.internalError)
         }
         guard let grant else { throw .invalidToken("Unauthorized: the token is not a valid grant (revoked, rotated or mistyped)") }
         return Caller(grant: grant)

@@ -9,6 +9,7 @@ final class GatewayMetrics: Sendable {
     private let storeErrors: Counter
     private let connections: Gauge
     private let refusedConnections: Counter
+    private let foreignSessions: Counter
     private let added: DurationHistogram
     /// The series `observe` counts into, found once each: the registry's own lookup builds and
     /// checks the labels every time.
@@ -63,6 +64,9 @@ final class GatewayMetrics: Sendable {
         refusedConnections = registry.makeCounter(descriptor: .init(
             namespace: "warden", metricName: "connections_refused", unitName: "total",
             helpText: "HTTP connections answered 503 and closed because listen.max_connections were open."))
+        foreignSessions = registry.makeCounter(descriptor: .init(
+            namespace: "warden", metricName: "foreign_session_requests", unitName: "total",
+            helpText: "Requests answered 404 because their Mcp-Session-Id belongs to another instance (the load balancer routed them wrongly)."))
         added = registry.makeDurationHistogram(
             descriptor: .init(
                 namespace: "warden", metricName: "decision_duration", unitName: "seconds",
@@ -116,6 +120,9 @@ final class GatewayMetrics: Sendable {
     func connectionClosed() { connections.decrement() }
 
     func connectionRefused() { refusedConnections.increment() }
+
+    /// A request carried the session id of another instance.
+    func foreignSession() { foreignSessions.increment() }
 
     /// A connection closed for taking too long: `phase` is `header`, `body` or `idle`.
     func connectionTimedOut(_ phase: String) {

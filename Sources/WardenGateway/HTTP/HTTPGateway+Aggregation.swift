@@ -44,7 +44,7 @@ extension HTTPGateway {
     private func existingAggregate(_ request: Request, context: GatewayRequestContext) throws -> AggregateSession {
         let (_, caller) = try aggregateEndpoint(context)
         guard let id = request.headers[.mcpSessionID] else { throw MCPHTTPError.sessionIDRequired }
-        guard let session = registry.aggregate(id, of: caller) else { throw MCPHTTPError.sessionNotFound }
+        guard let session = registry.aggregate(id, of: caller) else { throw sessionNotFound(id) }
         return session
     }
 
@@ -75,7 +75,7 @@ extension HTTPGateway {
             throw MCPHTTPError(.badGateway, "Warden could not start every server of the aggregated session", code: JSONRPCError.internalError)
         }
         let session = AggregateSession(
-            owner: caller.owner, identity: caller.identity, separator: configuration.aggregationSeparator, members: members,
+            id: instance.newIdentifier(), owner: caller.owner, identity: caller.identity, separator: configuration.aggregationSeparator, members: members,
             logger: logger
         ) { [audit, metrics] record in
             audit.record(record)

@@ -23,7 +23,7 @@ extension HTTPGateway {
         guard let id = request.uri.queryParameters.get("session_id") else {
             throw MCPHTTPError(.badRequest, "Bad Request: the session_id query parameter is required")
         }
-        guard let session = registry.session(id, of: caller, server: server.name) else { throw MCPHTTPError.sessionNotFound }
+        guard let session = registry.session(id, of: caller, server: server.name) else { throw sessionNotFound(id) }
         var request = request
         let (value, body) = try await readMessage(&request, caller: caller, server: server.name, httpRequest: context.id)
         let posted = PostedMessages(value, body: body)

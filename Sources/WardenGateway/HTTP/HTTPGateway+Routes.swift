@@ -52,6 +52,15 @@ extension HTTPGateway {
         }
     }
 
+    /// The 404 for a session id that names no session here: one that says whose it is when
+    /// another instance handed it out.
+    func sessionNotFound(_ id: String) -> MCPHTTPError {
+        guard instance.isForeign(id), let owner = GatewayInstance.owner(of: id) else { return .sessionNotFound }
+        metrics.foreignSession()
+        logger.warning("a request for another instance's session reached this one", metadata: ["owner": "\(owner)", "instance": "\(instance.name)"])
+        return .sessionOfAnotherInstance(owner: owner, here: instance.name)
+    }
+
     /// The server named in the path and the caller, allowed to reach it.
     func endpoint(_ context: GatewayRequestContext) throws -> (GatewayConfiguration.Server, Caller) {
         let caller = try context.requireCaller()
@@ -100,7 +109,7 @@ extension HTTPGateway {
         let session: Session
         var headers: HTTPFields = [.contentType: "application/json"]
         if let id = request.headers[.mcpSessionID] {
-            guard let found = find(id) else { throw MCPHTTPError.sessionNotFound }
+            guard let found = find(id) else { throw sessionNotFound(id) }
             session = found
         } else if case .object = value, value["method"] == "initialize" {
             session = try open()
@@ -171,7 +180,7 @@ extension HTTPGateway {
             throw MCPHTTPError(.notAcceptable, "Not Acceptable: the stream is text/event-stream")
         }
         guard let id = request.headers[.mcpSessionID] else { throw MCPHTTPError.sessionIDRequired }
-        guard let session = registry.session(id, of: caller, server: server.name) else { throw MCPHTTPError.sessionNotFound }
+        guard let session = registry.session(id, of: caller, server: server.name) else { throw sessionNotFound(id) }
         return try Self.eventStream(from: session.stream, for: request) { session.stream.close() }
     }
 
@@ -260,7 +269,7 @@ extension HTTPGateway {
     func endSession(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let (server, caller) = try endpoint(context)
         guard let id = request.headers[.mcpSessionID] else { throw MCPHTTPError.sessionIDRequired }
-        guard let session = registry.session(id, of: caller, server: server.name) else { throw MCPHTTPError.sessionNotFound }
+        guard let session = registry.session(id, of: caller, server: server.name) else { throw sessionNotFound(id) }
         registry.end(session)
         return Response(status: .ok)
     }
@@ -286,6 +295,15 @@ struct MCPHTTPError: HTTPResponseError {
 
     /// 404 for an `Mcp-Session-Id` that names no open session of the caller's.
     static let sessionNotFound = MCPHTTPError(.notFound, "Session not found: it ended, or was never opened by this caller")
+
+    /// 404 for a session id another instance handed out (`owner`): the client starts a new
+    /// session, and the operator learns that the load balancer routed it wrongly.
+    static func sessionOfAnotherInstance(owner: String, here: String) -> MCPHTTPError {
+        MCPHTTPError(
+            .notFound,
+            "Session not found: it belongs to the Warden instance \(owner), and this request reached \(here). Start a new session (initialize), "
+                + "or have the load balancer route each request to the instance named before the '.' in its Mcp-Session-Id (see docs/scale-out.md)")
+    }
     /// 400 for a request that needs an `Mcp-Session-Id` and has none.
     static let sessionIDRequired = MCPHTTPError(.badRequest, "Bad Request: the Mcp-Session-Id header is required")
 

@@ -115,6 +115,9 @@ extension HTTPGateway {
         } catch {
             return Self.stateless(error, id: id)
         }
+        if method == "tools/call", case .string(let handle)? = body["params"]?["requestState"], let refusal = foreignRequestState(handle) {
+            return Self.stateless(refusal, id: id)
+        }
         let timeout = Duration.seconds(configuration.limits.upstreamTimeoutSeconds)
         let upstream: StatelessSession
         let names = servers.map(\.name).joined(separator: ", ")
@@ -210,7 +213,7 @@ extension HTTPGateway {
             }
             return nil
         }
-        let handle = session.park(slot, question: .approval(approval.id), postponing: .zero)
+        let handle = session.park(slot, question: .approval(approval.id), postponing: .zero, handle: instance.newIdentifier())
         return Self.inputRequired(
             ["approve": ["method": "elicitation/create", "params": CallerApproval.question(for: approval)]], handle: handle, id: id)
     }
@@ -231,7 +234,7 @@ extension HTTPGateway {
                 id: serverID, code: JSONRPCError.methodNotFound, message: "Method not found: the caller cannot answer \(method)")])
             return nil
         }
-        let handle = session.park(slot, question: .serverRequest(serverID), postponing: timeout)
+        let handle = session.park(slot, question: .serverRequest(serverID), postponing: timeout, handle: instance.newIdentifier())
         let asked: JSONValue = message["params"].map { ["method": .string(method), "params": $0] } ?? ["method": .string(method)]
         return Self.inputRequired([StatelessExchange.serverRequestKey: asked], handle: handle, id: id)
     }
@@ -275,6 +278,21 @@ extension HTTPGateway {
             }
         }
         return await conclude(await parked.slot.outcome(), slot: parked.slot, id: id, meta: meta, timeout: timeout, session: session)
+    }
+
+    /// The refusal of a retry whose `requestState` another instance handed out: the call it
+    /// names waits there, and this instance cannot answer it. (Instances share no parked
+    /// calls; see docs/scale-out.md.)
+    private func foreignRequestState(_ handle: String) -> StatelessExchange.Refusal? {
+        guard instance.isForeign(handle), let owner = GatewayInstance.owner(of: handle) else { return nil }
+        metrics.foreignSession()
+        logger.warning("a stateless retry for another instance reached this one", metadata: ["owner": "\(owner)", "instance": "\(instance.name)"])
+        return StatelessExchange.Refusal(
+            code: JSONRPCError.invalidParams,
+            message: "Invalid params: this requestState was issued by the Warden instance \(owner), and this retry reached \(instance.name), "
+                + "which cannot resume it. Send the original call again without requestState (it will be decided afresh), "
+                + "or have the load balancer send each caller's stateless requests to one instance (see docs/scale-out.md)",
+            data: ["requestStateInstance": .string(owner), "instance": .string(instance.name)])
     }
 
     /// A stateful server's answer dressed for the stateless revision, with the HTTP status its error code calls for.

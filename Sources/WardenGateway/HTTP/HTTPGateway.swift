@@ -41,6 +41,8 @@ public final class HTTPGateway: Sendable {
     let remoteClients: RemoteClients
     /// The limits on connections: deadlines for requests to arrive, and how many may be open.
     let connections: ConnectionGuard
+    /// Which instance this is, as session ids name it.
+    let instance: GatewayInstance
 
     /// Why the gateway cannot serve a configuration.
     public struct UnsupportedConfiguration: Error, CustomStringConvertible {
@@ -77,6 +79,7 @@ public final class HTTPGateway: Sendable {
         self.remoteClients = RemoteClients(
             connectionsPerHost: configuration.limits.upstreamConnectionsPerHost, streamsPerHost: configuration.limits.upstreamStreamsPerHost)
         self.connections = ConnectionGuard(configuration.listen, metrics: metrics)
+        self.instance = GatewayInstance(configured: configuration.listen.instance)
         let boundPort = BoundPort()
         self.boundPort = boundPort
         self.registry = SessionRegistry(
@@ -109,8 +112,10 @@ public final class HTTPGateway: Sendable {
             router: makeRouter(),
             server: connections.http1(),
             configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "warden"),
-            onServerRunning: { [boundPort] channel in
+            onServerRunning: { [boundPort, instance, configuration, logger] channel in
+                instance.listened(host: configuration.listen.host, port: channel.localAddress?.port ?? 0)
                 boundPort.listened(on: channel.localAddress?.port ?? 0)
+                logger.info("instance named", metadata: ["instance": "\(instance.name)"])
                 listening(boundPort.value)
             },
             logger: logger
@@ -222,7 +227,7 @@ public final class HTTPGateway: Sendable {
     ) throws -> HTTPSession {
         let policy = try policies.file(at: caller.policyPath ?? server.policyPath)
         let session = HTTPSession(
-            owner: caller.owner, serverName: server.name, answersOnStream: answersOnStream, hasBackChannel: hasBackChannel, logger: logger)
+            id: instance.newIdentifier(), owner: caller.owner, serverName: server.name, answersOnStream: answersOnStream, hasBackChannel: hasBackChannel, logger: logger)
         if registered { try registry.add(session) }
         let limits = configuration.limits
         var gatewayConfiguration = SessionPipeline.Configuration(

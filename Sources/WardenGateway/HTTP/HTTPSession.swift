@@ -43,8 +43,8 @@ final class HTTPSession: MessageSink {
         var lastUsed = ContinuousClock.now
     }
 
-    init(owner: String, serverName: String, answersOnStream: Bool = false, hasBackChannel: Bool = true, logger: Logger) {
-        self.id = Self.newIdentifier()
+    init(id: String, owner: String, serverName: String, answersOnStream: Bool = false, hasBackChannel: Bool = true, logger: Logger) {
+        self.id = id
         self.owner = owner
         self.serverName = serverName
         self.answersOnStream = answersOnStream
@@ -216,11 +216,10 @@ final class HTTPSession: MessageSink {
         let question: Question
     }
 
-    /// Keeps the slot of a call whose caller is being asked `question`; returns the handle
-    /// (`requestState`) their retry brings back.
+    /// Keeps the slot of a call whose caller is being asked `question` under `handle` (a fresh,
+    /// unguessable id: the `requestState` their retry brings back), and returns it.
     /// The call's deadline moves `postponing` later: time for a person to answer.
-    func park(_ slot: ResponseSlot, question: Parked.Question, postponing: Duration) -> String {
-        let handle = Self.newIdentifier()
+    func park(_ slot: ResponseSlot, question: Parked.Question, postponing: Duration, handle: String) -> String {
         slot.postpone(by: postponing)
         state.withLock { $0.parked[handle] = Parked(slot: slot, question: question) }
         return handle
@@ -439,10 +438,5 @@ final class HTTPSession: MessageSink {
     func isIdle(for timeout: Duration, now: ContinuousClock.Instant = .now) -> Bool {
         guard !stream.isOpen else { return false }
         return state.withLock { $0.waiting.isEmpty && now - $0.lastUsed > timeout }
-    }
-
-    static func newIdentifier() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<4).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
     }
 }

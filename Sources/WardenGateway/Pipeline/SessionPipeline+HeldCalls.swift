@@ -13,8 +13,13 @@ public struct ApprovalDesk: Sendable {
     public var store: any ApprovalStore
     /// Told of each new approval (the webhook of `warden serve`).
     public var announce: @Sendable (Approval) -> Void
-    /// How often a held call looks for a decision.
+    /// How often a held call looks for a decision when the store does not announce changes
+    /// (SQLite). The default is 200 ms.
     public var pollInterval: Duration
+    /// How often a held call looks for a decision anyway when the store announces changes
+    /// (PostgreSQL's LISTEN/NOTIFY wakes it at once): a safety net for a lost announcement.
+    /// The default is 5 seconds.
+    public var announcedPollInterval: Duration
     /// How often a held call with a `progressToken` sends a progress notification.
     public var progressInterval: Duration
     /// Why an approved call must not run after all, checked just before it is forwarded (its
@@ -24,18 +29,23 @@ public struct ApprovalDesk: Sendable {
     /// The clock held calls wait by: their deadlines, progress and polling. The default is
     /// `ContinuousClock()`; a test passes one it moves itself.
     public var clock: any Clock<Duration>
+    /// Wakes held calls when the store announces their approval changed.
+    let announcements: ApprovalAnnouncements
 
     public init(
         store: any ApprovalStore,
         announce: @escaping @Sendable (Approval) -> Void = { _ in },
         pollInterval: Duration = .milliseconds(200),
+        announcedPollInterval: Duration = .seconds(5),
         progressInterval: Duration = .seconds(5),
         revocation: @escaping @Sendable (Approval) async -> String? = { _ in nil },
         clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.store = store
         self.announce = announce
+        self.announcements = ApprovalAnnouncements(store: store)
         self.pollInterval = pollInterval
+        self.announcedPollInterval = announcedPollInterval
         self.progressInterval = progressInterval
         self.revocation = revocation
         self.clock = clock
@@ -137,7 +147,8 @@ extension SessionPipeline {
             metrics?.storeFailed()
             await refuseHeld(
                 held, decision: "deny", approval: nil,
-                message: "Warden could not store the approval request, so the call was not forwarded", answer: !clientGaveUp(key))
+                message: "state store unavailable: Warden could not store the approval request, so the call was not forwarded; try again once the store is back",
+                answer: !clientGaveUp(key))
             return
         }
         var record = held.record
@@ -150,14 +161,20 @@ extension SessionPipeline {
         desk.announce(approval)
         client.awaitingDecision(held.id, approval: approval)
         let asking = askCallerIfNamed(approval, held: held)
-        let outcome = await watch(approval, held: held, desk: desk, clock: desk.clock)
+        let listener = desk.announcements.listen(for: approval.id)
+        let outcome = await watch(approval, held: held, desk: desk, listener: listener, clock: desk.clock)
+        listener?.stop()
         asking?.cancel()
         await Task { await self.settle(held, outcome: outcome, message: message, server: server) }.value
     }
 
     /// Waits for `approval` to be decided, sending progress notifications if the client asked
     /// for them; closes it as expired at its deadline, or as cancelled if the wait is cancelled.
-    private func watch<C: Clock<Duration>>(_ approval: Approval, held: HeldCall, desk: ApprovalDesk, clock: C) async -> Approval {
+    /// It reads the approval when `listener` hears it changed, and every poll interval (the
+    /// longer `announcedPollInterval` while the store announces changes).
+    private func watch<C: Clock<Duration>>(
+        _ approval: Approval, held: HeldCall, desk: ApprovalDesk, listener: ApprovalAnnouncements.Listener?, clock: C
+    ) async -> Approval {
         let deadline = clock.now.advanced(by: .seconds(held.rule.timeoutSeconds))
         var nextProgress = clock.now
         var progress = 0
@@ -182,7 +199,17 @@ extension SessionPipeline {
                 nextProgress = clock.now.advanced(by: desk.progressInterval)
                 client.write(Self.progressNotification(token: token, progress: progress, approval: approval), about: held.id)
             }
-            try? await clock.sleep(for: desk.pollInterval)
+            // Until the next poll, progress notification or the deadline, whichever comes first.
+            let announced = listener?.isLive == true
+            var wake = clock.now.advanced(by: announced ? desk.announcedPollInterval : desk.pollInterval)
+            if held.progressToken != nil { wake = min(wake, nextProgress) }
+            wake = min(wake, deadline)
+            let timeout = clock.now.duration(to: wake)
+            if announced, let listener {
+                await listener.next(orAfter: timeout, clock: clock)
+            } else {
+                try? await clock.sleep(for: timeout)
+            }
         }
     }
 

@@ -76,7 +76,7 @@ extension SessionPipeline {
             logger.error("the state store failed; call refused (fail closed)", metadata: ["error": "\(error)"])
             metrics?.storeFailed()
             record.decision = "deny"
-            return refuse(JSONRPCError.internalError, "Warden could not reach its state store, so the call was not forwarded")
+            return refuse(JSONRPCError.internalError, "[POLICY DENIED] state store unavailable: Warden could not reach its state store, so the call was not forwarded; try again once it is back (GET /readyz answers 200)")
         }
         record.decision = decision.enforced ? decision.outcome.rawValue : "shadow_" + decision.outcome.rawValue
         record.rule = decision.rule.description

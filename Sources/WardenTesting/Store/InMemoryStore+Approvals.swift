@@ -10,7 +10,7 @@ extension InMemoryStore {
             approval.id = Secrets.newID(prefix: "a_")
             approval.status = .pending
             let pending = approval
-            return try store.access(.approvals) { state in
+            let created = try store.access(.approvals) { state in
                 var stored = pending
                 if let grant = pending.grant, state.grants.first(where: { $0.id == grant })?.wasChanged(since: pending.createdAt) == true {
                     stored = Self.closed(pending, as: .cancelled, by: nil, reason: "the grant was revoked or its token rotated", now: Date())
@@ -18,6 +18,8 @@ extension InMemoryStore {
                 state.approvals[stored.id] = stored
                 return stored
             }
+            store.announce([created.id])
+            return created
         }
 
         func approval(id: String) async throws -> Approval? {
@@ -36,6 +38,7 @@ extension InMemoryStore {
         func decide(
             id: String, approve: Bool, by approver: String, token: String?, reason: String?, now: Date
         ) async throws -> Approval {
+            defer { store.announce([id]) }
             let decided = try store.access(.approvals) { state -> Result<Approval, StoreError> in
                 guard let approval = state.approvals[id] else { throw StoreError(.notFound, "no approval \(id)") }
                 switch approval.check(decisionBy: approver, at: now) {
@@ -55,7 +58,8 @@ extension InMemoryStore {
         }
 
         func close(id: String, as status: Approval.Status, reason: String, now: Date) async throws -> Approval? {
-            try store.access(.approvals) { state in
+            defer { store.announce([id]) }
+            return try store.access(.approvals) { state in
                 guard let approval = state.approvals[id] else { return nil }
                 if approval.status == .pending { state.approvals[id] = Self.closed(approval, as: status, by: nil, reason: reason, now: now) }
                 return state.approvals[id]
@@ -63,6 +67,7 @@ extension InMemoryStore {
         }
 
         func withdraw(id: String, reason: String, now: Date) async throws {
+            defer { store.announce([id]) }
             try store.access(.approvals) { state in
                 guard var approval = state.approvals[id], approval.status == .approved else { return }
                 approval.status = .cancelled
@@ -74,15 +79,21 @@ extension InMemoryStore {
 
         @discardableResult
         func closeAbandoned(now: Date, isAlive: @Sendable (String) -> Bool) async throws -> Int {
-            try store.access(.approvals) { state in
-                var closed = 0
+            let closed = try store.access(.approvals) { state in
+                var closed: [String] = []
                 for (id, approval) in state.approvals where approval.status == .pending {
                     guard let (status, reason) = approval.abandonment(now: now, isAlive: isAlive) else { continue }
                     state.approvals[id] = Self.closed(approval, as: status, by: nil, reason: reason, now: now)
-                    closed += 1
+                    closed.append(id)
                 }
                 return closed
             }
+            store.announce(closed)
+            return closed.count
+        }
+
+        func changes() -> AsyncStream<String>? {
+            store.approvalChanges()
         }
 
         /// `approval` closed as `status`.

@@ -56,18 +56,22 @@ extension InMemoryStore {
         private func change(
             id: String, now: Date, cancelling reason: String, _ body: (inout State, inout Grant) -> Void
         ) throws -> Grant {
-            try store.access(.grants) { state in
+            let (grant, cancelled) = try store.access(.grants) { state in
                 guard let index = state.grants.firstIndex(where: { $0.id == id && $0.isActive }) else {
                     throw StoreError(.notFound, "no active grant \(id)")
                 }
                 var grant = state.grants[index]
                 body(&state, &grant)
                 state.grants[index] = grant
+                var cancelled: [String] = []
                 for (key, approval) in state.approvals where approval.grant == id && approval.status == .pending {
                     state.approvals[key] = Approvals.closed(approval, as: .cancelled, by: nil, reason: reason, now: now)
+                    cancelled.append(key)
                 }
-                return grant
+                return (grant, cancelled)
             }
+            store.announce(cancelled)
+            return grant
         }
     }
 }

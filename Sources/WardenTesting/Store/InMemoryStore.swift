@@ -32,12 +32,20 @@ public final class InMemoryStore: StateStore {
     let state = Mutex(State())
     let ledger = InMemoryCounterLedger()
     let auditCheckpointPath: String?
+    /// Whether ``ApprovalStore/changes()`` announces changes (as PostgreSQL does) or is `nil`
+    /// (as SQLite's is).
+    let announcesApprovals: Bool
+    let approvalListeners = ApprovalListeners()
 
     /// An empty store.
-    /// - Parameter checkpointPath: Where an ``AuditWriter`` keeps checkpoints of the audit
-    ///   log's head; by default nowhere.
-    public init(checkpointPath: String? = nil) {
+    /// - Parameters:
+    ///   - checkpointPath: Where an ``AuditWriter`` keeps checkpoints of the audit log's head;
+    ///     by default nowhere.
+    ///   - announcesApprovals: Whether its approvals' ``ApprovalStore/changes()`` announce each
+    ///     change, as PostgreSQL's do; `false` makes it `nil`, as SQLite's is. The default is true.
+    public init(checkpointPath: String? = nil, announcesApprovals: Bool = true) {
         self.auditCheckpointPath = checkpointPath
+        self.announcesApprovals = announcesApprovals
     }
 
     public var counters: any CounterLedger { Counters(store: self) }

@@ -8,22 +8,56 @@ import WardenStore
 struct DatabaseOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The SQLite database with limits, the audit log, grants and approvals "
-                + "(default: $WARDEN_DB, else $XDG_STATE_HOME/warden/warden.db or ~/.local/state/warden/warden.db).",
-            valueName: "path"))
+            "The store with limits, the audit log, grants and approvals: a SQLite file (a path, or sqlite:PATH) or a "
+                + "PostgreSQL URL (postgres://user@host:5432/warden?sslmode=require) (default: $WARDEN_DB, else "
+                + "$XDG_STATE_HOME/warden/warden.db or ~/.local/state/warden/warden.db).",
+            valueName: "path-or-url"))
     var db: String?
 
-    /// The store in use: SQLite at `--db`, else at `$WARDEN_DB`, else `fallback` (a gateway
-    /// configuration's `store:`), else SQLite at the default path.
-    func store(fallback: StoreConfiguration? = nil) -> StoreConfiguration {
-        Self.store(db: db, fallback: fallback)
+    func validate() throws {
+        if let db { _ = try Self.configuration(db, option: "--db") }
     }
 
-    /// The store in use: SQLite at `db`, else at `$WARDEN_DB`, else `fallback`, else SQLite at
-    /// the default path.
-    static func store(db: String?, fallback: StoreConfiguration?) -> StoreConfiguration {
-        if let path = db ?? environmentPath { return .sqlite(path: path) }
+    /// The store in use: the one `--db` names, else `$WARDEN_DB`, else `fallback` (a gateway
+    /// configuration's `store:`), else SQLite at the default path. Exits 2 when `--db` or
+    /// `$WARDEN_DB` is not a store's location.
+    func store(fallback: StoreConfiguration? = nil) throws -> StoreConfiguration {
+        try Self.store(db: db, fallback: fallback)
+    }
+
+    /// The store `db` names, else `$WARDEN_DB`, else `fallback`, else SQLite at the default
+    /// path. Exits 2 when `db` or `$WARDEN_DB` is not a store's location.
+    static func store(db: String?, fallback: StoreConfiguration?) throws -> StoreConfiguration {
+        do {
+            if let db { return try configuration(db, option: "--db") }
+            if let environment = environmentPath { return try configuration(environment, option: "$WARDEN_DB") }
+        } catch let error as ValidationError {
+            throw failure(error.message)
+        }
         return fallback ?? .default
+    }
+
+    /// The store `text` names, as `--db` takes it: a `postgres://` or `postgresql://` URL, `sqlite:PATH`,
+    /// or a path (SQLite).
+    /// - Throws: `ValidationError` naming `option` when the URL is not valid (never with its password).
+    static func configuration(_ text: String, option: String) throws -> StoreConfiguration {
+        let lowered = text.lowercased()
+        if lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") {
+            do {
+                return .postgres(try PostgresConfiguration(url: text))
+            } catch let error as StoreError {
+                throw ValidationError("\(option): \(error.description)")
+            }
+        }
+        if lowered.hasPrefix("sqlite:") {
+            let path = String(text.dropFirst("sqlite:".count))
+            guard !path.isEmpty else { throw ValidationError("\(option): sqlite: needs a path, as in sqlite:/var/lib/warden/warden.db.") }
+            return .sqlite(path: path)
+        }
+        if let scheme = text.firstRange(of: "://").map({ text[..<$0.lowerBound] }), !scheme.contains("/") {
+            throw ValidationError("\(option): \(scheme):// is not a store Warden knows; give a path, sqlite:PATH or a postgres:// URL.")
+        }
+        return .sqlite(path: text)
     }
 
     /// `$WARDEN_DB`, when set and not empty.
@@ -33,14 +67,14 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Opens the store, or exits 2 saying why.
     func open() async throws -> any StateStore {
-        try await Self.open(store())
+        try await Self.open(try store())
     }
 
     /// Opens the store for a command that only reads or changes what is in it (the audit
     /// log, approvals, grants and admin tokens), or exits 2 if there is none there: a
     /// mistyped `--db` must not read as an empty, intact audit log.
     func openExisting() async throws -> any StateStore {
-        try await Self.open(store(), creatingIfMissing: false)
+        try await Self.open(try store(), creatingIfMissing: false)
     }
 
     /// Opens the store `configuration` chooses, or exits 2 saying why.

@@ -75,7 +75,7 @@ extension GrantsCommand {
         }
 
         func run() async throws {
-            var store = database.store()
+            var store = try database.store()
             if let config = configurationFile.path {
                 let configuration = try ConfigurationOptions.load(config)
                 let known = configuration.servers.map(\.name)
@@ -83,7 +83,7 @@ extension GrantsCommand {
                     throw failure(
                         "\(config) has no server \"\(server)\"; it serves \(known.isEmpty ? "none" : known.joined(separator: ", "))")
                 }
-                store = database.store(fallback: configuration.store)
+                store = try database.store(fallback: configuration.store)
             }
             let policyPath = URL(fileURLWithPath: policy).standardizedFileURL.path
             _ = try PolicyFiles.loadPolicy(policyPath)

@@ -71,7 +71,8 @@ struct RunCommand: AsyncParsableCommand {
             error.problems.forEach { printError($0.description) }
             throw failure("\(policy) is not a valid policy file")
         }
-        let store = try await database.open()
+        let storeConfiguration = try database.store()
+        let store = try await DatabaseOptions.open(storeConfiguration)
         let checkpointLog = AuditCheckpointLog(logger: logger)
         let audit = AuditWriter(log: store.audit, checkpoints: try checkpoints.checkpointing(log: checkpointLog)) { error in
             logger.error("audit log write failed; records are kept and retried", metadata: ["error": "\(error)"])
@@ -92,16 +93,22 @@ struct RunCommand: AsyncParsableCommand {
         let auditTask = Task { await audit.run() }
         let watchTask = Task { await policyFile.watch() }
         Task { [approvals = gateway.configuration.approvals] in await approvals?.closeAbandoned(logger: logger) }
-        let status: Int32
+        let status: Result<Int32, ExitCode>
         do {
-            status = try await gateway.run(command: command)
+            status = .success(try await gateway.run(command: command))
         } catch {
-            throw failure("cannot start \(command.joined(separator: " ")): \(error)")
+            status = .failure(failure("cannot start \(command.joined(separator: " ")): \(error)"))
         }
         watchTask.cancel()
         auditTask.cancel()
         await auditTask.value
         checkpointLog.finish()
-        throw ExitCode(status)
+        // The audit log is flushed: the store's connections can go.
+        do {
+            try await store.close()
+        } catch {
+            logger.error("closing the store failed", metadata: ["store": "\(storeConfiguration.location)", "error": "\(error)"])
+        }
+        throw ExitCode(try status.get())
     }
 }

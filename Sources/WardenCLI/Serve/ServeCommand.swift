@@ -22,8 +22,10 @@ struct ServeCommand: AsyncParsableCommand {
             and approve held calls at /admin (dashboard) or /admin/api with an admin token \
             (`warden admins create`). Policies reload when their files \
             change or on SIGHUP. SIGTERM or SIGINT: stop accepting work, finish calls in \
-            flight, end the sessions, flush the audit log. Exits 2 when the configuration is \
-            invalid. Reference: docs/serve.md.
+            flight, end the sessions, flush the audit log, close the store. --host and --port \
+            override the configuration's listen, so several instances can run from one \
+            configuration file (with a PostgreSQL store they share their state). Exits 2 when \
+            the configuration is invalid. Reference: docs/serve.md.
             """
     )
 
@@ -34,13 +36,26 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "The SQLite database, overriding the configuration's store.sqlite (default: $WARDEN_DB, else store.sqlite).", valueName: "path"))
+            "The store, overriding the configuration's store: a SQLite path (or sqlite:PATH) or a postgres:// URL "
+                + "(default: $WARDEN_DB, else the configuration's store).",
+            valueName: "path-or-url"))
     var db: String?
+
+    @Option(help: ArgumentHelp("The address to listen on, overriding the configuration's listen.host.", valueName: "address"))
+    var host: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The port to listen on, overriding the configuration's listen.port; 0 picks a free one (logged at start).", valueName: "port"))
+    var port: Int?
 
     func validate() throws {
         if ConfigurationOptions.path(config) == nil {
             throw ValidationError("Missing expected argument '--config <file>' (or set $WARDEN_CONFIG).")
         }
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port takes 0 to 65535; got \(port).") }
+        if let host, host.isEmpty { throw ValidationError("--host must not be empty.") }
+        if let db { _ = try DatabaseOptions.configuration(db, option: "--db") }
     }
 
     @OptionGroup var checkpoints: AuditCheckpointOptions
@@ -50,8 +65,10 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = log.bootstrap()
         guard let config = ConfigurationOptions.path(config) else { throw ExitCode(2) }
-        let configuration = try ConfigurationOptions.load(config)
-        let storeConfiguration = DatabaseOptions.store(db: db, fallback: configuration.store)
+        var loaded = try ConfigurationOptions.load(config)
+        loaded.listen = try Self.listen(loaded.listen, host: host, port: port)
+        let configuration = loaded
+        let storeConfiguration = try DatabaseOptions.store(db: db, fallback: configuration.store)
         let store = try await DatabaseOptions.open(storeConfiguration)
         // The gateway's audit writer keeps checkpoints as these options say.
         let checkpointLog = AuditCheckpointLog(logger: logger)
@@ -74,16 +91,38 @@ struct ServeCommand: AsyncParsableCommand {
         reload.resume()
         defer { reload.cancel() }
         let host = configuration.listen.host
+        let outcome: Result<Void, ExitCode>
         do {
             try await gateway.run { port in
                 logger.notice("warden serve listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)", metadata: [
                     "servers": "\(configuration.servers.map(\.name).joined(separator: ","))", "db": "\(storeConfiguration.location)",
                 ])
             }
+            outcome = .success(())
         } catch let error as HTTPGateway.ListenFailure {
-            throw failure(error.description)
+            outcome = .failure(failure(error.description))
         } catch {
-            throw failure("the gateway stopped: \(error)")
+            outcome = .failure(failure("the gateway stopped: \(error)"))
         }
+        // The gateway has flushed its audit log: the store's connections can go.
+        do {
+            try await store.close()
+        } catch {
+            logger.error("closing the store failed", metadata: ["store": "\(storeConfiguration.location)", "error": "\(error)"])
+        }
+        try outcome.get()
+    }
+
+    /// The configuration's listener with `--host` and `--port` applied. Exits 2 when the
+    /// configuration serves anonymously and `--host` is not a loopback address: anonymous
+    /// mode is for loopback development only, whoever chooses the address.
+    static func listen(_ listen: GatewayConfiguration.Listen, host: String?, port: Int?) throws -> GatewayConfiguration.Listen {
+        var listen = listen
+        if let host { listen.host = host }
+        if let port { listen.port = port }
+        if listen.anonymous, let host, !["127.0.0.1", "::1", "localhost"].contains(host) {
+            throw failure("--host \(host): the configuration serves anonymously (listen.anonymous), which is for loopback development only")
+        }
+        return listen
     }
 }

@@ -16,8 +16,6 @@ extension GatewayConfiguration {
         "max_body_bytes", "max_depth", "upstream_timeout", "session_idle_timeout", "max_sessions_per_grant", "shutdown_timeout",
         "upstream_connections_per_host", "upstream_streams_per_host",
     ]
-    /// The backends `store:` may name, one at a time.
-    static let storeKeys = ["sqlite"]
     static let serverKeys = ["command", "env", "shared", "url", "transport", "headers", "policy"]
 
     /// Loads a configuration: every problem in it and in the policies it names is reported at
@@ -182,13 +180,6 @@ extension GatewayConfiguration {
                 }
             }
             return listen
-        }
-
-        /// `store:`, a mapping with one key: the backend, and where it is (`sqlite: PATH`).
-        mutating func store(_ value: JSONValue, at pointer: JSONPointer) -> StoreConfiguration? {
-            guard let store = decoder.object(value, at: pointer, keys: GatewayConfiguration.storeKeys) else { return nil }
-            guard let path = store["sqlite"] else { return nil }
-            return string(path, at: pointer.appending("sqlite")).map { .sqlite(path: resolve($0)) }
         }
 
         mutating func limits(_ value: JSONValue, at pointer: JSONPointer) -> Limits {

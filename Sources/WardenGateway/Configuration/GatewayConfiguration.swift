@@ -154,7 +154,8 @@ public struct GatewayConfiguration: Sendable {
     public var listen = Listen()
     public var approvals = Approvals()
     public var audit = Audit()
-    /// Where state is kept (`store: {sqlite: PATH}`, relative to the configuration file);
+    /// Where state is kept (`store: {sqlite: PATH}`, relative to the configuration file, or
+    /// `store: {postgres: URL}` or its parts);
     /// `nil` for SQLite at the default path.
     public var store: StoreConfiguration?
     public var limits = Limits()

@@ -13,18 +13,21 @@ struct AuditCheckpointOptions: ParsableArguments {
             valueName: "file"))
     var auditCheckpointKey: String?
 
+    /// The key in `--audit-checkpoint-key`, if given; exits 2 when it cannot be read.
+    func key() throws -> AuditCheckpointKey? {
+        do {
+            return try auditCheckpointKey.map { path throws(AuditCheckpointError) in try AuditCheckpointKey(contentsOfFile: path) }
+        } catch {
+            throw failure(error.description)
+        }
+    }
+
     /// How the gateway's audit writer keeps checkpoints: the head file beside the database,
     /// signed with the key if one is given, and a line in `log` (see ``AuditCheckpointLog``).
     /// Exits 2 when the key cannot be read.
     func checkpointing(log: AuditCheckpointLog) throws -> AuditCheckpointing {
-        let key: AuditCheckpointKey?
-        do {
-            key = try auditCheckpointKey.map { path throws(AuditCheckpointError) in try AuditCheckpointKey(contentsOfFile: path) }
-        } catch {
-            throw failure(error.description)
-        }
-        return AuditCheckpointing(
-            key: key, onCheckpoint: { log.written($0) },
+        AuditCheckpointing(
+            key: try key(), onCheckpoint: { log.written($0) },
             onProblem: { [logger = log.logger] problem in logger.error("audit checkpoint: \(problem)") })
     }
 }

@@ -231,36 +231,49 @@ def test_a_stateless_retry_that_reaches_the_wrong_instance_is_refused_clearly(pa
     assert answered.get("resultType") == "complete" and not answered.get("isError"), answered
 
 
-@pytest.mark.anyio
-async def test_a_call_held_on_a_is_approved_on_b_and_answered_within_a_second(pair):
-    _, token = pair.grant("agent")
-    ops = pair.admin("ops")
+async def held_and_decided(url: str, token: str, tool: str, decide, arguments: dict | None = None) -> tuple:
+    """Calls `tool` through an SDK session at `url`; while it is held, runs `decide()` in a
+    thread (it returns once the decision is made). Returns the call's result and how long
+    after the decision its answer came, in seconds."""
     outcome: dict = {}
-
-    async with mcp_session(pair.a.url("echo"), token) as session:
+    async with mcp_session(url, token) as session:
         async def held_call():
-            outcome["result"] = await session.call_tool("slow", {"seconds": 0})
+            outcome["result"] = await session.call_tool(tool, arguments or {})
             outcome["answered"] = time.monotonic()
 
         async with anyio.create_task_group() as group:
             group.start_soon(held_call)
-
-            def pending_on_b():
-                status, _, body = http("GET", f"{pair.b.base}/admin/api/approvals?status=pending", headers=bearer(ops))
-                assert status == 200, body
-                return json.loads(body)["approvals"]
-
-            await anyio.to_thread.run_sync(lambda: wait_for(lambda: pending_on_b() != []))
-            [approval] = pending_on_b()
-            assert approval["tool"] == "slow"
-            status, _, body = await anyio.to_thread.run_sync(
-                lambda: http("POST", f"{pair.b.base}/admin/api/approvals/{approval['id']}/approve", {}, bearer(ops)))
+            await anyio.to_thread.run_sync(decide)
             decided = time.monotonic()
-            assert status == 200, body
-    result = outcome["result"]
+    return outcome["result"], outcome["answered"] - decided
+
+
+def pending_approvals(instance: ServeInstance, admin: str) -> list[dict]:
+    status, _, body = http("GET", f"{instance.base}/admin/api/approvals?status=pending", headers=bearer(admin))
+    assert status == 200, body
+    return json.loads(body)["approvals"]
+
+
+def approve_through_the_api(instance: ServeInstance, admin: str, tool: str):
+    """A decision for `held_and_decided`: waits for the one pending approval, approves it on `instance`."""
+    def decide():
+        wait_for(lambda: pending_approvals(instance, admin) != [])
+        [approval] = pending_approvals(instance, admin)
+        assert approval["tool"] == tool
+        status, _, body = http("POST", f"{instance.base}/admin/api/approvals/{approval['id']}/approve", {}, bearer(admin))
+        assert status == 200, body
+    return decide
+
+
+@pytest.mark.anyio
+async def test_a_call_held_on_a_is_approved_on_b_and_answered_within_a_second(pair):
+    _, token = pair.grant("agent")
+    ops = pair.admin("ops")
+    result, delay = await held_and_decided(
+        pair.a.url("echo"), token, "slow", approve_through_the_api(pair.b, ops, "slow"), arguments={"seconds": 0})
     assert not result.is_error, text_of(result)
     assert '"name":"slow"' in text_of(result)
-    assert outcome["answered"] - decided < 1.0, f"answered {outcome['answered'] - decided:.2f} s after the approval"
+    assert delay < 1.0, f"answered {delay:.2f} s after the approval"
 
 
 def test_a_revoked_grant_is_refused_on_every_instance_within_a_second(pair):

@@ -220,35 +220,40 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def start_serve(warden: str, config: Path, env: dict, stderr: list[str], stdout=subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
+    """Starts `warden serve --config <config>` and waits until it listens; its log lines go to
+    `stderr` as they come. Returns the process and its base URL (`http://127.0.0.1:PORT`)."""
+    import re
+
+    process = subprocess.Popen([warden, "serve", "--config", str(config), "--log-level", "info"],
+                               stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE, env=env, text=True)
+    listening = threading.Event()
+
+    def read_stderr():
+        for line in process.stderr:
+            stderr.append(line)
+            if "listening on http://" in line:
+                listening.set()
+        listening.set()
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    assert listening.wait(TIMEOUT), f"warden serve --config {config} did not start"
+    found = [re.search(r"listening on (http://\S+)", line) for line in stderr]
+    found = [match.group(1) for match in found if match]
+    assert found, "".join(stderr)
+    return process, found[0]
+
+
 class ServeInstance:
     """A `warden serve` started from the configuration text `config`, written to
     `<directory>/<name>.yaml` (so that relative paths, like a SQLite store, resolve in `directory`)."""
 
     def __init__(self, warden: str, env: dict, directory: Path, name: str, config: str):
-        import re
-
         self.warden, self.env, self.directory, self.name = warden, env, directory, name
         self.config = directory / f"{name}.yaml"
         self.config.write_text(config)
         self.stderr: list[str] = []
-        self.process = subprocess.Popen(
-            [warden, "serve", "--config", str(self.config), "--log-level", "info"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True)
-        listening = threading.Event()
-
-        def read_stderr():
-            for line in self.process.stderr:
-                self.stderr.append(line)
-                if "listening on http://" in line:
-                    listening.set()
-            listening.set()
-
-        threading.Thread(target=read_stderr, daemon=True).start()
-        assert listening.wait(TIMEOUT), f"warden serve {name} did not start"
-        found = [re.search(r"listening on (http://\S+)", line) for line in self.stderr]
-        found = [match.group(1) for match in found if match]
-        assert found, "".join(self.stderr)
-        self.base = found[0]
+        self.process, self.base = start_serve(warden, self.config, env, self.stderr)
         self.port = int(self.base.rsplit(":", 1)[1])
 
     def url(self, server: str) -> str:
@@ -337,28 +342,29 @@ http {{
 
 
 class PostgresCluster:
-    """A throwaway PostgreSQL 15 cluster in `directory`, on a free port of 127.0.0.1, with the
+    """A throwaway PostgreSQL 15 cluster in a temporary folder, on a free port of 127.0.0.1, with the
     `postgres` superuser trusted. Run as root, initdb and the server run as the `postgres`
     user. `stop()` and `start()` may be called mid-test (a store that goes away and comes back)."""
 
     BIN = Path(os.environ.get("WARDEN_TEST_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
 
-    def __init__(self, directory: Path):
+    def __init__(self):
         if not (self.BIN / "initdb").exists():
             missing = f"PostgreSQL 15 is not installed ({self.BIN}); apt-get install postgresql-15"
             if os.environ.get("WARDEN_REQUIRE_POSTGRES") == "1":
                 pytest.fail(missing)
             pytest.skip(missing)
-        self.directory = directory / "postgres"
-        self.directory.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
+        # A folder of its own under the system's temp folder: pytest's are private to root,
+        # and the server runs as `postgres`.
+        self.directory = Path(tempfile.mkdtemp(prefix="warden-pg-", dir=os.environ.get("TMPDIR", "/tmp")))
         self.data = self.directory / "data"
         self.port = free_port()
         if os.geteuid() == 0:
             import pwd
 
             user = pwd.getpwnam("postgres")
-            for path in (directory, self.directory):
-                os.chmod(path, 0o755)
             os.chown(self.directory, user.pw_uid, user.pw_gid)
             self.prefix = ["runuser", "-u", "postgres", "--"]
         else:
@@ -400,7 +406,7 @@ class PostgresCluster:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
+def postgres_server():
     """One PostgreSQL for the session's tests, each of which makes a database of its own:
     the server scripts/test started ($WARDEN_TEST_POSTGRES_URL, a superuser URL), or a
     throwaway cluster of this session's own."""
@@ -408,7 +414,7 @@ def postgres_server(tmp_path_factory):
     if url:
         yield _ExternalPostgres(url)
         return
-    cluster = PostgresCluster(tmp_path_factory.mktemp("pg"))
+    cluster = PostgresCluster()
     yield cluster
     cluster.close()
 

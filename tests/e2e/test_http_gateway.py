@@ -22,7 +22,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from conftest import FIXTURES, TIMEOUT, audit, verify, wait_for
+from conftest import FIXTURES, TIMEOUT, audit, start_serve, verify, wait_for
 
 ALL_TIME = """
 version: "1"
@@ -75,24 +75,7 @@ servers:
     policy: echo.yaml
 {extra}""")
         self.stderr: list[str] = []
-        self.process = subprocess.Popen(
-            [warden, "serve", "--config", str(directory / "warden.yaml"), "--log-level", "info"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-        listening = threading.Event()
-
-        def read_stderr():
-            for line in self.process.stderr:
-                self.stderr.append(line)
-                if "listening on http://" in line:
-                    listening.set()
-            listening.set()
-
-        threading.Thread(target=read_stderr, daemon=True).start()
-        assert listening.wait(TIMEOUT), "warden serve did not start"
-        found = [re.search(r"listening on (http://\S+)", line) for line in self.stderr]
-        found = [match.group(1) for match in found if match]
-        assert found, "".join(self.stderr)
-        self.base = found[0]
+        self.process, self.base = start_serve(warden, directory / "warden.yaml", env, self.stderr, stdout=subprocess.PIPE)
 
     def grant(self, label: str, policy: str, *servers: str) -> str:
         result = subprocess.run(

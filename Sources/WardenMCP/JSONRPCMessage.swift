@@ -24,20 +24,21 @@ public enum JSONRPCMessage: Sendable {
         guard case .object(let body) = value else {
             throw Invalid(reason: "a JSON-RPC message must be an object, not \(value.typeName)")
         }
-        let id = body["id"]
+        let envelope = Envelope(body)
+        let id = envelope.id
         if let id {
             switch id {
             case .string, .number: break
-            case .null where body["method"] == nil: break  // an error response to an unreadable request
+            case .null where envelope.method == nil: break  // an error response to an unreadable request
             default: throw Invalid(reason: "\"id\" must be a string or a number")
             }
         }
-        guard body["jsonrpc"] == "2.0" else {
+        guard envelope.jsonrpc == "2.0" else {
             throw Invalid(reason: "\"jsonrpc\" must be \"2.0\"", id: id)
         }
-        if let method = body["method"] {
+        if let method = envelope.method {
             guard case .string(let name) = method else { throw Invalid(reason: "\"method\" must be a string", id: id) }
-            if let params = body["params"] {
+            if let params = envelope.params {
                 switch params {
                 case .object, .array: break
                 default: throw Invalid(reason: "\"params\" must be an object or an array", id: id)
@@ -47,10 +48,35 @@ public enum JSONRPCMessage: Sendable {
             return
         }
         guard let id else { throw Invalid(reason: "a message needs \"method\" or \"id\"") }
-        guard (body["result"] != nil) != (body["error"] != nil) else {
+        guard envelope.hasResult != envelope.hasError else {
             throw Invalid(reason: "a response needs exactly one of \"result\" and \"error\"", id: id)
         }
         self = .response(id: id, body: body)
+    }
+
+    /// The envelope's members, found in one pass over the object, keys compared byte for byte
+    /// (the first of a repeated key, as a lookup by key finds).
+    private struct Envelope {
+        var jsonrpc: JSONValue?
+        var id: JSONValue?
+        var method: JSONValue?
+        var params: JSONValue?
+        var hasResult = false
+        var hasError = false
+
+        init(_ body: JSONObject) {
+            for member in body.members {
+                switch member.key.utf8.count {
+                case 2 where id == nil && member.key.hasSameBytes(as: "id"): id = member.value
+                case 5 where member.key.hasSameBytes(as: "error"): hasError = true
+                case 6 where method == nil && member.key.hasSameBytes(as: "method"): method = member.value
+                case 6 where params == nil && member.key.hasSameBytes(as: "params"): params = member.value
+                case 6 where member.key.hasSameBytes(as: "result"): hasResult = true
+                case 7 where jsonrpc == nil && member.key.hasSameBytes(as: "jsonrpc"): jsonrpc = member.value
+                default: break
+                }
+            }
+        }
     }
 }
 

@@ -34,6 +34,11 @@ public struct LineFramer: Sendable {
         bytes.withUnsafeBufferPointer { append($0) }
     }
 
+    /// Feeds bytes read into a buffer (a channel's), without copying them first.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) -> [Line] {
+        append(bytes.assumingMemoryBound(to: UInt8.self))
+    }
+
     private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) -> [Line] {
         var lines: [Line] = []
         var rest = bytes[...]

@@ -70,7 +70,7 @@ final class AuditCheckpointWriter: Sendable {
         guard head.sequence > state.withLock({ $0.written }) else { return }
         let path = path
         do {
-            if let data = try await onQueue({ FileManager.default.contents(atPath: path) }) {
+            if let data = try await onQueue({ AuditCheckpoint.contents(of: path) }) {
                 // The checkpoint there must still be in the log; if it is not, the newest
                 // entries were removed or the log rewritten, and the file is the evidence.
                 guard let existing = AuditCheckpoint.last(in: String(decoding: data, as: UTF8.self), source: path) else {

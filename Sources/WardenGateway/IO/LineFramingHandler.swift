@@ -18,7 +18,7 @@ final class LineFramingHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        let lines = buffer.withUnsafeReadableBytes { framer.append(Array($0)) }
+        let lines = buffer.withUnsafeReadableBytes { framer.append($0) }
         for line in lines { messages.yield(line) }
     }
 

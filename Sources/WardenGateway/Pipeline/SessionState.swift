@@ -14,11 +14,19 @@ struct SessionState {
         var headerParameters: [MCPParamHeaders.Declaration]
     }
 
-    /// A `tools/call` forwarded to the server and not yet answered.
-    struct PendingCall {
-        var reservations: [CounterReservation]
-        var started: ContinuousClock.Instant
-        var record: AuditRecord
+    /// A `tools/call` forwarded to the server and not yet answered. A class: the forwarded
+    /// request that carries it is copied in and out of the session's state, and copying the
+    /// audit record's many fields each time cost more than sharing one reference.
+    final class PendingCall: Sendable {
+        let reservations: [CounterReservation]
+        let started: ContinuousClock.Instant
+        let record: AuditRecord
+
+        init(reservations: [CounterReservation], started: ContinuousClock.Instant, record: AuditRecord) {
+            self.reservations = reservations
+            self.started = started
+            self.record = record
+        }
     }
 
     /// A client's request sent to the server under an id of Warden's own (see

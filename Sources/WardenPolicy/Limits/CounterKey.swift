@@ -25,14 +25,31 @@ public struct CounterKey: Sendable, Hashable, CustomStringConvertible {
     public var windowEnd: Int64 { windowStart + windowLength }
 
     /// A readable, unambiguous form: `counter|scope|subject|start+length`, with each part
-    /// percent-escaped so that no name can forge another key.
+    /// percent-escaped so that no name can forge another key. Written byte by byte: it names
+    /// the count in the store on every call that counts there.
     public var description: String {
-        [counter.value, scope.rawValue, subject].map(Self.escape).joined(separator: "|")
-            + "|\(windowStart)+\(windowLength)"
+        var text: [UInt8] = []
+        text.reserveCapacity(counter.value.utf8.count + subject.utf8.count + 48)
+        Self.appendEscaped(counter.value, to: &text)
+        text.append(UInt8(ascii: "|"))
+        Self.appendEscaped(scope.rawValue, to: &text)
+        text.append(UInt8(ascii: "|"))
+        Self.appendEscaped(subject, to: &text)
+        text.append(UInt8(ascii: "|"))
+        text.append(contentsOf: String(windowStart).utf8)
+        text.append(UInt8(ascii: "+"))
+        text.append(contentsOf: String(windowLength).utf8)
+        return String(decoding: text, as: UTF8.self)
     }
 
-    private static func escape(_ part: String) -> String {
-        guard part.utf8.contains(where: { $0 == UInt8(ascii: "|") || $0 == UInt8(ascii: "%") }) else { return part }
-        return part.replacing("%", with: "%25").replacing("|", with: "%7C")
+    /// `part` with `%` written `%25` and `|` written `%7C`.
+    private static func appendEscaped(_ part: String, to text: inout [UInt8]) {
+        for byte in part.utf8 {
+            switch byte {
+            case UInt8(ascii: "%"): text.append(contentsOf: [UInt8(ascii: "%"), UInt8(ascii: "2"), UInt8(ascii: "5")])
+            case UInt8(ascii: "|"): text.append(contentsOf: [UInt8(ascii: "%"), UInt8(ascii: "7"), UInt8(ascii: "C")])
+            default: text.append(byte)
+            }
+        }
     }
 }

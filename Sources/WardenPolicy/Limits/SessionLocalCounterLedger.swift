@@ -27,11 +27,13 @@ public final class SessionLocalCounterLedger<Shared: CounterLedger>: CounterLedg
     public func snapshot(of keys: [CounterKey]) async throws -> [CounterKey: CounterAmount] {
         let (sessionKeys, sharedKeys) = Self.split(keys)
         guard !sharedKeys.isEmpty else { return local.snapshot(of: sessionKeys) }
+        guard !sessionKeys.isEmpty else { return try await shared.snapshot(of: sharedKeys) }
         return local.snapshot(of: sessionKeys).merging(try await shared.snapshot(of: sharedKeys)) { _, new in new }
     }
 
     public func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation? {
         let (sessionPart, sharedPart) = Self.split(reservations)
+        guard !sessionPart.isEmpty else { return sharedPart.isEmpty ? nil : try await shared.reserve(sharedPart) }
         if let refused = local.reserve(sessionPart) { return refused }
         guard !sharedPart.isEmpty else { return nil }
         var kept = false
@@ -57,6 +59,9 @@ public final class SessionLocalCounterLedger<Shared: CounterLedger>: CounterLedg
     }
 
     private static func split<Item>(_ items: [Item], by key: (Item) -> CounterKey) -> (session: [Item], shared: [Item]) {
-        (items.filter { key($0).scope == .session }, items.filter { key($0).scope != .session })
+        // Most calls count on one side only: that side is the array given, not a copy.
+        if items.allSatisfy({ key($0).scope != .session }) { return ([], items) }
+        if items.allSatisfy({ key($0).scope == .session }) { return (items, []) }
+        return (items.filter { key($0).scope == .session }, items.filter { key($0).scope != .session })
     }
 }

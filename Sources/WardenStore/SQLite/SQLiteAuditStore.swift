@@ -31,7 +31,8 @@ public struct SQLiteAuditStore: AuditStore {
     }
 
     public func hash(of sequence: Int64) async throws -> String? {
-        try await database.read { db in try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [sequence]) }
+        // A cached statement: the checkpoint writer asks after every flushed batch.
+        try await database.read { db in try String.fetchOne(db.cachedStatement(sql: "SELECT hash FROM audit WHERE seq = ?"), arguments: [sequence]) }
     }
 
     public func entries(_ filter: AuditLog.Filter) async throws -> [AuditLog.Entry] {

@@ -68,9 +68,11 @@ public final class SQLiteCounterLedger: CounterLedger {
 
     /// Caches counts read or written; forgets ended windows once the cache grows.
     private func remember(_ amounts: [(CounterKey, CounterAmount)]) {
-        let now = Int64(Date().timeIntervalSince1970)
         cache.withLock { cache in
-            if cache.count > 4096 { cache = cache.filter { $0.key.windowEnd > now } }
+            if cache.count > 4096 {
+                let now = Int64(Date().timeIntervalSince1970)
+                cache = cache.filter { $0.key.windowEnd > now }
+            }
             for (key, amount) in amounts { cache[key] = amount }
         }
     }

@@ -128,6 +128,7 @@ public final class HTTPGateway: Sendable {
                 logger: logger
             )
         )
+        approvals.announcements.subscribeNow()
         let keyRefresh = Task { await jwt?.refreshPeriodically() }
         Task { await approvals.closeAbandoned(logger: logger) }
         defer { keyRefresh.cancel() }

@@ -43,6 +43,18 @@ final class ApprovalAnnouncements: Sendable {
         return listener
     }
 
+    /// Subscribes to the store's announcements now, if it makes them, rather than when the
+    /// first call is held: a backend may take a moment to start listening (PostgreSQL's
+    /// LISTEN), and an announcement made before would reach the held call only at its poll.
+    func subscribeNow() {
+        let subscribe = state.withLock { state -> Bool in
+            guard !state.unsupported, !state.subscribed else { return false }
+            state.subscribed = true
+            return true
+        }
+        if subscribe { self.subscribe() }
+    }
+
     private func subscribe() {
         guard let stream = changes() else {
             let orphans = state.withLock { state in

@@ -6,16 +6,12 @@ import Foundation
 ///
 /// Counters are not carried: their windows are minutes to days long and restart at zero.
 public enum StoreTransfer {
-    /// A grant as stored: the grant and its token's hash.
+    /// A grant as stored: the grant and its token's hash. Backends make them (the memberwise
+    /// initializer is internal): only what a store exported can be imported.
     public struct GrantRow: Sendable, Equatable {
         public var grant: Grant
         /// The SHA-256 of the grant's token (``Secrets/hash(_:)``), never the token.
         public var tokenHash: String
-
-        public init(grant: Grant, tokenHash: String) {
-            self.grant = grant
-            self.tokenHash = tokenHash
-        }
     }
 
     /// An admin token as stored: the token and its secret's hash.
@@ -23,11 +19,6 @@ public enum StoreTransfer {
         public var token: AdminToken
         /// The SHA-256 of the token's secret, never the secret.
         public var tokenHash: String
-
-        public init(token: AdminToken, tokenHash: String) {
-            self.token = token
-            self.tokenHash = tokenHash
-        }
     }
 
     /// Everything but the audit log, written in one step (``TransferableStore/importRecords(_:)``).

@@ -82,7 +82,8 @@ struct DatabaseOptions: ParsableArguments {
         do {
             return try await configuration.open(creatingIfMissing: creatingIfMissing)
         } catch let error as StoreError where error.code == .notFound {
-            throw failure("\(error.description); give --db (or $WARDEN_DB) the file that warden run or warden serve uses")
+            let which = if case .postgres = configuration { "the database warden serve uses" } else { "the file that warden run or warden serve uses" }
+            throw failure("\(error.description); give --db (or $WARDEN_DB) \(which)")
         } catch {
             throw failure("cannot open the database \(configuration.location): \(error)")
         }

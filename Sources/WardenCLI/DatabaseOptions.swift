@@ -60,6 +60,18 @@ struct DatabaseOptions: ParsableArguments {
         return .sqlite(path: text)
     }
 
+    /// `configuration` for a command that walks a whole store (`audit verify`, `audit export`,
+    /// `store migrate`): a PostgreSQL store's bound on one operation, meant for calls on the
+    /// gateway's path (5 seconds by default), is raised to at least ``longOperationBound``.
+    static func forWholeStore(_ configuration: StoreConfiguration) -> StoreConfiguration {
+        guard case .postgres(var postgres) = configuration else { return configuration }
+        postgres.queryTimeout = max(postgres.queryTimeout, longOperationBound)
+        return .postgres(postgres)
+    }
+
+    /// How long one operation of a command that walks a whole store may take: 30 minutes.
+    static let longOperationBound = Duration.seconds(30 * 60)
+
     /// `$WARDEN_DB`, when set and not empty.
     static var environmentPath: String? {
         ProcessInfo.processInfo.environment["WARDEN_DB"].flatMap { $0.isEmpty ? nil : $0 }
@@ -75,6 +87,11 @@ struct DatabaseOptions: ParsableArguments {
     /// mistyped `--db` must not read as an empty, intact audit log.
     func openExisting() async throws -> any StateStore {
         try await Self.open(try store(), creatingIfMissing: false)
+    }
+
+    /// ``openExisting()`` for a command that walks the whole store (``forWholeStore(_:)``).
+    func openExistingWhole() async throws -> any StateStore {
+        try await Self.open(Self.forWholeStore(try store()), creatingIfMissing: false)
     }
 
     /// Opens the store `configuration` chooses, or exits 2 saying why.

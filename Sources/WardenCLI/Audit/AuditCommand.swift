@@ -134,7 +134,7 @@ extension AuditCommand {
         var format: ExportFormat = .jsonl
 
         func run() async throws {
-            try await database.openExisting().audit.entries().forEach { Swift.print(AuditCommand.json($0)) }
+            try await database.openExistingWhole().audit.entries().forEach { Swift.print(AuditCommand.json($0)) }
         }
     }
 
@@ -172,7 +172,7 @@ extension AuditCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            let store = try await database.openExisting()
+            let store = try await database.openExistingWhole()
             let key: AuditCheckpointKey?
             do {
                 key = try checkpointKey.map { path throws(AuditCheckpointError) in try AuditCheckpointKey(contentsOfFile: path) }

@@ -22,7 +22,8 @@ extension StoreCommand {
                 a path or sqlite:PATH (SQLite), or a postgres:// URL. Exit codes: 0 copied and \
                 verified; 1 the copy does not verify, or a step failed midway (the message says \
                 exactly what the destination holds); 2 usage error, a store cannot be opened, or \
-                the destination is not empty (nothing copied).
+                the destination is not empty (nothing copied). A PostgreSQL store's query_timeout \
+                is raised to 30 minutes for this command.
                 """)
 
         @Option(help: ArgumentHelp("The store to copy from: a path, sqlite:PATH or a postgres:// URL.", valueName: "path-or-url"))
@@ -45,8 +46,8 @@ extension StoreCommand {
         }
 
         func run() async throws {
-            let sourceConfiguration = try DatabaseOptions.configuration(from, option: "--from")
-            let destinationConfiguration = try DatabaseOptions.configuration(to, option: "--to")
+            let sourceConfiguration = DatabaseOptions.forWholeStore(try DatabaseOptions.configuration(from, option: "--from"))
+            let destinationConfiguration = DatabaseOptions.forWholeStore(try DatabaseOptions.configuration(to, option: "--to"))
             let key = try checkpoints.key()
             let source = try await DatabaseOptions.open(sourceConfiguration, creatingIfMissing: false)
             let destination: any StateStore

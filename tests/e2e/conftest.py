@@ -220,12 +220,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_serve(warden: str, config: Path, env: dict, stderr: list[str], stdout=subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
-    """Starts `warden serve --config <config>` and waits until it listens; its log lines go to
+def start_serve(warden: str, config: Path, env: dict, stderr: list[str], stdout=subprocess.DEVNULL,
+                arguments: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    """Starts `warden serve --config <config> <arguments>` and waits until it listens; its log lines go to
     `stderr` as they come. Returns the process and its base URL (`http://127.0.0.1:PORT`)."""
     import re
 
-    process = subprocess.Popen([warden, "serve", "--config", str(config), "--log-level", "info"],
+    process = subprocess.Popen([warden, "serve", "--config", str(config), "--log-level", "info", *arguments],
                                stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE, env=env, text=True)
     listening = threading.Event()
 

@@ -89,9 +89,20 @@ struct DatabaseOptions: ParsableArguments {
         try await Self.open(try store(), creatingIfMissing: false)
     }
 
-    /// ``openExisting()`` for a command that walks the whole store (``forWholeStore(_:)``).
+    /// ``openExisting()`` for a command that walks the whole store (``openWhole(_:creatingIfMissing:)``).
     func openExistingWhole() async throws -> any StateStore {
-        try await Self.open(Self.forWholeStore(try store()), creatingIfMissing: false)
+        try await Self.openWhole(try store(), creatingIfMissing: false)
+    }
+
+    /// Opens the store for a command that walks all of it, or exits 2 saying why: reached
+    /// within the configuration's own bounds first, so that an unreachable PostgreSQL fails
+    /// as fast as ever, then opened again with ``forWholeStore(_:)``'s.
+    static func openWhole(_ configuration: StoreConfiguration, creatingIfMissing: Bool = true) async throws -> any StateStore {
+        let store = try await open(configuration, creatingIfMissing: creatingIfMissing)
+        let whole = forWholeStore(configuration)
+        guard whole != configuration else { return store }
+        try? await store.close()
+        return try await open(whole, creatingIfMissing: false)
     }
 
     /// Opens the store `configuration` chooses, or exits 2 saying why.

@@ -46,13 +46,13 @@ extension StoreCommand {
         }
 
         func run() async throws {
-            let sourceConfiguration = DatabaseOptions.forWholeStore(try DatabaseOptions.configuration(from, option: "--from"))
-            let destinationConfiguration = DatabaseOptions.forWholeStore(try DatabaseOptions.configuration(to, option: "--to"))
+            let sourceConfiguration = try DatabaseOptions.configuration(from, option: "--from")
+            let destinationConfiguration = try DatabaseOptions.configuration(to, option: "--to")
             let key = try checkpoints.key()
-            let source = try await DatabaseOptions.open(sourceConfiguration, creatingIfMissing: false)
+            let source = try await DatabaseOptions.openWhole(sourceConfiguration, creatingIfMissing: false)
             let destination: any StateStore
             do {
-                destination = try await DatabaseOptions.open(destinationConfiguration)
+                destination = try await DatabaseOptions.openWhole(destinationConfiguration)
             } catch {
                 try? await source.close()
                 throw error

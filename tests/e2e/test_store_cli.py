@@ -61,6 +61,17 @@ def filled_sqlite(warden, env, tmp_path) -> dict:
     gone = json.loads(run(warden, *create, "--label", "gone").stdout)
     assert run(warden, "grants", "revoke", gone["id"], "--db", db).returncode == 0
     admin = json.loads(run(warden, "admins", "create", "--db", db, "--name", "alice", "--role", "approver", "--format", "json").stdout)
+    # A call held for approval by a gateway on another host.
+    import sqlite3
+
+    connection = sqlite3.connect(db)
+    connection.execute(
+        "INSERT INTO approval (id, server, tool, identity, grant_id, session, request_id, arguments, rule, message, approvers, "
+        "holder, created_at, expires_at, status) VALUES ('a_held0001', 'echo', 'echo', 'agent', ?, 's1', '9', '{\"n\":1}', "
+        "'/tools/echo', 'held', '[\"alice\"]', '1@another-host', '2026-12-01T10:00:00.123Z', '2099-01-01T00:00:00.000Z', 'pending')",
+        (kept["id"],))
+    connection.commit()
+    connection.close()
     return {"db": db, "policy": str(policy), "token": kept["token"], "admin": admin["token"]}
 
 
@@ -69,6 +80,7 @@ def listing(warden: str, db: str) -> dict:
     shown = {}
     for name, command in {"grants": ["grants", "list", "--all", "--format", "json"],
                           "admins": ["admins", "list", "--all", "--format", "json"],
+                          "approvals": ["approvals", "list", "--format", "json"],
                           "audit": ["audit", "export"]}.items():
         result = run(warden, *command, "--db", db)
         assert result.returncode == 0, result.stderr
@@ -87,7 +99,7 @@ def test_migrate_sqlite_to_postgres_copies_everything_and_the_chain_verifies(war
     assert migrated.returncode == 0, migrated.stderr
     summary = json.loads(migrated.stdout)
     assert summary["verified"] is True
-    assert summary["copied"] == {"grants": 2, "admin_tokens": 1, "approvals": 0, "audit_entries": 7}
+    assert summary["copied"] == {"grants": 2, "admin_tokens": 1, "approvals": 1, "audit_entries": 7}
     assert summary["head"] == summary["source_head"] and summary["head"]["seq"] == 7
     assert summary["checkpoints"] == 1, "the copy was checked against the source's head file"
     assert "hunter" not in migrated.stdout and "postgres@" in summary["to"] and "?" not in summary["to"]
@@ -97,6 +109,7 @@ def test_migrate_sqlite_to_postgres_copies_everything_and_the_chain_verifies(war
 
     # The CLI reads the copy through --db and $WARDEN_DB exactly as it reads the original.
     assert listing(warden, postgres_url) == listing(warden, db)
+    assert '"id":"a_held0001"' in listing(warden, postgres_url)["approvals"]
     verified = run(warden, "audit", "verify", "--db", postgres_url)
     assert verified.returncode == 0 and "audit log intact: 7 entries verified" in verified.stdout, verified.stdout + verified.stderr
     via_environment = run(warden, "audit", "verify", env={**os.environ, "WARDEN_DB": postgres_url})
@@ -105,9 +118,15 @@ def test_migrate_sqlite_to_postgres_copies_everything_and_the_chain_verifies(war
     # Again into the same database: refused, and nothing changes.
     again = run(warden, "store", "migrate", "--from", db, "--to", postgres_url)
     assert again.returncode == 2
-    assert "the destination already holds 2 grants, 1 admin token, 0 approvals, 7 audit entries" in again.stderr
+    assert "the destination already holds 2 grants, 1 admin token, 1 approval, 7 audit entries" in again.stderr
     assert "nothing was copied" in again.stderr
     assert listing(warden, postgres_url) == listing(warden, db)
+
+    # The copied approval is decided through the copy.
+    decided = run(warden, "approvals", "approve", "a_held0001", "--db", postgres_url, "--format", "json",
+                  env={**os.environ, "USER": "alice"})
+    assert decided.returncode == 0, decided.stderr
+    assert json.loads(decided.stdout)["status"] == "approved"
 
 
 @needs_postgres

@@ -190,6 +190,8 @@ extension JSONReader {
                 depth -= 1
                 return .object(JSONObject(members))
             }
+            // Room for a message envelope's members at once, not grown one allocation at a time.
+            members.reserveCapacity(4)
             while true {
                 skipWhitespace()
                 guard index < bytes.count else { throw error(.unexpectedEndOfInput, at: index) }

@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // A JSON reader and value model fit for a proxy: exact numbers, key order, strict input.
@@ -43,7 +44,8 @@ let package = Package(
         ),
         // MCP protocol knowledge: JSON-RPC messages, framing, denial results, tools/list filtering.
         .target(name: "WardenMCP", dependencies: ["WardenJSON", "WardenPolicy"], swiftSettings: swiftSettings),
-        // State behind protocols (counters, audit, grants, approvals, admin tokens); SQLite implements them.
+        // State behind protocols (counters, audit, grants, approvals, admin tokens); SQLite and
+        // PostgreSQL implement them.
         .target(
             name: "WardenStore",
             dependencies: [
@@ -51,6 +53,8 @@ let package = Package(
                 "WardenPolicy",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -113,7 +117,11 @@ let package = Package(
         .testTarget(name: "WardenMCPTests", dependencies: ["WardenMCP", "WardenJSON", "WardenPolicy"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WardenStoreTests",
-            dependencies: ["WardenStore", "WardenPolicy", "WardenJSON", "WardenTesting", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "WardenStore", "WardenPolicy", "WardenJSON", "WardenTesting",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -33,8 +33,7 @@ public enum StoreConfiguration: Sendable, Equatable {
             }
             return try SQLiteStore(path: path)
         case .postgres(let configuration):
-            // The store itself lands in the next commits (issue 14).
-            throw StoreError(.unavailable, "the PostgreSQL store (\(configuration.location)) is not in this build yet")
+            return try await PostgresStore.open(configuration, creatingIfMissing: creatingIfMissing)
         }
     }
 

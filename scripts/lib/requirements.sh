@@ -21,6 +21,8 @@ missing_packages() {
             # Headless Chromium and its driver, for the dashboard's browser test (Selenium).
             chromium) command -v chromium > /dev/null 2>&1 || command -v chromium-browser > /dev/null 2>&1 || echo "$package" ;;
             chromium-driver) command -v chromedriver > /dev/null 2>&1 || echo "$package" ;;
+            # PostgreSQL 15's server (initdb, pg_ctl), for the throwaway cluster of the store's tests.
+            postgresql-15) { [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; } || echo "$package" ;;
             *) echo "requirements.sh: unknown package $package" >&2; return 2 ;;
         esac
     done

@@ -45,7 +45,12 @@ public struct SQLiteAdminTokenStore: AdminTokenStore {
     }
 
     private static func token(_ row: Row) -> AdminToken? {
-        guard let role = AdminToken.Role(rawValue: row["role"]), let created = SQLiteGrantStore.date(row["created_at"]) else { return nil }
-        return AdminToken(id: row["id"], name: row["name"], role: role, createdAt: created, revokedAt: SQLiteGrantStore.date(row["revoked_at"]))
+        token(id: row["id"], name: row["name"], role: row["role"], createdAt: row["created_at"], revokedAt: row["revoked_at"])
+    }
+
+    /// An admin token from its stored columns (any backend's); `nil` when one cannot be read.
+    static func token(id: String, name: String, role: String, createdAt: String, revokedAt: String?) -> AdminToken? {
+        guard let role = AdminToken.Role(rawValue: role), let created = SQLiteGrantStore.date(createdAt) else { return nil }
+        return AdminToken(id: id, name: name, role: role, createdAt: created, revokedAt: SQLiteGrantStore.date(revokedAt))
     }
 }

@@ -126,15 +126,33 @@ public struct SQLiteApprovalStore: ApprovalStore {
     }
 
     static func approval(_ row: Row) -> Approval? {
-        guard let approvers = try? JSONReader.parse(row["approvers"] as String).arrayValue?.compactMap(\.stringValue),
-            let created = SQLiteGrantStore.date(row["created_at"]), let expires = SQLiteGrantStore.date(row["expires_at"]),
-            let status = Approval.Status(rawValue: row["status"])
+        approval(
+            StoredApproval(
+                id: row["id"], server: row["server"], tool: row["tool"], identity: row["identity"], grant: row["grant_id"],
+                session: row["session"], requestID: row["request_id"], arguments: row["arguments"], rule: row["rule"],
+                message: row["message"], approvers: row["approvers"], holder: row["holder"], createdAt: row["created_at"],
+                expiresAt: row["expires_at"], status: row["status"], decidedBy: row["decided_by"], reason: row["reason"],
+                decidedAt: row["decided_at"], decidedByToken: row["decided_by_token"]))
+    }
+
+    /// An approval's stored columns, as text, in any backend.
+    struct StoredApproval {
+        var id, server, tool, identity: String
+        var grant: String?
+        var session, requestID, arguments, rule, message, approvers, holder, createdAt, expiresAt, status: String
+        var decidedBy, reason, decidedAt, decidedByToken: String?
+    }
+
+    /// The approval of stored columns; `nil` when one cannot be read.
+    static func approval(_ row: StoredApproval) -> Approval? {
+        guard let approvers = try? JSONReader.parse(row.approvers).arrayValue?.compactMap(\.stringValue),
+            let created = SQLiteGrantStore.date(row.createdAt), let expires = SQLiteGrantStore.date(row.expiresAt),
+            let status = Approval.Status(rawValue: row.status)
         else { return nil }
         return Approval(
-            id: row["id"], server: row["server"], tool: row["tool"], identity: row["identity"], grant: row["grant_id"],
-            session: row["session"], requestID: row["request_id"], arguments: row["arguments"], rule: row["rule"],
-            message: row["message"], approvers: approvers, holder: row["holder"], createdAt: created, expiresAt: expires,
-            status: status, decidedBy: row["decided_by"], reason: row["reason"], decidedAt: SQLiteGrantStore.date(row["decided_at"]),
-            decidedByToken: row["decided_by_token"])
+            id: row.id, server: row.server, tool: row.tool, identity: row.identity, grant: row.grant, session: row.session,
+            requestID: row.requestID, arguments: row.arguments, rule: row.rule, message: row.message, approvers: approvers,
+            holder: row.holder, createdAt: created, expiresAt: expires, status: status, decidedBy: row.decidedBy, reason: row.reason,
+            decidedAt: SQLiteGrantStore.date(row.decidedAt), decidedByToken: row.decidedByToken)
     }
 }

@@ -109,13 +109,24 @@ public struct SQLiteGrantStore: GrantStore {
     }
 
     static func grant(_ row: Row) -> Grant? {
-        guard let servers = try? JSONReader.parse(row["servers"] as String).arrayValue?.compactMap(\.stringValue),
-            let labels = try? JSONReader.parse(row["identity_labels"] as String).objectValue,
-            let created = date(row["created_at"])
+        grant(
+            id: row["id"], label: row["label"], servers: row["servers"], policy: row["policy"], identity: row["identity"],
+            identityLabels: row["identity_labels"], createdAt: row["created_at"], rotatedAt: row["rotated_at"],
+            revokedAt: row["revoked_at"])
+    }
+
+    /// A grant from its stored columns (any backend's); `nil` when one cannot be read.
+    static func grant(
+        id: String, label: String, servers: String, policy: String, identity: String, identityLabels: String, createdAt: String,
+        rotatedAt: String?, revokedAt: String?
+    ) -> Grant? {
+        guard let servers = try? JSONReader.parse(servers).arrayValue?.compactMap(\.stringValue),
+            let labels = try? JSONReader.parse(identityLabels).objectValue,
+            let created = date(createdAt)
         else { return nil }
         return Grant(
-            id: row["id"], label: row["label"], servers: servers, policy: row["policy"], identity: row["identity"],
+            id: id, label: label, servers: servers, policy: policy, identity: identity,
             identityLabels: Dictionary(uniqueKeysWithValues: labels.members.compactMap { member in member.value.stringValue.map { (member.key, $0) } }),
-            createdAt: created, rotatedAt: date(row["rotated_at"]), revokedAt: date(row["revoked_at"]))
+            createdAt: created, rotatedAt: date(rotatedAt), revokedAt: date(revokedAt))
     }
 }

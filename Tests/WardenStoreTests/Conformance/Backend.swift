@@ -1,4 +1,5 @@
 import GRDB
+import PostgresNIO
 import Testing
 import WardenTesting
 
@@ -16,7 +17,8 @@ struct Backend: Sendable, CustomTestStringConvertible {
 
     var testDescription: String { name }
 
-    static let all: [Backend] = [.sqlite, .inMemory]
+    /// Every backend; PostgreSQL when a test cluster is there (``TestPostgres``).
+    static let all: [Backend] = [.sqlite, .inMemory] + (TestPostgres.isAvailable ? [.postgres] : [])
 
     static let sqlite = Backend(
         name: "SQLite",
@@ -31,6 +33,26 @@ struct Backend: Sendable, CustomTestStringConvertible {
                         sql: "INSERT INTO audit (seq, time, record, prev_hash, hash, tool, decision, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         arguments: [row.sequence, row.time, row.recordText, row.previousHash, row.hash, row.tool, row.decision, row.identity])
                 }
+            }
+        })
+
+    static let postgres = Backend(
+        name: "PostgreSQL",
+        open: { try await TestPostgres.newStore() },
+        tamperWithAudit: { store, change in
+            let database = (store as! PostgresStore).database
+            var rows = try await database.query(
+                "SELECT \(unescaped: PostgresAuditStore.columns) FROM warden_audit ORDER BY seq", "tampering"
+            ).map(PostgresAuditStore.row)
+            change(&rows)
+            try await database.query("DELETE FROM warden_audit", "tampering")
+            for row in rows {
+                try await database.query(
+                    """
+                    INSERT INTO warden_audit (seq, time, record, prev_hash, hash, tool, decision, identity)
+                    VALUES (\(row.sequence), \(row.time), \(row.recordText), \(row.previousHash), \(row.hash), \(row.tool),
+                        \(row.decision), \(row.identity))
+                    """, "tampering")
             }
         })
 

@@ -1,0 +1,111 @@
+import Foundation
+import PostgresNIO
+import Synchronization
+
+/// One `LISTEN warden_approvals` connection per ``PostgresStore``, fanned out to every
+/// iterator of ``PostgresApprovalStore/changes()``. It listens from the first subscriber on,
+/// on a connection of the store's pool, and listens again after losing its connection
+/// (announcements made while it was not listening are lost: holders re-read on a timer as well).
+final class ApprovalAnnouncer: Sendable {
+    private struct State {
+        var subscribers: [UUID: AsyncStream<String>.Continuation] = [:]
+        var listener: Task<Void, Never>?
+        var isListening = false
+        var listeningWaiters: [CheckedContinuation<Void, Never>] = []
+        var stopped = false
+    }
+
+    private let database: PostgresDatabase
+    private let state = Mutex(State())
+
+    init(database: PostgresDatabase) {
+        self.database = database
+    }
+
+    /// A stream of the ids of approvals announced from now on (once listening), until the
+    /// caller stops iterating or the store closes.
+    func subscribe() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(1024))
+        let id = UUID()
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+        }
+        let start = state.withLock { state -> Bool in
+            guard !state.stopped else { return false }
+            state.subscribers[id] = continuation
+            return state.listener == nil
+        }
+        if state.withLock({ $0.stopped }) { continuation.finish() }
+        if start {
+            let task = Task { [weak self] in
+                guard let self else { return }
+                await self.listen()
+            }
+            state.withLock { $0.listener = task }
+        }
+        return stream
+    }
+
+    /// Returns once the announcer listens (for tests: an announcement after this reaches
+    /// every subscriber). Returns at once when stopped.
+    func waitUntilListening() async {
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> Bool in
+                guard !state.isListening, !state.stopped else { return true }
+                state.listeningWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    /// Stops listening and ends every subscriber's stream.
+    func stop() {
+        let (listener, subscribers, waiters) = state.withLock { state in
+            state.stopped = true
+            defer {
+                state.subscribers = [:]
+                state.listeningWaiters = []
+            }
+            return (state.listener, Array(state.subscribers.values), state.listeningWaiters)
+        }
+        listener?.cancel()
+        subscribers.forEach { $0.finish() }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Listens until cancelled, listening again (after a pause of up to a second) whenever
+    /// the connection is lost.
+    private func listen() async {
+        var pause = Duration.milliseconds(50)
+        while !Task.isCancelled {
+            do {
+                try await database.client.withConnection { connection in
+                    try await connection.listen(on: PostgresApprovalStore.channel) { notifications in
+                        self.setListening(true)
+                        for try await notification in notifications { self.announce(notification.payload) }
+                    }
+                }
+            } catch {
+                database.logger.debug("approval announcements: listening again after \(PostgresFailure(error))")
+            }
+            setListening(false)
+            try? await Task.sleep(for: pause)
+            pause = min(pause * 2, .seconds(1))
+        }
+    }
+
+    private func setListening(_ listening: Bool) {
+        let waiters = state.withLock { state in
+            state.isListening = listening
+            guard listening else { return [CheckedContinuation<Void, Never>]() }
+            defer { state.listeningWaiters = [] }
+            return state.listeningWaiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    private func announce(_ id: String) {
+        for subscriber in state.withLock({ Array($0.subscribers.values) }) { subscriber.yield(id) }
+    }
+}

@@ -1,0 +1,113 @@
+import PostgresNIO
+
+/// The PostgreSQL schema, as numbered migrations. ``migrate(_:creatingIfMissing:)`` applies
+/// the missing ones in one transaction under an advisory lock, so instances starting together
+/// wait for each other, and refuses a schema newer than this binary knows.
+enum PostgresSchema {
+    /// The key of the advisory lock migrations hold (any number only Warden uses).
+    static let migrationLock: Int64 = 0x5741_5244_454E_0001
+
+    /// The migrations, in order: migration `n` (from 1) brings the schema to version `n`.
+    static let migrations: [[PostgresQuery]] = [version1]
+
+    /// The version this binary knows.
+    static var currentVersion: Int { migrations.count }
+
+    /// Brings the schema up to date.
+    /// - Throws: ``StoreError``: `notFound` when the database has no Warden schema and
+    ///   `creatingIfMissing` is false; `unavailable` when the schema is newer than this binary's.
+    static func migrate(_ database: PostgresDatabase, creatingIfMissing: Bool) async throws {
+        let location = database.location
+        try await database.transaction("migrating the schema") { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(migrationLock))", logger: database.logger)
+            let exists = try await connection.query("SELECT to_regclass('warden_schema') IS NOT NULL", logger: database.logger)
+                .collect().first?.decode(Bool.self) ?? false
+            guard exists || creatingIfMissing else {
+                throw StoreError(.notFound, "no Warden schema in the database \(location)")
+            }
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS warden_schema (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), version integer NOT NULL)",
+                logger: database.logger)
+            let found = try await connection.query("SELECT version FROM warden_schema", logger: database.logger)
+                .collect().first?.decode(Int.self) ?? 0
+            guard found <= currentVersion else {
+                throw StoreError(
+                    .unavailable,
+                    "the Warden schema in \(location) is version \(found), newer than this warden's version \(currentVersion): upgrade warden"
+                )
+            }
+            guard found < currentVersion else { return }
+            for migration in migrations[found...] {
+                for statement in migration { try await connection.query(statement, logger: database.logger) }
+            }
+            try await connection.query(
+                """
+                INSERT INTO warden_schema (version) VALUES (\(currentVersion))
+                ON CONFLICT (only_row) DO UPDATE SET version = excluded.version
+                """, logger: database.logger)
+        }
+    }
+
+    /// Counters, the audit log, grants, approvals, admin tokens, and the reservation function.
+    /// Times are text in ``AuditRecord/timeFormat`` (as in SQLite), compared bytewise (`C`).
+    static let version1: [PostgresQuery] = [
+        """
+        CREATE TABLE warden_counter (
+            key text PRIMARY KEY, amount numeric NOT NULL, window_end bigint NOT NULL)
+        """,
+        "CREATE INDEX warden_counter_window_end ON warden_counter (window_end)",
+        """
+        CREATE TABLE warden_audit (
+            seq bigint PRIMARY KEY, time text COLLATE "C" NOT NULL, record text NOT NULL, prev_hash text NOT NULL,
+            hash text NOT NULL, tool text, decision text NOT NULL, identity text NOT NULL)
+        """,
+        "CREATE INDEX warden_audit_time ON warden_audit (time)",
+        """
+        CREATE TABLE warden_grant (
+            id text COLLATE "C" PRIMARY KEY, label text NOT NULL, token_hash text NOT NULL UNIQUE, servers text NOT NULL,
+            policy text NOT NULL, identity text NOT NULL, identity_labels text NOT NULL, created_at text COLLATE "C" NOT NULL,
+            rotated_at text COLLATE "C", revoked_at text COLLATE "C")
+        """,
+        """
+        CREATE TABLE warden_approval (
+            id text COLLATE "C" PRIMARY KEY, server text NOT NULL, tool text NOT NULL, identity text NOT NULL, grant_id text,
+            session text NOT NULL, request_id text NOT NULL, arguments text NOT NULL, rule text NOT NULL, message text NOT NULL,
+            approvers text NOT NULL, holder text NOT NULL, created_at text COLLATE "C" NOT NULL,
+            expires_at text COLLATE "C" NOT NULL, status text NOT NULL, decided_by text, reason text,
+            decided_at text COLLATE "C", decided_by_token text)
+        """,
+        "CREATE INDEX warden_approval_status ON warden_approval (status)",
+        "CREATE INDEX warden_approval_grant ON warden_approval (grant_id)",
+        """
+        CREATE TABLE warden_admin_token (
+            id text COLLATE "C" PRIMARY KEY, name text NOT NULL, role text NOT NULL, token_hash text NOT NULL UNIQUE,
+            created_at text COLLATE "C" NOT NULL, revoked_at text COLLATE "C")
+        """,
+        // Reserves counts all or none, in one statement (one round trip): makes the missing
+        // rows, locks every row in key order (so reservations never deadlock each other),
+        // and adds the amounts only if every count is at or under its threshold (the most
+        // it may be now for every reservation of that key to fit). Returns each key's count
+        // after (or, refused, as it is) and whether it was refused.
+        """
+        CREATE FUNCTION warden_reserve(p_keys text[], p_amounts numeric[], p_thresholds numeric[], p_window_ends bigint[])
+        RETURNS TABLE (counter_key text, counter_amount text, refused boolean)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            is_refused boolean;
+        BEGIN
+            INSERT INTO warden_counter (key, amount, window_end)
+                SELECT t.k, 0, t.w FROM unnest(p_keys, p_window_ends) AS t(k, w) ORDER BY t.k
+                ON CONFLICT (key) DO NOTHING;
+            PERFORM 1 FROM warden_counter c WHERE c.key = ANY (p_keys) ORDER BY c.key FOR UPDATE;
+            SELECT coalesce(bool_or(c.amount > t.m), true) INTO is_refused
+                FROM warden_counter c JOIN unnest(p_keys, p_thresholds) AS t(k, m) ON c.key = t.k;
+            IF NOT is_refused THEN
+                UPDATE warden_counter c SET amount = c.amount + t.a
+                    FROM unnest(p_keys, p_amounts) AS t(k, a) WHERE c.key = t.k;
+            END IF;
+            RETURN QUERY SELECT c.key, trim_scale(c.amount)::text, is_refused FROM warden_counter c WHERE c.key = ANY (p_keys);
+        END
+        $$
+        """,
+    ]
+}

@@ -1,0 +1,117 @@
+import Logging
+public import PostgresNIO
+public import WardenPolicy
+
+/// Warden's state in PostgreSQL, shared by several gateway instances: counters exact across
+/// all of them, one audit chain, grants, approvals (announced with LISTEN/NOTIFY) and admin
+/// tokens.
+///
+/// The store owns its connection pool and runs it (`PostgresClient.run()`) in a task of its
+/// own from ``open(_:creatingIfMissing:)`` until ``close()``, so a short CLI command and
+/// `warden serve` use it alike; the gateway only has to close it when it stops. Every
+/// operation is bounded by ``PostgresConfiguration/queryTimeout``: when PostgreSQL is down or
+/// unreachable, operations fail with a ``StoreError`` (`unavailable`) within that bound, and
+/// succeed again by themselves once it is back (the pool opens new connections).
+///
+/// ```swift
+/// let store = try await PostgresStore.open(try PostgresConfiguration(url: "postgres://warden@db/warden"))
+/// defer { Task { try await store.close() } }
+/// ```
+public final class PostgresStore: StateStore {
+    let database: PostgresDatabase
+    private let running: Task<Void, Never>
+    let ledger: PostgresCounterLedger
+    let announcer: ApprovalAnnouncer
+    let auditStore: PostgresAuditStore
+
+    /// Where the store is (never with the password).
+    public let location: String
+
+    private init(configuration: PostgresConfiguration, logger: Logger) throws {
+        let client = PostgresClient(configuration: try Self.clientConfiguration(configuration), backgroundLogger: logger)
+        running = Task { await client.run() }
+        location = configuration.location
+        database = PostgresDatabase(client: client, location: location, timeout: configuration.queryTimeout, logger: logger)
+        ledger = PostgresCounterLedger(database: database)
+        announcer = ApprovalAnnouncer(database: database)
+        auditStore = PostgresAuditStore(database: database)
+    }
+
+    /// Opens the store at `configuration` and brings its schema up to date.
+    /// - Parameters:
+    ///   - creatingIfMissing: Whether to create Warden's tables in a database without them.
+    ///     The default is `true`.
+    ///   - logger: Where the pool logs its background work. The default logs nothing.
+    /// - Throws: ``StoreError``: `notFound` without Warden's tables when they may not be
+    ///   created; `unavailable` when PostgreSQL cannot be reached within the configuration's
+    ///   bounds, or its schema is newer than this binary's; `invalidRequest` for a CA file
+    ///   that cannot be read.
+    public static func open(
+        _ configuration: PostgresConfiguration, creatingIfMissing: Bool = true,
+        logger: Logger = Logger(label: "warden.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) async throws -> PostgresStore {
+        let store = try PostgresStore(configuration: configuration, logger: logger)
+        do {
+            try await PostgresSchema.migrate(store.database, creatingIfMissing: creatingIfMissing)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        return store
+    }
+
+    public func checkReadable() async throws {
+        try await database.query("SELECT 1", "checking the store")
+    }
+
+    /// Stops listening for approvals and closes the pool's connections.
+    public func close() async throws {
+        announcer.stop()
+        running.cancel()
+        await running.value
+    }
+
+    public var counters: any CounterLedger { ledger }
+
+    public var audit: any AuditStore { auditStore }
+
+    public var grants: any GrantStore { PostgresGrantStore(database: database) }
+
+    public var approvals: any ApprovalStore { PostgresApprovalStore(database: database, announcer: announcer) }
+
+    public var adminTokens: any AdminTokenStore { PostgresAdminTokenStore(database: database) }
+
+    /// The pool's configuration: the server, credentials, TLS and bounds of `configuration`.
+    static func clientConfiguration(_ configuration: PostgresConfiguration) throws -> PostgresClient.Configuration {
+        var client = PostgresClient.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.username, password: configuration.password,
+            database: configuration.database, tls: try tls(configuration.tls))
+        client.options.maximumConnections = max(1, configuration.poolSize)
+        client.options.connectTimeout = configuration.connectTimeout
+        client.options.keepAliveBehavior = .init(frequency: .seconds(30))
+        return client
+    }
+
+    /// TLS as postgres-nio takes it: `prefer` and `require` without verifying the
+    /// certificate (as libpq), `verifyFull` against the CA file or the system's roots.
+    static func tls(_ tls: PostgresConfiguration.TLS) throws -> PostgresClient.Configuration.TLS {
+        var unverified = TLSConfiguration.makeClientConfiguration()
+        unverified.certificateVerification = .none
+        switch tls {
+        case .disable: return .disable
+        case .prefer: return .prefer(unverified)
+        case .require: return .require(unverified)
+        case .verifyFull(let caFile):
+            var verified = TLSConfiguration.makeClientConfiguration()
+            verified.certificateVerification = .fullVerification
+            if let caFile {
+                do {
+                    verified.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+                } catch {
+                    throw StoreError(.invalidRequest, "cannot read the CA file \(caFile) (sslrootcert)")
+                }
+            }
+            return .require(verified)
+        }
+    }
+}

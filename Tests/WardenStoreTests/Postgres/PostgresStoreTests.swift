@@ -1,0 +1,96 @@
+import Foundation
+import PostgresNIO
+import Testing
+import WardenPolicy
+
+@testable import WardenStore
+
+/// Opening a PostgreSQL store: migrations, and when PostgreSQL is gone and back.
+@Suite(.enabled(if: TestPostgres.isAvailable, TestPostgres.skipReason))
+struct PostgresStoreTests {
+    @Test func instancesStartingTogetherMigrateOnce() async throws {
+        let configuration = try await TestPostgres.newDatabase()
+        let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+            for _ in 0..<6 { group.addTask { try await PostgresStore.open(configuration) } }
+            return try await group.reduce(into: [PostgresStore]()) { $0.append($1) }
+        }
+        let version = try await stores[0].database.query("SELECT version FROM warden_schema", "test").first?.decode(Int.self)
+        #expect(version == PostgresSchema.currentVersion)
+        for store in stores { try await store.close() }
+    }
+
+    @Test func aSchemaNewerThanTheBinaryIsRefused() async throws {
+        let configuration = try await TestPostgres.newDatabase()
+        let store = try await PostgresStore.open(configuration)
+        try await store.database.query("UPDATE warden_schema SET version = 99", "test")
+        try await store.close()
+        let error = await #expect(throws: StoreError.self) { try await PostgresStore.open(configuration) }
+        #expect(error?.code == .unavailable)
+        #expect(error?.description.contains("version 99") == true)
+        #expect(error?.description.contains("version \(PostgresSchema.currentVersion)") == true)
+        #expect(error?.description.contains("upgrade warden") == true)
+    }
+
+    @Test func aDatabaseWithoutWardenIsNotFoundUnlessCreating() async throws {
+        let configuration = try await TestPostgres.newDatabase()
+        let error = await #expect(throws: StoreError.self) {
+            try await StoreConfiguration.postgres(configuration).open(creatingIfMissing: false)
+        }
+        #expect(error?.code == .notFound)
+        let store = try await StoreConfiguration.postgres(configuration).open()
+        try await store.close()
+        try await StoreConfiguration.postgres(configuration).open(creatingIfMissing: false).close()
+    }
+
+    @Test func anUnreachableServerFailsWithinTheBound() async throws {
+        // A port nobody listens on.
+        var configuration = try PostgresConfiguration(url: "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable")
+        configuration.queryTimeout = .seconds(1)
+        configuration.connectTimeout = .seconds(1)
+        let start = ContinuousClock.now
+        let error = await #expect(throws: StoreError.self) { try await PostgresStore.open(configuration) }
+        #expect(error?.code == .unavailable)
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
+    @Test(.timeLimit(.minutes(2))) func theStoreFailsPromptlyWhilePostgresIsDownAndRecoversByItself() async throws {
+        let cluster = try await PrivateCluster.start()
+        do {
+            try await failsPromptlyAndRecovers(cluster)
+        } catch {
+            try? await cluster.stop()
+            throw error
+        }
+        try await cluster.stop()
+    }
+
+    func failsPromptlyAndRecovers(_ cluster: PrivateCluster) async throws {
+        var configuration = try PostgresConfiguration(url: cluster.url)
+        configuration.queryTimeout = .seconds(2)
+        configuration.connectTimeout = .seconds(1)
+        let store = try await PostgresStore.open(configuration)
+        let limit = reservation("calls", max: 10)
+        #expect(try await store.counters.reserve([limit]) == nil)
+
+        try await cluster.pause()
+        for _ in 0..<3 {
+            let start = ContinuousClock.now
+            let error = await #expect(throws: StoreError.self) { try await store.counters.reserve([limit]) }
+            #expect(error?.code == .unavailable)
+            #expect(ContinuousClock.now - start < .seconds(4), "within the bound, not hanging")
+            await #expect(throws: StoreError.self) { try await store.checkReadable() }
+        }
+
+        try await cluster.resume()
+        // The pool reconnects by itself: the same store works again (within a bounded wait).
+        var recovered = false
+        for _ in 0..<60 where !recovered {
+            recovered = (try? await store.checkReadable()) != nil
+            if !recovered { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        #expect(recovered)
+        #expect(try await store.counters.reserve([limit]) == nil)
+        #expect(try await store.ledger.amounts(of: [limit.key]).first?.1 == 2, "nothing counted while it was down")
+        try await store.close()
+    }
+}

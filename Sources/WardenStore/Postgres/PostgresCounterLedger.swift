@@ -15,7 +15,7 @@ public import WardenPolicy
 /// ``PolicyEnforcer`` evaluates the call again on them.
 public final class PostgresCounterLedger: CounterLedger {
     let database: PostgresDatabase
-    private let cache = Mutex<[CounterKey: CounterAmount]>([:])
+    private let cache = CounterCache()
     /// When ended windows were last deleted, in seconds since the epoch.
     private let lastCleanup = Mutex<Int64>(0)
 
@@ -24,19 +24,9 @@ public final class PostgresCounterLedger: CounterLedger {
     }
 
     public func snapshot(of keys: [CounterKey]) async throws -> [CounterKey: CounterAmount] {
-        let (found, missing) = cache.withLock { cache in
-            var found: [CounterKey: CounterAmount] = [:]
-            let missing = keys.filter { key in
-                guard let amount = cache[key] else { return true }
-                found[key] = amount
-                return false
-            }
-            return (found, missing)
-        }
+        let (found, missing) = cache.cached(keys)
         guard !missing.isEmpty else { return found }
-        let read = try await amounts(of: missing)
-        remember(read)
-        return found.merging(read) { _, new in new }
+        return cache.merged(found, try await amounts(of: missing))
     }
 
     public func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation? {
@@ -55,7 +45,7 @@ public final class PostgresCounterLedger: CounterLedger {
             counts[key] = CounterAmount(amount) ?? .zero
             refused = wasRefused
         }
-        remember(reservations.map { ($0.key, counts[$0.key.description] ?? .zero) })
+        cache.remember(reservations.map { ($0.key, counts[$0.key.description] ?? .zero) })
         guard refused else { return nil }
         return Self.firstRefused(reservations, counts: counts) ?? reservations[0]
     }
@@ -77,7 +67,7 @@ public final class PostgresCounterLedger: CounterLedger {
             let (key, amount) = try row.decode((String, String).self)
             counts[key] = CounterAmount(amount) ?? .zero
         }
-        remember(reservations.compactMap { reservation in counts[reservation.key.description].map { (reservation.key, $0) } })
+        cache.remember(reservations.compactMap { reservation in counts[reservation.key.description].map { (reservation.key, $0) } })
     }
 
     // MARK: - Planning
@@ -139,15 +129,6 @@ public final class PostgresCounterLedger: CounterLedger {
             counts[key] = CounterAmount(amount) ?? .zero
         }
         return keys.map { ($0, counts[$0.description] ?? .zero) }
-    }
-
-    /// Caches counts read or written; forgets ended windows once the cache grows.
-    private func remember(_ amounts: [(CounterKey, CounterAmount)]) {
-        let now = Int64(Date().timeIntervalSince1970)
-        cache.withLock { cache in
-            if cache.count > 4096 { cache = cache.filter { $0.key.windowEnd > now } }
-            for (key, amount) in amounts { cache[key] = amount }
-        }
     }
 
     /// Deletes the counts of ended windows, at most once a minute.

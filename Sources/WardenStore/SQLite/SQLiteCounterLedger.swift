@@ -20,7 +20,7 @@ public import WardenPolicy
 /// transaction reads, re-checks and writes instead.
 public final class SQLiteCounterLedger: CounterLedger {
     let database: DatabasePool
-    private let cache = Mutex<[CounterKey: CounterAmount]>([:])
+    private let cache = CounterCache()
     /// When ended windows were last deleted, in seconds since the epoch.
     private let lastCleanup = Mutex<Int64>(0)
 
@@ -47,35 +47,13 @@ public final class SQLiteCounterLedger: CounterLedger {
 
     // MARK: - Cache
 
-    /// The cached counts of `keys`, and the keys not cached.
-    private func cached(_ keys: [CounterKey]) -> ([CounterKey: CounterAmount], [CounterKey]) {
-        cache.withLock { cache in
-            var found: [CounterKey: CounterAmount] = [:]
-            let missing = keys.filter { key in
-                guard let amount = cache[key] else { return true }
-                found[key] = amount
-                return false
-            }
-            return (found, missing)
-        }
-    }
+    private func cached(_ keys: [CounterKey]) -> ([CounterKey: CounterAmount], [CounterKey]) { cache.cached(keys) }
 
-    /// Cached counts completed with counts just read (which are cached too).
     private func merged(_ found: [CounterKey: CounterAmount], _ read: [(CounterKey, CounterAmount)]) -> [CounterKey: CounterAmount] {
-        remember(read)
-        return found.merging(read) { _, new in new }
+        cache.merged(found, read)
     }
 
-    /// Caches counts read or written; forgets ended windows once the cache grows.
-    private func remember(_ amounts: [(CounterKey, CounterAmount)]) {
-        cache.withLock { cache in
-            if cache.count > 4096 {
-                let now = Int64(Date().timeIntervalSince1970)
-                cache = cache.filter { $0.key.windowEnd > now }
-            }
-            for (key, amount) in amounts { cache[key] = amount }
-        }
-    }
+    private func remember(_ amounts: [(CounterKey, CounterAmount)]) { cache.remember(amounts) }
 
     /// The current time, and whether ended windows are due to be deleted (once a minute).
     private func cleanupDue() -> (now: Int64, due: Bool) {
@@ -115,7 +93,7 @@ public final class SQLiteCounterLedger: CounterLedger {
     /// change), or the cached counts leave no room (the full transaction then decides, on the
     /// counts in the file).
     private func plannedSwaps(for reservations: [CounterReservation]) -> [Swap]? {
-        cache.withLock { cache in
+        cache.withCounts { cache in
             var swaps: [Swap] = []
             for reservation in reservations {
                 let key = reservation.key

@@ -15,9 +15,9 @@ struct PostgresApprovalChangesTests {
     }
 
     /// The next id `iterator` yields, or `nil` after `timeout`.
-    func next(_ iterator: AsyncStream<String>, within timeout: Duration) async throws -> String? {
+    func next(_ stream: AsyncStream<String>, within timeout: Duration) async throws -> String? {
         try await withDeadline(timeout, onTimeout: { StoreTestError("no announcement within \(timeout)") }) {
-            var iterator = iterator.makeAsyncIterator()
+            var iterator = stream.makeAsyncIterator()
             return await iterator.next()
         }
     }
@@ -35,10 +35,7 @@ struct PostgresApprovalChangesTests {
 
         _ = try await decider.approvals.decide(id: created.id, approve: true, by: "alice", reason: nil)
         // Committed: it is announced to the other instance by NOTIFY, not found by polling.
-        let announced = try await withDeadline(.seconds(1), onTimeout: { StoreTestError("the decision was not announced within a second") }) {
-            var iterator = changes.makeAsyncIterator()
-            return await iterator.next()
-        }
+        let announced = try await next(changes, within: .seconds(1))
         #expect(announced == created.id)
         #expect(try await holder.approvals.approval(id: created.id)?.status == .approved)
         try await holder.close()

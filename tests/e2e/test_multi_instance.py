@@ -2,11 +2,11 @@
 deploy/nginx/warden.conf: sessions are sticky to the instance that opened them, a session id
 sent to the wrong instance gets 404 naming its owner, a stateless retry on the wrong instance
 gets a clear refusal, approvals and revocations made on one instance reach the other within
-a second. The store here is one SQLite file both processes open (it works across processes);
-tests/e2e/test_multi_instance_postgres.py runs the PostgreSQL cases."""
+a second. The store is PostgreSQL, and for approvals and revocation also one SQLite file both
+processes open (several processes on one host). tests/e2e/test_multi_instance_postgres.py has
+the exact counts under load and the faults."""
 
 import json
-import re
 import subprocess
 import sys
 import time
@@ -89,11 +89,20 @@ class Pair:
             instance.stop()
 
 
-@pytest.fixture
-def pair(warden, env, tmp_path):
-    running = Pair(warden, env, tmp_path)
+@pytest.fixture(params=["postgres"])
+def pair(request, warden, env, tmp_path):
+    """Two instances on one PostgreSQL database; tests where a shared SQLite file (several
+    processes on one host) adds something run on both (`@pytest.mark.parametrize("pair", …, indirect=True)`)."""
+    if request.param == "sqlite":
+        running = Pair(warden, env, tmp_path)
+    else:
+        url = request.getfixturevalue("postgres_database")
+        running = Pair(warden, env, tmp_path, store=f'store: {{postgres: "{url}"}}', db=url)
     yield running
     running.stop()
+
+
+both_stores = pytest.mark.parametrize("pair", ["postgres", "sqlite"], indirect=True)
 
 
 @pytest.fixture
@@ -167,6 +176,35 @@ async def test_sessions_through_nginx_stay_on_the_instance_that_opened_them(pair
         assert status == 200, body
     assert set(owners) == set(names), f"sixteen tokens all hashed onto one instance: {owners}"
     assert "warden_foreign_session_requests_total" in http("GET", f"{pair.a.base}/metrics")[2].decode()
+
+
+def test_nginx_routes_by_the_session_id_not_by_the_caller(pair, nginx):
+    """Sessions opened straight on each instance, then used through nginx with the same token:
+    whichever instance nginx would pick for the token, each request reaches the session's
+    owner (Streamable HTTP by `Mcp-Session-Id`, legacy SSE by `?session_id=`)."""
+    import urllib.request
+
+    _, token = pair.grant("agent")
+    for instance in pair.instances:
+        session = initialize(instance.url("echo"), token)
+        assert owner(session) == name_of(instance)
+        for n in range(3):
+            status, _, body = call(nginx.url("echo"), token, session, id=10 + n)
+            assert status == 200, body
+            assert "result" in json.loads(body)
+
+        request = urllib.request.Request(f"{instance.base}/sse/echo", headers={**bearer(token), "accept": "text/event-stream"})
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as stream:
+            lines = iter(stream)
+            endpoint = next(line for line in lines if line.startswith(b"data: "))[6:].decode().strip()
+            assert endpoint.startswith("/messages/echo?session_id=" + name_of(instance) + "."), endpoint
+            status, _, body = http("POST", nginx.base + endpoint, INITIALIZE, bearer(token))
+            assert status == 202, body
+            answer = next(line for line in lines if line.startswith(b"data: "))
+            assert json.loads(answer[6:])["id"] == 1
+            other = pair.b if instance is pair.a else pair.a
+            status, _, body = http("POST", other.base + endpoint, INITIALIZE, bearer(token))
+            assert status == 404 and f"belongs to the Warden instance {name_of(instance)}" in json.loads(body)["error"]["message"]
 
 
 def test_a_session_whose_instance_is_gone_gets_404_through_nginx(pair, nginx):
@@ -265,6 +303,7 @@ def approve_through_the_api(instance: ServeInstance, admin: str, tool: str):
     return decide
 
 
+@both_stores
 @pytest.mark.anyio
 async def test_a_call_held_on_a_is_approved_on_b_and_answered_within_a_second(pair):
     _, token = pair.grant("agent")
@@ -276,6 +315,7 @@ async def test_a_call_held_on_a_is_approved_on_b_and_answered_within_a_second(pa
     assert delay < 1.0, f"answered {delay:.2f} s after the approval"
 
 
+@both_stores
 def test_a_revoked_grant_is_refused_on_every_instance_within_a_second(pair):
     """Sessions opened on both instances before the revocation: within a second of
     `warden grants revoke` returning, every request with the token gets 401 on both."""
@@ -294,6 +334,7 @@ def test_a_revoked_grant_is_refused_on_every_instance_within_a_second(pair):
     assert time.monotonic() - revoked < 1.0
 
 
+@both_stores
 def test_a_rotated_token_is_refused_on_every_instance_and_the_new_one_works(pair):
     grant_id, token = pair.grant("agent")
     sessions = {instance.name: initialize(instance.url("echo"), token) for instance in pair.instances}

@@ -23,6 +23,7 @@ missing_packages() {
             chromium-driver) command -v chromedriver > /dev/null 2>&1 || echo "$package" ;;
             # PostgreSQL 15's server (initdb, pg_ctl), for the throwaway cluster of the store's tests.
             postgresql-15) { [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; } || echo "$package" ;;
+            nginx-light) command -v nginx > /dev/null 2>&1 || [ -x /usr/sbin/nginx ] || echo "$package" ;;  # nginx in front of two instances (e2e test_multi_instance)
             *) echo "requirements.sh: unknown package $package" >&2; return 2 ;;
         esac
     done

@@ -223,7 +223,7 @@ def test_a_session_whose_instance_is_gone_gets_404_through_nginx(pair, nginx):
     assert status == 200, body
 
 
-def test_stateless_requests_go_through_nginx_to_any_instance(pair, nginx):
+def test_stateless_requests_and_their_retries_go_through_nginx(pair, nginx):
     _, token = pair.grant("agent")
     request = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
                "params": {"name": "echo", "arguments": {}, "_meta": STATELESS_META}}
@@ -233,6 +233,22 @@ def test_stateless_requests_go_through_nginx_to_any_instance(pair, nginx):
         assert status == 200, body
         assert response_headers.get("mcp-session-id") is None
         assert json.loads(body)["result"]["resultType"] == "complete"
+
+    # An input_required round through nginx: the retry reaches the instance that asked (the
+    # caller's requests hash to one instance), and the call completes.
+    for n in range(4):
+        _, caller = pair.grant(f"asker-{n}")
+        asking = {**headers, **bearer(caller), "mcp-name": "notify"}
+        held = {"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "notify", "arguments": {}, "_meta": STATELESS_META}}
+        status, _, body = http("POST", nginx.url("echo"), held, asking)
+        assert status == 200, body
+        result = json.loads(body)["result"]
+        assert result["resultType"] == "input_required", result
+        held["params"]["requestState"] = result["requestState"]
+        held["params"]["inputResponses"] = {"approve": {"action": "accept", "content": {"approve": True}}}
+        status, _, body = http("POST", nginx.url("echo"), held, asking)
+        assert status == 200, body
+        assert json.loads(body)["result"]["resultType"] == "complete", body
 
 
 def test_a_stateless_retry_that_reaches_the_wrong_instance_is_refused_clearly(pair):

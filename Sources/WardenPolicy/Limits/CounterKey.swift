@@ -44,6 +44,10 @@ public struct CounterKey: Sendable, Hashable, CustomStringConvertible {
 
     /// `part` with `%` written `%25` and `|` written `%7C`.
     private static func appendEscaped(_ part: String, to text: inout [UInt8]) {
+        guard part.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "|") }) else {
+            text.append(contentsOf: part.utf8)
+            return
+        }
         for byte in part.utf8 {
             switch byte {
             case UInt8(ascii: "%"): text.append(contentsOf: [UInt8(ascii: "%"), UInt8(ascii: "2"), UInt8(ascii: "5")])

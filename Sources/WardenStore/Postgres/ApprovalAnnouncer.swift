@@ -89,9 +89,11 @@ final class ApprovalAnnouncer: Sendable {
             } catch {
                 database.logger.debug("approval announcements: listening again after \(PostgresFailure(error))")
             }
+            let wasListening = state.withLock { $0.isListening }
             setListening(false)
+            // Lost after listening: try again soon; failing to listen at all: back off.
+            pause = wasListening ? .milliseconds(50) : min(pause * 2, .seconds(1))
             try? await Task.sleep(for: pause)
-            pause = min(pause * 2, .seconds(1))
         }
     }
 

@@ -54,7 +54,9 @@ public final class PostgresStore: StateStore {
         do {
             try await PostgresSchema.migrate(store.database, creatingIfMissing: creatingIfMissing)
         } catch {
-            try? await store.close()
+            // Not waiting for the pool to wind down: the caller hears of the failure at once.
+            store.announcer.stop()
+            store.running.cancel()
             throw error
         }
         return store

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from conftest import FIXTURES, TIMEOUT, start_serve
+from conftest import FIXTURES, TIMEOUT, start_serve, wait_for
 from test_http_gateway import mcp_session
 
 ADMIN_URL = os.environ.get("WARDEN_TEST_POSTGRES_URL", "")
@@ -173,17 +173,21 @@ servers:
                  start_serve(warden, config, instance_env, logs[1], arguments=("--port", "0", "--host", "127.0.0.1"))]
     try:
         assert instances[0][1] != instances[1][1]
-        for _, base in instances:
+        for count, (_, base) in enumerate(instances, start=8):
             async with mcp_session(f"{base}/mcp/echo", filled_sqlite["token"]) as session:
                 result = await session.call_tool("echo", {"from": base})
                 assert not result.is_error, result
+            # Each call's entry is in the shared log before the instances stop: this test is about
+            # where they append, not about the last flush at shutdown.
+            wait_for(lambda: f"audit log intact: {count} entries verified" in run(warden, "audit", "verify", "--db", postgres_url).stdout)
     finally:
         for (process, _), log in zip(instances, logs):
             process.terminate()
             assert process.wait(timeout=TIMEOUT) == 0, "".join(log)
     # Both instances wrote to the one chain that was copied: 7 + 2 calls, intact.
     verified = run(warden, "audit", "verify", "--db", postgres_url)
-    assert verified.returncode == 0 and "audit log intact: 9 entries verified" in verified.stdout, verified.stdout + verified.stderr
+    assert verified.returncode == 0 and "audit log intact: 9 entries verified" in verified.stdout, \
+        verified.stdout + verified.stderr + "".join(logs[0] + logs[1])
 
 
 def test_bad_store_urls_exit_two_and_never_show_the_password(warden, tmp_path):

@@ -5,6 +5,8 @@
 #   stop_test_postgres         # stops it and deletes its folder (safe to call twice)
 #   pause_test_postgres        # stops the server, keeping its folder and port (outage tests)
 #   resume_test_postgres       # starts it again on the same port
+#   freeze_test_postgres       # SIGSTOPs the server and its backends: a hung database, or a partition
+#   thaw_test_postgres         # SIGCONTs them
 #
 # As root (CI), initdb and the server run as the `postgres` user (runuser), since initdb
 # refuses root. The binaries are PostgreSQL 15's (/usr/lib/postgresql/15/bin), or the newest
@@ -84,8 +86,26 @@ resume_test_postgres() {
     start_test_postgres_server
 }
 
+# The server's process and its children (backends, background workers).
+test_postgres_pids() {
+    local postmaster
+    postmaster=$(head -1 "$WARDEN_TEST_POSTGRES_DIR/data/postmaster.pid")
+    echo "$postmaster" $(pgrep -P "$postmaster")
+}
+
+freeze_test_postgres() {
+    # shellcheck disable=SC2046 # one pid a word
+    kill -STOP $(test_postgres_pids)
+}
+
+thaw_test_postgres() {
+    # shellcheck disable=SC2046 # one pid a word
+    kill -CONT $(test_postgres_pids)
+}
+
 stop_test_postgres() {
     [ -n "${WARDEN_TEST_POSTGRES_DIR:-}" ] && [ -d "$WARDEN_TEST_POSTGRES_DIR" ] || return 0
+    thaw_test_postgres 2> /dev/null || true
     as_postgres_owner "$WARDEN_TEST_POSTGRES_BIN/pg_ctl" -D "$WARDEN_TEST_POSTGRES_DIR/data" -m immediate -w stop > /dev/null 2>&1 || true
     rm -rf "$WARDEN_TEST_POSTGRES_DIR"
     unset WARDEN_TEST_POSTGRES_DIR WARDEN_TEST_POSTGRES_URL

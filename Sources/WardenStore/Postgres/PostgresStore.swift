@@ -11,7 +11,10 @@ public import WardenPolicy
 /// `warden serve` use it alike; the gateway only has to close it when it stops. Every
 /// operation is bounded by ``PostgresConfiguration/queryTimeout``: when PostgreSQL is down or
 /// unreachable, operations fail with a ``StoreError`` (`unavailable`) within that bound, and
-/// succeed again by themselves once it is back (the pool opens new connections).
+/// succeed again by themselves once it is back (the pool opens new connections). An
+/// operation that timed out may still complete in the database later (a reservation then
+/// stays counted although its call was refused): counts err on the side of refusing, never
+/// of allowing more than `max`.
 ///
 /// ```swift
 /// let store = try await PostgresStore.open(try PostgresConfiguration(url: "postgres://warden@db/warden"))

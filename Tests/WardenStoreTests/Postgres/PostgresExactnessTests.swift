@@ -9,9 +9,10 @@ import WardenPolicy
 /// database work at once, with real parallelism.
 @Suite(.enabled(if: TestPostgres.isAvailable, TestPostgres.skipReason))
 struct PostgresExactnessTests {
-    /// Two stores on one new database, as two gateway instances.
+    /// Two stores on one new database, as two gateway instances. The bound on an operation is
+    /// generous: a thousand calls at once queue for connections, and exactness is the subject.
     func twoInstances() async throws -> [PostgresStore] {
-        let configuration = try await TestPostgres.newDatabase(poolSize: 8)
+        let configuration = try await TestPostgres.newDatabase(poolSize: 8, queryTimeout: .seconds(60))
         return [try await PostgresStore.open(configuration), try await PostgresStore.open(configuration)]
     }
 

@@ -50,7 +50,7 @@ struct PostgresStoreTests {
         let start = ContinuousClock.now
         let error = await #expect(throws: StoreError.self) { try await PostgresStore.open(configuration) }
         #expect(error?.code == .unavailable)
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(8))
     }
 
     @Test(.timeLimit(.minutes(2))) func theStoreFailsPromptlyWhilePostgresIsDownAndRecoversByItself() async throws {
@@ -64,9 +64,49 @@ struct PostgresStoreTests {
         try await cluster.stop()
     }
 
-    func failsPromptlyAndRecovers(_ cluster: PrivateCluster) async throws {
+    @Test(.timeLimit(.minutes(2))) func aHungServerTimesOutWithinTheBoundAndIsUsedAgainAfter() async throws {
+        let cluster = try await PrivateCluster.start()
+        do {
+            let configuration = try await Self.migrated(cluster, queryTimeout: .seconds(2))
+            let store = try await PostgresStore.open(configuration)
+            let limit = reservation("calls", max: 10)
+            #expect(try await store.counters.reserve([limit]) == nil)
+
+            try await cluster.freeze()
+            let start = ContinuousClock.now
+            let error = await #expect(throws: StoreError.self) { try await store.counters.reserve([limit]) }
+            #expect(error?.code == .unavailable && error?.description.contains("did not answer within") == true)
+            #expect(ContinuousClock.now - start < .seconds(6), "the caller is answered within the bound")
+            await #expect(throws: StoreError.self) { try await store.audit.append([auditRecord("t")]) }
+
+            try await cluster.thaw()
+            var recovered = false
+            for _ in 0..<60 where !recovered {
+                recovered = (try? await store.checkReadable()) != nil
+                if !recovered { try await Task.sleep(for: .milliseconds(250)) }
+            }
+            #expect(recovered)
+            #expect(try await store.counters.reserve([limit]) == nil)
+            try await store.close()
+        } catch {
+            try? await cluster.stop()
+            throw error
+        }
+        try await cluster.stop()
+    }
+
+    /// The configuration of `cluster`'s database with the given bound, its schema made first
+    /// (with the default bound, as a busy machine may take a while to create it).
+    static func migrated(_ cluster: PrivateCluster, queryTimeout: Duration) async throws -> PostgresConfiguration {
         var configuration = try PostgresConfiguration(url: cluster.url)
-        configuration.queryTimeout = .seconds(2)
+        configuration.queryTimeout = .seconds(30)
+        try await PostgresStore.open(configuration).close()
+        configuration.queryTimeout = queryTimeout
+        return configuration
+    }
+
+    func failsPromptlyAndRecovers(_ cluster: PrivateCluster) async throws {
+        var configuration = try await Self.migrated(cluster, queryTimeout: .seconds(2))
         configuration.connectTimeout = .seconds(1)
         let store = try await PostgresStore.open(configuration)
         let limit = reservation("calls", max: 10)
@@ -77,7 +117,7 @@ struct PostgresStoreTests {
             let start = ContinuousClock.now
             let error = await #expect(throws: StoreError.self) { try await store.counters.reserve([limit]) }
             #expect(error?.code == .unavailable)
-            #expect(ContinuousClock.now - start < .seconds(4), "within the bound, not hanging")
+            #expect(ContinuousClock.now - start < .seconds(6), "within the bound, not hanging")
             await #expect(throws: StoreError.self) { try await store.checkReadable() }
         }
 

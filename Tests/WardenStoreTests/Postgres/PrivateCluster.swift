@@ -30,6 +30,12 @@ struct PrivateCluster: Sendable {
     /// Starts the server again on the same port.
     func resume() async throws { _ = try await Self.run("resume_test_postgres", environment: environment) }
 
+    /// Stops the server's processes with SIGSTOP: connections stay open and nothing answers.
+    func freeze() async throws { _ = try await Self.run("freeze_test_postgres", environment: environment) }
+
+    /// Lets the server's processes run again.
+    func thaw() async throws { _ = try await Self.run("thaw_test_postgres", environment: environment) }
+
     /// Stops the server and deletes its folder.
     func stop() async throws { _ = try await Self.run("stop_test_postgres", environment: environment) }
 

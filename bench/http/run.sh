@@ -55,41 +55,14 @@ PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2> /dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-wait_port() {  # wait_port PORT: until something listens there
-  for _ in $(seq 1 200); do
-    (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0
-    sleep 0.1
-  done
-  echo "nothing listens on port $1" >&2; exit 1
-}
-
-open_session() {  # open_session URL [TOKEN]: initialize; prints the Mcp-Session-Id
-  local auth=()
-  [[ -n ${2:-} ]] && auth=(-H "Authorization: Bearer $2")
-  local session
-  session=$(curl -s -D - -o /dev/null "${auth[@]}" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
-    -d '{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}' \
-    "$1" | awk 'tolower($1) == "mcp-session-id:" {print $2}' | tr -d '\r')
-  curl -s -o /dev/null "${auth[@]}" -H "Mcp-Session-Id: $session" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
-    -H 'MCP-Protocol-Version: 2025-06-18' -d '{"jsonrpc":"2.0","method":"notifications/initialized"}' "$1"
-  echo "$session"
-}
-
-rss_mib() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
-
-open_sessions() {  # open_sessions URL TOKEN N: N sessions; prints their ids, space-separated
-  local ids=()
-  for _ in $(seq 1 "$3"); do ids+=("$(open_session "$1" "$2")"); done
-  echo "${ids[*]}"
-}
+source bench/lib/mcp_http.sh
 
 run_wrk() {  # run_wrk URL "SESSIONS" TOKEN CONCURRENCY: prints "p50 p99 calls/s failed"
   # One session: every connection uses it. One per client: each client a wrk thread of its own,
   # with its own session and connection.
-  local sessions=($2) threads line
+  local sessions=($2) threads
   if (( ${#sessions[@]} > 1 )); then threads=$4; else threads=$(( $4 < 2 ? 1 : 2 )); fi
-  line=$(MCP_SESSIONS=$2 MCP_TOKEN=$3 wrk -t"$threads" -c"$4" -d"${SECONDS_PER_RUN}s" -s bench/http/call.lua "$1" | grep '^RESULT')
-  eval "${line#RESULT }"
+  eval "$(wrk_result "$1" "$2" "$3" "$threads" "$4" "$SECONDS_PER_RUN")"
   echo "$p50_us $p99_us $(echo "$requests / $seconds" | bc -l) $failed"
 }
 
@@ -103,7 +76,6 @@ measure() {  # measure NAME URL PID [TOKEN]  (PID empty: no RSS)
   done
 }
 
-median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 column() { awk -v c="$1" '{print $c}' "$2" | median; }  # column N FILE: the median of FILE's Nth column
 

@@ -32,7 +32,10 @@ public final class PostgresStore: StateStore {
 
     private init(configuration: PostgresConfiguration, logger: Logger) throws {
         let client = PostgresClient(configuration: try Self.clientConfiguration(configuration), backgroundLogger: logger)
-        running = Task { await client.run() }
+        // Detached: `PostgresClient.run()` also ends at a graceful shutdown (ServiceLifecycle's
+        // task local, which a plain Task would inherit from a service that opens the store),
+        // and the pool must outlive the gateway's services until the audit log's last flush.
+        running = Task.detached { await client.run() }
         location = configuration.location
         database = PostgresDatabase(client: client, location: location, timeout: configuration.queryTimeout, logger: logger)
         ledger = PostgresCounterLedger(database: database)

@@ -233,6 +233,9 @@ def test_an_instance_killed_mid_call_keeps_what_it_counted_and_the_audit_still_v
     session_a = initialize(pair.a.url("echo"), token)
     for n in range(3):
         assert outcome(*tool_call(pair.a.url("echo"), token, session_a, "slow", {"seconds": 0}, id=200 + n)) == "allowed"
+    # Answered calls are audited within the writer's 50 ms flush; a kill inside that window
+    # loses them (the gap the xfail below names), so this test kills A only after they are in.
+    wait_for(lambda: len(audited(pair, "slow")) == 3)
     call_in_background(lambda: tool_call(pair.a.url("echo"), token, session_a, "slow", {"seconds": 30}, id=300))
     wait_for(lambda: pair.server_log.exists() and b'"seconds": 30' in pair.server_log.read_bytes())
     pair.a.kill()

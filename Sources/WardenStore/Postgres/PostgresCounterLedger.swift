@@ -5,9 +5,10 @@ public import WardenPolicy
 
 /// A ``CounterLedger`` in PostgreSQL, exact across every instance sharing the database.
 ///
-/// A reservation is one statement, one round trip: the `warden_reserve` function the schema
-/// creates locks every count it touches in key order and adds all the amounts or none. Counts
-/// of ended windows are deleted, at most once a minute, before a reservation.
+/// A reservation is one statement, one round trip: the `warden_reserve_batch` function the
+/// schema creates locks every count it touches in key order and adds all of a call's amounts
+/// or none. Concurrent calls of one instance share a statement (``ReservationBatcher``).
+/// Counts of ended windows are deleted, at most once a minute, before a reservation.
 ///
 /// Snapshots come from memory, as in ``SQLiteCounterLedger``: the counts this ledger last read
 /// or wrote. Another instance may have counted more since; the reservation re-checks every
@@ -19,8 +20,11 @@ public final class PostgresCounterLedger: CounterLedger {
     /// When ended windows were last deleted, in seconds since the epoch.
     private let lastCleanup = Mutex<Int64>(0)
 
+    private let batcher: ReservationBatcher
+
     init(database: PostgresDatabase) {
         self.database = database
+        batcher = ReservationBatcher(database: database)
     }
 
     public func snapshot(of keys: [CounterKey]) async throws -> [CounterKey: CounterAmount] {
@@ -32,22 +36,10 @@ public final class PostgresCounterLedger: CounterLedger {
     public func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation? {
         guard !reservations.isEmpty else { return nil }
         try await cleanUpIfDue()
-        let plan = Self.plan(reservations)
-        let rows = try await database.query(
-            """
-            SELECT counter_key, counter_amount, refused FROM warden_reserve(
-                \(plan.keys), \(plan.amounts)::text[]::numeric[], \(plan.thresholds)::text[]::numeric[], \(plan.windowEnds))
-            """, "reserving counts")
-        var counts: [String: CounterAmount] = [:]
-        var refused = true
-        for row in rows {
-            let (key, amount, wasRefused) = try row.decode((String, String, Bool).self)
-            counts[key] = CounterAmount(amount) ?? .zero
-            refused = wasRefused
-        }
-        cache.remember(reservations.map { ($0.key, counts[$0.key.description] ?? .zero) })
-        guard refused else { return nil }
-        return Self.firstRefused(reservations, counts: counts) ?? reservations[0]
+        let outcome = try await batcher.reserve(Self.plan(reservations))
+        cache.remember(reservations.map { ($0.key, outcome.counts[$0.key.description] ?? .zero) })
+        guard outcome.refused else { return nil }
+        return Self.firstRefused(reservations, counts: outcome.counts) ?? reservations[0]
     }
 
     public func rollBack(_ reservations: [CounterReservation]) async throws {

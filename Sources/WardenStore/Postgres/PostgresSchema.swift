@@ -8,7 +8,7 @@ enum PostgresSchema {
     static let migrationLock: Int64 = 0x5741_5244_454E_0001
 
     /// The migrations, in order: migration `n` (from 1) brings the schema to version `n`.
-    static let migrations: [[PostgresQuery]] = [version1]
+    static let migrations: [[PostgresQuery]] = [version1, version2]
 
     /// The version this binary knows.
     static var currentVersion: Int { migrations.count }
@@ -106,6 +106,40 @@ enum PostgresSchema {
                     FROM unnest(p_keys, p_amounts) AS t(k, a) WHERE c.key = t.k;
             END IF;
             RETURN QUERY SELECT c.key, trim_scale(c.amount)::text, is_refused FROM warden_counter c WHERE c.key = ANY (p_keys);
+        END
+        $$
+        """,
+    ]
+
+    /// The reservation function for many calls at once (``ReservationBatcher``): makes the
+    /// missing rows, locks every row of every call in key order, then takes the calls in
+    /// order, each all or none as `warden_reserve` does, and returns each call's counts after
+    /// its turn. One lock and one commit serve every call of the batch.
+    static let version2: [PostgresQuery] = [
+        """
+        CREATE FUNCTION warden_reserve_batch(
+            p_calls integer[], p_keys text[], p_amounts numeric[], p_thresholds numeric[], p_window_ends bigint[])
+        RETURNS TABLE (call_index integer, counter_key text, counter_amount text, refused boolean)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            current_call integer;
+            is_refused boolean;
+        BEGIN
+            INSERT INTO warden_counter (key, amount, window_end)
+                SELECT DISTINCT ON (t.k) t.k, 0, t.w FROM unnest(p_keys, p_window_ends) AS t(k, w) ORDER BY t.k
+                ON CONFLICT (key) DO NOTHING;
+            PERFORM 1 FROM warden_counter c WHERE c.key = ANY (p_keys) ORDER BY c.key FOR UPDATE;
+            FOR current_call IN SELECT DISTINCT x FROM unnest(p_calls) AS x ORDER BY x LOOP
+                SELECT coalesce(bool_or(c.amount > t.m), true) INTO is_refused
+                    FROM warden_counter c JOIN unnest(p_calls, p_keys, p_thresholds) AS t(i, k, m) ON c.key = t.k
+                    WHERE t.i = current_call;
+                IF NOT is_refused THEN
+                    UPDATE warden_counter c SET amount = c.amount + t.a
+                        FROM unnest(p_calls, p_keys, p_amounts) AS t(i, k, a) WHERE c.key = t.k AND t.i = current_call;
+                END IF;
+                RETURN QUERY SELECT current_call, c.key, trim_scale(c.amount)::text, is_refused
+                    FROM warden_counter c JOIN unnest(p_calls, p_keys) AS t(i, k) ON c.key = t.k WHERE t.i = current_call;
+            END LOOP;
         END
         $$
         """,

@@ -57,13 +57,7 @@ final class ApprovalAnnouncements: Sendable {
 
     private func subscribe() {
         guard let stream = changes() else {
-            let orphans = state.withLock { state in
-                state.unsupported = true
-                state.subscribed = false
-                defer { state.listeners = [:] }
-                return state.listeners.values.flatMap(\.values)
-            }
-            orphans.forEach { $0.end() }
+            unsubscribe(forGood: true)
             return
         }
         Task { [weak self] in
@@ -73,13 +67,20 @@ final class ApprovalAnnouncements: Sendable {
             }
             // The store ended the stream (a lost connection): every listener's calls poll
             // from now on, and the next held call subscribes again.
-            let orphans = self?.state.withLock { state in
-                state.subscribed = false
-                defer { state.listeners = [:] }
-                return state.listeners.values.flatMap(\.values)
-            }
-            orphans?.forEach { $0.end() }
+            self?.unsubscribe(forGood: false)
         }
+    }
+
+    /// No stream is read any more: every listener ends (its holder polls); `forGood` when the
+    /// store cannot announce at all, so nobody subscribes again.
+    private func unsubscribe(forGood: Bool) {
+        let orphans = state.withLock { state in
+            state.unsupported = state.unsupported || forGood
+            state.subscribed = false
+            defer { state.listeners = [:] }
+            return state.listeners.values.flatMap(\.values)
+        }
+        orphans.forEach { $0.end() }
     }
 
     private func announce(_ id: String) {

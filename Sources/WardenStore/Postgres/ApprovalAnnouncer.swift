@@ -30,19 +30,16 @@ final class ApprovalAnnouncer: Sendable {
         continuation.onTermination = { [weak self] _ in
             _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
         }
-        let start = state.withLock { state -> Bool in
-            guard !state.stopped else { return false }
+        // The listener starts under the lock, so two first subscribers cannot both start one.
+        let stopped = state.withLock { state -> Bool in
+            guard !state.stopped else { return true }
             state.subscribers[id] = continuation
-            return state.listener == nil
-        }
-        if state.withLock({ $0.stopped }) { continuation.finish() }
-        if start {
-            let task = Task { [weak self] in
-                guard let self else { return }
-                await self.listen()
+            if state.listener == nil {
+                state.listener = Task { [weak self] in await self?.listen() }
             }
-            state.withLock { $0.listener = task }
+            return false
         }
+        if stopped { continuation.finish() }
         return stream
     }
 

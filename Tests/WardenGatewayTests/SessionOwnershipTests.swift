@@ -18,12 +18,12 @@ import WardenJSON
         #expect(id.count == 2 + 64)
         #expect(id.dropFirst(2).allSatisfy { $0.isHexDigit })
         #expect(GatewayInstance.owner(of: id) == "a")
-        #expect(!instance.isForeign(id))
-        #expect(instance.isForeign("b." + GatewayInstance.randomHex()))
+        #expect(instance.foreignOwner(of: id) == nil)
+        #expect(instance.foreignOwner(of: "b." + GatewayInstance.randomHex()) == "b")
         // Ids of no instance's making (an older version's, made up) are nobody's: plain 404s.
         #expect(GatewayInstance.owner(of: GatewayInstance.randomHex()) == nil)
         #expect(GatewayInstance.owner(of: "a b.1") == nil)
-        #expect(!instance.isForeign("x"))
+        #expect(instance.foreignOwner(of: "x") == nil)
     }
 
     @Test func anUnconfiguredNameIsDerivedFromTheListeningAddress() {

@@ -41,10 +41,10 @@ final class GatewayInstance: Sendable {
         return isValidName(owner) ? owner : nil
     }
 
-    /// Whether `identifier` names another instance as its owner.
-    func isForeign(_ identifier: String) -> Bool {
-        guard let owner = Self.owner(of: identifier) else { return false }
-        return owner != name
+    /// The other instance `identifier` names as its owner; `nil` when it is this one's, or nobody's.
+    func foreignOwner(of identifier: String) -> String? {
+        guard let owner = Self.owner(of: identifier), owner != name else { return nil }
+        return owner
     }
 
     /// The name an instance listening on `host:port` gets when none is configured: the

@@ -55,7 +55,7 @@ extension HTTPGateway {
     /// The 404 for a session id that names no session here: one that says whose it is when
     /// another instance handed it out.
     func sessionNotFound(_ id: String) -> MCPHTTPError {
-        guard instance.isForeign(id), let owner = GatewayInstance.owner(of: id) else { return .sessionNotFound }
+        guard let owner = instance.foreignOwner(of: id) else { return .sessionNotFound }
         metrics.foreignSession()
         logger.warning("a request for another instance's session reached this one", metadata: ["owner": "\(owner)", "instance": "\(instance.name)"])
         return .sessionOfAnotherInstance(owner: owner, here: instance.name)

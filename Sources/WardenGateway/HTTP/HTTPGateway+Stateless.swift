@@ -284,7 +284,7 @@ extension HTTPGateway {
     /// names waits there, and this instance cannot answer it. (Instances share no parked
     /// calls; see docs/scale-out.md.)
     private func foreignRequestState(_ handle: String) -> StatelessExchange.Refusal? {
-        guard instance.isForeign(handle), let owner = GatewayInstance.owner(of: handle) else { return nil }
+        guard let owner = instance.foreignOwner(of: handle) else { return nil }
         metrics.foreignSession()
         logger.warning("a stateless retry for another instance reached this one", metadata: ["owner": "\(owner)", "instance": "\(instance.name)"])
         return StatelessExchange.Refusal(

@@ -114,8 +114,10 @@ enum PostgresSchema {
     /// The reservation function for many calls at once (``ReservationBatcher``): makes the
     /// missing rows, locks every row of every call in key order, then takes the calls in
     /// order, each all or none as `warden_reserve` does, and returns each call's counts after
-    /// its turn. One lock and one commit serve every call of the batch.
+    /// its turn. One lock and one commit serve every call of the batch. It replaces
+    /// `warden_reserve`, which nothing calls any more.
     static let version2: [PostgresQuery] = [
+        "DROP FUNCTION warden_reserve(text[], numeric[], numeric[], bigint[])",
         """
         CREATE FUNCTION warden_reserve_batch(
             p_calls integer[], p_keys text[], p_amounts numeric[], p_thresholds numeric[], p_window_ends bigint[])

@@ -54,19 +54,11 @@ struct PostgresStoreTests {
     }
 
     @Test(.timeLimit(.minutes(2))) func theStoreFailsPromptlyWhilePostgresIsDownAndRecoversByItself() async throws {
-        let cluster = try await PrivateCluster.start()
-        do {
-            try await failsPromptlyAndRecovers(cluster)
-        } catch {
-            try? await cluster.stop()
-            throw error
-        }
-        try await cluster.stop()
+        try await Self.withPrivateCluster(failsPromptlyAndRecovers)
     }
 
     @Test(.timeLimit(.minutes(2))) func aHungServerTimesOutWithinTheBoundAndIsUsedAgainAfter() async throws {
-        let cluster = try await PrivateCluster.start()
-        do {
+        try await Self.withPrivateCluster { cluster in
             let configuration = try await Self.migrated(cluster, queryTimeout: .seconds(2))
             let store = try await PostgresStore.open(configuration)
             let limit = reservation("calls", max: 10)
@@ -80,19 +72,31 @@ struct PostgresStoreTests {
             await #expect(throws: StoreError.self) { try await store.audit.append([auditRecord("t")]) }
 
             try await cluster.thaw()
-            var recovered = false
-            for _ in 0..<60 where !recovered {
-                recovered = (try? await store.checkReadable()) != nil
-                if !recovered { try await Task.sleep(for: .milliseconds(250)) }
-            }
-            #expect(recovered)
+            #expect(try await Self.becomesReadable(store))
             #expect(try await store.counters.reserve([limit]) == nil)
             try await store.close()
+        }
+    }
+
+    /// Runs `body` with a cluster of its own, stopped after whatever happens.
+    static func withPrivateCluster(_ body: (PrivateCluster) async throws -> Void) async throws {
+        let cluster = try await PrivateCluster.start()
+        do {
+            try await body(cluster)
         } catch {
             try? await cluster.stop()
             throw error
         }
         try await cluster.stop()
+    }
+
+    /// Whether `store` answers again within 15 s (the pool reconnects by itself).
+    static func becomesReadable(_ store: PostgresStore) async throws -> Bool {
+        for _ in 0..<60 {
+            if (try? await store.checkReadable()) != nil { return true }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        return false
     }
 
     /// The configuration of `cluster`'s database with the given bound, its schema made first
@@ -123,12 +127,7 @@ struct PostgresStoreTests {
 
         try await cluster.resume()
         // The pool reconnects by itself: the same store works again (within a bounded wait).
-        var recovered = false
-        for _ in 0..<60 where !recovered {
-            recovered = (try? await store.checkReadable()) != nil
-            if !recovered { try await Task.sleep(for: .milliseconds(250)) }
-        }
-        #expect(recovered)
+        #expect(try await Self.becomesReadable(store))
         #expect(try await store.counters.reserve([limit]) == nil)
         #expect(try await store.ledger.amounts(of: [limit.key]).first?.1 == 2, "nothing counted while it was down")
         try await store.close()

@@ -50,7 +50,10 @@ struct PostgresStoreTests {
         let start = ContinuousClock.now
         let error = await #expect(throws: StoreError.self) { try await PostgresStore.open(configuration) }
         #expect(error?.code == .unavailable)
-        #expect(ContinuousClock.now - start < .seconds(8))
+        // Without the bound the pool keeps retrying for about a minute. The margin over the 1 s
+        // bound is for a starved test process: a clean-clone CI run took 9.8 s here, with every
+        // suite stalled at once, so this must not depend on the machine's speed.
+        #expect(ContinuousClock.now - start < .seconds(30))
     }
 
     @Test(.timeLimit(.minutes(2))) func theStoreFailsPromptlyWhilePostgresIsDownAndRecoversByItself() async throws {

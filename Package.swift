@@ -58,6 +58,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What a server's tools can do: tool definitions and their fingerprints, risk
+        // classification, poisoning checks, starter policies, lock files. Pure: no I/O.
+        .target(
+            name: "WardenCatalogue",
+            dependencies: ["WardenJSON", "WardenPolicy", "WardenMCP", "WardenStore"],
+            swiftSettings: swiftSettings
+        ),
         // The interception pipeline: sessions, the stdio gateway, the HTTP gateway.
         .target(
             name: "WardenGateway",
@@ -66,6 +73,7 @@ let package = Package(
                 "WardenPolicy",
                 "WardenMCP",
                 "WardenStore",
+                "WardenCatalogue",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -89,6 +97,7 @@ let package = Package(
                 "WardenPolicy",
                 "WardenStore",
                 "WardenGateway",
+                "WardenCatalogue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -131,6 +140,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WardenCatalogueTests",
+            dependencies: ["WardenCatalogue", "WardenPolicy", "WardenJSON", "WardenTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,5 +1,5 @@
 /// Finds the likely intended word for a misspelt key or value.
-enum Suggestion {
+public enum Suggestion {
     /// The candidate closest to `word` by edit distance, if it is close enough to be a typo
     /// (at most 2 edits, and fewer than half the word's length).
     static func closest(to word: String, among candidates: some Sequence<String>) -> String? {
@@ -16,7 +16,7 @@ enum Suggestion {
     }
 
     /// Levenshtein distance, with adjacent transpositions counting as one edit.
-    static func editDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
+    public static func editDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var previousPrevious = [Int](repeating: 0, count: b.count + 1)

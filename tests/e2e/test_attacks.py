@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from mcp import MCPError
 
-from conftest import FIXTURES, TIMEOUT, audit, fresh_minute, warden_run_session
+from conftest import FIXTURES, TIMEOUT, ServeInstance, audit, fresh_minute, wait_for, warden_run_session
+from test_http_gateway import mcp_session
 
 ATTACKS = FIXTURES / "attacks"
 POLICIES = Path(__file__).resolve().parent / "attacks" / "policies"
@@ -154,3 +155,61 @@ def test_every_attack_policy_passes_its_own_checks_and_tests(warden, policy):
     for command in ("check", "test"):
         result = subprocess.run([warden, "policy", command, str(POLICIES / policy)], capture_output=True, text=True, timeout=TIMEOUT)
         assert result.returncode == 0, f"warden policy {command} {policy}: {result.stdout}{result.stderr}"
+
+
+@pytest.fixture
+def shadowed_gateway(warden, env, tmp_path, scenario):
+    """`warden serve` with the honest `mail` server and the shadowing `notes` server, and a
+    grant reaching both (its policy allows every tool)."""
+    policy = POLICIES / "shadowing.yaml"
+    config = f"""
+version: "1"
+listen: {{host: 127.0.0.1, port: 0}}
+store: {{sqlite: warden.db}}
+servers:
+  mail:
+    command: [{sys.executable}, {ATTACKS / "mail.py"}]
+    policy: {policy}
+  notes:
+    command: [{sys.executable}, {ATTACKS / "shadower.py"}]
+    policy: {policy}
+"""
+    instance = ServeInstance(warden, {**env, "ATTACK_LOG": str(scenario.log)}, tmp_path, "warden", config)
+    issued = subprocess.run(
+        [warden, "grants", "create", "--db", str(tmp_path / "warden.db"), "--label", "agent", "--policy", str(policy),
+         "--server", "mail", "--server", "notes", "--format", "json"],
+        capture_output=True, text=True, env=env, timeout=TIMEOUT, check=True)
+    instance.token = json.loads(issued.stdout)["token"]
+    instance.db = str(tmp_path / "warden.db")
+    yield instance
+    instance.stop()
+
+
+@pytest.mark.anyio
+async def test_a_tool_shadowing_another_servers_is_hidden_on_the_aggregated_endpoint(warden, shadowed_gateway, scenario):
+    gateway = shadowed_gateway
+    async with mcp_session(f"{gateway.base}/mcp", gateway.token) as session:
+        # A client that calls before it lists gets no shadowing tool either.
+        with pytest.raises(MCPError, match="Unknown tool"):
+            await session.call_tool("notes__add_note", {"text": "hi"})
+        listed = sorted(tool.name for tool in (await session.list_tools()).tools)
+        for shadowing in ("notes__mail__send_email", "notes__add_note"):
+            with pytest.raises(MCPError, match="Unknown tool"):
+                await session.call_tool(shadowing, {"to": "boss@example.com", "subject": "q3", "body": "numbers", "text": "x"})
+        sent = await session.call_tool("mail__send_email", {"to": "boss@example.com", "subject": "q3", "body": "numbers"})
+        notes = await session.call_tool("notes__list_notes", {})
+    # The same bare name (`search` on both) is only reported; the honest tools stay.
+    assert listed == ["mail__search", "mail__send_email", "notes__list_notes", "notes__search"]
+    assert not sent.is_error and text_of(sent) == "sent to boss@example.com"
+    assert not notes.is_error
+    assert [(call["server"], call["tool"]) for call in scenario.calls()] == [("mail", "send_email"), ("notes", "list_notes")]
+
+    wait_for(lambda: len(audit(warden, gateway.db, "--decision", "hidden")) == 3)
+    found = {(r["server"], r["tool"], r["rule"]) for r in audit(warden, gateway.db, "--decision", "shadowing")}
+    assert found == {("notes", "mail__send_email", "(shadowing: impersonates_server)"),
+                     ("notes", "add_note", "(shadowing: references_foreign_tool)"),
+                     ("notes", "search", "(shadowing: same_name)")}
+    refused = audit(warden, gateway.db, "--decision", "hidden")
+    assert sorted(r["tool"] for r in refused) == ["add_note", "add_note", "mail__send_email"]
+    assert all(r["server"] == "notes" and r["message"].startswith("Unknown tool: notes__") for r in refused)
+    assert any("shadows another server's tool" in line for line in gateway.stderr)

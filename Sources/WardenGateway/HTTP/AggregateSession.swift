@@ -28,10 +28,12 @@ final class AggregateSession: Sendable {
     /// second request with one of these ids (to another server) is refused here.
     private let inProgress = Mutex<Set<RequestKey>>([])
     private let closed = Atomic<Bool>(false)
-    private let logger: Logger
+    let logger: Logger
     /// Who the caller is, for the audit records of calls no member receives.
-    private let identity: Identity
-    private let audit: @Sendable (AuditRecord) -> Void
+    let identity: Identity
+    let audit: @Sendable (AuditRecord) -> Void
+    /// Hides the tools that shadow another server's (AggregateSession+Shadowing.swift).
+    let shadowing: AggregateShadowingGuard
 
     init(
         id: String, owner: String, identity: Identity, separator: String, members: [(name: String, session: HTTPSession)], logger: Logger,
@@ -43,6 +45,7 @@ final class AggregateSession: Sendable {
         self.audit = audit
         self.separator = separator
         self.members = members
+        self.shadowing = AggregateShadowingGuard(separator: separator)
         self.logger = logger
         self.stream = ClientStream(logger: logger)
         for (name, member) in members {
@@ -131,10 +134,19 @@ final class AggregateSession: Sendable {
         ])
     }
 
-    /// Every tool of every member (each member's pages, filtered by its policy), prefixed.
+    /// Every tool of every member (each member's pages, filtered by its policy), prefixed,
+    /// except the tools that shadow another server's (``AggregateShadowingGuard``).
     private func listTools(id: JSONValue, timeout: Duration) async -> [UInt8] {
-        var tools: [JSONValue] = []
+        let tools = merged(await listMembers(timeout: timeout))
+        return Self.result(id: id, ["tools": .array(tools)])
+    }
+
+    /// Each member's tools, every page, as its policy shows them, in configuration order; a
+    /// member that does not list them is logged and contributes what it listed before failing.
+    func listMembers(timeout: Duration) async -> [(server: String, tools: [JSONObject])] {
+        var listing: [(server: String, tools: [JSONObject])] = []
         for (name, member) in members {
+            var tools: [JSONObject] = []
             await ToolListPages.forEach { cursor in
                 let requestID = JSONValue.string("warden-aggregate-\(ownRequests.add(1, ordering: .relaxed).newValue)")
                 let request: JSONValue = ["jsonrpc": "2.0", "id": requestID, "method": "tools/list", "params": ToolListPages.params(cursor: cursor)]
@@ -144,19 +156,19 @@ final class AggregateSession: Sendable {
                     logger.warning("a server's tools are left out of the aggregated list: it did not list them", metadata: ["server": "\(name)"])
                     return nil
                 }
-                for case .object(var tool) in page {
-                    guard case .string(let original)? = tool["name"] else { continue }
-                    tool.set("name", to: .string(name + separator + original))
-                    tools.append(.object(tool))
+                for case .object(let tool) in page where tool["name"]?.stringValue != nil {
+                    tools.append(tool)
                 }
                 return result
             }
+            listing.append((name, tools))
         }
-        return Self.result(id: id, ["tools": .array(tools)])
+        return listing
     }
 
     /// Sends a call to the member its name's prefix names, under the tool's original name.
     private func callTool(_ body: JSONObject, id: JSONValue, timeout: Duration, httpRequest: String) async -> [UInt8] {
+        if let refusal = await shadowingRefusal(body, id: id, timeout: timeout, httpRequest: httpRequest) { return refusal }
         switch routed(body, id: id, httpRequest: httpRequest) {
         case .refused(let answer): return answer
         case .member(let member, _, let call):
@@ -169,6 +181,10 @@ final class AggregateSession: Sendable {
     /// with its answer.
     func callToolStreaming(_ body: JSONObject, id: JSONValue, timeout: Duration, httpRequest: String) async -> ResponseSlot.Outcome {
         if let refusal = claim(id) { return .answer(refusal) }
+        if let refusal = await shadowingRefusal(body, id: id, timeout: timeout, httpRequest: httpRequest) {
+            release(id)
+            return .answer(refusal)
+        }
         switch routed(body, id: id, httpRequest: httpRequest) {
         case .refused(let answer):
             release(id)
@@ -237,7 +253,7 @@ final class AggregateSession: Sendable {
 
     /// The one member whose name and separator begin `prefixed`; none when no member's do, or
     /// when more than one's do (a configuration never allows that: such names are refused).
-    private func memberAndServer(named prefixed: String) -> (server: String, session: HTTPSession, rest: String)? {
+    func memberAndServer(named prefixed: String) -> (server: String, session: HTTPSession, rest: String)? {
         let matching = members.filter { prefixed.utf8.starts(with: ($0.name + separator).utf8) }
         guard matching.count == 1, let (name, member) = matching.first else { return nil }
         return (name, member, String(prefixed.utf8.dropFirst(name.utf8.count + separator.utf8.count))!)

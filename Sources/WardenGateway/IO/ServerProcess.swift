@@ -54,8 +54,9 @@ final class ServerProcess: Upstream {
     }
 
     /// Starts `command` (looked up in `PATH`), with `environment` added to Warden's own; lines
-    /// longer than `maxMessageBytes` are refused unread.
-    init(command: [String], environment: [String: String] = [:], maxMessageBytes: Int) throws {
+    /// longer than `maxMessageBytes` are refused unread. The server's stderr goes to
+    /// `standardError`; the default is Warden's own.
+    init(command: [String], environment: [String: String] = [:], maxMessageBytes: Int, standardError: FileHandle = .standardError) throws {
         let stdin = try Self.pipe()
         let stdout = try Self.pipe()
         let process = Process()
@@ -66,7 +67,7 @@ final class ServerProcess: Upstream {
         }
         process.standardInput = FileHandle(fileDescriptor: stdin.read, closeOnDealloc: false)
         process.standardOutput = FileHandle(fileDescriptor: stdout.write, closeOnDealloc: false)
-        process.standardError = FileHandle.standardError
+        process.standardError = standardError
         let exit = ExitState()
         process.terminationHandler = { process in
             exit.finish(process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus)

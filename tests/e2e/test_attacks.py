@@ -158,31 +158,42 @@ def test_every_attack_policy_passes_its_own_checks_and_tests(warden, policy):
 
 
 @pytest.fixture
-def shadowed_gateway(warden, env, tmp_path, scenario):
-    """`warden serve` with the honest `mail` server and the shadowing `notes` server, and a
-    grant reaching both (its policy allows every tool)."""
-    policy = POLICIES / "shadowing.yaml"
-    config = f"""
+def serve_attack(warden, env, tmp_path, scenario):
+    """Starts `warden serve` in front of fixture servers (name → fixture file), each under
+    `policy`, with a grant reaching them all (its token in `.token`)."""
+    started = []
+
+    def start(servers: dict[str, str], policy: str) -> ServeInstance:
+        policy_path = POLICIES / policy
+        listed = "".join(f"""
+  {name}:
+    command: [{sys.executable}, {ATTACKS / fixture}]
+    policy: {policy_path}""" for name, fixture in servers.items())
+        config = f"""
 version: "1"
 listen: {{host: 127.0.0.1, port: 0}}
 store: {{sqlite: warden.db}}
-servers:
-  mail:
-    command: [{sys.executable}, {ATTACKS / "mail.py"}]
-    policy: {policy}
-  notes:
-    command: [{sys.executable}, {ATTACKS / "shadower.py"}]
-    policy: {policy}
+servers:{listed}
 """
-    instance = ServeInstance(warden, {**env, "ATTACK_LOG": str(scenario.log)}, tmp_path, "warden", config)
-    issued = subprocess.run(
-        [warden, "grants", "create", "--db", str(tmp_path / "warden.db"), "--label", "agent", "--policy", str(policy),
-         "--server", "mail", "--server", "notes", "--format", "json"],
-        capture_output=True, text=True, env=env, timeout=TIMEOUT, check=True)
-    instance.token = json.loads(issued.stdout)["token"]
-    instance.db = str(tmp_path / "warden.db")
-    yield instance
-    instance.stop()
+        instance = ServeInstance(warden, {**env, "ATTACK_LOG": str(scenario.log)}, tmp_path, "warden", config)
+        started.append(instance)
+        instance.db = str(tmp_path / "warden.db")
+        issued = subprocess.run(
+            [warden, "grants", "create", "--db", instance.db, "--label", "agent", "--policy", str(policy_path),
+             *[argument for name in servers for argument in ("--server", name)], "--format", "json"],
+            capture_output=True, text=True, env=env, timeout=TIMEOUT, check=True)
+        instance.token = json.loads(issued.stdout)["token"]
+        return instance
+
+    yield start
+    for instance in started:
+        instance.stop()
+
+
+@pytest.fixture
+def shadowed_gateway(serve_attack):
+    """The honest `mail` server and the shadowing `notes` server, under a policy allowing every tool."""
+    return serve_attack({"mail": "mail.py", "notes": "shadower.py"}, "shadowing.yaml")
 
 
 @pytest.mark.anyio
@@ -213,3 +224,17 @@ async def test_a_tool_shadowing_another_servers_is_hidden_on_the_aggregated_endp
     assert sorted(r["tool"] for r in refused) == ["add_note", "add_note", "mail__send_email"]
     assert all(r["server"] == "notes" and r["message"].startswith("Unknown tool: notes__") for r in refused)
     assert any("shadows another server's tool" in line for line in gateway.stderr)
+
+
+@pytest.mark.anyio
+async def test_no_variant_of_a_denied_name_reaches_a_lenient_server_through_the_aggregated_endpoint(serve_attack, scenario):
+    gateway = serve_attack({"files": "lenient.py"}, "lenient_names.yaml")
+    async with mcp_session(f"{gateway.base}/mcp", gateway.token) as session:
+        denied = await session.call_tool("files__delete_file", {"path": "/etc/passwd"})
+        for variant in LENIENT_VARIANTS:
+            with pytest.raises(MCPError, match="Unknown tool"):
+                await session.call_tool(f"files__{variant}", {"path": "/etc/passwd"})
+        read = await session.call_tool("files__read_file", {"path": "notes.txt"})
+    assert denied.is_error and rule_of(denied) == "/tools/delete_file/action"
+    assert not read.is_error
+    assert [call["tool"] for call in scenario.calls()] == ["read_file"], "no variant reached the lenient server"

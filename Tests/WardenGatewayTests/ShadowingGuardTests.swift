@@ -41,8 +41,8 @@ import WardenCatalogue
         #expect(shadowing.needsListing(ServerToolName(server: "evil", tool: "mail__send_email")))
     }
 
-    @Test func inLogModeNothingIsHiddenButFindingsAreReported() {
-        let shadowing = AggregateShadowingGuard(separator: "__", mode: .log)
+    @Test func aServerReportedOnlyHasNothingHiddenButItsFindingsAreReported() {
+        let shadowing = AggregateShadowingGuard(separator: "__", reportOnly: ["evil"])
         let result = shadowing.check([mail, evil])
         #expect(result.hidden.isEmpty)
         #expect(result.new.count == 2)

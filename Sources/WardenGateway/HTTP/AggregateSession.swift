@@ -36,8 +36,8 @@ final class AggregateSession: Sendable {
     let shadowing: AggregateShadowingGuard
 
     init(
-        id: String, owner: String, identity: Identity, separator: String, members: [(name: String, session: HTTPSession)], logger: Logger,
-        audit: @escaping @Sendable (AuditRecord) -> Void
+        id: String, owner: String, identity: Identity, separator: String, members: [(name: String, session: HTTPSession)],
+        shadowingReportedOnly: Set<String> = [], logger: Logger, audit: @escaping @Sendable (AuditRecord) -> Void
     ) {
         self.id = id
         self.owner = owner
@@ -45,7 +45,7 @@ final class AggregateSession: Sendable {
         self.audit = audit
         self.separator = separator
         self.members = members
-        self.shadowing = AggregateShadowingGuard(separator: separator)
+        self.shadowing = AggregateShadowingGuard(separator: separator, reportOnly: shadowingReportedOnly)
         self.logger = logger
         self.stream = ClientStream(logger: logger)
         for (name, member) in members {

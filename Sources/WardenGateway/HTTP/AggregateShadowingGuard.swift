@@ -10,14 +10,10 @@ import WardenCatalogue
 /// listing first (``needsListing(_:)``), so a client that calls without listing, or a server
 /// that adds a tool later, cannot slip a shadowing tool past the check.
 final class AggregateShadowingGuard: Sendable {
-    /// What a finding does: `block` hides the shadowing tool and refuses calls to it (the
-    /// default); `log` only reports it.
-    enum Mode: Sendable, Equatable {
-        case block, log
-    }
-
     let detector: ShadowingDetector
-    let mode: Mode
+    /// The servers whose shadowing tools are only reported, not hidden (their `on_poisoning`
+    /// is `log`). Empty by default: every server's shadowing tools are hidden.
+    let reportOnly: Set<String>
     private let state = Mutex(State())
 
     private struct State {
@@ -29,9 +25,9 @@ final class AggregateShadowingGuard: Sendable {
         var reported: Set<ShadowingFinding> = []
     }
 
-    init(separator: String, mode: Mode = .block) {
+    init(separator: String, reportOnly: Set<String> = []) {
         self.detector = ShadowingDetector(separator: separator)
-        self.mode = mode
+        self.reportOnly = reportOnly
     }
 
     /// Checks a complete listing (servers in configuration order). Returns the tools to leave
@@ -39,11 +35,9 @@ final class AggregateShadowingGuard: Sendable {
     func check(_ servers: [ShadowingDetector.Server]) -> (hidden: Set<ServerToolName>, new: [ShadowingFinding]) {
         let findings = detector.findings(in: servers)
         var hidden: [ServerToolName: ShadowingFinding] = [:]
-        if mode == .block {
-            for finding in findings where finding.severity == .high {
-                let name = ServerToolName(server: finding.server, tool: finding.tool)
-                if hidden[name] == nil { hidden[name] = finding }
-            }
+        for finding in findings where finding.severity == .high && !reportOnly.contains(finding.server) {
+            let name = ServerToolName(server: finding.server, tool: finding.tool)
+            if hidden[name] == nil { hidden[name] = finding }
         }
         let listed = Set(servers.flatMap { server in server.tools.map { ServerToolName(server: server.name, tool: $0.name) } })
         let new = state.withLock { state in

@@ -218,12 +218,13 @@ async def test_a_tool_shadowing_another_servers_is_hidden_on_the_aggregated_endp
     wait_for(lambda: len(audit(warden, gateway.db, "--decision", "hidden")) == 3)
     found = {(r["server"], r["tool"], r["rule"]) for r in audit(warden, gateway.db, "--decision", "shadowing")}
     assert found == {("notes", "mail__send_email", "(shadowing: impersonates_server)"),
-                     ("notes", "add_note", "(shadowing: references_foreign_tool)"),
-                     ("notes", "search", "(shadowing: same_name)")}
+                     ("notes", "add_note", "(shadowing: references_foreign_tool)")}
     refused = audit(warden, gateway.db, "--decision", "hidden")
     assert sorted(r["tool"] for r in refused) == ["add_note", "add_note", "mail__send_email"]
     assert all(r["server"] == "notes" and r["message"].startswith("Unknown tool: notes__") for r in refused)
     assert any("shadows another server's tool" in line for line in gateway.stderr)
+    # The same bare name (`search`) is only logged.
+    assert any("has the same name as another server's" in line and "search" in line for line in gateway.stderr)
 
 
 @pytest.mark.anyio

@@ -8,8 +8,8 @@ import WardenStore
 
 /// Cross-server shadowing on the aggregated endpoint (see ``AggregateShadowingGuard``): the
 /// merged `tools/list` leaves out the tools that shadow another server's, and a call to one is
-/// refused as unknown. Both are audited: one `shadowing` record per finding and session when it
-/// is found, one `hidden` record per refused call.
+/// refused as unknown. Both are audited: one `shadowing` record per high finding and session
+/// when it is found, one `hidden` record per refused call.
 extension AggregateSession {
     /// The members' tools merged under their prefixed names, without the shadowing ones;
     /// reports the findings this session has not reported yet.
@@ -49,12 +49,19 @@ extension AggregateSession {
         return JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Unknown tool: \(name)")
     }
 
-    /// Logs and audits a finding once per session.
+    /// Reports a finding once per session: a finding that hides its tool (or would, but for
+    /// `on_poisoning: log`) is logged as a warning and audited; a low one (the same bare name
+    /// on two servers, as when one server is configured twice) is only logged, at info level.
     private func report(_ finding: ShadowingFinding, hidden: Bool) {
         let outcome = hidden ? "hidden on the aggregated endpoint" : "reported only"
-        logger.warning("a tool shadows another server's tool: \(finding.explanation); \(outcome)", metadata: [
+        let metadata: Logger.Metadata = [
             "server": "\(finding.server)", "tool": "\(finding.tool)", "shadowing": "\(finding.kind.rawValue)", "session": "\(id)",
-        ])
+        ]
+        guard finding.severity == .high else {
+            logger.info("a tool has the same name as another server's: \(finding.explanation)", metadata: metadata)
+            return
+        }
+        logger.warning("a tool shadows another server's tool: \(finding.explanation); \(outcome)", metadata: metadata)
         audit(AuditRecord(
             time: Date(), identity: identity.name, grant: identity.grant, session: id, server: finding.server, method: "tools/list",
             tool: finding.tool, decision: "shadowing", rule: Self.rule(finding), message: "\(finding.explanation); \(outcome)"))

@@ -195,7 +195,8 @@ final class InspectionConnection: Sendable {
         default:
             if let process {
                 let exited = await Self.within(.seconds(3)) { _ = await process.waitForExit() }
-                let status = exited ? await process.waitForExit() : nil
+                var status: Int32?
+                if exited { status = await process.waitForExit() }
                 let lastLine = lastStderrLine().map { "; its last stderr line: \($0)" } ?? ""
                 if let status {
                     return InspectionError(

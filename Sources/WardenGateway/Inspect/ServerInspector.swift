@@ -62,6 +62,7 @@ public enum ServerInspector {
         _ target: InspectionTarget, legacySSE: Bool, options: Options, progress: @escaping @Sendable (String) -> Void
     ) async throws(InspectionError) -> ServerListing {
         progress(target.isCommand ? "starting \(target.displayName)" : "connecting to \(target.displayName)")
+        try await RemoteProbe.check(target, timeout: options.timeout)
         let connection = try InspectionConnection.open(
             target, legacySSE: legacySSE, maxMessageBytes: options.maxMessageBytes, timeout: options.timeout)
         let stage = Stage()

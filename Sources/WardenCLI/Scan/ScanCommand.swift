@@ -1,0 +1,191 @@
+import ArgumentParser
+import Foundation
+import WardenCatalogue
+import WardenGateway
+import WardenJSON
+
+/// `warden scan`: lists a server's tools, classifies each, grades the server, and can write a
+/// starter policy.
+struct ScanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "List a server's tools, classify each one's risk, and write a starter policy.",
+        discussion: """
+            Targets: `warden scan -- CMD ARGS…` (a stdio server), `warden scan --url URL [--header K:V]…` \
+            (Streamable HTTP or legacy SSE), `warden scan --config warden.yaml [--server NAME]` (configured \
+            servers; JSON is then an array of reports). A progress line goes to stderr. Exit codes: 0 scanned; \
+            1 a finding of high severity or above (poisoning, a lying annotation); 2 usage error, invalid \
+            configuration, or a server that cannot be started or reached. See docs/scan.md.
+            """
+    )
+
+    /// How the report is printed.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json, markdown
+    }
+
+    @Option(help: "The URL of a remote server (Streamable HTTP, or legacy SSE).")
+    var url: String?
+
+    @Option(name: .customLong("header"), help: ArgumentHelp("A header sent to the remote server, K:V (repeatable).", valueName: "K:V"))
+    var headers: [String] = []
+
+    @Option(help: "The remote transport: auto (Streamable HTTP, else legacy SSE), http, or sse.")
+    var transport: Transport = .auto
+
+    /// `--transport`: how a remote server is spoken to.
+    enum Transport: String, ExpressibleByArgument, CaseIterable {
+        case auto, http, sse
+
+        var remote: InspectionTarget.RemoteTransport {
+            switch self {
+            case .auto: .automatic
+            case .http: .streamableHTTP
+            case .sse: .sse
+            }
+        }
+    }
+
+    @Option(help: ArgumentHelp("A gateway configuration: scan its servers.", valueName: "file"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("With --config, scan only this server (repeatable).", valueName: "name"))
+    var server: [String] = []
+
+    @Option(help: "Output format: table, json or markdown.")
+    var format: Format = .table
+
+    @Option(
+        name: .customLong("emit-policy"),
+        help: ArgumentHelp("Write a starter policy (YAML) to this file; with --config and several servers, a directory of <server>.yaml.", valueName: "file"))
+    var emitPolicy: String?
+
+    @Option(help: "Seconds that connecting and listing may take, per server.")
+    var timeout: Int = 30
+
+    @Flag(help: "No progress lines on stderr.")
+    var quiet = false
+
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("The stdio server's command, after --.", valueName: "command"))
+    var command: [String] = []
+
+    func validate() throws {
+        let targets = [!command.isEmpty, url != nil, config != nil].count { $0 }
+        if targets == 0 { throw ValidationError("Name a server: -- CMD ARGS…, --url URL, or --config FILE.") }
+        if targets > 1 { throw ValidationError("Name one target: -- CMD ARGS…, --url URL, or --config FILE, not several.") }
+        if !headers.isEmpty && url == nil { throw ValidationError("--header goes with --url.") }
+        if !server.isEmpty && config == nil { throw ValidationError("--server goes with --config.") }
+        if timeout <= 0 { throw ValidationError("--timeout must be a positive number of seconds.") }
+        _ = try parsedHeaders()
+    }
+
+    func parsedHeaders() throws -> [String: String] {
+        var parsed: [String: String] = [:]
+        for header in headers {
+            guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else {
+                throw ValidationError("--header takes K:V, got \"\(header)\".")
+            }
+            parsed[String(header[..<colon]).trimmingCharacters(in: .whitespaces)] = String(header[header.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        }
+        return parsed
+    }
+
+    func run() async throws {
+        let (targets, separator) = try scanTargets()
+        var options = ServerInspector.Options()
+        options.timeout = .seconds(timeout)
+        var reports: [(name: String?, report: ScanReport)] = []
+        var unreachable = false
+        for target in targets {
+            let progress: @Sendable (String) -> Void = { [quiet] line in
+                if !quiet { printError("warden scan: \(target.label.map { "\($0): " } ?? "")\(line)") }
+            }
+            do {
+                let listing = try await ServerInspector.list(target.target, options: options, progress: progress)
+                progress("classifying \(listing.tools.count) tools")
+                let report = ScanReport(
+                    server: .init(name: listing.name, version: listing.version), target: target.label ?? target.target.displayName,
+                    tools: listing.tools, instructions: listing.instructions, resources: listing.resources, prompts: listing.prompts,
+                    truncated: listing.truncated)
+                reports.append((target.label, report))
+            } catch {
+                printError("warden scan: error: \(error)")
+                unreachable = true
+            }
+        }
+        if let separator, reports.count > 1 {
+            // Servers behind one gateway: a tool that shadows another server's on the aggregated endpoint.
+            let servers = reports.map { ShadowingDetector.Server(name: $0.name ?? "", tools: $0.report.tools.map(\.definition)) }
+            for finding in ShadowingDetector(separator: separator).findings(in: servers) {
+                if let index = reports.firstIndex(where: { $0.name == finding.server }) { reports[index].report.add(finding) }
+            }
+        }
+        try print(reports: reports, asList: config != nil)
+        if let emitPolicy { try write(policiesOf: reports, to: emitPolicy) }
+        if unreachable { throw ExitCode(2) }
+        if reports.contains(where: { ($0.report.worstSeverity ?? .info) >= .high }) { throw ExitCode(1) }
+    }
+
+    struct Target {
+        var label: String?
+        var target: InspectionTarget
+    }
+
+    /// The servers to scan, and with --config the aggregation separator of the configuration.
+    func scanTargets() throws -> ([Target], String?) {
+        if !command.isEmpty { return ([Target(label: nil, target: .command(command))], nil) }
+        if let url { return ([Target(label: nil, target: .remote(url: url, headers: try parsedHeaders(), transport: transport.remote))], nil) }
+        guard let config else { return ([], nil) }
+        let configuration = try ConfigurationOptions.load(config)
+        let known = configuration.servers.map(\.name)
+        if let unknown = server.first(where: { !known.contains($0) }) {
+            throw failure("\(config) has no server \"\(unknown)\" (it has: \(known.joined(separator: ", ")))")
+        }
+        let chosen = configuration.servers.filter { server.isEmpty || server.contains($0.name) }
+        return (chosen.map { Target(label: $0.name, target: InspectionTarget($0.upstream)) }, configuration.aggregationSeparator)
+    }
+
+    func print(reports: [(name: String?, report: ScanReport)], asList: Bool) throws {
+        switch format {
+        case .json:
+            if asList {
+                Swift.print(JSONWriter.write(.array(reports.map { Self.json($0.report, configuredAs: $0.name) })))
+            } else if let report = reports.first {
+                Swift.print(JSONWriter.write(report.report.json))
+            }
+        case .table:
+            Swift.print(reports.map { $0.report.table() }.joined(separator: "\n\n"))
+        case .markdown:
+            Swift.print(reports.map { $0.report.markdown() }.joined(separator: "\n"), terminator: "")
+        }
+    }
+
+    /// A report of `--config`, with the server's configured name first.
+    static func json(_ report: ScanReport, configuredAs name: String?) -> JSONValue {
+        guard var object = report.json.objectValue, let name else { return report.json }
+        object.members.insert(.init(key: "configured_name", value: .string(name)), at: 0)
+        return .object(object)
+    }
+
+    func write(policiesOf reports: [(name: String?, report: ScanReport)], to path: String) throws {
+        let emitter = StarterPolicy()
+        if config != nil && (server.count != 1) {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            for (name, report) in reports {
+                let file = (path as NSString).appendingPathComponent("\(name ?? "server").yaml")
+                try write(emitter.yaml(for: report), to: file)
+            }
+        } else if let report = reports.first?.report {
+            try write(emitter.yaml(for: report), to: path)
+        }
+    }
+
+    private func write(_ text: String, to file: String) throws {
+        do {
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+        } catch {
+            throw failure("cannot write \(file): \(error.localizedDescription)")
+        }
+        if !quiet { printError("warden scan: wrote a starter policy to \(file)") }
+    }
+}

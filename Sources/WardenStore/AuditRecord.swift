@@ -47,6 +47,9 @@ public struct AuditRecord: Sendable, Equatable {
     public var httpRequestID: String?
     /// The approval a held call waited for, e.g. `a_4f2k9q7m`.
     public var approval: String?
+    /// The id of the ``CallIntent`` this record finishes: the log deletes it when it appends
+    /// the record. Not part of the record (neither stored nor hashed).
+    public var intent: String?
 
     public init(
         time: Date,

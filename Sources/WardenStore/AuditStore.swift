@@ -5,6 +5,16 @@ public protocol AuditStore: Sendable {
     @discardableResult
     func append(_ records: [AuditRecord]) async throws -> AuditLog.Head?
 
+    /// Appends records, as ``append(_:)`` does, and deletes the ``CallIntent``s they finish
+    /// (by id), in the same transaction: an intent is never gone before its call's record is
+    /// durable. The default, for a store without intents, appends.
+    @discardableResult
+    func append(_ records: [AuditRecord], finishing intents: [String]) async throws -> AuditLog.Head?
+
+    /// Where the write-ahead records of calls being forwarded are kept (``CallIntent``); `nil`
+    /// (the default) for a store that does not outlive its process.
+    var intents: (any CallIntentStore)? { get }
+
     /// Entries matching `filter`, oldest first (see ``AuditLog/Filter/matches(_:)``).
     func entries(_ filter: AuditLog.Filter) async throws -> [AuditLog.Entry]
 
@@ -24,6 +34,13 @@ public protocol AuditStore: Sendable {
 }
 
 extension AuditStore {
+    @discardableResult
+    public func append(_ records: [AuditRecord], finishing intents: [String]) async throws -> AuditLog.Head? {
+        try await append(records)
+    }
+
+    public var intents: (any CallIntentStore)? { nil }
+
     /// Every entry, oldest first.
     public func entries() async throws -> [AuditLog.Entry] {
         try await entries(AuditLog.Filter())

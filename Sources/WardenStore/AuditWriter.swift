@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 
 /// Writes audit records in the background, in batches, so the call path never waits for
@@ -39,6 +40,33 @@ public final class AuditWriter: Sendable {
     /// The last checkpoint this writer wrote.
     public var lastCheckpoint: AuditCheckpoint? { checkpoints?.last }
 
+    /// Where the store keeps the write-ahead records of calls being forwarded (``CallIntent``);
+    /// `nil` for a store without them. A record with an ``AuditRecord/intent`` deletes its
+    /// intent when it is written.
+    public var intents: (any CallIntentStore)? { log.intents }
+
+    /// Appends the calls a stopped gateway left in flight (``CallIntent/Selection/leftBehind(instance:)``)
+    /// to the log as interrupted records, and logs how many. ``run(interval:)`` does it for
+    /// this host when it starts; `warden serve` again for its instance name once it knows it.
+    /// Failures go to `onError`.
+    /// - Returns: How many calls were recovered.
+    @discardableResult
+    public func recoverInterrupted(instance: String? = nil) async -> Int {
+        guard let intents else { return 0 }
+        do {
+            let recovery = try await intents.recover(.leftBehind(instance: instance))
+            if recovery.recovered > 0 {
+                Logger(label: "warden").notice(
+                    "recorded calls a stopped gateway left in flight as interrupted",
+                    metadata: ["count": "\(recovery.recovered)", "head": "\(recovery.head?.sequence ?? 0)"])
+            }
+            return recovery.recovered
+        } catch {
+            onError(error)
+            return 0
+        }
+    }
+
     /// Writes everything queued so far, then a checkpoint of the new head. A batch taken
     /// from the queue, and its checkpoint, are written even if the caller is cancelled
     /// meanwhile (the store refuses work from cancelled tasks).
@@ -49,8 +77,10 @@ public final class AuditWriter: Sendable {
         }
         guard !batch.isEmpty else { return }
         let (log, checkpoints) = (log, checkpoints)
+        let finished = batch.compactMap(\.intent)
         let written = Task {
-            if let head = try await log.append(batch), let checkpoints { await checkpoints.write(head) }
+            let head = try await finished.isEmpty ? log.append(batch) : log.append(batch, finishing: finished)
+            if let head, let checkpoints { await checkpoints.write(head) }
         }
         switch await written.result {
         case .success:
@@ -61,8 +91,13 @@ public final class AuditWriter: Sendable {
         }
     }
 
-    /// Flushes every `interval` until the task is cancelled, then flushes once more.
+    /// Recovers the calls stopped gateways on this host left in flight
+    /// (``recoverInterrupted(instance:)``), then flushes every `interval` until the task is
+    /// cancelled, then flushes once more.
     public func run(interval: Duration = .milliseconds(50)) async {
+        // In a task of its own: a writer cancelled at once still recovers (the store refuses
+        // work from cancelled tasks).
+        await Task { await self.recoverInterrupted() }.value
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             await flush()

@@ -1,3 +1,4 @@
+import Logging
 import PostgresNIO
 import Synchronization
 
@@ -12,6 +13,8 @@ import Synchronization
 /// in a transaction. The chain never forks, whatever the number of instances.
 public final class PostgresAuditStore: AuditStore {
     let database: PostgresDatabase
+    /// The write-ahead records of calls being forwarded, which appends delete.
+    let intentStore: PostgresCallIntentStore
     /// The head as this store last wrote or read it; `nil` before the first append.
     private let knownHead = Mutex<AuditLog.Head?>(nil)
 
@@ -20,41 +23,74 @@ public final class PostgresAuditStore: AuditStore {
 
     init(database: PostgresDatabase) {
         self.database = database
+        intentStore = PostgresCallIntentStore(database: database)
     }
+
+    public var intents: (any CallIntentStore)? { intentStore }
 
     /// None: the chain's head lives in the shared database, which every instance appends to.
     public var checkpointPath: String? { nil }
 
     @discardableResult
     public func append(_ records: [AuditRecord]) async throws -> AuditLog.Head? {
+        try await append(records, finishing: [])
+    }
+
+    @discardableResult
+    public func append(_ records: [AuditRecord], finishing intents: [String]) async throws -> AuditLog.Head? {
         guard !records.isEmpty else { return nil }
         if let head = knownHead.withLock({ $0 }) {
             let rows = AuditLog.chain(records, after: head)
-            if try await appendIfHead(is: head, rows) { return remember(rows) }
+            if try await appendIfHead(is: head, rows, finishing: intents) { return remember(rows) }
         }
         let logger = database.logger
-        let rows = try await database.transaction("appending to the audit log", retryingConflicts: true) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger)
-            let last = try await connection.query("SELECT seq, hash FROM warden_audit ORDER BY seq DESC LIMIT 1", logger: logger)
-                .collect().first?.decode((Int64, String).self)
-            let rows = AuditLog.chain(records, after: last.map { AuditLog.Head(sequence: $0.0, hash: $0.1) } ?? .empty)
-            try await connection.query(Self.insert(rows), logger: logger)
-            return rows
+        let head = try await database.transaction("appending to the audit log", retryingConflicts: true) { connection in
+            let head = try await Self.appendAfterNewest(records, on: connection, logger: logger)
+            if !intents.isEmpty {
+                try await connection.query("DELETE FROM warden_call_intent WHERE id = ANY(\(intents))", logger: logger)
+            }
+            return head
         }
-        return remember(rows)
+        knownHead.withLock { $0 = head }
+        return head
     }
 
-    /// Inserts `rows` in one statement if `head` is still the newest entry; whether it was.
-    private func appendIfHead(is head: AuditLog.Head, _ rows: [AuditLog.Row]) async throws -> Bool {
+    /// Chains `records` after the newest entry and inserts them, in the caller's transaction,
+    /// under the chain's advisory lock (taken here unless the caller holds it: ``lockChain(on:logger:)``);
+    /// the new head.
+    static func appendAfterNewest(_ records: [AuditRecord], on connection: PostgresConnection, logger: Logger) async throws -> AuditLog.Head {
+        try await lockChain(on: connection, logger: logger)
+        let last = try await connection.query("SELECT seq, hash FROM warden_audit ORDER BY seq DESC LIMIT 1", logger: logger)
+            .collect().first?.decode((Int64, String).self)
+        let rows = AuditLog.chain(records, after: last.map { AuditLog.Head(sequence: $0.0, hash: $0.1) } ?? .empty)
+        try await connection.query(Self.insert(rows), logger: logger)
+        return rows.last.map { AuditLog.Head(sequence: $0.sequence, hash: $0.hash) } ?? .empty
+    }
+
+    /// Takes the chain's advisory lock for the caller's transaction (again is a no-op). Its row
+    /// is read, so that an error while waiting (a deadlock PostgreSQL broke) is thrown here.
+    static func lockChain(on connection: PostgresConnection, logger: Logger) async throws {
+        _ = try await connection.query("SELECT pg_advisory_xact_lock(\(Self.appendLock))", logger: logger).collect()
+    }
+
+    /// Inserts `rows`, and deletes the intents `finished`, in one statement if `head` is still
+    /// the newest entry; whether it was.
+    private func appendIfHead(is head: AuditLog.Head, _ rows: [AuditLog.Row], finishing finished: [String]) async throws -> Bool {
         var query = Self.insert(rows)
+        let stillHead: String
         if head.sequence == 0 {
-            query.sql += " WHERE NOT EXISTS (SELECT 1 FROM warden_audit)"
+            stillHead = "NOT EXISTS (SELECT 1 FROM warden_audit)"
         } else {
-            query.sql += " WHERE (SELECT hash FROM warden_audit WHERE seq = $10) = $11 AND NOT EXISTS (SELECT 1 FROM warden_audit WHERE seq > $10)"
+            stillHead = "(SELECT hash FROM warden_audit WHERE seq = $10) = $11 AND NOT EXISTS (SELECT 1 FROM warden_audit WHERE seq > $10)"
             query.binds.append(head.sequence)
             query.binds.append(head.hash)
         }
-        query.sql += " RETURNING seq"
+        if !finished.isEmpty {
+            // Every part of a statement sees one snapshot: the intents go only if the rows do.
+            query.binds.append(finished)
+            query.sql = "WITH finished AS (DELETE FROM warden_call_intent WHERE id = ANY($\(query.binds.count)) AND \(stillHead)) " + query.sql
+        }
+        query.sql += " WHERE \(stillHead) RETURNING seq"
         return try await database.bounded("appending to the audit log") { [query, logger = database.logger] client in
             do {
                 return try await client.query(query, logger: logger).collect().count == rows.count

@@ -7,7 +7,8 @@ public import WardenPolicy
 ///
 /// A reservation is one statement, one round trip: the `warden_reserve_batch` function the
 /// schema creates locks every count it touches in key order and adds all of a call's amounts
-/// or none. Concurrent calls of one instance share a statement (``ReservationBatcher``).
+/// or none, and writes the call's ``CallIntent`` when they are added. Concurrent calls of one
+/// instance share a statement (``ReservationBatcher``).
 /// Counts of ended windows are deleted, at most once a minute, before a reservation.
 ///
 /// Snapshots come from memory, as in ``SQLiteCounterLedger``: the counts this ledger last read
@@ -33,12 +34,18 @@ public final class PostgresCounterLedger: CounterLedger {
         return cache.merged(found, try await amounts(of: missing))
     }
 
+    /// Reserves, and writes the task's ``CallIntent/withReservation`` intent in the same
+    /// statement when the reservation is made.
     public func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation? {
         guard !reservations.isEmpty else { return nil }
         try await cleanUpIfDue()
-        let outcome = try await batcher.reserve(Self.plan(reservations))
+        let pending = CallIntent.withReservation
+        let outcome = try await batcher.reserve(Self.plan(reservations), intent: pending?.intent)
         cache.remember(reservations.map { ($0.key, outcome.counts[$0.key.description] ?? .zero) })
-        guard outcome.refused else { return nil }
+        guard outcome.refused else {
+            pending?.markWritten()
+            return nil
+        }
         return Self.firstRefused(reservations, counts: outcome.counts) ?? reservations[0]
     }
 

@@ -8,7 +8,7 @@ enum PostgresSchema {
     static let migrationLock: Int64 = 0x5741_5244_454E_0001
 
     /// The migrations, in order: migration `n` (from 1) brings the schema to version `n`.
-    static let migrations: [[PostgresQuery]] = [version1, version2]
+    static let migrations: [[PostgresQuery]] = [version1, version2, version3]
 
     /// The version this binary knows.
     static var currentVersion: Int { migrations.count }
@@ -143,6 +143,38 @@ enum PostgresSchema {
                     FROM warden_counter c JOIN unnest(p_calls, p_keys) AS t(i, k) ON c.key = t.k WHERE t.i = current_call;
             END LOOP;
         END
+        $$
+        """,
+    ]
+
+    /// The write-ahead records of calls being forwarded (``CallIntent``), and a
+    /// `warden_reserve_batch` that also takes each call's intent and writes it in the same
+    /// statement, for the calls whose counts the version-2 function (which it calls, and which
+    /// stays for instances of the previous version still running) reserves. An empty
+    /// `p_intent_instances` element is no instance.
+    static let version3: [PostgresQuery] = [
+        """
+        CREATE TABLE warden_call_intent (
+            id text COLLATE "C" PRIMARY KEY, instance text, holder text NOT NULL, process text NOT NULL,
+            time text COLLATE "C" NOT NULL, record text NOT NULL)
+        """,
+        """
+        CREATE FUNCTION warden_reserve_batch(
+            p_calls integer[], p_keys text[], p_amounts numeric[], p_thresholds numeric[], p_window_ends bigint[],
+            p_intent_calls integer[], p_intent_ids text[], p_intent_instances text[], p_intent_holders text[],
+            p_intent_processes text[], p_intent_times text[], p_intent_records text[])
+        RETURNS TABLE (call_index integer, counter_key text, counter_amount text, refused boolean)
+        LANGUAGE sql AS $$
+            WITH reserved AS (
+                SELECT * FROM warden_reserve_batch(p_calls, p_keys, p_amounts, p_thresholds, p_window_ends)
+            ), written AS (
+                INSERT INTO warden_call_intent (id, instance, holder, process, time, record)
+                SELECT t.id, nullif(t.inst, ''), t.h, t.p, t.tm, t.r
+                FROM unnest(p_intent_calls, p_intent_ids, p_intent_instances, p_intent_holders, p_intent_processes, p_intent_times,
+                    p_intent_records) AS t(i, id, inst, h, p, tm, r)
+                WHERE t.i IN (SELECT r.call_index FROM reserved r WHERE NOT r.refused)
+            )
+            SELECT r.call_index, r.counter_key, r.counter_amount, r.refused FROM reserved r
         $$
         """,
     ]

@@ -1,16 +1,11 @@
 import PostgresNIO
-import Synchronization
 import WardenPolicy
 
-/// Sends the reservations of concurrent calls together: while one reservation statement of
-/// this instance is in flight, the reservations that arrive wait, and go in the next
-/// statement, all of them (`warden_reserve_batch`). Each call keeps its own all-or-nothing,
-/// in arrival order. Many calls on one count (a grant's limit) then take its row's lock and
-/// wait for a commit once per statement instead of once each, which is what bounds how many
-/// reservations one row takes a second. A call alone goes at once, as before.
-///
-/// A statement that fails fails every call in it, and the calls waiting behind it: the store
-/// is unavailable for them too, and they learn it within the same bound.
+/// Sends the reservations of concurrent calls together (a ``StatementBatcher``): one
+/// `warden_reserve_batch` statement carries every call waiting, each all or nothing, in arrival
+/// order, with the ``CallIntent`` of each call that has one, written only if its reservation is
+/// made. One lock and one commit serve every call of the batch, which is what bounds how many
+/// reservations one row takes a second.
 final class ReservationBatcher: Sendable {
     /// One call's counts after its turn (or, refused, as they were), by key name.
     struct Outcome: Sendable {
@@ -18,77 +13,48 @@ final class ReservationBatcher: Sendable {
         var refused: Bool
     }
 
-    private struct Waiting {
-        let plan: PostgresCounterLedger.Plan
-        let continuation: CheckedContinuation<Outcome, any Error>
-    }
-
-    private struct State {
-        var sending = false
-        var waiting: [Waiting] = []
+    /// One call's reservations, per key, and the intent to write with them.
+    struct Request: Sendable {
+        var plan: PostgresCounterLedger.Plan
+        var intent: CallIntent?
     }
 
     /// The most calls one statement carries.
     static let maximumBatch = 256
 
-    private let database: PostgresDatabase
-    private let state = Mutex(State())
+    private let batcher: StatementBatcher<Request, Outcome>
 
     init(database: PostgresDatabase) {
-        self.database = database
+        batcher = StatementBatcher(maximumBatch: Self.maximumBatch) { requests in try await Self.send(requests, to: database) }
     }
 
-    /// Reserves `plan` (one call's reservations, per key), with whatever else is waiting.
-    func reserve(_ plan: PostgresCounterLedger.Plan) async throws -> Outcome {
-        try await withCheckedThrowingContinuation { continuation in
-            let leads = state.withLock { state in
-                state.waiting.append(Waiting(plan: plan, continuation: continuation))
-                defer { state.sending = true }
-                return !state.sending
-            }
-            if leads { Task { await self.sendWhileWaiting() } }
-        }
+    /// Reserves `plan` (one call's reservations, per key), and writes `intent` if it is made,
+    /// with whatever else is waiting.
+    func reserve(_ plan: PostgresCounterLedger.Plan, intent: CallIntent?) async throws -> Outcome {
+        try await batcher.submit(Request(plan: plan, intent: intent))
     }
 
-    /// Sends batches until nobody waits.
-    private func sendWhileWaiting() async {
-        while true {
-            let batch = state.withLock { state -> [Waiting] in
-                let taken = Array(state.waiting.prefix(Self.maximumBatch))
-                state.waiting.removeFirst(taken.count)
-                if taken.isEmpty { state.sending = false }
-                return taken
-            }
-            guard !batch.isEmpty else { return }
-            do {
-                let outcomes = try await send(batch.map(\.plan))
-                for (waiting, outcome) in zip(batch, outcomes) { waiting.continuation.resume(returning: outcome) }
-            } catch {
-                let behind = state.withLock { state in
-                    defer { state.waiting.removeAll() }
-                    return state.waiting
-                }
-                for waiting in batch + behind { waiting.continuation.resume(throwing: error) }
-            }
-        }
-    }
-
-    /// One statement for every plan; their outcomes, in order.
-    private func send(_ plans: [PostgresCounterLedger.Plan]) async throws -> [Outcome] {
+    /// One statement for every request; their outcomes, in order.
+    private static func send(_ requests: [Request], to database: PostgresDatabase) async throws -> [Outcome] {
         var calls: [Int32] = [], keys: [String] = [], amounts: [String] = [], thresholds: [String] = [], windowEnds: [Int64] = []
-        for (index, plan) in plans.enumerated() {
+        var intents = PostgresCallIntentStore.Columns()
+        for (index, request) in requests.enumerated() {
+            let plan = request.plan
             calls.append(contentsOf: repeatElement(Int32(index), count: plan.keys.count))
             keys.append(contentsOf: plan.keys)
             amounts.append(contentsOf: plan.amounts)
             thresholds.append(contentsOf: plan.thresholds)
             windowEnds.append(contentsOf: plan.windowEnds)
+            if let intent = request.intent { intents.append(intent, call: Int32(index)) }
         }
         let rows = try await database.query(
             """
             SELECT call_index, counter_key, counter_amount, refused FROM warden_reserve_batch(
-                \(calls), \(keys), \(amounts)::text[]::numeric[], \(thresholds)::text[]::numeric[], \(windowEnds))
+                \(calls), \(keys), \(amounts)::text[]::numeric[], \(thresholds)::text[]::numeric[], \(windowEnds),
+                \(intents.calls), \(intents.ids), \(intents.instances), \(intents.holders), \(intents.processes),
+                \(intents.times), \(intents.records))
             """, "reserving counts")
-        var outcomes = Array(repeating: Outcome(counts: [:], refused: true), count: plans.count)
+        var outcomes = Array(repeating: Outcome(counts: [:], refused: true), count: requests.count)
         for row in rows {
             let (call, key, amount, refused) = try row.decode((Int32, String, String, Bool).self)
             guard outcomes.indices.contains(Int(call)) else { continue }

@@ -7,27 +7,41 @@ public struct SQLiteAuditStore: AuditStore {
 
     public var checkpointPath: String? { AuditCheckpoint.path(besideDatabase: database.path) }
 
+    public var intents: (any CallIntentStore)? { SQLiteCallIntentStore(database: database) }
+
     @discardableResult
     public func append(_ records: [AuditRecord]) async throws -> AuditLog.Head? {
+        try await append(records, finishing: [])
+    }
+
+    @discardableResult
+    public func append(_ records: [AuditRecord], finishing intents: [String]) async throws -> AuditLog.Head? {
         guard !records.isEmpty else { return nil }
         return try await database.writeWithoutTransaction { db in
             var head = AuditLog.Head.empty
             try db.inTransaction(.immediate) {
-                let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
-                let rows = AuditLog.chain(
-                    records, after: last.map { AuditLog.Head(sequence: $0["seq"], hash: $0["hash"]) } ?? .empty)
-                let insert = try db.cachedStatement(
-                    sql: "INSERT INTO audit (seq, time, record, prev_hash, hash, tool, decision, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-                for row in rows {
-                    try insert.execute(arguments: [
-                        row.sequence, row.time, row.recordText, row.previousHash, row.hash, row.tool, row.decision, row.identity,
-                    ])
-                }
-                if let newest = rows.last { head = AuditLog.Head(sequence: newest.sequence, hash: newest.hash) }
+                head = try Self.append(records, in: db)
+                try SQLiteCallIntentStore.delete(intents, in: db)
                 return .commit
             }
             return head
         }
+    }
+
+    /// Chains `records` after the newest entry and inserts them, inside the caller's
+    /// immediate transaction; the new head.
+    static func append(_ records: [AuditRecord], in db: Database) throws -> AuditLog.Head {
+        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
+        let head = last.map { AuditLog.Head(sequence: $0["seq"], hash: $0["hash"]) } ?? .empty
+        let rows = AuditLog.chain(records, after: head)
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO audit (seq, time, record, prev_hash, hash, tool, decision, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        for row in rows {
+            try insert.execute(arguments: [
+                row.sequence, row.time, row.recordText, row.previousHash, row.hash, row.tool, row.decision, row.identity,
+            ])
+        }
+        return rows.last.map { AuditLog.Head(sequence: $0.sequence, hash: $0.hash) } ?? head
     }
 
     public func hash(of sequence: Int64) async throws -> String? {

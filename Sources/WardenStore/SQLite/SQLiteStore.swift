@@ -47,6 +47,9 @@ public final class SQLiteStore: StateStore {
 
     public var audit: any AuditStore { SQLiteAuditStore(database: database) }
 
+    /// The write-ahead records of calls being forwarded (also ``AuditStore/intents``).
+    public var intents: any CallIntentStore { SQLiteCallIntentStore(database: database) }
+
     public var grants: any GrantStore { SQLiteGrantStore(database: database, decoded: decodedGrants) }
 
     public var approvals: any ApprovalStore { SQLiteApprovalStore(database: database) }
@@ -159,6 +162,18 @@ public final class SQLiteStore: StateStore {
             // The admin token that decided an approval: an approved call does not run once that
             // token is revoked.
             try db.alter(table: "approval") { table in table.add(column: "decided_by_token", .text) }
+        }
+        migrator.registerMigration("v5-call-intents") { db in
+            // The write-ahead records of calls being forwarded (`CallIntent`), deleted with
+            // their call's audit record; what is left after a crash is recovered as interrupted.
+            try db.create(table: "call_intent") { table in
+                table.primaryKey("id", .text)
+                table.column("instance", .text)
+                table.column("holder", .text).notNull()
+                table.column("process", .text).notNull()
+                table.column("time", .text).notNull()
+                table.column("record", .text).notNull()
+            }
         }
         return migrator
     }

@@ -20,6 +20,10 @@ struct Backend: Sendable, CustomTestStringConvertible {
     /// Every backend; PostgreSQL when a test cluster is there (``TestPostgres``).
     static let all: [Backend] = [.sqlite, .inMemory] + (TestPostgres.isAvailable ? [.postgres] : [])
 
+    /// The backends that outlive their process, and so keep ``CallIntent``s (the in-memory
+    /// store has none: a crash loses it whole).
+    static let durable: [Backend] = [.sqlite] + (TestPostgres.isAvailable ? [.postgres] : [])
+
     static let sqlite = Backend(
         name: "SQLite",
         open: { try await StoreConfiguration.sqlite(path: temporaryDatabasePath()).open() },

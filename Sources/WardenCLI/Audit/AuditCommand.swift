@@ -8,7 +8,7 @@ struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Read, export and verify the tamper-evident audit log.",
-        subcommands: [Tail.self, Query.self, Export.self, Verify.self]
+        subcommands: [Tail.self, Query.self, Export.self, Verify.self, Recover.self]
     )
 
     /// How entries are printed.

@@ -112,10 +112,12 @@ public final class HTTPGateway: Sendable {
             router: makeRouter(),
             server: connections.http1(),
             configuration: .init(address: .hostname(configuration.listen.host, port: configuration.listen.port), serverName: "warden"),
-            onServerRunning: { [boundPort, instance, configuration, logger] channel in
+            onServerRunning: { [boundPort, instance, configuration, logger, audit] channel in
                 instance.listened(host: configuration.listen.host, port: channel.localAddress?.port ?? 0)
                 boundPort.listened(on: channel.localAddress?.port ?? 0)
                 logger.info("instance named", metadata: ["instance": "\(instance.name)"])
+                // Calls this instance left in flight when it last stopped, wherever it ran.
+                Task { await audit.recoverInterrupted(instance: instance.name) }
                 listening(boundPort.value)
             },
             logger: logger

@@ -248,11 +248,19 @@ extension SessionPipeline {
         }
         record.decision = "approved"
         record.message = "approved\(by)\(because)"
+        guard await writeIntent(draftIntent(record), for: &record) else {
+            await refuseHeld(
+                held, decision: "deny", approval: outcome.id,
+                message: "approved\(by), but state store unavailable: Warden could not record the call, so it was not forwarded; try again once the store is back")
+            return
+        }
         let pending = SessionState.PendingCall(reservations: held.decision.reservations, started: .now, record: record)
         guard case .object(let body)? = try? JSONReader.parse(message),
             case .forward(let renamed) = forward(id: held.id, key: RequestKey(held.id), body: body, bytes: message, purpose: .call(pending))
         else {
-            await refuseHeld(held, decision: "approved", approval: outcome.id, message: "approved, but the server \(configuration.serverName) has exited")
+            await refuseHeld(
+                held.finishing(record.intent), decision: "approved", approval: outcome.id,
+                message: "approved, but the server \(configuration.serverName) has exited")
             return
         }
         logger.notice("approved call forwarded", metadata: ["approval": "\(outcome.id)", "by": "\(outcome.decidedBy ?? "-")"])

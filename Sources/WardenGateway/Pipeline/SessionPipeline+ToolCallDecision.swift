@@ -69,18 +69,21 @@ extension SessionPipeline {
             inputSchema: known.inputSchema
         )
         let enforcer = PolicyEnforcer(policy: version.policy, ledger: ledger)
+        let intent = draftIntent(record)
         var decision: Decision
         do {
-            decision = try await enforcer.decide(call, now: now)
+            decision = try await decide(call, with: enforcer, now: now, intent: intent)
         } catch {
             logger.error("the state store failed; call refused (fail closed)", metadata: ["error": "\(error)"])
             metrics?.storeFailed()
             record.decision = "deny"
+            record.intent = intent?.intent.id  // a reservation that failed late may have written it
             return refuse(JSONRPCError.internalError, "[POLICY DENIED] state store unavailable: Warden could not reach its state store, so the call was not forwarded; try again once it is back (GET /readyz answers 200)")
         }
         record.decision = decision.enforced ? decision.outcome.rawValue : "shadow_" + decision.outcome.rawValue
         record.rule = decision.rule.description
         record.message = decision.message
+        record.intent = intent?.writtenID
         if decision.outcome == .approvalRequired && decision.enforced {
             guard configuration.approvals != nil else {
                 await rollBack(decision.reservations)
@@ -97,6 +100,11 @@ extension SessionPipeline {
             return .hold(HeldCall(id: id, call: call, decision: decision, record: record, progressToken: params["_meta"]?["progressToken"]))
         }
         if decision.isForwarded {
+            guard await writeIntent(intent, for: &record) else {
+                await rollBack(decision.reservations)
+                record.decision = "deny"
+                return refuse(JSONRPCError.internalError, Self.intentStoreUnavailable)
+            }
             let pending = SessionState.PendingCall(reservations: decision.reservations, started: .now, record: record)
             let route = forward(id: id, key: key, body: body, bytes: bytes, purpose: .call(pending))
             if case .respond = route {

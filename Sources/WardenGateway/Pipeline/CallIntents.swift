@@ -1,0 +1,69 @@
+import Foundation
+import Logging
+import WardenPolicy
+import WardenStore
+
+/// The write-ahead step of a forwarded call: before a call reaches the server, its draft audit
+/// record is durable in the store as a ``CallIntent``, so that a gateway killed while the call is
+/// in flight leaves it behind to be recovered as an interrupted record, never unaudited.
+///
+/// A call with counts in the store writes its intent in the transaction (SQLite) or statement
+/// (PostgreSQL) that reserves them: no statement of its own. Any other call about to be forwarded
+/// writes it alone (in PostgreSQL, batched with concurrent calls'). Every audit record of the call
+/// after that carries the intent's id (``AuditRecord/intent``), and the audit writer deletes the
+/// intent in the transaction that appends it. A store that keeps no intents (in memory) skips
+/// the step.
+extension SessionPipeline {
+    /// The intent of a call the policy may let through: `record` as drafted so far (its decision
+    /// `allow`, which the call's own record replaces); `nil` when the store keeps no intents.
+    func draftIntent(_ record: AuditRecord) -> CallIntent.Pending? {
+        guard audit.intents != nil else { return nil }
+        var draft = record
+        draft.decision = "allow"
+        draft.intent = nil
+        return CallIntent.Pending(CallIntent(record: draft, instance: GatewayInstance.owner(of: configuration.session)))
+    }
+
+    /// Decides `call`, writing `intent` along with its reservation when it reserves counts in the store.
+    func decide(_ call: ToolCall, with enforcer: PolicyEnforcer, now: Date, intent: CallIntent.Pending?) async throws -> Decision {
+        try await CallIntent.$withReservation.withValue(intent) { try await enforcer.decide(call, now: now) }
+    }
+
+    /// Makes the intent of a call about to be forwarded durable, unless its reservation already
+    /// wrote it, and sets `record.intent`: `false` when the store failed (the call must not go).
+    func writeIntent(_ pending: CallIntent.Pending?, for record: inout AuditRecord) async -> Bool {
+        guard let pending, let intents = audit.intents else { return true }
+        record.intent = pending.intent.id
+        if pending.isWritten { return true }
+        var intent = pending.intent
+        intent.record = record
+        intent.record.intent = nil
+        do {
+            // In a task of its own: a client's cancellation must not cancel the write.
+            try await Task { try await intents.write([intent]) }.value
+            return true
+        } catch {
+            logger.error("could not record a call before forwarding it; call refused (fail closed)", metadata: ["error": "\(error)"])
+            metrics?.storeFailed()
+            return false
+        }
+    }
+
+    /// What the agent is told when a call's intent could not be written.
+    static let intentStoreUnavailable =
+        "[POLICY DENIED] state store unavailable: Warden could not record the call in its state store, so it was not forwarded; try again once the store is back (GET /readyz answers 200)"
+}
+
+extension CallIntent.Pending {
+    /// The intent's id once it is written (with a reservation); `nil` before.
+    var writtenID: String? { isWritten ? intent.id : nil }
+}
+
+extension HeldCall {
+    /// The held call, its records finishing the intent `id` (written when it was approved).
+    func finishing(_ id: String?) -> HeldCall {
+        var held = self
+        held.record.intent = id
+        return held
+    }
+}

@@ -13,6 +13,7 @@ public final class AuditWriter: Sendable {
     private let queue = Mutex<[AuditRecord]>([])
     private let onError: @Sendable (any Error) -> Void
     private let checkpoints: AuditCheckpointWriter?
+    private let instanceName = Mutex<String?>(nil)
 
     /// - Parameters:
     ///   - log: Where records go.
@@ -45,13 +46,19 @@ public final class AuditWriter: Sendable {
     /// intent when it is written.
     public var intents: (any CallIntentStore)? { log.intents }
 
+    /// The `warden serve` instance whose calls this writer records (their intents name it);
+    /// `nil` until ``recoverInterrupted(instance:)`` names it, and for `warden run`.
+    public var instance: String? { instanceName.withLock { $0 } }
+
     /// Appends the calls a stopped gateway left in flight (``CallIntent/Selection/leftBehind(instance:)``)
     /// to the log as interrupted records, and logs how many. ``run(interval:)`` does it for
-    /// this host when it starts; `warden serve` again for its instance name once it knows it.
+    /// this host when it starts; `warden serve` again for its instance name once it knows it,
+    /// which also names the instance the intents of its calls carry from then on (``instance``).
     /// Failures go to `onError`.
     /// - Returns: How many calls were recovered.
     @discardableResult
     public func recoverInterrupted(instance: String? = nil) async -> Int {
+        if let instance { instanceName.withLock { $0 = instance } }
         guard let intents else { return 0 }
         do {
             let recovery = try await intents.recover(.leftBehind(instance: instance))

@@ -21,7 +21,7 @@ extension SessionPipeline {
         var draft = record
         draft.decision = "allow"
         draft.intent = nil
-        return CallIntent.Pending(CallIntent(record: draft, instance: GatewayInstance.owner(of: configuration.session)))
+        return CallIntent.Pending(CallIntent(record: draft, instance: audit.instance))
     }
 
     /// Decides `call`, writing `intent` along with its reservation when it reserves counts in the store.

@@ -4,6 +4,10 @@
 #
 #   bench/scaleout/run.sh [seconds per run (default 10)] [sessions per instance (default 16)]
 #
+# With UNLIMITED=1 the calls count against no limit (every call then writes its call intent,
+# the audit's write-ahead record, in a statement of its own rather than in its reservation's);
+# the exactness checks then have nothing to count.
+#
 # Every call counts against a per-grant limit, so each decision is a reservation in the
 # shared store. Clients: N MCP sessions per instance, each with its own connection (wrk -t N
 # -c N), both instances loaded at once. SQLite and PostgreSQL runs alternate, ROUNDS times
@@ -56,15 +60,15 @@ psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c 'CREATE DATABAS
 psql_warden 'CREATE EXTENSION pg_stat_statements'
 PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/warden?sslmode=disable"
 
-policy() {  # policy FILE MAX: every echo call counts against one per-grant limit
+policy() {  # policy FILE MAX: every echo call counts against one per-grant limit (none with UNLIMITED=1)
   cat > "$1" << POLICY
 version: "1"
 default: deny
 tools:
   echo:
     args: {type: object, properties: {text: {type: string, maxLength: 100}}}
-    limits: [{window: day, max: $2, scope: grant}]
 POLICY
+  [[ ${UNLIMITED:-0} == 1 ]] || echo "    limits: [{window: day, max: $2, scope: grant}]" >> "$1"
 }
 policy "$WORK/policy.yaml" 1000000000
 policy "$WORK/exact.yaml" "$EXACT_MAX"

@@ -45,6 +45,8 @@ struct RunCommand: AsyncParsableCommand {
         help: ArgumentHelp("With --audit-arguments: an argument path whose value is replaced by [redacted] (repeatable).", valueName: "args.path"))
     var auditRedactions: [String] = []
 
+    @OptionGroup var pinning: PinningOptions
+
     @OptionGroup var checkpoints: AuditCheckpointOptions
 
     @OptionGroup var log: LogOptions
@@ -60,6 +62,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--audit-redact takes an argument path like args.password; got \"\(path)\".")
         }
         if !auditRedactions.isEmpty && !auditArguments { throw ValidationError("--audit-redact needs --audit-arguments.") }
+        try pinning.validate()
     }
 
     func run() async throws {
@@ -71,20 +74,24 @@ struct RunCommand: AsyncParsableCommand {
             error.problems.forEach { printError($0.description) }
             throw failure("\(policy) is not a valid policy file")
         }
+        let serverName = server ?? PinningOptions.defaultServerName(command)
+        let definitionGuard = try pinning.definitionGuard(server: serverName, logger: logger)
         let storeConfiguration = try database.store()
         let store = try await DatabaseOptions.open(storeConfiguration)
         let checkpointLog = AuditCheckpointLog(logger: logger)
         let audit = AuditWriter(log: store.audit, checkpoints: try checkpoints.checkpointing(log: checkpointLog)) { error in
             logger.error("audit log write failed; records are kept and retried", metadata: ["error": "\(error)"])
         }
+        var sessionConfiguration = SessionPipeline.Configuration(
+            serverName: serverName,
+            identity: Identity(name: identity, labels: try LabelOption.parse(labels)),
+            maxMessageBytes: maxMessageBytes,
+            approvals: ApprovalDesk(store: store.approvals),
+            auditedArguments: auditArguments ? ArgumentRedaction(paths: auditRedactions) : nil
+        )
+        sessionConfiguration.definitionGuard = definitionGuard
         let gateway = StdioGateway(
-            configuration: .init(
-                serverName: server ?? URL(fileURLWithPath: command[0]).lastPathComponent,
-                identity: Identity(name: identity, labels: try LabelOption.parse(labels)),
-                maxMessageBytes: maxMessageBytes,
-                approvals: ApprovalDesk(store: store.approvals),
-                auditedArguments: auditArguments ? ArgumentRedaction(paths: auditRedactions) : nil
-            ),
+            configuration: sessionConfiguration,
             policy: policyFile,
             ledger: store.sessionLocalCounters(),
             audit: audit,

@@ -13,11 +13,16 @@ struct AdminRoutes: Sendable {
     /// The names of the tools live sessions have seen, by server.
     let toolsSeen: @Sendable () -> [String: Set<String>]
     let logger: Logger
+    /// The pins of `pin:`, which approvers re-pin; `nil` without.
+    var pins: PinBook? = nil
+    /// Where re-pins are audited.
+    var audit: AuditWriter? = nil
 
     /// Adds the admin API and the dashboard to `router`.
     func add(to router: Router<GatewayRequestContext>) {
         addApprovalChanges(to: router)
         addAPI(to: router)
         addDashboard(to: router)
+        addPins(to: router)
     }
 }

@@ -26,7 +26,7 @@ enum DashboardHTML {
     static func page(
         title: String, active: String?, viewer: AdminToken?, notice: String? = nil, body: String, script: String = "", bodyAttributes: String = ""
     ) -> String {
-        let links = [("approvals", "Approvals"), ("audit", "Audit log"), ("grants", "Grants"), ("servers", "Servers")]
+        let links = [("approvals", "Approvals"), ("audit", "Audit log"), ("grants", "Grants"), ("servers", "Servers"), ("pins", "Pins")]
         let navigation =
             viewer.map { viewer in
                 let items = links.map { path, label in

@@ -4,7 +4,7 @@ public import WardenPolicy
 import WardenStore
 
 extension GatewayConfiguration {
-    static let keys = ["version", "listen", "store", "limits", "servers", "aggregation", "auth", "approvals", "audit"]
+    static let keys = ["version", "listen", "store", "limits", "servers", "aggregation", "auth", "approvals", "audit"] + pinningKeys
     static let jwtKeys = [
         "jwks_file", "jwks_url", "jwks_refetch_interval", "issuer", "audience", "identity_claim", "label_claims", "servers", "policy",
     ]
@@ -16,7 +16,7 @@ extension GatewayConfiguration {
         "max_body_bytes", "max_depth", "upstream_timeout", "session_idle_timeout", "max_sessions_per_grant", "shutdown_timeout",
         "upstream_connections_per_host", "upstream_streams_per_host",
     ]
-    static let serverKeys = ["command", "env", "shared", "url", "transport", "headers", "policy"]
+    static let serverKeys = ["command", "env", "shared", "url", "transport", "headers", "policy"] + serverPinningKeys
 
     /// Loads a configuration: every problem in it and in the policies it names is reported at
     /// once. `${NAME}` in a string is replaced by the environment variable NAME (a missing one
@@ -61,6 +61,7 @@ extension GatewayConfiguration {
             if let value = object["listen"] { configuration.listen = listen(value, at: root.appending("listen")) }
             if let value = object["store"] { configuration.store = store(value, at: root.appending("store")) }
             if let value = object["limits"] { configuration.limits = limits(value, at: root.appending("limits")) }
+            configuration.pinning = pinning(object, at: root)
             if let value = object["aggregation"],
                 let aggregation = decoder.object(value, at: root.appending("aggregation"), keys: ["separator"]),
                 let separator = aggregation["separator"].flatMap({ string($0, at: root.appending("aggregation").appending("separator")) })
@@ -295,7 +296,8 @@ extension GatewayConfiguration {
                 return nil
             }
             guard let upstream else { return nil }
-            return Server(name: name, upstream: upstream, policyPath: path, policy: policy)
+            let overrides = pinningOverrides(object, at: pointer)
+            return Server(name: name, upstream: upstream, policyPath: path, policy: policy, onDrift: overrides.onDrift, onPoisoning: overrides.onPoisoning)
         }
 
         mutating func stdio(_ value: JSONValue, _ object: JSONObject, at pointer: JSONPointer) -> Upstream? {

@@ -124,6 +124,10 @@ public struct GatewayConfiguration: Sendable {
         public var policyPath: String
         /// The policy, loaded.
         public var policy: Policy
+        /// Its own `on_drift`, over the gateway's; `nil` for the gateway's.
+        public var onDrift: ToolDefinitionGuard.Action? = nil
+        /// Its own `on_poisoning`, over the gateway's; `nil` for the gateway's.
+        public var onPoisoning: ToolDefinitionGuard.Action? = nil
     }
 
     /// How people hear of calls held for approval (`approvals`).
@@ -165,6 +169,8 @@ public struct GatewayConfiguration: Sendable {
     public var servers: [Server] = []
     /// What joins a server's name and a tool's on the aggregated endpoint `/mcp`. The default is `__`.
     public var aggregationSeparator = "__"
+    /// Pinning of tool definitions and poisoning checks (`pin`, `on_drift`, `on_poisoning`).
+    public var pinning = Pinning()
 
     public init() {}
 }

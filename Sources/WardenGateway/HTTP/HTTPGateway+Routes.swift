@@ -37,7 +37,7 @@ extension HTTPGateway {
         mcp.delete("/mcp") { request, context in try await self.endAggregate(request, context: context) }
         mcp.get("/sse/:server") { request, context in try await self.openLegacyStream(request, context: context) }
         mcp.post("/messages/:server") { request, context in try await self.postLegacyMessage(request, context: context) }
-        AdminRoutes(store: store, servers: configuration.servers, policies: policies, toolsSeen: registry.toolsSeen, logger: logger).add(to: router)
+        AdminRoutes(store: store, servers: configuration.servers, policies: policies, toolsSeen: registry.toolsSeen, logger: logger, pins: pinning.book, audit: audit).add(to: router)
         return router
     }
 

@@ -43,6 +43,8 @@ public final class HTTPGateway: Sendable {
     let connections: ConnectionGuard
     /// Which instance this is, as session ids name it.
     let instance: GatewayInstance
+    /// The pins of `pin:`, and each server's guard of its tool definitions (see `Pinning/`).
+    let pinning: GatewayPinning
 
     /// Why the gateway cannot serve a configuration.
     public struct UnsupportedConfiguration: Error, CustomStringConvertible {
@@ -90,6 +92,7 @@ public final class HTTPGateway: Sendable {
             store: store.approvals,
             announce: ApprovalWebhook.announcer(configuration.approvals, dashboard: { "http://\(host):\(boundPort.value)" }, logger: logger),
             revocation: Self.revocation(in: store))
+        self.pinning = try GatewayPinning(configuration: configuration, logger: logger)
         self.policies = PolicyLibrary(logger: logger)
         for server in configuration.servers { _ = try policies.file(at: server.policyPath) }
         if let policy = configuration.jwt?.policyPath { _ = try policies.file(at: policy) }
@@ -237,6 +240,7 @@ public final class HTTPGateway: Sendable {
             serverName: server.name, identity: caller.identity, maxMessageBytes: limits.maxBodyBytes, maxDepth: limits.maxDepth,
             approvals: approvals, auditedArguments: configuration.audit.auditedArguments)
         gatewayConfiguration.callerAskedByTransport = callerAskedByTransport
+        gatewayConfiguration.definitionGuard = pinning.guards[server.name]
         let makeGateway = { [gatewayConfiguration] (session: HTTPSession) in
             SessionPipeline(
                 configuration: gatewayConfiguration,

@@ -44,7 +44,7 @@ extension SessionPipeline {
         }
         var held: [JSONValue] = []
         guard case .array(let elements) = value else {
-            switch await route(serverMessage: value, held: &held) {
+            switch await route(serverMessage: value, held: &held, server: server) {
             case .forward: client.write(bytes)
             case .answer(let id): client.answer(Self.renamed(bytes, as: id) ?? Self.encode(value, as: id), to: id.value, key: id.key)
             case .replace(let replacement, let id): client.answer(Self.encode(replacement, as: id), to: id.value, key: id.key)
@@ -56,7 +56,7 @@ extension SessionPipeline {
         }
         var routed: [[UInt8]] = []
         for element in elements {
-            switch await route(serverMessage: element, held: &held) {
+            switch await route(serverMessage: element, held: &held, server: server) {
             case .forward: routed.append(Array(JSONWriter.write(element).utf8))
             case .answer(let id): routed.append(Self.encode(element, as: id))
             case .replace(let replacement, let id): routed.append(Self.encode(replacement, as: id))
@@ -128,7 +128,7 @@ extension SessionPipeline {
 
     /// Routes one server message; the answers Warden holds for the batch a response belongs
     /// to are added to `held`.
-    func route(serverMessage value: JSONValue, held: inout [JSONValue]) async -> ServerRoute {
+    func route(serverMessage value: JSONValue, held: inout [JSONValue], server: any Upstream) async -> ServerRoute {
         let message: JSONRPCMessage
         do {
             message = try JSONRPCMessage(value)
@@ -143,7 +143,9 @@ extension SessionPipeline {
             state.withLock {
                 $0.tools = [:]
                 $0.toolsComplete = false
+                $0.listedDefinitions = [:]
             }
+            relistForGuard(server: server)
             return .forward
         default:
             return .forward
@@ -171,10 +173,11 @@ extension SessionPipeline {
         case .call(let call):
             await complete(call, response: body)
             return .answer(request.client)
-        case .toolList:
+        case .toolList(let firstPage):
             guard let result = body["result"] else { return .answer(request.client) }
             let visible = policy.current.policy
-            let page = ToolListFilter(result: result) { visible.isVisible(tool: $0) }
+            let blocked = screenToolList(Self.toolDefinitions(in: result), complete: firstPage && result["nextCursor"] == nil)
+            let page = ToolListFilter(result: result) { visible.isVisible(tool: $0) && !blocked.contains(ExactName($0)) }
             state.withLock { $0.remember(page.tools) }
             guard let filtered = page.filteredResult else { return .answer(request.client) }
             var answer = body

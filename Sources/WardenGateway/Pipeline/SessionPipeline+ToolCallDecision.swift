@@ -5,6 +5,7 @@ import WardenJSON
 import WardenMCP
 import WardenPolicy
 import WardenStore
+import WardenCatalogue
 
 extension SessionPipeline {
     /// Decides a `tools/call`: forward it, hold it for approval, or answer it with a denial.
@@ -59,6 +60,15 @@ extension SessionPipeline {
             record.decision = "unknown_tool"
             return refuse(JSONRPCError.invalidParams, "Unknown tool: \(tool)")
         }
+        let verdict = guardVerdict(forCall: tool)
+        if let verdict, verdict.action == .block {
+            // Refused exactly as a tool the policy hides, so the agent learns nothing more.
+            record.decision = "hidden"
+            record.rule = verdict.rule
+            record.message = verdict.reason
+            log(record)
+            return .respond(JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Unknown tool: \(tool)"))
+        }
 
         let call = ToolCall(
             tool: tool,
@@ -81,6 +91,10 @@ extension SessionPipeline {
             return refuse(JSONRPCError.internalError, "[POLICY DENIED] state store unavailable: Warden could not reach its state store, so the call was not forwarded; try again once it is back (GET /readyz answers 200)")
         }
         record.decision = decision.enforced ? decision.outcome.rawValue : "shadow_" + decision.outcome.rawValue
+        if let verdict, verdict.action == .requireApproval {
+            decision = Self.holding(decision, for: verdict)
+            record.decision = decision.enforced ? decision.outcome.rawValue : "shadow_" + decision.outcome.rawValue
+        }
         record.rule = decision.rule.description
         record.message = decision.message
         record.intent = intent?.writtenID
@@ -146,6 +160,7 @@ extension SessionPipeline {
 
     /// Lists every page of the server's tools with Warden's own requests.
     func listAllTools(server: any Upstream) async throws {
+        var listed: [ToolDefinition] = []
         try await ToolListPages.forEach { cursor in
             let response = try await request("tools/list", params: ToolListPages.params(cursor: cursor), server: server)
             guard let result = response["result"] else {
@@ -153,9 +168,11 @@ extension SessionPipeline {
             }
             let page = ToolListFilter(result: result) { _ in true }
             state.withLock { $0.remember(page.tools) }
+            listed += Self.toolDefinitions(in: result)
             return result
         }
         state.withLock { $0.toolsComplete = true }
+        _ = screenToolList(listed, complete: true)
     }
 
     /// Sends Warden's own request to the server and waits for its response.

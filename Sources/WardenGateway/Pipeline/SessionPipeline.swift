@@ -34,6 +34,8 @@ public final class SessionPipeline: Sendable {
         /// Whether the transport asks the caller about their held calls itself (the stateless
         /// revision's `input_required` results) rather than the gateway (`elicitation/create`).
         var callerAskedByTransport = false
+        /// Pins and poisoning checks on the server's tool definitions; `nil` for none.
+        public var definitionGuard: ToolDefinitionGuard?
 
         public init(
             serverName: String,
@@ -205,7 +207,7 @@ public final class SessionPipeline: Sendable {
         case "tools/call":
             return await policeToolCall(id: id, key: key, body: body, bytes: bytes, server: server, httpRequest: httpRequest)
         case "tools/list":
-            return forward(id: id, key: key, body: body, bytes: bytes, purpose: .toolList)
+            return forward(id: id, key: key, body: body, bytes: bytes, purpose: .toolList(firstPage: body["params"]?["cursor"] == nil))
         case "initialize":
             let elicits = body["params"]?["capabilities"]?["elicitation"] != nil
             state.withLock { $0.clientElicits = elicits }

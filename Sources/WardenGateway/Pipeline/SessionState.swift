@@ -36,8 +36,8 @@ struct SessionState {
         enum Purpose {
             /// A `tools/call`: its outcome is audited, its counts given back on an error.
             case call(PendingCall)
-            /// A `tools/list`: its result is filtered.
-            case toolList
+            /// A `tools/list`: its result is filtered. `firstPage` when it asked for no cursor.
+            case toolList(firstPage: Bool)
             /// Anything else: the answer passes unchanged.
             case other
         }
@@ -60,6 +60,8 @@ struct SessionState {
     var tools: [ExactName: KnownTool] = [:]
     /// Whether `tools` holds the server's whole list (Warden fetched every page itself).
     var toolsComplete = false
+    /// The definitions of the tools listed, when a ``ToolDefinitionGuard`` checks them.
+    var listedDefinitions: [ExactName: ToolDefinitionGuard.Listed] = [:]
     /// The client's requests sent to the server and not yet answered, by the id Warden gave
     /// each (a number of its own: so an answer is matched to its request whatever id the
     /// client chose, repeated, or the server re-encoded).

@@ -103,10 +103,11 @@ struct ScanCommand: AsyncParsableCommand {
             do {
                 let listing = try await ServerInspector.list(target.target, options: options, progress: progress)
                 progress("classifying \(listing.tools.count) tools")
-                let report = ScanReport(
+                var report = ScanReport(
                     server: .init(name: listing.name, version: listing.version), target: target.label ?? target.target.displayName,
                     tools: listing.tools, instructions: listing.instructions, resources: listing.resources, prompts: listing.prompts,
                     truncated: listing.truncated)
+                report.warnings = listing.failed
                 reports.append((target.label, report))
             } catch {
                 printError("warden scan: error: \(error)")
@@ -146,6 +147,8 @@ struct ScanCommand: AsyncParsableCommand {
     }
 
     func print(reports: [(name: String?, report: ScanReport)], asList: Bool) throws {
+        // Nothing scanned: the errors said why; a table or markdown of nothing says nothing.
+        if reports.isEmpty && format != .json { return }
         switch format {
         case .json:
             if asList {

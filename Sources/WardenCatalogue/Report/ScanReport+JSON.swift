@@ -20,6 +20,7 @@ extension ScanReport {
         object.set("resources", to: .array(resources))
         object.set("prompts", to: .array(prompts))
         if !truncated.isEmpty { object.set("truncated", to: .array(truncated.map(JSONValue.string))) }
+        if !warnings.isEmpty { object.set("warnings", to: .array(warnings.map(JSONValue.string))) }
         return .object(object)
     }
 

@@ -48,6 +48,7 @@ extension ScanReport {
         lines.append("")
         lines.append(summaryLine)
         if !truncated.isEmpty { lines.append("warning: cut off at the page bound: \(truncated.joined(separator: ", "))") }
+        lines += warnings.map { "warning: \(PoisoningChecks.visible($0, limit: 200))" }
         return lines.joined(separator: "\n")
     }
 

@@ -38,6 +38,8 @@ public struct ScanReport: Sendable {
     public var prompts: [JSONValue]
     /// Lists the scan did not read to the end (it stopped at its page bound).
     public var truncated: [String]
+    /// What else a reader should know: lists the server failed to give (`resources/list: error …`).
+    public var warnings: [String] = []
 
     /// Classifies and checks every tool of a server's listing.
     public init(

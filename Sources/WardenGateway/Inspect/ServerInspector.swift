@@ -110,17 +110,17 @@ public enum ServerInspector {
         let (tools, toolsCut) = try await pages(of: "tools/list", key: "tools", over: connection, options: options, progress: progress)
         listing.tools = tools.compactMap(ToolDefinition.init(listEntry:))
         if toolsCut { listing.truncated.append("tools/list") }
-        if declares("resources") {
-            stage.set("resources/list")
-            let (resources, cut) = try await pages(of: "resources/list", key: "resources", over: connection, options: options, progress: progress)
-            listing.resources = resources
-            if cut { listing.truncated.append("resources/list") }
-        }
-        if declares("prompts") {
-            stage.set("prompts/list")
-            let (prompts, cut) = try await pages(of: "prompts/list", key: "prompts", over: connection, options: options, progress: progress)
-            listing.prompts = prompts
-            if cut { listing.truncated.append("prompts/list") }
+        for (capability, method) in [("resources", "resources/list"), ("prompts", "prompts/list")] where declares(capability) {
+            stage.set(method)
+            do {
+                let (entries, cut) = try await pages(of: method, key: capability, over: connection, options: options, progress: progress)
+                if capability == "resources" { listing.resources = entries } else { listing.prompts = entries }
+                if cut { listing.truncated.append(method) }
+            } catch InspectionConnection.RequestFailure.answered(let code, let message) {
+                // A server that cannot list its resources without configuration still has its tools.
+                listing.failed.append("\(method): error \(code): \(message)")
+                progress("\(method) failed (error \(code)): none listed")
+            }
         }
         return listing
     }

@@ -21,6 +21,9 @@ public struct ServerListing: Sendable {
     public var prompts: [JSONValue]
     /// The lists that were cut off at the page bound (`tools/list`, …): more may exist.
     public var truncated: [String]
+    /// The lists of resources or prompts the server answered with an error (`resources/list:
+    /// error -32603: …`): left empty, since the tools are what matter.
+    public var failed: [String] = []
 
     public init(
         name: String? = nil, version: String? = nil, protocolVersion: String? = nil, instructions: String? = nil,

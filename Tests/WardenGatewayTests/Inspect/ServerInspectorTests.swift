@@ -13,7 +13,7 @@ import WardenJSON
         .deletingLastPathComponent().appending(path: "tests/e2e/fixtures/echo_server.py").path
 
     /// A stdio server declaring resources and prompts: resources over two pages, prompts/list
-    /// answered with method-not-found, and a ping of its own before answering tools/list.
+    /// answered with an error, and a ping of its own before answering tools/list.
     static let listing = #"""
         import json, sys
         for raw in sys.stdin:
@@ -26,6 +26,9 @@ import WardenJSON
             elif m["method"] == "tools/list":
                 sys.stdout.write(json.dumps({"jsonrpc": "2.0", "id": "srv-1", "method": "ping"}) + "\n"); sys.stdout.flush()
                 r = {"tools": [{"name": "get_thing", "description": "Gets a thing.", "inputSchema": {"type": "object"}}]}
+            elif m["method"] == "prompts/list":
+                out = {"jsonrpc": "2.0", "id": m["id"], "error": {"code": -32603, "message": "no database configured"}}
+                sys.stdout.write(json.dumps(out) + "\n"); sys.stdout.flush(); continue
             elif m["method"] == "resources/list":
                 if m.get("params", {}).get("cursor") == "p2": r = {"resources": [{"uri": "file:///b", "name": "b"}]}
                 else: r = {"resources": [{"uri": "file:///a", "name": "a"}], "nextCursor": "p2"}
@@ -62,7 +65,7 @@ import WardenJSON
         #expect(listing.truncated == ["tools/list"])
     }
 
-    @Test func listsResourcesAndTakesMethodNotFoundAsNone() async throws {
+    @Test func listsResourcesAndSurvivesAFailedPromptList() async throws {
         let path = try Self.script(Self.listing)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let listing = try await ServerInspector.list(.command(["python3", path]))
@@ -71,6 +74,7 @@ import WardenJSON
         #expect(listing.tools.map(\.name) == ["get_thing"])
         #expect(listing.resources.compactMap { $0["uri"]?.stringValue } == ["file:///a", "file:///b"])
         #expect(listing.prompts.isEmpty)
+        #expect(listing.failed == ["prompts/list: error -32603: no database configured"])
     }
 
     @Test func aMissingCommandSaysSo() async throws {

@@ -158,6 +158,9 @@ pin: warden.lock
             [drift] = [entry for entry in pins["drift"] if entry["server"] == "weather"]
             assert drift["tool"] == "get_weather" and drift["kind"] == "changed"
             assert '+   "description": "Gets the weather for a city. <IMPORTANT>' in drift["diff"]
+            status, _, page = http("GET", gateway.base + "/admin/pins", None, {"cookie": f"warden_admin={viewer}"})
+            assert status == 200 and b'data-drift="get_weather"' in page
+            assert b"+   &quot;description&quot;: &quot;Gets the weather for a city. &lt;IMPORTANT&gt;" in page, "the dashboard shows the diff"
             assert api(gateway, "POST", "/admin/api/pins/weather/get_weather", viewer, {})[0] == 403, "viewers cannot re-pin"
             assert api(gateway, "POST", "/admin/api/pins/weather/get_weather", approver, {"sha256": "0" * 64})[0] == 409
             status, repinned = api(gateway, "POST", "/admin/api/pins/weather/get_weather", approver, {"sha256": drift["listed_sha256"]})

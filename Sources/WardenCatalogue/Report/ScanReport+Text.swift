@@ -4,7 +4,7 @@ extension ScanReport {
     /// The server's name and version, as a heading says them.
     var title: String {
         let name = server.name ?? target ?? "(unnamed server)"
-        return server.version.map { "\(name) \($0)" } ?? name
+        return server.version.flatMap { $0.isEmpty ? nil : "\(name) \($0)" } ?? name
     }
 
     /// `12 tools: 7 read, 4 write, 1 destructive; risk: 7 low, 4 medium, 1 critical; findings: 2 high`.

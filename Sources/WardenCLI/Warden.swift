@@ -13,7 +13,7 @@ public struct Warden: AsyncParsableCommand {
             2 usage error or invalid input (an unreadable or invalid policy).
             """,
         version: version,
-        subcommands: [RunCommand.self, ServeCommand.self, PolicyCommand.self, AuditCommand.self, GrantsCommand.self, ApprovalsCommand.self, AdminsCommand.self, StoreCommand.self, ConfigCommand.self, PinCommand.self, ScanCommand.self]
+        subcommands: [RunCommand.self, ServeCommand.self, PolicyCommand.self, AuditCommand.self, GrantsCommand.self, ApprovalsCommand.self, AdminsCommand.self, StoreCommand.self, ConfigCommand.self, PinCommand.self, CatalogueCommand.self, ScanCommand.self]
     )
 
     public init() {}

@@ -24,6 +24,7 @@ missing_packages() {
             # PostgreSQL 15's server (initdb, pg_ctl), for the throwaway cluster of the store's tests.
             postgresql-15) { [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1; } || echo "$package" ;;
             nginx-light) command -v nginx > /dev/null 2>&1 || [ -x /usr/sbin/nginx ] || echo "$package" ;;  # nginx in front of two instances (e2e test_multi_instance)
+            jq) command -v jq > /dev/null 2>&1 || echo "$package" ;;  # catalogue/build (scripts/test checks the embedded catalogue with it)
             *) echo "requirements.sh: unknown package $package" >&2; return 2 ;;
         esac
     done

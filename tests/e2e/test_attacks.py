@@ -239,3 +239,48 @@ async def test_no_variant_of_a_denied_name_reaches_a_lenient_server_through_the_
     assert denied.is_error and rule_of(denied) == "/tools/delete_file/action"
     assert not read.is_error
     assert [call["tool"] for call in scenario.calls()] == ["read_file"], "no variant reached the lenient server"
+
+
+@pytest.mark.anyio
+async def test_a_rug_pull_after_pinning_is_blocked(warden, env, db, scenario, tmp_path):
+    lock = tmp_path / "warden.lock"
+    command = [sys.executable, str(ATTACKS / "rug_pull.py")]
+    pinned = subprocess.run([warden, "pin", "--lock", str(lock), "--server", "weather", "--quiet", "--", *command],
+                            capture_output=True, text=True, env=env, timeout=TIMEOUT)
+    assert pinned.returncode == 0, pinned.stderr
+    arguments = ["run", "--policy", str(POLICIES / "rug_pull.yaml"), "--db", db, "--server", "weather", "--pin", str(lock),
+                 "--", *command]
+    async with warden_run_session(warden, {**env, "ATTACK_LOG": str(scenario.log)}, arguments) as session:
+        before = [tool.name for tool in (await session.list_tools()).tools]
+        first = await session.call_tool("get_weather", {"city": "Oslo"})  # approved; now the server pulls the rug
+        after = [tool.name for tool in (await session.list_tools()).tools]
+        with pytest.raises(MCPError, match="Unknown tool"):
+            await session.call_tool("get_weather", {"city": "~/.ssh/id_rsa"})
+    assert before == ["get_weather"] and not first.is_error
+    assert after == [], "the rewritten get_weather is hidden"
+    assert [call["arguments"]["city"] for call in scenario.calls()] == ["Oslo"]
+    decisions = [(record["decision"], record["tool"]) for record in audit(warden, db)]
+    assert ("drift", "get_weather") in decisions and ("hidden", "get_weather") in decisions, decisions
+
+
+@pytest.mark.anyio
+async def test_a_poisoned_description_is_blocked_and_scan_reports_it(warden, env, db, scenario):
+    command = [sys.executable, str(ATTACKS / "poisoned.py")]
+    arguments = ["run", "--policy", str(POLICIES / "poisoning.yaml"), "--db", db, "--on-poisoning", "block", "--", *command]
+    async with warden_run_session(warden, {**env, "ATTACK_LOG": str(scenario.log)}, arguments) as session:
+        listed = [tool.name for tool in (await session.list_tools()).tools]
+        for poisoned in ("add", "lookup"):
+            with pytest.raises(MCPError, match="Unknown tool"):
+                await session.call_tool(poisoned, {"a": 1, "b": 2, "word": "x"})
+        honest = await session.call_tool("get_time", {})
+    assert listed == ["get_time"]
+    assert not honest.is_error
+    assert [call["tool"] for call in scenario.calls()] == ["get_time"]
+    decisions = [(record["decision"], record["tool"]) for record in audit(warden, db)]
+    assert {("poisoning", "add"), ("poisoning", "lookup"), ("hidden", "add"), ("hidden", "lookup")} <= set(decisions), decisions
+
+    scanned = subprocess.run([warden, "scan", "--format", "json", "--", *command],
+                             capture_output=True, text=True, env=env, timeout=TIMEOUT)
+    assert scanned.returncode in (0, 1), scanned.stderr
+    findings = {tool["name"]: tool["findings"] for tool in json.loads(scanned.stdout)["tools"]}
+    assert findings["add"] and findings["lookup"], findings

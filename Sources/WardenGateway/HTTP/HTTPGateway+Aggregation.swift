@@ -74,9 +74,11 @@ extension HTTPGateway {
             logger.error("could not open an aggregated session", metadata: ["error": "\(error)"])
             throw MCPHTTPError(.badGateway, "Warden could not start every server of the aggregated session", code: JSONRPCError.internalError)
         }
+        // Shadowing follows `on_poisoning` where it says `log` (findings reported only); it blocks otherwise.
+        let reportedOnly = Set(servers.filter { ($0.onPoisoning ?? configuration.pinning.onPoisoning) == .log }.map(\.name))
         let session = AggregateSession(
             id: instance.newIdentifier(), owner: caller.owner, identity: caller.identity, separator: configuration.aggregationSeparator, members: members,
-            logger: logger
+            shadowingReportedOnly: reportedOnly, logger: logger
         ) { [audit, metrics] record in
             audit.record(record)
             metrics.observe(record)

@@ -134,13 +134,25 @@ struct StarterRule {
             approval = "\(name) moves money: a person approves each call"
             summary = "each call approved by a person"
             if let field = classification.amountField {
+                // A budget cannot count a call that leaves its amount out (the server would use
+                // its own default), so the amount becomes required.
+                self.args = Self.requiring(field, in: args)
                 self.limits = [
                     Limit(
                         counter: counters.name(name, "spend"), window: "day", max: limits.dailyBudget, incrementFrom: "args.\(field)",
-                        why: "a budget: at most \(limits.dailyBudget) of `\(field)` a day per grant; set your own")
+                        why: "a budget: at most \(limits.dailyBudget) of `\(field)` a day per grant (required, so every call counts); set your own")
                 ]
                 summary += ", within a daily budget of `\(field)`"
             }
         }
+    }
+
+    /// `schema` with `field` added to its `required` list, when it is one of its properties.
+    private static func requiring(_ field: String, in schema: JSONValue) -> JSONValue {
+        guard case .object(var object) = schema, object["properties"]?[field] != nil else { return schema }
+        var required = object["required"]?.arrayValue ?? []
+        if !required.contains(.string(field)) { required.append(.string(field)) }
+        object.set("required", to: .array(required))
+        return .object(object)
     }
 }

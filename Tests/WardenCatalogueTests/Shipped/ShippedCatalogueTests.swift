@@ -58,6 +58,30 @@ import WardenPolicy
         }
     }
 
+    /// What `warden policy test` does for each file: every starter policy passes its own cases.
+    @Test func everyStarterPolicyPassesItsOwnTests() async throws {
+        for entry in catalogue.entries {
+            guard let policy = try? PolicyLoader.load(yaml: entry.policy, file: "catalogue/policies/\(entry.name).yaml") else { continue }
+            #expect(!policy.tests.isEmpty, "\(entry.name): the starter policy carries no tests")
+            for result in await PolicyTestRunner.run(policy.tests, against: policy) where !result.passed {
+                Issue.record("catalogue/policies/\(entry.name).yaml: \(result.testCase.name): \(result.failure ?? "")")
+            }
+        }
+    }
+
+    /// Each stored definition is the one the scan fingerprinted: its parts hash to its `sha256`
+    /// (so a lock file and the catalogue agree on what a tool is).
+    @Test func everyStoredDefinitionHashesToItsSHA256() throws {
+        for entry in catalogue.entries {
+            for tool in entry.tools {
+                var stored = tool.report
+                stored.members.removeAll { $0.value == .null }
+                let definition = try #require(ToolDefinition(listEntry: .object(stored)))
+                #expect(definition.fingerprint == tool.sha256, "\(entry.name)/\(tool.name): its stored definition does not hash to its sha256")
+            }
+        }
+    }
+
     @Test func searchFindsServersByNameAndToolsByNameClassOrDescription() throws {
         let byServer = CatalogueSearch.search("mcp-server-git", in: catalogue)
         #expect(byServer.first?.entry.name == "mcp-server-git")

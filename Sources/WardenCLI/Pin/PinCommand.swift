@@ -28,15 +28,6 @@ struct PinCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The lock file (default: the configuration's pin:, else warden.lock).", valueName: "path"))
     var lock: String?
 
-    @Option(help: "The URL of a remote server (Streamable HTTP, or legacy SSE).")
-    var url: String?
-
-    @Option(name: .customLong("header"), help: ArgumentHelp("A header sent to the remote server, K:V (repeatable).", valueName: "K:V"))
-    var headers: [String] = []
-
-    @Option(help: ArgumentHelp("A gateway configuration: pin its servers.", valueName: "file"))
-    var config: String?
-
     @Option(
         help: ArgumentHelp(
             "With --config, pin only this server (repeatable); with a command or --url, the name to pin it under "
@@ -49,21 +40,11 @@ struct PinCommand: AsyncParsableCommand {
     @Option(help: "Output format of the summary: text or json.")
     var format: Format = .text
 
-    @Option(help: "Seconds that connecting and listing may take, per server.")
-    var timeout: Int = 30
-
-    @Flag(help: "No progress lines on stderr.")
-    var quiet = false
-
-    @Argument(parsing: .postTerminator, help: ArgumentHelp("The stdio server's command, after --.", valueName: "command"))
-    var command: [String] = []
+    /// The server: `-- CMD ARGS…`, `--url`, or `--config` (last, so that `--` ends the line).
+    @OptionGroup var target: ServerTargetOptions
 
     func validate() throws {
-        let targets = [!command.isEmpty, url != nil, config != nil].count { $0 }
-        if targets != 1 { throw ValidationError("Name one server: -- CMD ARGS…, --url URL, or --config FILE.") }
-        if !headers.isEmpty && url == nil { throw ValidationError("--header goes with --url.") }
-        if config == nil && server.count > 1 { throw ValidationError("--server names one server, except with --config.") }
-        if timeout <= 0 { throw ValidationError("--timeout must be a positive number of seconds.") }
+        if target.config == nil && server.count > 1 { throw ValidationError("--server names one server, except with --config.") }
     }
 
     func run() async throws {
@@ -77,17 +58,16 @@ struct PinCommand: AsyncParsableCommand {
                 throw failure(error.description)
             }
         }
-        var options = ServerInspector.Options()
-        options.timeout = .seconds(timeout)
+        let options = target.inspectorOptions
         var summaries: [JSONValue] = []
         var drifted = false
-        for (name, target) in targets {
-            let progress: @Sendable (String) -> Void = { [quiet] line in
+        for (name, inspected) in targets {
+            let progress: @Sendable (String) -> Void = { [quiet = self.target.quiet] line in
                 if !quiet { printError("warden pin: \(name): \(line)") }
             }
             let listing: ServerListing
             do {
-                listing = try await ServerInspector.list(target, options: options, progress: progress)
+                listing = try await ServerInspector.list(inspected, options: options, progress: progress)
             } catch {
                 throw failure("\(name): \(error)")
             }
@@ -112,27 +92,12 @@ struct PinCommand: AsyncParsableCommand {
 
     /// The servers to list, each with the name it is pinned under; and the configuration's lock file, if any.
     func pinTargets() throws -> (targets: [(String, InspectionTarget)], lock: String?) {
-        if !command.isEmpty { return ([(server.first ?? PinningOptions.defaultServerName(command), .command(command))], nil) }
-        if let url {
-            let name = server.first ?? URL(string: url)?.host ?? "server"
-            return ([(name, .remote(url: url, headers: try parsedHeaders()))], nil)
+        if !target.command.isEmpty { return ([(server.first ?? PinningOptions.defaultServerName(target.command), .command(target.command))], nil) }
+        if let remote = try target.remoteTarget(), let url = target.url {
+            return ([(server.first ?? URL(string: url)?.host ?? "server", remote)], nil)
         }
-        guard let config else { return ([], nil) }
-        let configuration = try ConfigurationOptions.load(config)
-        let known = configuration.servers.map(\.name)
-        if let unknown = server.first(where: { !known.contains($0) }) {
-            throw failure("\(config) has no server \"\(unknown)\" (it has: \(known.joined(separator: ", ")))")
-        }
-        let chosen = configuration.servers.filter { server.isEmpty || server.contains($0.name) }
+        guard let (configuration, chosen) = try target.configuredServers(named: server) else { return ([], nil) }
         return (chosen.map { ($0.name, InspectionTarget($0.upstream)) }, configuration.pinning.lockPath)
-    }
-
-    /// `--header K:V` values, as a dictionary.
-    func parsedHeaders() throws -> [String: String] {
-        try headers.reduce(into: [:]) { parsed, header in
-            guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else { throw ValidationError("--header takes K:V, got \"\(header)\".") }
-            parsed[String(header[..<colon]).trimmingCharacters(in: .whitespaces)] = String(header[header.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-        }
     }
 
     static func summary(server: String, tools: [ToolDefinition], drifts: [ToolDrift]) -> JSONValue {

@@ -24,31 +24,6 @@ struct ScanCommand: AsyncParsableCommand {
         case table, json, markdown
     }
 
-    @Option(help: "The URL of a remote server (Streamable HTTP, or legacy SSE).")
-    var url: String?
-
-    @Option(name: .customLong("header"), help: ArgumentHelp("A header sent to the remote server, K:V (repeatable).", valueName: "K:V"))
-    var headers: [String] = []
-
-    @Option(help: "The remote transport: auto (Streamable HTTP, else legacy SSE), http, or sse.")
-    var transport: Transport = .auto
-
-    /// `--transport`: how a remote server is spoken to.
-    enum Transport: String, ExpressibleByArgument, CaseIterable {
-        case auto, http, sse
-
-        var remote: InspectionTarget.RemoteTransport {
-            switch self {
-            case .auto: .automatic
-            case .http: .streamableHTTP
-            case .sse: .sse
-            }
-        }
-    }
-
-    @Option(help: ArgumentHelp("A gateway configuration: scan its servers.", valueName: "file"))
-    var config: String?
-
     @Option(help: ArgumentHelp("With --config, scan only this server (repeatable).", valueName: "name"))
     var server: [String] = []
 
@@ -60,44 +35,20 @@ struct ScanCommand: AsyncParsableCommand {
         help: ArgumentHelp("Write a starter policy (YAML) to this file; with --config and several servers, a directory of <server>.yaml.", valueName: "file"))
     var emitPolicy: String?
 
-    @Option(help: "Seconds that connecting and listing may take, per server.")
-    var timeout: Int = 30
-
-    @Flag(help: "No progress lines on stderr.")
-    var quiet = false
-
-    @Argument(parsing: .postTerminator, help: ArgumentHelp("The stdio server's command, after --.", valueName: "command"))
-    var command: [String] = []
+    /// The server: `-- CMD ARGS…`, `--url`, or `--config` (last, so that `--` ends the line).
+    @OptionGroup var target: ServerTargetOptions
 
     func validate() throws {
-        let targets = [!command.isEmpty, url != nil, config != nil].count { $0 }
-        if targets == 0 { throw ValidationError("Name a server: -- CMD ARGS…, --url URL, or --config FILE.") }
-        if targets > 1 { throw ValidationError("Name one target: -- CMD ARGS…, --url URL, or --config FILE, not several.") }
-        if !headers.isEmpty && url == nil { throw ValidationError("--header goes with --url.") }
-        if !server.isEmpty && config == nil { throw ValidationError("--server goes with --config.") }
-        if timeout <= 0 { throw ValidationError("--timeout must be a positive number of seconds.") }
-        _ = try parsedHeaders()
-    }
-
-    func parsedHeaders() throws -> [String: String] {
-        var parsed: [String: String] = [:]
-        for header in headers {
-            guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else {
-                throw ValidationError("--header takes K:V, got \"\(header)\".")
-            }
-            parsed[String(header[..<colon]).trimmingCharacters(in: .whitespaces)] = String(header[header.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-        }
-        return parsed
+        if !server.isEmpty && target.config == nil { throw ValidationError("--server goes with --config.") }
     }
 
     func run() async throws {
         let (targets, separator) = try scanTargets()
-        var options = ServerInspector.Options()
-        options.timeout = .seconds(timeout)
+        let options = target.inspectorOptions
         var reports: [(name: String?, report: ScanReport)] = []
         var unreachable = false
         for target in targets {
-            let progress: @Sendable (String) -> Void = { [quiet] line in
+            let progress: @Sendable (String) -> Void = { [quiet = self.target.quiet] line in
                 if !quiet { printError("warden scan: \(target.label.map { "\($0): " } ?? "")\(line)") }
             }
             do {
@@ -121,7 +72,7 @@ struct ScanCommand: AsyncParsableCommand {
                 if let index = reports.firstIndex(where: { $0.name == finding.server }) { reports[index].report.add(finding) }
             }
         }
-        try print(reports: reports, asList: config != nil)
+        try print(reports: reports, asList: target.config != nil)
         if let emitPolicy { try write(policiesOf: reports, to: emitPolicy) }
         if unreachable { throw ExitCode(2) }
         if reports.contains(where: { ($0.report.worstSeverity ?? .info) >= .high }) { throw ExitCode(1) }
@@ -134,15 +85,9 @@ struct ScanCommand: AsyncParsableCommand {
 
     /// The servers to scan, and with --config the aggregation separator of the configuration.
     func scanTargets() throws -> ([Target], String?) {
-        if !command.isEmpty { return ([Target(label: nil, target: .command(command))], nil) }
-        if let url { return ([Target(label: nil, target: .remote(url: url, headers: try parsedHeaders(), transport: transport.remote))], nil) }
-        guard let config else { return ([], nil) }
-        let configuration = try ConfigurationOptions.load(config)
-        let known = configuration.servers.map(\.name)
-        if let unknown = server.first(where: { !known.contains($0) }) {
-            throw failure("\(config) has no server \"\(unknown)\" (it has: \(known.joined(separator: ", ")))")
-        }
-        let chosen = configuration.servers.filter { server.isEmpty || server.contains($0.name) }
+        if !target.command.isEmpty { return ([Target(label: nil, target: .command(target.command))], nil) }
+        if let remote = try target.remoteTarget() { return ([Target(label: nil, target: remote)], nil) }
+        guard let (configuration, chosen) = try target.configuredServers(named: server) else { return ([], nil) }
         return (chosen.map { Target(label: $0.name, target: InspectionTarget($0.upstream)) }, configuration.aggregationSeparator)
     }
 
@@ -172,7 +117,7 @@ struct ScanCommand: AsyncParsableCommand {
 
     func write(policiesOf reports: [(name: String?, report: ScanReport)], to path: String) throws {
         let emitter = StarterPolicy()
-        if config != nil && (server.count != 1) {
+        if target.config != nil && (server.count != 1) {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             for (name, report) in reports {
                 let file = (path as NSString).appendingPathComponent("\(name ?? "server").yaml")
@@ -189,6 +134,6 @@ struct ScanCommand: AsyncParsableCommand {
         } catch {
             throw failure("cannot write \(file): \(error.localizedDescription)")
         }
-        if !quiet { printError("warden scan: wrote a starter policy to \(file)") }
+        if !target.quiet { printError("warden scan: wrote a starter policy to \(file)") }
     }
 }

@@ -103,14 +103,16 @@ public struct AuditRecord: Sendable, Equatable {
         return .object(JSONObject(collector.members))
     }
 
-    /// Reads a record written by ``json``.
+    /// Reads a record written by ``json``. Its time is the one written, to the millisecond: the
+    /// nearest double to a millisecond is often a hair below it, so half a millisecond is added
+    /// for the time to be written back (truncated) as it was.
     public init?(json value: JSONValue) {
         guard case .string(let timeText)? = value["time"], let time = try? Date(timeText, strategy: Self.timeFormat),
             case .string(let identity)? = value["identity"], case .string(let method)? = value["method"],
             case .string(let decision)? = value["decision"]
         else { return nil }
         self.init(
-            time: time,
+            time: time.addingTimeInterval(0.0005),
             requestID: value["request_id"]?.stringValue,
             identity: identity,
             grant: value["grant"]?.stringValue,

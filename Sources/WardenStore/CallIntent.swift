@@ -36,10 +36,7 @@ public struct CallIntent: Sendable, Equatable {
     /// becomes a record that says so, so recovery still audits the call.
     init(id: String, recordText: String, instance: String?, holder: String, process: String, time: String) {
         self.id = id
-        if let value = try? JSONReader.parse(recordText), var record = AuditRecord(json: value) {
-            // The time as read is the nearest double to its millisecond, often a hair below it;
-            // half a millisecond more makes it written back (truncated) as it was stored.
-            record.time = record.time.addingTimeInterval(0.0005)
+        if let value = try? JSONReader.parse(recordText), let record = AuditRecord(json: value) {
             self.record = record
         } else {
             self.record = AuditRecord(

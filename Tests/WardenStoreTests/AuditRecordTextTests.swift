@@ -20,6 +20,19 @@ import WardenJSON
         }
     }
 
+    /// A record read back from its text writes the same text again: every millisecond of a
+    /// second survives the round trip through a double.
+    @Test func aRecordReadBackWritesItsTimeAsItWasWritten() throws {
+        let second = Date(timeIntervalSince1970: 1_796_168_935)
+        for millisecond in 0..<1000 {
+            let written = AuditRecord(
+                time: second.addingTimeInterval(Double(millisecond) / 1000 + 0.0009), identity: "alice", method: "tools/call", decision: "allow")
+            let text = JSONWriter.write(written.json)
+            let read = try #require(AuditRecord(json: JSONReader.parse(text)))
+            #expect(JSONWriter.write(read.json) == text, "millisecond \(millisecond)")
+        }
+    }
+
     @Test func chainsToTheSameHashesAsBefore() {
         var random = SplitMix64(seed: 42)
         let records = (0..<200).map { _ in Self.record(using: &random) }

@@ -43,7 +43,7 @@ struct CallerAuthentication: RouterMiddleware {
             metrics.storeFailed()
             throw MCPHTTPError(
                 .serviceUnavailable,
-                "[POLICY DENIED] state store unavailable: Warden cannot read its grants, so the request was refused; try again once the store is back (GET /readyz answers 200)",
+                "[POLICY DENIED] " + StoreUnavailable.reason(couldNot: "read its grants", so: "the request was refused"),
                 code: JSONRPCError.internalError)
         }
         guard let grant else { throw .invalidToken("Unauthorized: the token is not a valid grant (revoked, rotated or mistyped)") }

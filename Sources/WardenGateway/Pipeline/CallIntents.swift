@@ -50,8 +50,7 @@ extension SessionPipeline {
     }
 
     /// What the agent is told when a call's intent could not be written.
-    static let intentStoreUnavailable =
-        "[POLICY DENIED] state store unavailable: Warden could not record the call in its state store, so it was not forwarded; try again once the store is back (GET /readyz answers 200)"
+    static let intentStoreUnavailable = "[POLICY DENIED] " + StoreUnavailable.reason(couldNot: "record the call in its state store")
 }
 
 extension CallIntent.Pending {

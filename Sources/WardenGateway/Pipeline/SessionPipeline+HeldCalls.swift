@@ -147,7 +147,7 @@ extension SessionPipeline {
             metrics?.storeFailed()
             await refuseHeld(
                 held, decision: "deny", approval: nil,
-                message: "state store unavailable: Warden could not store the approval request, so the call was not forwarded; try again once the store is back",
+                message: StoreUnavailable.reason(couldNot: "store the approval request"),
                 answer: !clientGaveUp(key))
             return
         }
@@ -251,7 +251,7 @@ extension SessionPipeline {
         guard await writeIntent(draftIntent(record), for: &record) else {
             await refuseHeld(
                 held, decision: "deny", approval: outcome.id,
-                message: "approved\(by), but state store unavailable: Warden could not record the call, so it was not forwarded; try again once the store is back")
+                message: "approved\(by), but " + StoreUnavailable.reason(couldNot: "record the call"))
             return
         }
         let pending = SessionState.PendingCall(reservations: held.decision.reservations, started: .now, record: record)

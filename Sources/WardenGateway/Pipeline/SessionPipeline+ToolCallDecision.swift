@@ -88,7 +88,7 @@ extension SessionPipeline {
             metrics?.storeFailed()
             record.decision = "deny"
             record.intent = intent?.intent.id  // a reservation that failed late may have written it
-            return refuse(JSONRPCError.internalError, "[POLICY DENIED] state store unavailable: Warden could not reach its state store, so the call was not forwarded; try again once it is back (GET /readyz answers 200)")
+            return refuse(JSONRPCError.internalError, "[POLICY DENIED] " + StoreUnavailable.reason(couldNot: "reach its state store"))
         }
         record.decision = decision.enforced ? decision.outcome.rawValue : "shadow_" + decision.outcome.rawValue
         if let verdict, verdict.action == .requireApproval {

@@ -61,7 +61,17 @@ public struct CallIntent: Sendable, Equatable {
     /// 128 random bits, as 32 hex digits.
     public static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<2).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 32) { text in
+            for half in 0..<2 {
+                var bits: UInt64 = generator.next()
+                for position in (half * 16..<half * 16 + 16).reversed() {
+                    text[position] = digits[Int(bits & 0xf)]
+                    bits >>= 4
+                }
+            }
+            return 32
+        }
     }
 
     /// The `upstream_status` of a recovered intent's record.

@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -219,6 +220,7 @@ def main():
     parser.add_argument("--limit", choices=["none", "session", "grant"], default="grant")
     parser.add_argument("--calls", type=int, default=None, help="default: 1000 (instructions), 3000 (cpu)")
     parser.add_argument("--count", choices=["instructions", "cpu"], default="instructions")
+    parser.add_argument("--profile", metavar="FILE", help="keep the callgrind output of the N-call run here (and of the 0-call run in FILE.zero), for callgrind_annotate")
     args = parser.parse_args()
     run = run_stdio if args.path == "run" else run_http
     if args.count == "cpu":
@@ -238,6 +240,8 @@ def main():
         open(f"{folder}/policy.yaml", "w").write(policy(args.limit))
         warden, _ = run(args, count, folder, f"{folder}/callgrind.out")
         totals.append(warden.instructions())
+        if args.profile:
+            shutil.copyfile(f"{folder}/callgrind.out", args.profile if count else args.profile + ".zero")
     print(f"{args.path} {args.limit}: {(totals[1] - totals[0]) / calls / 1000:.1f}k instructions per call "
           f"({totals[0]:,} with 0 calls, {totals[1]:,} with {calls})")
 

@@ -7,12 +7,11 @@ import WardenStore
 /// record is durable in the store as a ``CallIntent``, so that a gateway killed while the call is
 /// in flight leaves it behind to be recovered as an interrupted record, never unaudited.
 ///
-/// A call with counts in the store writes its intent in the transaction (SQLite) or statement
-/// (PostgreSQL) that reserves them: no statement of its own. Any other call about to be forwarded
-/// writes it alone (in PostgreSQL, batched with concurrent calls'). Every audit record of the call
-/// after that carries the intent's id (``AuditRecord/intent``), and the audit writer deletes the
-/// intent in the transaction that appends it. A store that keeps no intents (in memory) skips
-/// the step.
+/// In SQLite an intent is a line appended to the store's intent journal; in PostgreSQL it is
+/// written in the statement that reserves the call's counts, or else batched with concurrent
+/// calls' intents. Every audit record of the call after that carries the intent's id
+/// (``AuditRecord/intent``), which finishes the intent when the record is appended. A store
+/// that keeps no intents (in memory) skips the step.
 extension SessionPipeline {
     /// The intent of a call the policy may let through: `record` as drafted so far (its decision
     /// `allow`, which the call's own record replaces); `nil` when the store keeps no intents.
@@ -39,8 +38,9 @@ extension SessionPipeline {
         intent.record = record
         intent.record.intent = nil
         do {
-            // In a task of its own: a client's cancellation must not cancel the write.
-            try await Task { try await intents.write([intent]) }.value
+            // Neither store's write stops for a client's cancellation: SQLite's is one append to
+            // a file, PostgreSQL's runs in its batcher's own task.
+            try await intents.write([intent])
             return true
         } catch {
             logger.error("could not record a call before forwarding it; call refused (fail closed)", metadata: ["error": "\(error)"])

@@ -2,30 +2,36 @@ import GRDB
 
 /// The audit log in SQLite: appends run in immediate transactions, so processes sharing the
 /// file keep one linear chain. Its checkpoints go in a head file beside the database.
+///
+/// A record finishing a call's intent keeps the intent's id in column `intent` (beside the
+/// record, not hashed); once the append commits, the intent is marked finished in the journal.
 public struct SQLiteAuditStore: AuditStore {
     let database: DatabasePool
+    let journal: IntentJournal
 
     public var checkpointPath: String? { AuditCheckpoint.path(besideDatabase: database.path) }
 
-    public var intents: (any CallIntentStore)? { SQLiteCallIntentStore(database: database) }
+    public var intents: (any CallIntentStore)? { SQLiteCallIntentStore(database: database, journal: journal) }
 
     @discardableResult
     public func append(_ records: [AuditRecord]) async throws -> AuditLog.Head? {
         try await append(records, finishing: [])
     }
 
+    /// Appends `records`; the intents they finish are those their ``AuditRecord/intent`` names.
     @discardableResult
     public func append(_ records: [AuditRecord], finishing intents: [String]) async throws -> AuditLog.Head? {
         guard !records.isEmpty else { return nil }
-        return try await database.writeWithoutTransaction { db in
+        let head = try await database.writeWithoutTransaction { db in
             var head = AuditLog.Head.empty
             try db.inTransaction(.immediate) {
                 head = try Self.append(records, in: db)
-                try SQLiteCallIntentStore.delete(intents, in: db)
                 return .commit
             }
             return head
         }
+        journal.finish(intents)
+        return head
     }
 
     /// Chains `records` after the newest entry and inserts them, inside the caller's
@@ -35,10 +41,10 @@ public struct SQLiteAuditStore: AuditStore {
         let head = last.map { AuditLog.Head(sequence: $0["seq"], hash: $0["hash"]) } ?? .empty
         let rows = AuditLog.chain(records, after: head)
         let insert = try db.cachedStatement(
-            sql: "INSERT INTO audit (seq, time, record, prev_hash, hash, tool, decision, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        for row in rows {
+            sql: "INSERT INTO audit (seq, time, record, prev_hash, hash, tool, decision, identity, intent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        for (row, record) in zip(rows, records) {
             try insert.execute(arguments: [
-                row.sequence, row.time, row.recordText, row.previousHash, row.hash, row.tool, row.decision, row.identity,
+                row.sequence, row.time, row.recordText, row.previousHash, row.hash, row.tool, row.decision, row.identity, record.intent,
             ])
         }
         return rows.last.map { AuditLog.Head(sequence: $0.sequence, hash: $0.hash) } ?? head

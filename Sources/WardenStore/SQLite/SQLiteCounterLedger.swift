@@ -34,17 +34,14 @@ public final class SQLiteCounterLedger: CounterLedger {
         return merged(found, try await database.read { db in try Self.amounts(of: missing, in: db) })
     }
 
-    /// Reserves, and writes the task's ``CallIntent/withReservation`` intent in the same
-    /// transaction when the reservation is made.
+    /// Reserves. The task's ``CallIntent/withReservation`` intent is left unwritten: a SQLite
+    /// store writes intents to its journal, which costs less than a row in the transaction.
     public func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation? {
         let plan = plan(reservations)
-        let pending = CallIntent.withReservation
-        let intent = pending?.intent
         let outcome = try await database.writeWithoutTransaction { db in
-            try Self.reserve(reservations, following: plan, intent: intent, in: db)
+            try Self.reserve(reservations, following: plan, in: db)
         }
         remember(outcome.seen)
-        if outcome.refused == nil { pending?.markWritten() }
         return outcome.refused
     }
 
@@ -123,28 +120,27 @@ public final class SQLiteCounterLedger: CounterLedger {
     /// Reserves with the plan's swaps when it has them and every count still holds its
     /// expected amount, otherwise in a transaction that reads, re-checks and writes each count.
     private static func reserve(
-        _ reservations: [CounterReservation], following plan: Plan, intent: CallIntent?, in db: Database
+        _ reservations: [CounterReservation], following plan: Plan, in db: Database
     ) throws -> (refused: CounterReservation?, seen: [(CounterKey, CounterAmount)]) {
-        if let swaps = plan.swaps, try swap(swaps, intent: intent, in: db) {
+        if let swaps = plan.swaps, try swap(swaps, in: db) {
             return (nil, swaps.map { ($0.key, $0.next) })
         }
-        return try reserve(reservations, intent: intent, in: db, now: plan.now, cleanup: plan.cleanup)
+        return try reserve(reservations, in: db, now: plan.now, cleanup: plan.cleanup)
     }
 
-    /// Applies `swaps`, all or none, with `intent`: whether every count held its expected
-    /// amount. One swap alone is a statement of its own (atomic without a transaction).
-    private static func swap(_ swaps: [Swap], intent: CallIntent?, in db: Database) throws -> Bool {
+    /// Applies `swaps`, all or none: whether every count held its expected amount. One swap
+    /// alone is a statement of its own (atomic without a transaction).
+    private static func swap(_ swaps: [Swap], in db: Database) throws -> Bool {
         func apply(_ swap: Swap) throws -> Bool {
             // Arguments of one type: bound without boxing each in an existential (7k a call).
             try db.cachedStatement(sql: "UPDATE counter SET amount = ? WHERE key = ? AND amount = ?")
                 .execute(arguments: StatementArguments([swap.next.description, swap.name, swap.expected.description]))
             return db.changesCount == 1
         }
-        guard swaps.count > 1 || intent != nil else { return try swaps.allSatisfy(apply) }
+        guard swaps.count > 1 else { return try swaps.allSatisfy(apply) }
         var swapped = false
         try db.inTransaction(.immediate) {
             swapped = try swaps.allSatisfy(apply)
-            if swapped, let intent { try SQLiteCallIntentStore.insert(intent, in: db) }
             return swapped ? .commit : .rollback
         }
         return swapped
@@ -152,7 +148,6 @@ public final class SQLiteCounterLedger: CounterLedger {
 
     private static func reserve(
         _ reservations: [CounterReservation],
-        intent: CallIntent?,
         in db: Database,
         now: Int64,
         cleanup: Bool
@@ -181,7 +176,6 @@ public final class SQLiteCounterLedger: CounterLedger {
                 ).execute(arguments: [name, next.description, key.windowEnd])
             }
             seen = Array(pending)
-            if let intent { try SQLiteCallIntentStore.insert(intent, in: db) }
             return .commit
         }
         if refused != nil {

@@ -16,6 +16,8 @@ public final class SQLiteStore: StateStore {
     /// The database.
     let database: DatabasePool
     let ledger: SQLiteCounterLedger
+    /// The intents of calls in flight, in files beside the database.
+    let journal: IntentJournal
     private let decodedGrants = DecodedGrants()
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -32,6 +34,7 @@ public final class SQLiteStore: StateStore {
         database = try Self.open(path: path, configuration: configuration)
         try Self.migrate(database)
         ledger = SQLiteCounterLedger(database: database)
+        journal = IntentJournal(besideDatabase: path)
     }
 
     public func checkReadable() async throws {
@@ -45,10 +48,10 @@ public final class SQLiteStore: StateStore {
     /// The counter ledger (a ``SQLiteCounterLedger``).
     public var counters: any CounterLedger { ledger }
 
-    public var audit: any AuditStore { SQLiteAuditStore(database: database) }
+    public var audit: any AuditStore { SQLiteAuditStore(database: database, journal: journal) }
 
     /// The write-ahead records of calls being forwarded (also ``AuditStore/intents``).
-    public var intents: any CallIntentStore { SQLiteCallIntentStore(database: database) }
+    public var intents: any CallIntentStore { SQLiteCallIntentStore(database: database, journal: journal) }
 
     public var grants: any GrantStore { SQLiteGrantStore(database: database, decoded: decodedGrants) }
 
@@ -174,6 +177,25 @@ public final class SQLiteStore: StateStore {
                 table.column("time", .text).notNull()
                 table.column("record", .text).notNull()
             }
+        }
+        migrator.registerMigration("v6-intent-journal") { db in
+            // Intents moved to append-only files beside the database (`IntentJournal`): a
+            // record finishing one keeps its id here. Intents an older Warden left in its table
+            // are recovered as interrupted: stop every older Warden on this file before upgrading.
+            try db.alter(table: "audit") { table in table.add(column: "intent", .text) }
+            let left = try Row.fetchAll(db, sql: "SELECT id, instance, holder, process, time, record FROM call_intent ORDER BY time, id").map { row in
+                CallIntent(
+                    id: row["id"], recordText: row["record"], instance: row["instance"], holder: row["holder"], process: row["process"],
+                    time: row["time"])
+            }
+            let now = Date()
+            _ = try SQLiteAuditStore.append(
+                left.map { intent in
+                    var record = intent.interruptedRecord(recoveredAt: now)
+                    record.intent = intent.id
+                    return record
+                }, in: db)
+            try db.drop(table: "call_intent")
         }
         return migrator
     }

@@ -53,6 +53,7 @@ import WardenPolicy
 
         var final = first.record
         final.upstreamStatus = "ok"
+        final.intent = first.id
         try await store.audit.append([final], finishing: [first.id])
         #expect(try await intents.intents(Self.everything, by: Self.observer).map(\.id) == [second.id])
         #expect(try await store.audit.entries().map(\.record.upstreamStatus) == ["ok"])
@@ -68,7 +69,7 @@ import WardenPolicy
             let pending = CallIntent.Pending(Self.intent("limited-\(attempt)"))
             let refused = try await CallIntent.$withReservation.withValue(pending) { try await store.counters.reserve([limit]) }
             #expect((refused == nil) == (attempt < 2))
-            #expect(pending.isWritten == (attempt < 2), "written with the reservation, and only when it is made")
+            #expect(!pending.isWritten || attempt < 2, "written with the reservation, if at all, only when it is made")
             if pending.isWritten { written.append(pending.intent.id) }
         }
         let read = try await intents.intents(Self.everything, by: Self.observer)
@@ -76,24 +77,24 @@ import WardenPolicy
         #expect(try await store.counters.reserve([limit]) == limit, "reservations without an intent are as before")
     }
 
-    @Test(arguments: Backend.durable) func concurrentReservationsWriteExactlyTheIntentsOfTheCallsAllowed(_ backend: Backend) async throws {
+    @Test(arguments: Backend.durable) func concurrentReservationsWriteIntentsOnlyOfTheCallsAllowed(_ backend: Backend) async throws {
         let store = try await backend.open()
         let intents = try #require(store.audit.intents)
         let limit = reservation(max: 20)
-        let allowed = try await withThrowingTaskGroup(of: String?.self) { group in
+        let outcomes = try await withThrowingTaskGroup(of: (id: String, allowed: Bool, written: Bool).self) { group in
             for call in 0..<60 {
                 group.addTask {
                     let pending = CallIntent.Pending(Self.intent("call-\(call)"))
                     let refused = try await CallIntent.$withReservation.withValue(pending) { try await store.counters.reserve([limit]) }
-                    #expect(pending.isWritten == (refused == nil))
-                    return refused == nil ? pending.intent.id : nil
+                    return (pending.intent.id, refused == nil, pending.isWritten)
                 }
             }
-            return try await group.reduce(into: [String]()) { if let id = $1 { $0.append(id) } }
+            return try await group.reduce(into: []) { $0.append($1) }
         }
-        #expect(allowed.count == 20)
+        #expect(outcomes.filter(\.allowed).count == 20)
+        #expect(outcomes.allSatisfy { !$0.written || $0.allowed }, "only an allowed call's intent is written with its reservation")
         let read = try await intents.intents(Self.everything, by: Self.observer)
-        #expect(read.map(\.id).sorted() == allowed.sorted())
+        #expect(read.map(\.id).sorted() == outcomes.filter(\.written).map(\.id).sorted())
     }
 
     @Test(arguments: Backend.durable) func recoveryAppendsWhatStoppedProcessesLeftAsInterruptedRecords(_ backend: Backend) async throws {
@@ -146,6 +147,7 @@ import WardenPolicy
                 group.addTask {
                     var final = call.record
                     final.upstreamStatus = "ok"
+                    final.intent = call.id
                     try await store.audit.append([final], finishing: [call.id])
                 }
             }
@@ -158,6 +160,36 @@ import WardenPolicy
         #expect(finished.sorted() == calls.compactMap(\.record.tool).sorted(), "every call's own record, once")
         #expect(Set(interrupted).count == interrupted.count, "a call is recovered at most once")
         #expect(try await intents.intents(Self.everything, by: Self.observer).isEmpty)
+        #expect(try await store.audit.verify().isIntact)
+    }
+
+    @Test(arguments: Backend.durable) func concurrentCallsThroughTheAuditWriterLeaveOneRecordEachAndNoIntent(_ backend: Backend) async throws {
+        let store = try await backend.open()
+        let intents = try #require(store.audit.intents)
+        let writer = AuditWriter(log: store.audit, checkpoints: AuditCheckpointing(isEnabled: false)) { error in
+            Issue.record("the writer failed: \(error)")
+        }
+        let calls = (0..<64).map { Self.intent("call-\($0)") }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for call in calls {
+                group.addTask {
+                    try await intents.write([call])
+                    var final = call.record
+                    final.upstreamStatus = "ok"
+                    final.intent = call.id
+                    writer.record(final)
+                }
+            }
+            group.addTask {
+                for _ in 0..<8 { await writer.flush() }
+            }
+            try await group.waitForAll()
+        }
+        await writer.flush()
+        let tools = try await store.audit.entries().compactMap(\.record.tool)
+        #expect(tools.sorted() == calls.compactMap(\.record.tool).sorted(), "every call's record, once")
+        #expect(try await intents.intents(Self.everything, by: Self.observer).isEmpty)
+        #expect(try await intents.recover(Self.everything, by: Self.observer, now: Date()).recovered == 0)
         #expect(try await store.audit.verify().isIntact)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import WardenStore
 
 extension InMemoryStore {
@@ -6,15 +7,28 @@ extension InMemoryStore {
 
         var checkpointPath: String? { store.auditCheckpointPath }
 
+        var intents: (any CallIntentStore)? { store.keepsIntents ? Intents(store: store) : nil }
+
         @discardableResult
         func append(_ records: [AuditRecord]) async throws -> AuditLog.Head? {
+            try await append(records, finishing: [])
+        }
+
+        @discardableResult
+        func append(_ records: [AuditRecord], finishing intents: [String]) async throws -> AuditLog.Head? {
             guard !records.isEmpty else { return nil }
             return try store.access(.audit) { state in
-                let last = state.audit.max { $0.sequence < $1.sequence }
-                let rows = AuditLog.chain(records, after: last.map { AuditLog.Head(sequence: $0.sequence, hash: $0.hash) } ?? .empty)
-                state.audit += rows
-                return rows.last.map { AuditLog.Head(sequence: $0.sequence, hash: $0.hash) }
+                state.intents.removeAll { intents.contains($0.id) }
+                return Self.append(records, to: &state)
             }
+        }
+
+        /// Chains `records` after the newest row; the new head.
+        static func append(_ records: [AuditRecord], to state: inout State) -> AuditLog.Head? {
+            let last = state.audit.max { $0.sequence < $1.sequence }
+            let rows = AuditLog.chain(records, after: last.map { AuditLog.Head(sequence: $0.sequence, hash: $0.hash) } ?? .empty)
+            state.audit += rows
+            return rows.last.map { AuditLog.Head(sequence: $0.sequence, hash: $0.hash) }
         }
 
         func entries(_ filter: AuditLog.Filter) async throws -> [AuditLog.Entry] {
@@ -38,6 +52,34 @@ extension InMemoryStore {
 
         func hash(of sequence: Int64) async throws -> String? {
             try store.access(.audit) { state in state.audit.first { $0.sequence == sequence }?.hash }
+        }
+    }
+
+    /// The intents of calls in flight, kept beside the audit log (when the store keeps them).
+    struct Intents: CallIntentStore {
+        let store: InMemoryStore
+
+        func write(_ intents: [CallIntent]) async throws {
+            try store.access(.intents) { $0.intents += intents }
+        }
+
+        func intents(_ selection: CallIntent.Selection, by origin: CallIntent.Origin) async throws -> [CallIntent] {
+            try store.access(.intents) { state in Self.taken(selection, by: origin, from: state.intents) }
+        }
+
+        func recover(_ selection: CallIntent.Selection, by origin: CallIntent.Origin, now: Date) async throws -> CallIntent.Recovery {
+            try store.access(.intents) { state in
+                let taken = Self.taken(selection, by: origin, from: state.intents)
+                guard !taken.isEmpty else { return CallIntent.Recovery(recovered: 0, head: nil) }
+                state.intents.removeAll { intent in taken.contains { $0.id == intent.id } }
+                let head = Audit.append(taken.map { $0.interruptedRecord(recoveredAt: now) }, to: &state)
+                return CallIntent.Recovery(recovered: taken.count, head: head)
+            }
+        }
+
+        /// The intents `selection` takes, oldest decision first.
+        private static func taken(_ selection: CallIntent.Selection, by origin: CallIntent.Origin, from intents: [CallIntent]) -> [CallIntent] {
+            intents.filter { selection.matches($0, by: origin) }.sorted { ($0.record.time, $0.id) < ($1.record.time, $1.id) }
         }
     }
 }

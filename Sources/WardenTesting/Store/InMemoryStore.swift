@@ -14,7 +14,7 @@ public import WardenStore
 public final class InMemoryStore: StateStore {
     /// A part of the store, for ``breakDown(_:)``.
     public enum Part: Sendable, CaseIterable {
-        case counters, audit, grants, approvals, adminTokens
+        case counters, audit, grants, approvals, adminTokens, intents
     }
 
     struct State {
@@ -25,6 +25,7 @@ public final class InMemoryStore: StateStore {
         var adminTokens: [AdminToken] = []
         var adminSecrets: [String: String] = [:]
         var audit: [AuditLog.Row] = []
+        var intents: [CallIntent] = []
         var broken: Set<Part> = []
         var isClosed = false
     }
@@ -35,6 +36,8 @@ public final class InMemoryStore: StateStore {
     /// Whether ``ApprovalStore/changes()`` announces changes (as PostgreSQL does) or is `nil`
     /// (as SQLite's is).
     let announcesApprovals: Bool
+    /// Whether its audit log keeps ``CallIntent``s (``AuditStore/intents``), as durable stores do.
+    let keepsIntents: Bool
     let approvalListeners = ApprovalListeners()
 
     /// An empty store.
@@ -43,9 +46,13 @@ public final class InMemoryStore: StateStore {
     ///     by default nowhere.
     ///   - announcesApprovals: Whether its approvals' ``ApprovalStore/changes()`` announce each
     ///     change, as PostgreSQL's do; `false` makes it `nil`, as SQLite's is. The default is true.
-    public init(checkpointPath: String? = nil, announcesApprovals: Bool = true) {
+    ///   - keepsIntents: Whether its audit log keeps the intents of calls in flight, as the
+    ///     durable stores do (a store in memory needs none: a crash loses it whole). The
+    ///     default is false.
+    public init(checkpointPath: String? = nil, announcesApprovals: Bool = true, keepsIntents: Bool = false) {
         self.auditCheckpointPath = checkpointPath
         self.announcesApprovals = announcesApprovals
+        self.keepsIntents = keepsIntents
     }
 
     public var counters: any CounterLedger { Counters(store: self) }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import WardenJSON
 import WardenMCP
@@ -156,5 +157,46 @@ import WardenTesting
         #expect(answer.text?.hasPrefix("[POLICY DENIED] state store unavailable: Warden could not store the approval request") == true)
         #expect(h.server.sent.count == 1)
         #expect(try await h.auditRecords().map(\.decision) == ["deny"])
+    }
+
+    @Test func aForwardedCallsIntentIsDurableBeforeTheServerSeesItAndItsRecordFinishesIt() async throws {
+        let store = InMemoryStore(keepsIntents: true)
+        let h = try PipelineHarness(store: store)
+        let intents = try #require(store.audit.intents)
+        let everything = CallIntent.Selection(decidedBefore: .distantFuture)
+        let observer = CallIntent.Origin(holder: "7@observer.example", process: "observer-run")
+        await h.call("echo", id: "1", arguments: #"{"text":"hi"}"#)
+
+        let call = try await h.forwarded()
+        let inFlight = try await intents.intents(everything, by: observer)
+        #expect(inFlight.map(\.record.tool) == ["echo"], "written before the server got the call")
+        #expect(inFlight.first?.record.decision == "allow" && inFlight.first?.record.upstreamStatus == nil)
+
+        h.reply(to: call["id"])
+        _ = try await h.answer()
+        let record = try #require(try await h.auditRecords().last)
+        #expect(record.upstreamStatus == "ok")
+        #expect(try await intents.intents(everything, by: observer).isEmpty, "the call's record finished it")
+    }
+
+    @Test func aCallIsRefusedWhenItsIntentCannotBeWritten() async throws {
+        let store = InMemoryStore(keepsIntents: true)
+        let h = try PipelineHarness(store: store)
+        store.breakDown([.intents])
+        await h.call("limited", id: "1")
+
+        let answer = try await h.answer()
+        #expect(answer.errorCode == JSONRPCError.internalError)
+        #expect(answer.text?.hasPrefix("[POLICY DENIED] state store unavailable: Warden could not record the call in its state store") == true)
+        #expect(h.server.sent.count == 1)  // Warden's tools/list only
+        #expect(try await h.auditRecords().map(\.decision) == ["deny"])
+
+        store.repair()
+        await h.call("limited", id: "2")
+        h.reply(to: try await h.forwarded()["id"])
+        #expect(try await h.answer()["id"] == 2)
+        await h.call("limited", id: "3")
+        h.reply(to: try await h.forwarded()["id"])
+        #expect(try await h.answer()["id"] == 3, "the refused call's count was given back (max 2)")
     }
 }

@@ -22,7 +22,7 @@ struct Backend: Sendable, CustomTestStringConvertible {
 
     /// The backends that outlive their process, and so keep ``CallIntent``s (the in-memory
     /// store has none: a crash loses it whole).
-    static let durable: [Backend] = [.sqlite] + (TestPostgres.isAvailable ? [.postgres] : [])
+    static let durable: [Backend] = [.sqlite, .inMemoryKeepingIntents] + (TestPostgres.isAvailable ? [.postgres] : [])
 
     static let sqlite = Backend(
         name: "SQLite",
@@ -63,5 +63,11 @@ struct Backend: Sendable, CustomTestStringConvertible {
     static let inMemory = Backend(
         name: "in-memory",
         open: { InMemoryStore() },
+        tamperWithAudit: { store, change in (store as! InMemoryStore).tamperWithAudit(change) })
+
+    /// The in-memory store as the pipeline's tests use it to see intents written.
+    static let inMemoryKeepingIntents = Backend(
+        name: "in-memory, keeping intents",
+        open: { InMemoryStore(keepsIntents: true) },
         tamperWithAudit: { store, change in (store as! InMemoryStore).tamperWithAudit(change) })
 }

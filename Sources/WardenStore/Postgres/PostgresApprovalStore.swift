@@ -7,7 +7,7 @@ import PostgresNIO
 /// every instance's ``changes()`` sees it when it commits.
 public struct PostgresApprovalStore: ApprovalStore {
     let database: PostgresDatabase
-    let announcer: ApprovalAnnouncer
+    let announcer: ChannelListener
 
     /// The channel approvals are announced on; the payload is the approval's id.
     static let channel = "warden_approvals"

@@ -2,9 +2,13 @@ public import Foundation
 import PostgresNIO
 
 /// Grants in PostgreSQL. Revoking or rotating cancels the grant's pending approvals in the
-/// same transaction, and announces each (see ``ApprovalAnnouncer``).
+/// same transaction, and announces each (see ``ChannelListener``).
+///
+/// Tokens are authenticated through a ``PostgresGrantCache``: a request with a token seen before
+/// costs no statement until a grant changes anywhere.
 public struct PostgresGrantStore: GrantStore {
     let database: PostgresDatabase
+    let cache: PostgresGrantCache
 
     public func create(
         label: String, servers: [String], policy: String, identity: String?, identityLabels: [String: String], now: Date
@@ -28,10 +32,13 @@ public struct PostgresGrantStore: GrantStore {
     }
 
     public func authenticate(token: String) async throws -> Grant? {
-        try await database.query(
-            "SELECT \(unescaped: Self.columns) FROM warden_grant WHERE token_hash = \(Secrets.hash(token)) AND revoked_at IS NULL",
-            "authenticating a grant"
-        ).first.flatMap(Self.grant)
+        let hash = Secrets.hash(token)
+        return try await cache.grant(tokenHash: hash) {
+            try await database.query(
+                "SELECT \(unescaped: Self.columns) FROM warden_grant WHERE token_hash = \(hash) AND revoked_at IS NULL",
+                "authenticating a grant"
+            ).first.flatMap(Self.grant)
+        }
     }
 
     public func rotate(id: String, now: Date) async throws -> IssuedGrant {
@@ -47,6 +54,7 @@ public struct PostgresGrantStore: GrantStore {
             try await PostgresApprovalStore.cancelPending(ofGrant: id, because: "the grant's token was rotated", now: now, on: connection, logger: logger)
             return grant
         }
+        cache.listener.bump()
         return IssuedGrant(grant: grant, token: token)
     }
 
@@ -59,6 +67,7 @@ public struct PostgresGrantStore: GrantStore {
             guard !rows.isEmpty else { throw StoreError(.notFound, "no active grant \(id)") }
             try await PostgresApprovalStore.cancelPending(ofGrant: id, because: "the grant was revoked", now: now, on: connection, logger: logger)
         }
+        cache.listener.bump()
     }
 
     public func isActive(id: String, unchangedSince since: Date) async throws -> Bool {

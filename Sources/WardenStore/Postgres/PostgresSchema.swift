@@ -8,7 +8,7 @@ enum PostgresSchema {
     static let migrationLock: Int64 = 0x5741_5244_454E_0001
 
     /// The migrations, in order: migration `n` (from 1) brings the schema to version `n`.
-    static let migrations: [[PostgresQuery]] = [version1, version2, version3]
+    static let migrations: [[PostgresQuery]] = [version1, version2, version3, version4]
 
     /// The version this binary knows.
     static var currentVersion: Int { migrations.count }
@@ -176,6 +176,24 @@ enum PostgresSchema {
             )
             SELECT r.call_index, r.counter_key, r.counter_amount, r.refused FROM reserved r
         $$
+        """,
+    ]
+
+    /// Every change to a grant (revoked, rotated, deleted; by Warden or by hand) announced on
+    /// `warden_grants` with the grant's id, when its transaction commits: instances keep the
+    /// grants of tokens they have seen (``PostgresGrantCache``) only while nothing is announced.
+    static let version4: [PostgresQuery] = [
+        """
+        CREATE FUNCTION warden_announce_grant_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('warden_grants', OLD.id);
+            RETURN NULL;
+        END
+        $$
+        """,
+        """
+        CREATE TRIGGER warden_grant_changed AFTER UPDATE OR DELETE ON warden_grant
+        FOR EACH ROW EXECUTE FUNCTION warden_announce_grant_change()
         """,
     ]
 }

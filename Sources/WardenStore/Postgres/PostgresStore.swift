@@ -24,7 +24,8 @@ public final class PostgresStore: StateStore {
     let database: PostgresDatabase
     private let running: Task<Void, Never>
     let ledger: PostgresCounterLedger
-    let announcer: ApprovalAnnouncer
+    let announcer: ChannelListener
+    let grantCache: PostgresGrantCache
     let auditStore: PostgresAuditStore
 
     /// Where the store is (never with the password).
@@ -39,7 +40,8 @@ public final class PostgresStore: StateStore {
         location = configuration.location
         database = PostgresDatabase(client: client, location: location, timeout: configuration.queryTimeout, logger: logger)
         ledger = PostgresCounterLedger(database: database)
-        announcer = ApprovalAnnouncer(database: database)
+        announcer = ChannelListener(database: database, channel: PostgresApprovalStore.channel)
+        grantCache = PostgresGrantCache(listener: ChannelListener(database: database, channel: PostgresGrantCache.channel))
         auditStore = PostgresAuditStore(database: database)
     }
 
@@ -61,7 +63,7 @@ public final class PostgresStore: StateStore {
             try await PostgresSchema.migrate(store.database, creatingIfMissing: creatingIfMissing)
         } catch {
             // Not waiting for the pool to wind down: the caller hears of the failure at once.
-            store.announcer.stop()
+            store.stopListening()
             store.running.cancel()
             throw error
         }
@@ -72,18 +74,23 @@ public final class PostgresStore: StateStore {
         try await database.query("SELECT 1", "checking the store")
     }
 
-    /// Stops listening for approvals and closes the pool's connections.
+    /// Stops listening for approvals and grant changes, and closes the pool's connections.
     public func close() async throws {
-        announcer.stop()
+        stopListening()
         running.cancel()
         await running.value
+    }
+
+    private func stopListening() {
+        announcer.stop()
+        grantCache.listener.stop()
     }
 
     public var counters: any CounterLedger { ledger }
 
     public var audit: any AuditStore { auditStore }
 
-    public var grants: any GrantStore { PostgresGrantStore(database: database) }
+    public var grants: any GrantStore { PostgresGrantStore(database: database, cache: grantCache) }
 
     public var approvals: any ApprovalStore { PostgresApprovalStore(database: database, announcer: announcer) }
 

@@ -26,7 +26,7 @@ struct PostgresSchemaUpgradeTests {
         let store = try await PostgresStore.open(configuration)
         try await store.audit.append([CallIntentConformanceTests.draft("before")])
         let version = try await store.database.query("SELECT version FROM warden_schema", "test").first?.decode(Int.self)
-        #expect(version == 3)
+        #expect(version == PostgresSchema.currentVersion)
         let overloads = try await store.database.query(
             "SELECT count(*)::int FROM pg_proc WHERE proname = 'warden_reserve_batch'", "test").first?.decode(Int.self)
         #expect(overloads == 2, "the version-2 function stays for instances not upgraded yet")

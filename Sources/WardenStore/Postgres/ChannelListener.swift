@@ -2,24 +2,49 @@ import Foundation
 import PostgresNIO
 import Synchronization
 
-/// One `LISTEN warden_approvals` connection per ``PostgresStore``, fanned out to every
-/// iterator of ``PostgresApprovalStore/changes()``. It listens from the first subscriber on,
+/// One `LISTEN` connection per channel and ``PostgresStore``, fanned out to every subscriber:
+/// `warden_approvals` to each iterator of ``PostgresApprovalStore/changes()``, `warden_grants`
+/// to the ``PostgresGrantCache``. It listens from the first subscriber on (or ``startListening()``),
 /// on a connection of the store's pool, and listens again after losing its connection
-/// (announcements made while it was not listening are lost: holders re-read on a timer as well).
-final class ApprovalAnnouncer: Sendable {
+/// (announcements made while it was not listening are lost: ``generation`` tells who must care).
+final class ChannelListener: Sendable {
     private struct State {
         var subscribers: [UUID: AsyncStream<String>.Continuation] = [:]
         var listener: Task<Void, Never>?
         var isListening = false
+        var generation: UInt64 = 0
         var listeningWaiters: [CheckedContinuation<Void, Never>] = []
         var stopped = false
     }
 
     private let database: PostgresDatabase
+    /// The channel.
+    let channel: String
     private let state = Mutex(State())
 
-    init(database: PostgresDatabase) {
+    init(database: PostgresDatabase, channel: String) {
         self.database = database
+        self.channel = channel
+    }
+
+    /// Whether it listens now, and how many times an announcement arrived, listening started
+    /// or stopped, or ``bump()`` was called: a value read before reading the store that is
+    /// still the same afterwards means nothing was announced meanwhile, nor missed.
+    var listening: (isListening: Bool, generation: UInt64) {
+        state.withLock { ($0.isListening, $0.generation) }
+    }
+
+    /// Counts a change this process made itself, without waiting for its announcement.
+    func bump() {
+        state.withLock { $0.generation &+= 1 }
+    }
+
+    /// Starts listening, if it does not already, without subscribing.
+    func startListening() {
+        state.withLock { state in
+            guard !state.stopped, state.listener == nil else { return }
+            state.listener = Task { [weak self] in await self?.listen() }
+        }
     }
 
     /// A stream of the ids of approvals announced from now on (once listening), until the
@@ -60,6 +85,8 @@ final class ApprovalAnnouncer: Sendable {
     func stop() {
         let (listener, subscribers, waiters) = state.withLock { state in
             state.stopped = true
+            state.isListening = false
+            state.generation &+= 1
             defer {
                 state.subscribers = [:]
                 state.listeningWaiters = []
@@ -78,13 +105,13 @@ final class ApprovalAnnouncer: Sendable {
         while !Task.isCancelled {
             do {
                 try await database.client.withConnection { connection in
-                    try await connection.listen(on: PostgresApprovalStore.channel) { notifications in
+                    try await connection.listen(on: self.channel) { notifications in
                         self.setListening(true)
                         for try await notification in notifications { self.announce(notification.payload) }
                     }
                 }
             } catch {
-                database.logger.debug("approval announcements: listening again after \(PostgresFailure(error))")
+                database.logger.debug("\(channel): listening again after \(PostgresFailure(error))")
             }
             let wasListening = state.withLock { $0.isListening }
             setListening(false)
@@ -96,6 +123,7 @@ final class ApprovalAnnouncer: Sendable {
 
     private func setListening(_ listening: Bool) {
         let waiters = state.withLock { state in
+            if state.isListening != listening { state.generation &+= 1 }
             state.isListening = listening
             guard listening else { return [CheckedContinuation<Void, Never>]() }
             defer { state.listeningWaiters = [] }
@@ -105,6 +133,10 @@ final class ApprovalAnnouncer: Sendable {
     }
 
     private func announce(_ id: String) {
-        for subscriber in state.withLock({ Array($0.subscribers.values) }) { subscriber.yield(id) }
+        let subscribers = state.withLock { state in
+            state.generation &+= 1
+            return Array(state.subscribers.values)
+        }
+        for subscriber in subscribers { subscriber.yield(id) }
     }
 }

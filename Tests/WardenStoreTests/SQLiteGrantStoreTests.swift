@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import Testing
 
@@ -31,5 +32,32 @@ import Testing
         let found = try #require(try await gateway.grants.authenticate(token: replacement.token))
         #expect(found.id == rotated.grant.id)
         #expect(found.rotatedAt != nil)
+    }
+
+    @Test func aKeptGrantIsServedWithoutReadingUntilTheStampChanges() async throws {
+        let path = temporaryDatabasePath()
+        let gateway = try SQLiteStore(path: path, grantTrust: .seconds(3600))
+        let issued = try await gateway.grants.create(label: "a", servers: ["s"], policy: "/p")
+        #expect(try await gateway.grants.authenticate(token: issued.token) != nil)
+        // Revoked with plain SQL: nothing stamps the change, so only a read could show it.
+        try await gateway.database.write { db in
+            try db.execute(sql: #"UPDATE "grant" SET revoked_at = '2026-01-01T00:00:00.000Z' WHERE id = ?"#, arguments: [issued.grant.id])
+        }
+        #expect(try await gateway.grants.authenticate(token: issued.token) != nil, "kept: not read again")
+
+        GrantStamp(besideDatabase: path).stamp()  // as another process changing any grant does
+        #expect(try await gateway.grants.authenticate(token: issued.token) == nil, "read again once the stamp changed")
+    }
+
+    @Test func withoutAStampNothingIsKept() async throws {
+        let path = temporaryDatabasePath()
+        let gateway = try SQLiteStore(path: path, grantTrust: .seconds(3600))
+        let issued = try await gateway.grants.create(label: "a", servers: ["s"], policy: "/p")
+        #expect(try await gateway.grants.authenticate(token: issued.token) != nil)
+        try FileManager.default.removeItem(atPath: GrantStamp(besideDatabase: path).path)
+        try await gateway.database.write { db in
+            try db.execute(sql: #"UPDATE "grant" SET revoked_at = '2026-01-01T00:00:00.000Z' WHERE id = ?"#, arguments: [issued.grant.id])
+        }
+        #expect(try await gateway.grants.authenticate(token: issued.token) == nil)
     }
 }

@@ -4,7 +4,7 @@ import Synchronization
 
 /// One `LISTEN` connection per channel and ``PostgresStore``, fanned out to every subscriber:
 /// `warden_approvals` to each iterator of ``PostgresApprovalStore/changes()``, `warden_grants`
-/// to the ``PostgresGrantCache``. It listens from the first subscriber on (or ``startListening()``),
+/// to the ``GrantCache``. It listens from the first subscriber on (or ``startListening()``),
 /// on a connection of the store's pool, and listens again after losing its connection
 /// (announcements made while it was not listening are lost: ``generation`` tells who must care).
 final class ChannelListener: Sendable {

@@ -4,11 +4,17 @@ import PostgresNIO
 /// Grants in PostgreSQL. Revoking or rotating cancels the grant's pending approvals in the
 /// same transaction, and announces each (see ``ChannelListener``).
 ///
-/// Tokens are authenticated through a ``PostgresGrantCache``: a request with a token seen before
-/// costs no statement until a grant changes anywhere.
+/// Tokens are authenticated through a ``GrantCache``: a request with a token seen before costs
+/// no statement until a grant changes anywhere, which a trigger (`warden_grant_changed`)
+/// announces on ``channel``.
 public struct PostgresGrantStore: GrantStore {
     let database: PostgresDatabase
-    let cache: PostgresGrantCache
+    let cache: GrantCache
+    /// Hears the announcements, and is told of this process's own changes at once.
+    let listener: ChannelListener
+
+    /// The channel grant changes are announced on; the payload is the grant's id.
+    static let channel = "warden_grants"
 
     public func create(
         label: String, servers: [String], policy: String, identity: String?, identityLabels: [String: String], now: Date
@@ -54,7 +60,7 @@ public struct PostgresGrantStore: GrantStore {
             try await PostgresApprovalStore.cancelPending(ofGrant: id, because: "the grant's token was rotated", now: now, on: connection, logger: logger)
             return grant
         }
-        cache.listener.bump()
+        listener.bump()
         return IssuedGrant(grant: grant, token: token)
     }
 
@@ -67,7 +73,7 @@ public struct PostgresGrantStore: GrantStore {
             guard !rows.isEmpty else { throw StoreError(.notFound, "no active grant \(id)") }
             try await PostgresApprovalStore.cancelPending(ofGrant: id, because: "the grant was revoked", now: now, on: connection, logger: logger)
         }
-        cache.listener.bump()
+        listener.bump()
     }
 
     public func isActive(id: String, unchangedSince since: Date) async throws -> Bool {

@@ -181,7 +181,7 @@ enum PostgresSchema {
 
     /// Every change to a grant (revoked, rotated, deleted; by Warden or by hand) announced on
     /// `warden_grants` with the grant's id, when its transaction commits: instances keep the
-    /// grants of tokens they have seen (``PostgresGrantCache``) only while nothing is announced.
+    /// grants of tokens they have seen (``GrantCache``) only while nothing is announced.
     static let version4: [PostgresQuery] = [
         """
         CREATE FUNCTION warden_announce_grant_change() RETURNS trigger LANGUAGE plpgsql AS $$

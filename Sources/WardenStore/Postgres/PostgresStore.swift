@@ -25,7 +25,8 @@ public final class PostgresStore: StateStore {
     private let running: Task<Void, Never>
     let ledger: PostgresCounterLedger
     let announcer: ChannelListener
-    let grantCache: PostgresGrantCache
+    let grantCache: GrantCache
+    let grantListener: ChannelListener
     let auditStore: PostgresAuditStore
 
     /// Where the store is (never with the password).
@@ -41,7 +42,8 @@ public final class PostgresStore: StateStore {
         database = PostgresDatabase(client: client, location: location, timeout: configuration.queryTimeout, logger: logger)
         ledger = PostgresCounterLedger(database: database)
         announcer = ChannelListener(database: database, channel: PostgresApprovalStore.channel)
-        grantCache = PostgresGrantCache(listener: ChannelListener(database: database, channel: PostgresGrantCache.channel))
+        grantListener = ChannelListener(database: database, channel: PostgresGrantStore.channel)
+        grantCache = GrantCache(signal: grantListener)
         auditStore = PostgresAuditStore(database: database)
     }
 
@@ -83,14 +85,14 @@ public final class PostgresStore: StateStore {
 
     private func stopListening() {
         announcer.stop()
-        grantCache.listener.stop()
+        grantListener.stop()
     }
 
     public var counters: any CounterLedger { ledger }
 
     public var audit: any AuditStore { auditStore }
 
-    public var grants: any GrantStore { PostgresGrantStore(database: database, cache: grantCache) }
+    public var grants: any GrantStore { PostgresGrantStore(database: database, cache: grantCache, listener: grantListener) }
 
     public var approvals: any ApprovalStore { PostgresApprovalStore(database: database, announcer: announcer) }
 

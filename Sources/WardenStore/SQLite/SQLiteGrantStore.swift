@@ -2,10 +2,13 @@ public import Foundation
 import GRDB
 import WardenJSON
 
-/// Grants in SQLite.
+/// Grants in SQLite. Tokens are authenticated through a ``GrantCache`` whose signal is the
+/// database's ``GrantStamp``, which every rotation and revocation replaces once committed.
 public struct SQLiteGrantStore: GrantStore {
     let database: DatabasePool
     let decoded: DecodedGrants
+    let cache: GrantCache
+    let stamp: GrantStamp
 
     public func create(
         label: String, servers: [String], policy: String, identity: String?, identityLabels: [String: String], now: Date
@@ -35,13 +38,14 @@ public struct SQLiteGrantStore: GrantStore {
         }
     }
 
-    /// One indexed read of the grant's id through a cached statement; the grant itself is
-    /// read and decoded once per token (see ``DecodedGrants``). A revoked or rotated token
-    /// fails the read at once.
+    /// Kept (see ``GrantCache``), or one indexed read of the grant's id through a cached
+    /// statement; the grant itself is read and decoded once per token (see ``DecodedGrants``).
+    /// A revoked or rotated token fails at once.
     public func authenticate(token: String) async throws -> Grant? {
         let hash = Secrets.hash(token)
-        let decoded = decoded
-        return try await database.read { db in
+        let (database, decoded) = (database, decoded)
+        return try await cache.grant(tokenHash: hash) {
+            try await database.read { db in
             guard
                 let id = try String.fetchOne(
                     db.cachedStatement(sql: #"SELECT id FROM "grant" WHERE token_hash = ? AND revoked_at IS NULL"#), arguments: [hash])
@@ -54,6 +58,7 @@ public struct SQLiteGrantStore: GrantStore {
                 .flatMap(Self.grant)
             if let grant { decoded.remember(grant, forTokenHash: hash) }
             return grant
+            }
         }
     }
 
@@ -67,6 +72,7 @@ public struct SQLiteGrantStore: GrantStore {
             try SQLiteApprovalStore.cancelPending(ofGrant: id, because: "the grant's token was rotated", now: now, in: db)
             return try Self.fetch(id: id, in: db)
         }
+        stamp.stamp()
         guard let grant else { throw StoreError(.notFound, "no active grant \(id)") }
         return IssuedGrant(grant: grant, token: token)
     }
@@ -77,6 +83,7 @@ public struct SQLiteGrantStore: GrantStore {
             guard db.changesCount == 1 else { throw StoreError(.notFound, "no active grant \(id)") }
             try SQLiteApprovalStore.cancelPending(ofGrant: id, because: "the grant was revoked", now: now, in: db)
         }
+        stamp.stamp()
     }
 
     public func isActive(id: String, unchangedSince since: Date) async throws -> Bool {

@@ -19,9 +19,16 @@ public final class SQLiteStore: StateStore {
     /// The intents of calls in flight, in files beside the database.
     let journal: IntentJournal
     private let decodedGrants = DecodedGrants()
+    private let grantStamp: GrantStamp
+    private let grantCache: GrantCache
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(path: path, grantTrust: .seconds(1))
+    }
+
+    /// - Parameter grantTrust: How long a token's grant is kept at most (``GrantCache``).
+    init(path: String, grantTrust: Duration) throws {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var configuration = Configuration()
@@ -35,6 +42,8 @@ public final class SQLiteStore: StateStore {
         try Self.migrate(database)
         ledger = SQLiteCounterLedger(database: database)
         journal = IntentJournal(besideDatabase: path)
+        grantStamp = GrantStamp(besideDatabase: path)
+        grantCache = GrantCache(signal: grantStamp, longestTrust: grantTrust)
     }
 
     public func checkReadable() async throws {
@@ -53,7 +62,7 @@ public final class SQLiteStore: StateStore {
     /// The write-ahead records of calls being forwarded (also ``AuditStore/intents``).
     public var intents: any CallIntentStore { SQLiteCallIntentStore(database: database, journal: journal) }
 
-    public var grants: any GrantStore { SQLiteGrantStore(database: database, decoded: decodedGrants) }
+    public var grants: any GrantStore { SQLiteGrantStore(database: database, decoded: decodedGrants, cache: grantCache, stamp: grantStamp) }
 
     public var approvals: any ApprovalStore { SQLiteApprovalStore(database: database) }
 

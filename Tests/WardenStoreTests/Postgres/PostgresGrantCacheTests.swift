@@ -59,12 +59,18 @@ struct PostgresGrantCacheTests {
         }
     }
 
-    @Test func aKeptGrantIsServedWithoutReading() async throws {
+    /// A new database with one grant, and an instance that has kept its token's grant.
+    func keptGrant(trust: Duration = .seconds(3600)) async throws -> (admin: PostgresStore, issued: IssuedGrant, gateway: Gateway) {
         let configuration = try await TestPostgres.newDatabase()
         let admin = try await PostgresStore.open(configuration)
         let issued = try await admin.grants.create(label: "agent", servers: ["time"], policy: "p")
-        let gateway = try await Gateway(configuration)
+        let gateway = try await Gateway(configuration, trust: trust)
         try await gateway.keep(issued.token)
+        return (admin, issued, gateway)
+    }
+
+    @Test func aKeptGrantIsServedWithoutReading() async throws {
+        let (admin, issued, gateway) = try await keptGrant()
 
         try await revokeSilently(issued.grant.id, in: admin)
         #expect(try await gateway.grants.authenticate(token: issued.token) != nil, "kept: no statement read the change")
@@ -73,11 +79,7 @@ struct PostgresGrantCacheTests {
     }
 
     @Test func aGrantOlderThanTheBoundIsReadAgain() async throws {
-        let configuration = try await TestPostgres.newDatabase()
-        let admin = try await PostgresStore.open(configuration)
-        let issued = try await admin.grants.create(label: "agent", servers: ["time"], policy: "p")
-        let gateway = try await Gateway(configuration, trust: .zero)
-        try await gateway.keep(issued.token)
+        let (admin, issued, gateway) = try await keptGrant(trust: .zero)
 
         try await revokeSilently(issued.grant.id, in: admin)
         #expect(try await gateway.grants.authenticate(token: issued.token) == nil, "read again, announced or not")
@@ -106,11 +108,7 @@ struct PostgresGrantCacheTests {
     }
 
     @Test func aRotationElsewhereEndsTheOldTokenAndTheNewOneWorks() async throws {
-        let configuration = try await TestPostgres.newDatabase()
-        let admin = try await PostgresStore.open(configuration)
-        let issued = try await admin.grants.create(label: "agent", servers: ["time"], policy: "p")
-        let gateway = try await Gateway(configuration)
-        try await gateway.keep(issued.token)
+        let (admin, issued, gateway) = try await keptGrant()
 
         let heard = gateway.heard
         let rotated = try await admin.grants.rotate(id: issued.grant.id)
@@ -122,11 +120,7 @@ struct PostgresGrantCacheTests {
     }
 
     @Test func aChangeMadeByHandIsAnnouncedByTheTrigger() async throws {
-        let configuration = try await TestPostgres.newDatabase()
-        let admin = try await PostgresStore.open(configuration)
-        let issued = try await admin.grants.create(label: "agent", servers: ["time"], policy: "p")
-        let gateway = try await Gateway(configuration)
-        try await gateway.keep(issued.token)
+        let (admin, issued, gateway) = try await keptGrant()
 
         let heard = gateway.heard
         try await admin.database.query("DELETE FROM warden_grant WHERE id = \(issued.grant.id)", "deleting by hand")
@@ -137,11 +131,7 @@ struct PostgresGrantCacheTests {
     }
 
     @Test func whatWasKeptBeforeAGapInListeningIsReadAgain() async throws {
-        let configuration = try await TestPostgres.newDatabase()
-        let admin = try await PostgresStore.open(configuration)
-        let issued = try await admin.grants.create(label: "agent", servers: ["time"], policy: "p")
-        let gateway = try await Gateway(configuration)
-        try await gateway.keep(issued.token)
+        let (admin, issued, gateway) = try await keptGrant()
 
         // The listening connection is lost (and listens again): announcements may have been missed.
         let heard = gateway.heard

@@ -109,4 +109,61 @@ import WardenTesting
         #expect(answer.text?.contains("the server files exited") == true)
         #expect(try await h.store.approvals.approval(id: approval.id)?.status == .cancelled)
     }
+
+    /// A harness whose one tool, `mine`, is held for the caller's own approval, with a client
+    /// that declared the `elicitation` capability (its `initialize` answered).
+    static func callerApproves() async throws -> PipelineHarness {
+        let policy = """
+            version: "1"
+            default: deny
+            tools:
+              mine:
+                action: require_approval
+                reason: the user decides
+                approval: {timeout: 30s, approvers: [user]}
+            """
+        let h = try PipelineHarness(policy: policy, tools: [["name": "mine"]])
+        h.server.answer("initialize") { _ in .result(["protocolVersion": "2025-06-18", "capabilities": [:], "serverInfo": ["name": "fake", "version": "1"]]) }
+        await h.send(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{"elicitation":{}},"clientInfo":{"name":"t","version":"1"}}}"#)
+        #expect(try await h.answer()["id"] == 0)
+        #expect(try await h.forwarded()["method"] == "initialize")
+        return h
+    }
+
+    @Test func theCallerApprovesTheirOwnCallThroughElicitation() async throws {
+        let h = try await Self.callerApproves()
+        await h.call("mine", id: "5", arguments: #"{"n":1}"#)
+
+        let question = try await h.answer()
+        #expect(question["method"] == "elicitation/create")
+        #expect(question["params"]?["message"]?.stringValue?.contains("Warden holds a call to mine") == true)
+        #expect(h.server.sent.count == 2, "initialize and Warden's tools/list; not the call")
+        await h.send(JSONWriter.write(["jsonrpc": "2.0", "id": question["id"] ?? .null, "result": ["action": "accept", "content": ["approve": true]]]))
+        h.clock.advance(by: PipelineHarness.pollInterval)
+
+        let call = try await h.forwarded()
+        #expect(call["params"]?["name"] == "mine")
+        h.reply(to: call["id"])
+        #expect(try await h.answer()["id"] == 5)
+        let approval = try #require(try await h.store.approvals.list(status: .approved).first)
+        #expect(approval.decidedBy == Approval.callerApprover)
+        #expect(try await h.auditRecords().map(\.decision) == ["approval_required", "approved"])
+    }
+
+    @Test func theCallerDecliningTheirOwnCallDeniesIt() async throws {
+        let h = try await Self.callerApproves()
+        await h.call("mine", id: "6")
+
+        let question = try await h.answer()
+        #expect(question["method"] == "elicitation/create")
+        await h.send(JSONWriter.write(["jsonrpc": "2.0", "id": question["id"] ?? .null, "result": ["action": "decline"]]))
+        h.clock.advance(by: PipelineHarness.pollInterval)
+
+        let answer = try await h.answer()
+        #expect(answer["id"] == 6)
+        #expect(answer["result"]?["isError"] == true)
+        #expect(answer.text?.contains("the user did not approve") == true)
+        #expect(h.server.sent.count == 2, "never forwarded")
+        #expect(try await h.store.approvals.list(status: .denied).first?.decidedBy == Approval.callerApprover)
+    }
 }

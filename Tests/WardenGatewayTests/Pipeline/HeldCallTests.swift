@@ -166,4 +166,38 @@ import WardenTesting
         #expect(h.server.sent.count == 2, "never forwarded")
         #expect(try await h.store.approvals.list(status: .denied).first?.decidedBy == Approval.callerApprover)
     }
+
+    @Test func anApprovedCallWhoseGrantIsRevokedBeforeItRunsIsRefused() async throws {
+        // Woken by its poll only, so the revocation lands between the approval and the run.
+        let store = InMemoryStore(announcesApprovals: false)
+        let issued = try await store.grants.create(label: "ada", servers: ["files"], policy: "p")
+        let h = try PipelineHarness(store: store, grant: issued.grant.id, revocation: HTTPGateway.revocation(in: store))
+        await h.call("refund", id: "7")
+        let approval = try await h.heldApproval()
+        _ = try await store.approvals.decide(id: approval.id, approve: true, by: "ops", reason: nil)
+        try await store.grants.revoke(id: issued.grant.id)
+        h.clock.advance(by: PipelineHarness.pollInterval)
+
+        let answer = try await h.answer()
+        #expect(answer["id"] == 7)
+        #expect(answer["result"]?["isError"] == true)
+        #expect(answer.text?.contains("approved by ops, but its grant was revoked or its token rotated before it ran") == true)
+        #expect(h.server.sent.count == 1, "Warden's tools/list only: the call never ran")
+        #expect(try await h.auditRecords().map(\.decision) == ["approval_required", "approval_cancelled"])
+    }
+
+    @Test func anApprovedCallWhoseGrantCannotBeCheckedIsRefused() async throws {
+        let store = InMemoryStore(announcesApprovals: false)
+        let issued = try await store.grants.create(label: "ada", servers: ["files"], policy: "p")
+        let h = try PipelineHarness(store: store, grant: issued.grant.id, revocation: HTTPGateway.revocation(in: store))
+        await h.call("refund", id: "8")
+        let approval = try await h.heldApproval()
+        _ = try await store.approvals.decide(id: approval.id, approve: true, by: "ops", reason: nil)
+        store.breakDown([.grants])
+        h.clock.advance(by: PipelineHarness.pollInterval)
+
+        let answer = try await h.answer()
+        #expect(answer.text?.contains("but Warden could not check its grant in the state store before it ran") == true)
+        #expect(h.server.sent.count == 1, "fails closed")
+    }
 }

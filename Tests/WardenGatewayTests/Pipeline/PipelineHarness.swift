@@ -66,9 +66,13 @@ struct PipelineHarness {
     ///     to see counts given back.
     ///   - ledger: Where limits are counted; by default the store's counters.
     ///   - approvals: Whether the gateway holds calls for approval (or refuses them).
+    ///   - grant: The id of the caller's grant.
+    ///   - revocation: Why an approved call may no longer run (``ApprovalDesk/revocation``);
+    ///     by default nothing stops it.
     init(
         policy: String = Self.policy, tools: [JSONValue]? = Self.tools, store: InMemoryStore = InMemoryStore(),
-        ledger: (any CounterLedger)? = nil, approvals: Bool = true
+        ledger: (any CounterLedger)? = nil, approvals: Bool = true, grant: String = "g_ada",
+        revocation: @escaping @Sendable (Approval) async -> String? = { _ in nil }
     ) throws {
         self.store = store
         let folder = FileManager.default.temporaryDirectory.appending(path: "warden-pipeline-\(UUID().uuidString)")
@@ -80,10 +84,11 @@ struct PipelineHarness {
         if let tools { server.answer("tools/list") { _ in .result(["tools": .array(tools)]) } }
         audit = AuditWriter(log: store.audit, onError: { _ in })
         let desk = ApprovalDesk(
-            store: store.approvals, pollInterval: Self.pollInterval, progressInterval: Self.progressInterval, clock: clock)
+            store: store.approvals, pollInterval: Self.pollInterval, progressInterval: Self.progressInterval, revocation: revocation,
+            clock: clock)
         pipeline = SessionPipeline(
             configuration: .init(
-                serverName: "files", identity: Identity(name: "ada", grant: "g_ada"), session: "s-\(UUID().uuidString)",
+                serverName: "files", identity: Identity(name: "ada", grant: grant), session: "s-\(UUID().uuidString)",
                 approvals: approvals ? desk : nil),
             policy: try PolicyFile(path: path, logger: logger), ledger: ledger ?? store.counters, audit: audit, logger: logger,
             client: client, metrics: GatewayMetrics())

@@ -134,4 +134,30 @@ import WardenTesting
         #expect(!tables.contains("call_intent"))
         #expect(try await store.audit.verify().isIntact)
     }
+
+    @Test func aStoreClosedWithEveryCallFinishedLeavesNoFile() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath())
+        let finished = Self.intent("finished", by: .current)
+        try await store.intents.write([finished])
+        try await store.audit.append([Self.finalRecord(of: finished)], finishing: [finished.id])
+        #expect(try Self.files(of: store).count == 1)
+        try await store.close()
+        #expect(try Self.files(of: store).isEmpty)
+    }
+
+    @Test func startingRemovesTheFinishedFilesOfStoppedProcesses() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath())
+        let done = Self.intent("done")
+        try FileManager.default.createDirectory(atPath: store.journal.folder, withIntermediateDirectories: true)
+        let stopped = "\(store.journal.folder)/stopped-run-x-1.log"
+        try ("warden-intents 1 \(Self.stopped.holder) \(Self.stopped.process)\n+ \(done.id) - \(done.timeText) \(done.recordText)\n- \(done.id)\n")
+            .write(toFile: stopped, atomically: false, encoding: .utf8)
+        let running = "\(store.journal.folder)/running-run-x-1.log"
+        try "warden-intents 1 1@\(Self.host) running-run\n".write(toFile: running, atomically: false, encoding: .utf8)
+
+        #expect(try await store.intents.recover(.leftBehind(), by: .current, now: Date()).recovered == 0)
+        #expect(!FileManager.default.fileExists(atPath: stopped), "a stopped process's finished file is removed")
+        #expect(FileManager.default.fileExists(atPath: running), "a running process's file is left alone")
+        #expect(try await store.audit.entries().isEmpty)
+    }
 }

@@ -71,9 +71,7 @@ final class IntentJournal: Sendable {
     }
 
     deinit {
-        state.withLock { state in
-            for file in state.files.values.joined() { close(file.descriptor) }
-        }
+        closeFiles()
     }
 
     // MARK: - Writing
@@ -217,24 +215,43 @@ final class IntentJournal: Sendable {
 
     /// Marks `ids` finished in the files read back as `read`: in this journal's own files as
     /// ``finish(_:)`` does; another process's file is appended to, and removed once nothing in
-    /// it is unfinished and its process is gone (an earlier run of this one included).
+    /// it is unfinished and its process is gone (an earlier run of this one included). Files of
+    /// stopped processes with nothing unfinished (those that exited cleanly) are removed too.
     func settle(_ ids: Set<String>, in read: [Contents]) {
         let mine = state.withLock { Set($0.files.values.joined().map(\.path)) }
-        for file in read where file.unfinished.contains(where: { ids.contains($0.id) }) {
+        for file in read where !mine.contains(file.path) || file.unfinished.contains(where: { ids.contains($0.id) }) {
             let done = file.unfinished.map(\.id).filter(ids.contains)
             if mine.contains(file.path) {
                 finish(done)
                 continue
             }
-            let stopped = file.holder == Approval.currentHolder ? file.process != CallIntent.Origin.current.process : !Approval.isHolderAlive(file.holder)
-            if stopped && done.count == file.unfinished.count {
+            if Self.isStopped(file) && done.count == file.unfinished.count {
                 unlink(file.path)
                 continue
             }
+            guard !done.isEmpty else { continue }
             let descriptor = open(file.path, O_WRONLY | O_APPEND | O_CLOEXEC)
             guard descriptor >= 0 else { continue }
             try? Self.append(Array(("- " + done.joined(separator: " ") + "\n").utf8), to: descriptor, path: file.path)
             close(descriptor)
+        }
+    }
+
+    /// Whether the process that wrote `file` is gone: not running on this host, or an earlier
+    /// run of this process's pid.
+    private static func isStopped(_ file: Contents) -> Bool {
+        file.holder == Approval.currentHolder ? file.process != CallIntent.Origin.current.process : !Approval.isHolderAlive(file.holder)
+    }
+
+    /// Closes this journal's files, removing those with nothing unfinished: a process that
+    /// exits cleanly leaves no file behind.
+    func closeFiles() {
+        state.withLock { state in
+            for file in state.files.values.joined() {
+                close(file.descriptor)
+                if file.open.isEmpty { unlink(file.path) }
+            }
+            state.files = [:]
         }
     }
 

@@ -21,7 +21,10 @@ struct SQLiteCallIntentStore: CallIntentStore {
     func recover(_ selection: CallIntent.Selection, by origin: CallIntent.Origin, now: Date) async throws -> CallIntent.Recovery {
         let read = try journal.contents()
         let candidates = Self.candidates(in: read, selection, by: origin)
-        guard !candidates.isEmpty else { return CallIntent.Recovery(recovered: 0, head: nil) }
+        guard !candidates.isEmpty else {
+            journal.settle([], in: read)
+            return CallIntent.Recovery(recovered: 0, head: nil)
+        }
         let recovery = try await database.writeWithoutTransaction { db in
             var recovery = CallIntent.Recovery(recovered: 0, head: nil)
             // Immediate: a call finishing, or another process recovering, waits or is seen.

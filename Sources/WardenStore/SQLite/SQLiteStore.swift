@@ -51,6 +51,7 @@ public final class SQLiteStore: StateStore {
     }
 
     public func close() async throws {
+        journal.closeFiles()
         try database.close()
     }
 

@@ -95,7 +95,7 @@ extension StoreCommand {
                 }
             } catch {
                 printError("error: \(error.description)")
-                throw ExitCode(error.code == .destinationNotEmpty ? 2 : 1)
+                throw ExitCode(error.code == .copyFailed ? 1 : 2)
             }
             report(summary, from: from, to: to, checkpoints: found)
             return summary

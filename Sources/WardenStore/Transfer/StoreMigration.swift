@@ -80,6 +80,20 @@ public struct StoreMigration: Sendable {
         guard held.isEmpty else {
             throw StoreMigrationError(.destinationNotEmpty, "the destination already holds \(held.description)", copied: copied)
         }
+        // Intents are not copied: a call in flight in the source would be neither finished nor
+        // recovered in the destination, so the source must hold none.
+        let inFlight: Int
+        do {
+            inFlight = try await source.audit.intents?.intents(CallIntent.Selection(decidedBefore: .distantFuture)).count ?? 0
+        } catch {
+            throw failed("reading the source's calls in flight", error)
+        }
+        guard inFlight == 0 else {
+            throw StoreMigrationError(
+                .callsInFlight,
+                "the source holds \(inFlight) call\(inFlight == 1 ? "" : "s") in flight (call intents): a gateway still uses it, "
+                    + "or one stopped without recording them", copied: copied)
+        }
         do {
             let records = StoreTransfer.Records(
                 grants: try await source.exportGrants(), adminTokens: try await source.exportAdminTokens(),
@@ -138,6 +152,8 @@ public struct StoreMigrationError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         /// The destination holds state already; nothing was copied.
         case destinationNotEmpty
+        /// The source holds calls in flight (``CallIntent``s); nothing was copied.
+        case callsInFlight
         /// Reading the source or writing the destination failed.
         case copyFailed
     }
@@ -158,6 +174,9 @@ public struct StoreMigrationError: Error, Sendable, CustomStringConvertible {
         switch code {
         case .destinationNotEmpty:
             "\(reason); migrate copies into an empty store only (nothing was copied)"
+        case .callsInFlight:
+            "\(reason). Stop every gateway using it, record them with `warden audit recover --db SOURCE --stopped-here` "
+                + "(or `--older-than`), and migrate again (nothing was copied)"
         case .copyFailed:
             copied.isEmpty
                 ? "\(reason); nothing was copied"

@@ -62,6 +62,25 @@ import Testing
         #expect(try await destination.transferContents() == StoreTransfer.Contents(adminTokens: 1))
     }
 
+    @Test func refusesASourceWithCallsInFlightUntilTheyAreRecorded() async throws {
+        let source = try SQLiteStore(path: temporaryDatabasePath())
+        _ = try await TransferFixture.fill(source, auditEntries: 3)
+        let stopped = CallIntent.Origin(holder: "2147483646@\(ProcessInfo.processInfo.hostName)", process: "stopped-run")
+        let record = AuditRecord(time: Date(), identity: "ada", method: "tools/call", tool: "echo", decision: "allow")
+        try await source.intents.write([CallIntent(record: record, instance: nil, origin: stopped)])
+        let destination = try SQLiteStore(path: temporaryDatabasePath())
+        let error = await #expect(throws: StoreMigrationError.self) { try await StoreMigration(from: source, to: destination).run() }
+        #expect(error?.code == .callsInFlight)
+        #expect(error?.description.hasPrefix("the source holds 1 call in flight (call intents)") == true)
+        #expect(error?.description.contains("warden audit recover --db SOURCE --stopped-here") == true)
+        #expect(try await destination.transferContents().isEmpty)
+
+        #expect(try await source.intents.recover(.leftBehind()).recovered == 1)
+        let summary = try await StoreMigration(from: source, to: destination).run()
+        #expect(summary.isVerified)
+        #expect(try await destination.audit.entries().last?.record.upstreamStatus == CallIntent.interruptedStatus)
+    }
+
     @Test func aFailureMidwayLeavesExactlyWhatItReports() async throws {
         let source = try SQLiteStore(path: temporaryDatabasePath())
         _ = try await TransferFixture.fill(source, auditEntries: 250)

@@ -167,15 +167,22 @@ import WardenTesting
         #expect(try await h.store.approvals.list(status: .denied).first?.decidedBy == Approval.callerApprover)
     }
 
-    @Test func anApprovedCallWhoseGrantIsRevokedBeforeItRunsIsRefused() async throws {
-        // Woken by its poll only, so the revocation lands between the approval and the run.
+    /// A call to `refund` under a real grant, approved by `ops` but not yet run: it is woken by
+    /// its poll only (the store announces nothing), so what a test does next lands between the
+    /// approval and the run. The gateway's own revocation check decides whether it still may.
+    static func approvedNotYetRun(id: String) async throws -> (h: PipelineHarness, store: InMemoryStore, grant: String) {
         let store = InMemoryStore(announcesApprovals: false)
         let issued = try await store.grants.create(label: "ada", servers: ["files"], policy: "p")
         let h = try PipelineHarness(store: store, grant: issued.grant.id, revocation: HTTPGateway.revocation(in: store))
-        await h.call("refund", id: "7")
+        await h.call("refund", id: id)
         let approval = try await h.heldApproval()
         _ = try await store.approvals.decide(id: approval.id, approve: true, by: "ops", reason: nil)
-        try await store.grants.revoke(id: issued.grant.id)
+        return (h, store, issued.grant.id)
+    }
+
+    @Test func anApprovedCallWhoseGrantIsRevokedBeforeItRunsIsRefused() async throws {
+        let (h, store, grant) = try await Self.approvedNotYetRun(id: "7")
+        try await store.grants.revoke(id: grant)
         h.clock.advance(by: PipelineHarness.pollInterval)
 
         let answer = try await h.answer()
@@ -187,12 +194,7 @@ import WardenTesting
     }
 
     @Test func anApprovedCallWhoseGrantCannotBeCheckedIsRefused() async throws {
-        let store = InMemoryStore(announcesApprovals: false)
-        let issued = try await store.grants.create(label: "ada", servers: ["files"], policy: "p")
-        let h = try PipelineHarness(store: store, grant: issued.grant.id, revocation: HTTPGateway.revocation(in: store))
-        await h.call("refund", id: "8")
-        let approval = try await h.heldApproval()
-        _ = try await store.approvals.decide(id: approval.id, approve: true, by: "ops", reason: nil)
+        let (h, store, _) = try await Self.approvedNotYetRun(id: "8")
         store.breakDown([.grants])
         h.clock.advance(by: PipelineHarness.pollInterval)
 

@@ -175,6 +175,31 @@ import WardenStore
         }
     }
 
+    @Test func concurrentPostsOnOneSessionEachGetTheirOwnAnswer() async throws {
+        let fixture = try await Fixture()
+        let (_, token) = try await fixture.grant()
+        try await fixture.test { client in
+            let opened = try await Self.post(client, "/mcp/echo", Self.initialize, token: token)
+            let session = try #require(opened.headers[.mcpSessionID])
+            let slow = #"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"slow","arguments":{"seconds":0.3}}}"#
+            let batch = "[\(Self.call("echo", id: 8)),\(Self.call("echo", id: 9))]"
+            async let first = Self.post(client, "/mcp/echo", slow, token: token, session: session)
+            async let second = Self.post(client, "/mcp/echo", batch, token: token, session: session)
+            let (held, both) = try await (first, second)
+
+            // Each POST is answered with the answers to its own requests, whatever came back first.
+            let answer = try Self.json(held)
+            #expect(answer["id"] == 7)
+            #expect(answer.text?.contains(#""name":"slow""#) == true)
+            guard case .array(let answers)? = try? Self.json(both) else {
+                Issue.record("the batch's POST was not answered with a batch")
+                return
+            }
+            #expect(answers.map { $0["id"] } == [8, 9])
+            #expect(answers.allSatisfy { $0.text?.contains(#""name":"echo""#) == true })
+        }
+    }
+
     @Test func theAggregatedEndpointPrefixesToolsAndRoutesCalls() async throws {
         let fixture = try await Fixture()
         let (_, token) = try await fixture.grant(["echo", "other"])

@@ -78,7 +78,8 @@ public struct CallIntent: Sendable, Equatable {
     public static let interruptedStatus = "interrupted"
 
     /// The audit record recovery appends for this intent: the draft, with `upstream_status`
-    /// `interrupted` and a message saying so. Its time stays the decision's.
+    /// `interrupted` and a message saying so. Its time stays the decision's; it finishes the
+    /// intent (``AuditRecord/intent``), as the call's own record would have.
     public func interruptedRecord(recoveredAt now: Date) -> AuditRecord {
         var record = record
         record.upstreamStatus = Self.interruptedStatus
@@ -88,7 +89,7 @@ public struct CallIntent: Sendable, Equatable {
             "\(said)interrupted: Warden (\(by)process \(holder)) stopped after deciding this call and before recording "
             + "its outcome, so it may or may not have reached the server; recovered \(Timestamp.text(of: now))"
         record.latencyMilliseconds = nil
-        record.intent = nil
+        record.intent = id
         return record
     }
 }
@@ -138,10 +139,17 @@ extension CallIntent {
             guard intent.process != origin.process else { return false }
             if let instance, intent.instance == instance { return true }
             if let decidedBefore, intent.record.time < decidedBefore { return true }
-            if stoppedOnThisHost, Self.host(of: intent.holder) == Self.host(of: origin.holder) {
-                return intent.holder == origin.holder || !isAlive(intent.holder)
-            }
-            return false
+            return stoppedOnThisHost && Self.isStopped(holder: intent.holder, process: intent.process, by: origin, isAlive: isAlive)
+        }
+
+        /// Whether the process that ran as `process` under `holder` (`pid@host`) has stopped, as
+        /// `origin` can tell: an earlier run of `origin`'s own pid, or a pid on `origin`'s host
+        /// that no longer runs. A process on another host is never known to have stopped.
+        public static func isStopped(
+            holder: String, process: String, by origin: Origin, isAlive: (String) -> Bool = Approval.isHolderAlive
+        ) -> Bool {
+            guard host(of: holder) == host(of: origin.holder) else { return false }
+            return holder == origin.holder ? process != origin.process : !isAlive(holder)
         }
 
         private static func host(of holder: String) -> Substring? {

@@ -225,7 +225,7 @@ final class IntentJournal: Sendable {
                 finish(done)
                 continue
             }
-            if Self.isStopped(file) && done.count == file.unfinished.count {
+            if CallIntent.Selection.isStopped(holder: file.holder, process: file.process, by: .current) && done.count == file.unfinished.count {
                 unlink(file.path)
                 continue
             }
@@ -235,12 +235,6 @@ final class IntentJournal: Sendable {
             try? Self.append(Array(("- " + done.joined(separator: " ") + "\n").utf8), to: descriptor, path: file.path)
             close(descriptor)
         }
-    }
-
-    /// Whether the process that wrote `file` is gone: not running on this host, or an earlier
-    /// run of this process's pid.
-    private static func isStopped(_ file: Contents) -> Bool {
-        file.holder == Approval.currentHolder ? file.process != CallIntent.Origin.current.process : !Approval.isHolderAlive(file.holder)
     }
 
     /// Closes this journal's files, removing those with nothing unfinished: a process that

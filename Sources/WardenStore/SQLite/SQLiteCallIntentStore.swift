@@ -31,12 +31,7 @@ struct SQLiteCallIntentStore: CallIntentStore {
             try db.inTransaction(.immediate) {
                 let taken = try Self.unaudited(candidates, in: db)
                 guard !taken.isEmpty else { return .rollback }
-                let records = taken.map { intent in
-                    var record = intent.interruptedRecord(recoveredAt: now)
-                    record.intent = intent.id
-                    return record
-                }
-                let head = try SQLiteAuditStore.append(records, in: db)
+                let head = try SQLiteAuditStore.append(taken.map { $0.interruptedRecord(recoveredAt: now) }, in: db)
                 recovery = CallIntent.Recovery(recovered: taken.count, head: head)
                 return .commit
             }

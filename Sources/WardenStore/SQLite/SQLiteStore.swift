@@ -199,12 +199,7 @@ public final class SQLiteStore: StateStore {
                     time: row["time"])
             }
             let now = Date()
-            _ = try SQLiteAuditStore.append(
-                left.map { intent in
-                    var record = intent.interruptedRecord(recoveredAt: now)
-                    record.intent = intent.id
-                    return record
-                }, in: db)
+            _ = try SQLiteAuditStore.append(left.map { $0.interruptedRecord(recoveredAt: now) }, in: db)
             try db.drop(table: "call_intent")
         }
         return migrator

@@ -9,6 +9,10 @@ protocol GrantChangeSignal: Sendable {
 
     /// Starts watching, if it does not already.
     func startWatching()
+
+    /// Tells the signal that this process changed a grant (committed): the signal moves for
+    /// this process at once, and for others as its kind of signal carries it.
+    func changed()
 }
 
 /// The grants of tokens seen, kept between requests so that authenticating a request reads no
@@ -60,13 +64,9 @@ final class GrantCache: Sendable {
         }
         return grant
     }
-}
 
-extension ChannelListener: GrantChangeSignal {
-    var watched: (isWatching: Bool, generation: UInt64) {
-        let (isListening, generation) = listening
-        return (isListening, generation)
+    /// Tells the signal that this process has just changed a grant (rotated, revoked).
+    func grantsChanged() {
+        signal.changed()
     }
-
-    func startWatching() { startListening() }
 }

@@ -45,7 +45,7 @@ import Testing
         }
         #expect(try await gateway.grants.authenticate(token: issued.token) != nil, "kept: not read again")
 
-        GrantStamp(besideDatabase: path).stamp()  // as another process changing any grant does
+        GrantStamp(besideDatabase: path).changed()  // as another process changing any grant does
         #expect(try await gateway.grants.authenticate(token: issued.token) == nil, "read again once the stamp changed")
     }
 

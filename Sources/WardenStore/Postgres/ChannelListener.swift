@@ -4,10 +4,10 @@ import Synchronization
 
 /// One `LISTEN` connection per channel and ``PostgresStore``, fanned out to every subscriber:
 /// `warden_approvals` to each iterator of ``PostgresApprovalStore/changes()``, `warden_grants`
-/// to the ``GrantCache``. It listens from the first subscriber on (or ``startListening()``),
+/// to the ``GrantCache``. It listens from the first subscriber on (or ``startWatching()``),
 /// on a connection of the store's pool, and listens again after losing its connection
 /// (announcements made while it was not listening are lost: ``generation`` tells who must care).
-final class ChannelListener: Sendable {
+final class ChannelListener: GrantChangeSignal {
     private struct State {
         var subscribers: [UUID: AsyncStream<String>.Continuation] = [:]
         var listener: Task<Void, Never>?
@@ -28,19 +28,19 @@ final class ChannelListener: Sendable {
     }
 
     /// Whether it listens now, and how many times an announcement arrived, listening started
-    /// or stopped, or ``bump()`` was called: a value read before reading the store that is
+    /// or stopped, or ``changed()`` was called: a value read before reading the store that is
     /// still the same afterwards means nothing was announced meanwhile, nor missed.
-    var listening: (isListening: Bool, generation: UInt64) {
+    var watched: (isWatching: Bool, generation: UInt64) {
         state.withLock { ($0.isListening, $0.generation) }
     }
 
     /// Counts a change this process made itself, without waiting for its announcement.
-    func bump() {
+    func changed() {
         state.withLock { $0.generation &+= 1 }
     }
 
     /// Starts listening, if it does not already, without subscribing.
-    func startListening() {
+    func startWatching() {
         state.withLock { state in
             guard !state.stopped, state.listener == nil else { return }
             state.listener = Task { [weak self] in await self?.listen() }

@@ -10,8 +10,6 @@ import PostgresNIO
 public struct PostgresGrantStore: GrantStore {
     let database: PostgresDatabase
     let cache: GrantCache
-    /// Hears the announcements, and is told of this process's own changes at once.
-    let listener: ChannelListener
 
     /// The channel grant changes are announced on; the payload is the grant's id.
     static let channel = "warden_grants"
@@ -60,7 +58,7 @@ public struct PostgresGrantStore: GrantStore {
             try await PostgresApprovalStore.cancelPending(ofGrant: id, because: "the grant's token was rotated", now: now, on: connection, logger: logger)
             return grant
         }
-        listener.bump()
+        cache.grantsChanged()
         return IssuedGrant(grant: grant, token: token)
     }
 
@@ -73,7 +71,7 @@ public struct PostgresGrantStore: GrantStore {
             guard !rows.isEmpty else { throw StoreError(.notFound, "no active grant \(id)") }
             try await PostgresApprovalStore.cancelPending(ofGrant: id, because: "the grant was revoked", now: now, on: connection, logger: logger)
         }
-        listener.bump()
+        cache.grantsChanged()
     }
 
     public func isActive(id: String, unchangedSince since: Date) async throws -> Bool {

@@ -92,7 +92,7 @@ public final class PostgresStore: StateStore {
 
     public var audit: any AuditStore { auditStore }
 
-    public var grants: any GrantStore { PostgresGrantStore(database: database, cache: grantCache, listener: grantListener) }
+    public var grants: any GrantStore { PostgresGrantStore(database: database, cache: grantCache) }
 
     public var approvals: any ApprovalStore { PostgresApprovalStore(database: database, announcer: announcer) }
 

@@ -17,7 +17,7 @@ final class GrantStamp: GrantChangeSignal {
     /// The stamp of the database at `databasePath`, made if it is missing.
     init(besideDatabase databasePath: String) {
         path = databasePath + "-grants"
-        if !FileManager.default.fileExists(atPath: path) { stamp() }
+        if !FileManager.default.fileExists(atPath: path) { changed() }
     }
 
     var watched: (isWatching: Bool, generation: UInt64) {
@@ -32,7 +32,7 @@ final class GrantStamp: GrantChangeSignal {
 
     /// Replaces the stamp (a new file, renamed over the old one, so its identity changes even
     /// within the file system's time resolution). Failing that, removes it.
-    func stamp() {
+    func changed() {
         let temporary = path + ".\(CallIntent.newID().prefix(8))"
         if FileManager.default.createFile(atPath: temporary, contents: Data(CallIntent.newID().utf8)), rename(temporary, path) == 0 {
             return

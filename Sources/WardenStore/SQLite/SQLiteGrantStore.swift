@@ -8,7 +8,6 @@ public struct SQLiteGrantStore: GrantStore {
     let database: DatabasePool
     let decoded: DecodedGrants
     let cache: GrantCache
-    let stamp: GrantStamp
 
     public func create(
         label: String, servers: [String], policy: String, identity: String?, identityLabels: [String: String], now: Date
@@ -72,7 +71,7 @@ public struct SQLiteGrantStore: GrantStore {
             try SQLiteApprovalStore.cancelPending(ofGrant: id, because: "the grant's token was rotated", now: now, in: db)
             return try Self.fetch(id: id, in: db)
         }
-        stamp.stamp()
+        cache.grantsChanged()
         guard let grant else { throw StoreError(.notFound, "no active grant \(id)") }
         return IssuedGrant(grant: grant, token: token)
     }
@@ -83,7 +82,7 @@ public struct SQLiteGrantStore: GrantStore {
             guard db.changesCount == 1 else { throw StoreError(.notFound, "no active grant \(id)") }
             try SQLiteApprovalStore.cancelPending(ofGrant: id, because: "the grant was revoked", now: now, in: db)
         }
-        stamp.stamp()
+        cache.grantsChanged()
     }
 
     public func isActive(id: String, unchangedSince since: Date) async throws -> Bool {

@@ -19,7 +19,6 @@ public final class SQLiteStore: StateStore {
     /// The intents of calls in flight, in files beside the database.
     let journal: IntentJournal
     private let decodedGrants = DecodedGrants()
-    private let grantStamp: GrantStamp
     private let grantCache: GrantCache
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -42,8 +41,7 @@ public final class SQLiteStore: StateStore {
         try Self.migrate(database)
         ledger = SQLiteCounterLedger(database: database)
         journal = IntentJournal(besideDatabase: path)
-        grantStamp = GrantStamp(besideDatabase: path)
-        grantCache = GrantCache(signal: grantStamp, longestTrust: grantTrust)
+        grantCache = GrantCache(signal: GrantStamp(besideDatabase: path), longestTrust: grantTrust)
     }
 
     public func checkReadable() async throws {
@@ -63,7 +61,7 @@ public final class SQLiteStore: StateStore {
     /// The write-ahead records of calls being forwarded (also ``AuditStore/intents``).
     public var intents: any CallIntentStore { SQLiteCallIntentStore(database: database, journal: journal) }
 
-    public var grants: any GrantStore { SQLiteGrantStore(database: database, decoded: decodedGrants, cache: grantCache, stamp: grantStamp) }
+    public var grants: any GrantStore { SQLiteGrantStore(database: database, decoded: decodedGrants, cache: grantCache) }
 
     public var approvals: any ApprovalStore { SQLiteApprovalStore(database: database) }
 

@@ -19,11 +19,11 @@ struct PostgresGrantCacheTests {
         init(_ configuration: PostgresConfiguration, trust: Duration = .seconds(3600)) async throws {
             store = try await PostgresStore.open(configuration)
             listener = ChannelListener(database: store.database, channel: PostgresGrantStore.channel)
-            grants = PostgresGrantStore(database: store.database, cache: GrantCache(signal: listener, longestTrust: trust), listener: listener)
+            grants = PostgresGrantStore(database: store.database, cache: GrantCache(signal: listener, longestTrust: trust))
         }
 
         /// How many announcements (and gaps in listening) it has heard of.
-        var heard: UInt64 { listener.listening.generation }
+        var heard: UInt64 { listener.watched.generation }
 
         /// Authenticates `token` once, so that its grant is kept, and listens.
         func keep(_ token: String) async throws {

@@ -1,15 +1,11 @@
 /// Where the hash-chained audit log (``AuditLog``) is kept. Appends are linear however many
 /// processes write: each batch is chained after the head it finds, in one step.
 public protocol AuditStore: Sendable {
-    /// Appends records, in order, in one step, and returns the chain's new head (`nil` for no records).
+    /// Appends records, in order, in one step, and returns the chain's new head (`nil` for no
+    /// records). A record naming a ``CallIntent`` (``AuditRecord/intent``) finishes it: the
+    /// intent is gone once, never before, the record is durable.
     @discardableResult
     func append(_ records: [AuditRecord]) async throws -> AuditLog.Head?
-
-    /// Appends records, as ``append(_:)`` does, and deletes the ``CallIntent``s they finish
-    /// (by id), in the same transaction: an intent is never gone before its call's record is
-    /// durable. The default, for a store without intents, appends.
-    @discardableResult
-    func append(_ records: [AuditRecord], finishing intents: [String]) async throws -> AuditLog.Head?
 
     /// Where the write-ahead records of calls being forwarded are kept (``CallIntent``); `nil`
     /// (the default) for a store that does not outlive its process.
@@ -34,11 +30,6 @@ public protocol AuditStore: Sendable {
 }
 
 extension AuditStore {
-    @discardableResult
-    public func append(_ records: [AuditRecord], finishing intents: [String]) async throws -> AuditLog.Head? {
-        try await append(records)
-    }
-
     public var intents: (any CallIntentStore)? { nil }
 
     /// Every entry, oldest first.

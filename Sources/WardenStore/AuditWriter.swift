@@ -84,9 +84,8 @@ public final class AuditWriter: Sendable {
         }
         guard !batch.isEmpty else { return }
         let (log, checkpoints) = (log, checkpoints)
-        let finished = batch.compactMap(\.intent)
         let written = Task {
-            let head = try await finished.isEmpty ? log.append(batch) : log.append(batch, finishing: finished)
+            let head = try await log.append(batch)
             if let head, let checkpoints { await checkpoints.write(head) }
         }
         switch await written.result {

@@ -4,7 +4,7 @@ import WardenJSON
 
 /// The write-ahead record of a call about to be forwarded: its draft audit record, made
 /// durable **before** the call reaches the server, and deleted in the same transaction as the
-/// call's final audit record (``AuditStore/append(_:finishing:)``).
+/// call's final audit record (``AuditStore/append(_:)``).
 ///
 /// An intent still there when no process is running the call means Warden stopped (killed,
 /// crashed) between forwarding and recording: recovery (``CallIntentStore/recover(_:now:)``)

@@ -38,7 +38,7 @@ import WardenTesting
         try await store.intents.write([intent])
         // Appended by a store whose journal does not hold the intent: as if the process had
         // been killed between the commit and marking the intent finished.
-        try await other.audit.append([Self.finalRecord(of: intent)], finishing: [intent.id])
+        try await other.audit.append([Self.finalRecord(of: intent)])
         let lines = try String(contentsOfFile: "\(store.journal.folder)/\(try Self.files(of: store)[0])", encoding: .utf8)
         #expect(!lines.contains("- \(intent.id)"), "the journal still holds it open")
 
@@ -83,7 +83,7 @@ import WardenTesting
         for call in 0..<15 {
             let intent = Self.intent("call-\(call)", message: big, by: .current)
             try await store.intents.write([intent])
-            try await store.audit.append([Self.finalRecord(of: intent)], finishing: [intent.id])
+            try await store.audit.append([Self.finalRecord(of: intent)])
             let file = "\(store.journal.folder)/\(try Self.files(of: store)[0])"
             sizes.append(try #require(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int))
         }
@@ -105,9 +105,9 @@ import WardenTesting
             later.append(intent)
         }
         #expect(try Self.files(of: store).count == 2, "a new file once the first passed the size")
-        try await store.audit.append([Self.finalRecord(of: first)], finishing: [first.id])
+        try await store.audit.append([Self.finalRecord(of: first)])
         #expect(try Self.files(of: store).count == 2, "the newer file still holds open intents")
-        try await store.audit.append(later.map(Self.finalRecord), finishing: later.map(\.id))
+        try await store.audit.append(later.map(Self.finalRecord))
         #expect(try Self.files(of: store).count == 1, "the older file, all finished, is gone")
         #expect(try await store.intents.intents(Self.everything, by: Self.observer).isEmpty)
     }
@@ -139,7 +139,7 @@ import WardenTesting
         let store = try SQLiteStore(path: temporaryDatabasePath())
         let finished = Self.intent("finished", by: .current)
         try await store.intents.write([finished])
-        try await store.audit.append([Self.finalRecord(of: finished)], finishing: [finished.id])
+        try await store.audit.append([Self.finalRecord(of: finished)])
         #expect(try Self.files(of: store).count == 1)
         try await store.close()
         #expect(try Self.files(of: store).isEmpty)

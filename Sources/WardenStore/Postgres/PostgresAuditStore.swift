@@ -33,12 +33,8 @@ public final class PostgresAuditStore: AuditStore {
 
     @discardableResult
     public func append(_ records: [AuditRecord]) async throws -> AuditLog.Head? {
-        try await append(records, finishing: [])
-    }
-
-    @discardableResult
-    public func append(_ records: [AuditRecord], finishing intents: [String]) async throws -> AuditLog.Head? {
         guard !records.isEmpty else { return nil }
+        let intents = records.compactMap(\.intent)
         if let head = knownHead.withLock({ $0 }) {
             let rows = AuditLog.chain(records, after: head)
             if try await appendIfHead(is: head, rows, finishing: intents) { return remember(rows) }

@@ -5,7 +5,7 @@ import PostgresNIO
 /// limited call's intent goes in its reservation's statement (``ReservationBatcher``); the
 /// intents of other calls are written here, concurrent ones together in one statement (a
 /// ``StatementBatcher``). The call's audit record deletes it in its append's statement
-/// (``PostgresAuditStore/append(_:finishing:)``).
+/// (``PostgresAuditStore/append(_:)``).
 final class PostgresCallIntentStore: CallIntentStore {
     let database: PostgresDatabase
     private let batcher: StatementBatcher<CallIntent, Void>

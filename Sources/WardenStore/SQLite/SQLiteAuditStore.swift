@@ -15,12 +15,6 @@ public struct SQLiteAuditStore: AuditStore {
 
     @discardableResult
     public func append(_ records: [AuditRecord]) async throws -> AuditLog.Head? {
-        try await append(records, finishing: [])
-    }
-
-    /// Appends `records`; the intents they finish are those their ``AuditRecord/intent`` names.
-    @discardableResult
-    public func append(_ records: [AuditRecord], finishing intents: [String]) async throws -> AuditLog.Head? {
         guard !records.isEmpty else { return nil }
         let head = try await database.writeWithoutTransaction { db in
             var head = AuditLog.Head.empty
@@ -30,7 +24,7 @@ public struct SQLiteAuditStore: AuditStore {
             }
             return head
         }
-        journal.finish(intents)
+        journal.finish(records.compactMap(\.intent))
         return head
     }
 

@@ -11,14 +11,10 @@ extension InMemoryStore {
 
         @discardableResult
         func append(_ records: [AuditRecord]) async throws -> AuditLog.Head? {
-            try await append(records, finishing: [])
-        }
-
-        @discardableResult
-        func append(_ records: [AuditRecord], finishing intents: [String]) async throws -> AuditLog.Head? {
             guard !records.isEmpty else { return nil }
+            let finished = Set(records.compactMap(\.intent))
             return try store.access(.audit) { state in
-                state.intents.removeAll { intents.contains($0.id) }
+                state.intents.removeAll { finished.contains($0.id) }
                 return Self.append(records, to: &state)
             }
         }

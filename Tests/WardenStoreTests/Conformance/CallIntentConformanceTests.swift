@@ -54,7 +54,7 @@ import WardenPolicy
         var final = first.record
         final.upstreamStatus = "ok"
         final.intent = first.id
-        try await store.audit.append([final], finishing: [first.id])
+        try await store.audit.append([final])
         #expect(try await intents.intents(Self.everything, by: Self.observer).map(\.id) == [second.id])
         #expect(try await store.audit.entries().map(\.record.upstreamStatus) == ["ok"])
         #expect(try await store.audit.verify().isIntact)
@@ -148,7 +148,7 @@ import WardenPolicy
                     var final = call.record
                     final.upstreamStatus = "ok"
                     final.intent = call.id
-                    try await store.audit.append([final], finishing: [call.id])
+                    try await store.audit.append([final])
                 }
             }
             group.addTask { _ = try await intents.recover(.leftBehind(), by: Self.me, now: Date()) }

@@ -39,7 +39,8 @@ struct PostgresSchemaUpgradeTests {
         #expect(try await intents.intents(CallIntent.Selection(decidedBefore: .distantFuture)).map(\.id) == [pending.intent.id])
         var final = pending.intent.record
         final.upstreamStatus = "ok"
-        try await store.audit.append([final], finishing: [pending.intent.id])
+        final.intent = pending.intent.id
+        try await store.audit.append([final])
         #expect(try await store.audit.entries().map(\.record.tool) == ["before", "after"])
         #expect(try await store.audit.verify().isIntact)
         #expect(try await intents.intents(CallIntent.Selection(decidedBefore: .distantFuture)).isEmpty)

@@ -1,3 +1,4 @@
+import HTTPTypes
 import Logging
 import Testing
 import WardenMCP
@@ -27,6 +28,22 @@ import WardenPolicy
         #expect(OriginPolicy(listen: listen).allowedHosts.isEmpty)
         listen.allowedHosts = ["Warden.Example.com"]
         #expect(OriginPolicy(listen: listen).allowedHosts == ["warden.example.com"])
+    }
+
+    @Test func eventStreamsAreAcceptedInAnyLetterCaseAndOnlyWhenNamed() {
+        func accepts(_ accept: String?) -> Bool {
+            var headers = HTTPFields()
+            if let accept { headers[.accept] = accept }
+            return headers.acceptsEventStream
+        }
+        #expect(accepts("application/json, text/event-stream"))
+        #expect(accepts("Text/Event-Stream;q=0.9"))
+        #expect(accepts("text/event-stream"))
+        #expect(!accepts("application/json"))
+        #expect(!accepts("text/event-strea"))
+        #expect(!accepts("text/event_stream"))
+        #expect(!accepts(""))
+        #expect(!accepts(nil))
     }
 
     @Test func serverSentEventsFrameOneMessageEach() {

@@ -15,6 +15,22 @@ extension HTTPField.Name {
     static let lastEventID = Self("Last-Event-ID")!
 }
 
+extension HTTPFields {
+    /// Whether `Accept` names `text/event-stream` (in any letter case). Compared byte by byte:
+    /// Foundation's `contains` costs about 10k instructions a request.
+    var acceptsEventStream: Bool {
+        guard let accept = self[.accept] else { return false }
+        let wanted = "text/event-stream".utf8
+        let bytes = Array(accept.utf8)
+        guard bytes.count >= wanted.count else { return false }
+        return (0...(bytes.count - wanted.count)).contains { start in
+            zip(bytes[start...], wanted).allSatisfy { byte, lowercase in
+                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 == lowercase : byte == lowercase
+            }
+        }
+    }
+}
+
 extension HTTPGateway {
     func makeRouter() -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
@@ -119,7 +135,7 @@ extension HTTPGateway {
         }
         // A call held for approval turns a POST that takes an event stream into one: the
         // messages about the call, then its answer (after the batch's other answers).
-        let streaming = request.headers[.accept]?.contains("text/event-stream") == true
+        let streaming = request.headers.acceptsEventStream
         let outcomes = await registry.inFlight {
             await session.exchange(
                 posted, streaming: streaming, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
@@ -176,7 +192,7 @@ extension HTTPGateway {
     /// GET: the session's stream of server-initiated messages (Server-Sent Events).
     func openStream(_ request: Request, context: GatewayRequestContext) async throws -> Response {
         let (server, caller) = try endpoint(context)
-        guard request.headers[.accept]?.contains("text/event-stream") ?? false else {
+        guard request.headers.acceptsEventStream else {
             throw MCPHTTPError(.notAcceptable, "Not Acceptable: the stream is text/event-stream")
         }
         guard let id = request.headers[.mcpSessionID] else { throw MCPHTTPError.sessionIDRequired }

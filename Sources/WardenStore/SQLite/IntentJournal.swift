@@ -129,7 +129,9 @@ final class IntentJournal: Sendable {
         if let newest = state.files[process]?.last, newest.size < Self.replacedAfter { return newest }
         state.made += 1
         let path = "\(folder)/\(process)-\(name)-\(state.made).log"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // The database's own folder exists; Foundation's createDirectory costs a million
+        // instructions where mkdir(2) costs a system call.
+        guard mkdir(folder, 0o700) == 0 || errno == EEXIST else { throw Self.failure("cannot create the folder of", path) }
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw Self.failure("cannot create", path) }
         let header = Array("warden-intents 1 \(holder) \(process)\n".utf8)

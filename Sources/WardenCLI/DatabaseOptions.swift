@@ -107,8 +107,13 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Opens the store `configuration` chooses, or exits 2 saying why.
     static func open(_ configuration: StoreConfiguration, creatingIfMissing: Bool = true) async throws -> any StateStore {
+        try await open(configuration) { try await configuration.open(creatingIfMissing: creatingIfMissing) }
+    }
+
+    /// The store `opening` opens, where `configuration` says, or exits 2 saying why it cannot.
+    static func open(_ configuration: StoreConfiguration, by opening: () async throws -> any StateStore) async throws -> any StateStore {
         do {
-            return try await configuration.open(creatingIfMissing: creatingIfMissing)
+            return try await opening()
         } catch let error as StoreError where error.code == .notFound {
             let which = if case .postgres = configuration { "the database warden serve uses" } else { "the file that warden run or warden serve uses" }
             throw failure("\(error.description); give --db (or $WARDEN_DB) \(which)")

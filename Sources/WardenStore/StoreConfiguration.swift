@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+public import ServiceLifecycle
 
 /// Which backend keeps Warden's state, and where: this is where the store is chosen. The
 /// gateway configuration's `store:` key and the CLI's `--db` map onto it. Each case is one
@@ -37,11 +39,49 @@ public enum StoreConfiguration: Sendable, Equatable {
         }
     }
 
+    /// The store as a service group opens it (`warden serve`): the group runs
+    /// ``StoreInGroup/services`` (PostgreSQL's connection pool; none for SQLite), listed before
+    /// the services that use the store so that a graceful shutdown stops them last, after the
+    /// audit log's final flush; a service of the group then calls ``StoreInGroup/open()``.
+    /// - Throws: ``StoreError`` (`invalidRequest`) for a CA file that cannot be read.
+    public func openInGroup(creatingIfMissing: Bool = true) throws -> StoreInGroup {
+        switch self {
+        case .sqlite:
+            return StoreInGroup(services: []) { try await open(creatingIfMissing: creatingIfMissing) }
+        case .postgres(let configuration):
+            let store = try PostgresStore(
+                configuration: configuration, logger: Logger(label: "warden.postgres", factory: { _ in SwiftLogNoOpLogHandler() }),
+                runsPool: false)
+            return StoreInGroup(services: [store.pool]) {
+                try await store.migrate(creatingIfMissing: creatingIfMissing)
+                return store
+            }
+        }
+    }
+
     /// Where the store is, in words for messages and logs (never a password).
     public var location: String {
         switch self {
         case .sqlite(let path): path
         case .postgres(let configuration): configuration.location
         }
+    }
+}
+
+/// A store whose background services run in a service group (``StoreConfiguration/openInGroup(creatingIfMissing:)``).
+public struct StoreInGroup: Sendable {
+    /// What the group runs first: the services the store needs running before it opens.
+    public let services: [any Service]
+    private let opening: @Sendable () async throws -> any StateStore
+
+    init(services: [any Service], opening: @escaping @Sendable () async throws -> any StateStore) {
+        self.services = services
+        self.opening = opening
+    }
+
+    /// Opens the store (bringing its schema up to date) once ``services`` run. Call it once.
+    /// - Throws: As ``StoreConfiguration/open(creatingIfMissing:)``.
+    public func open() async throws -> any StateStore {
+        try await opening()
     }
 }

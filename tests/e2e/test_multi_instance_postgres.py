@@ -257,6 +257,29 @@ def test_an_instance_killed_mid_call_keeps_what_it_counted_and_the_audit_still_v
     assert len([r for r in records if r["decision"] == "allow"]) >= 49, [r["decision"] for r in records]
 
 
+def test_sigterm_flushes_every_answered_call_into_postgresql_before_the_pool_closes(pg_pair):
+    """SIGTERM straight after a burst of calls: the audit writer's last flush still reaches
+    PostgreSQL (the pool is a service that stops after the gateway), so every answered call
+    has its record, no intent is left for recovery, the chain verifies and A exits 0."""
+    pair = pg_pair
+    _, token = pair.grant("agent")
+    sessions = [initialize(pair.a.url("echo"), token) for _ in range(4)]
+
+    def one(n: int) -> str:
+        return outcome(*tool_call(pair.a.url("echo"), token, sessions[n % 4], "echo", {"text": f"t{n}"}, id=500 + n))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(one, range(60)))
+    assert results.count("allowed") == 60, {o: results.count(o) for o in set(results)}
+    assert pair.a.stop() == 0, "".join(pair.a.stderr)
+    assert "closing the store failed" not in "".join(pair.a.stderr)
+    assert len([r for r in audited(pair, "echo") if r["decision"] == "allow"]) == 60
+    assert pending_intents(pair) == []
+    verified = subprocess.run([pair.warden, "audit", "verify", "--db", pair.db], capture_output=True, text=True,
+                              timeout=TIMEOUT, env=pair.env)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
 def canonical_hash(arguments: dict) -> str:
     """Warden's `arguments_hash`: SHA-256 of the compact JSON with sorted keys."""
     return hashlib.sha256(json.dumps(arguments, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

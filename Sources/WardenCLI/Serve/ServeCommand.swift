@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import ServiceLifecycle
 import WardenGateway
 import WardenPolicy
 import WardenStore
@@ -69,18 +70,43 @@ struct ServeCommand: AsyncParsableCommand {
         loaded.listen = try Self.listen(loaded.listen, host: host, port: port)
         let configuration = loaded
         let storeConfiguration = try DatabaseOptions.store(db: db, fallback: configuration.store)
-        let store = try await DatabaseOptions.open(storeConfiguration)
+        let storeInGroup: StoreInGroup
+        do {
+            storeInGroup = try storeConfiguration.openInGroup()
+        } catch {
+            throw failure("cannot open the database \(storeConfiguration.location): \(error)")
+        }
         // The gateway's audit writer keeps checkpoints as these options say.
         let checkpointLog = AuditCheckpointLog(logger: logger)
         AuditCheckpointing.standard = try checkpoints.checkpointing(log: checkpointLog)
         defer { checkpointLog.finish() }
+        // The store's services (PostgreSQL's connection pool) first: the gateway, which handles
+        // the signals itself, stops before them, and when it has stopped, so does the group.
+        let gateway = GatewayService { [self] in
+            let store = try await DatabaseOptions.open(storeConfiguration) { try await storeInGroup.open() }
+            try await serve(configuration, from: config, store: store, at: storeConfiguration.location, logger: logger)
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: storeInGroup.services.map { .init(service: $0) }
+                    + [.init(service: gateway, successTerminationBehavior: .gracefullyShutdownGroup)],
+                logger: logger))
+        try await group.run()
+    }
+
+    /// Runs the gateway on `store` until it stops, then closes the store.
+    private func serve(
+        _ configuration: GatewayConfiguration, from config: String, store: any StateStore, at location: String, logger: Logger
+    ) async throws {
         let gateway: HTTPGateway
         do {
             gateway = try await HTTPGateway(configuration: configuration, store: store, logger: logger)
         } catch let error as PolicyLoadError {
             error.problems.forEach { printError($0.description) }
+            try? await store.close()
             throw failure("a policy named in \(config) is not valid")
         } catch {
+            try? await store.close()
             throw failure("\(error)")
         }
         signal(SIGHUP, SIG_IGN)
@@ -95,7 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await gateway.run { port in
                 logger.notice("warden serve listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)", metadata: [
-                    "servers": "\(configuration.servers.map(\.name).joined(separator: ","))", "db": "\(storeConfiguration.location)",
+                    "servers": "\(configuration.servers.map(\.name).joined(separator: ","))", "db": "\(location)",
                 ])
             }
             outcome = .success(())
@@ -104,11 +130,12 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             outcome = .failure(failure("the gateway stopped: \(error)"))
         }
-        // The gateway has flushed its audit log: the store's connections can go.
+        // The gateway has flushed its audit log: the store can close (a pool the group runs
+        // stops after this service).
         do {
             try await store.close()
         } catch {
-            logger.error("closing the store failed", metadata: ["store": "\(storeConfiguration.location)", "error": "\(error)"])
+            logger.error("closing the store failed", metadata: ["store": "\(location)", "error": "\(error)"])
         }
         try outcome.get()
     }
@@ -124,5 +151,14 @@ struct ServeCommand: AsyncParsableCommand {
             throw failure("--host \(host): the configuration serves anonymously (listen.anonymous), which is for loopback development only")
         }
         return listen
+    }
+}
+
+/// A service that runs `body` once: `warden serve`'s gateway, in the group that runs its store.
+struct GatewayService: Service {
+    let body: @Sendable () async throws -> Void
+
+    func run() async throws {
+        try await body()
     }
 }

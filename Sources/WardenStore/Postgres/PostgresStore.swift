@@ -6,9 +6,12 @@ public import WardenPolicy
 /// all of them, one audit chain, grants, approvals (announced with LISTEN/NOTIFY) and admin
 /// tokens.
 ///
-/// The store owns its connection pool and runs it (`PostgresClient.run()`) in a task of its
-/// own from ``open(_:creatingIfMissing:)`` until ``close()``, so a short CLI command and
-/// `warden serve` use it alike; the gateway only has to close it when it stops. Every
+/// Its connection pool (`PostgresClient`) runs one of two ways. Opened with
+/// ``open(_:creatingIfMissing:logger:)`` (a CLI command, a test), the store runs the pool in a
+/// task of its own until ``close()``. Opened in a service group (`warden serve`, through
+/// ``StoreConfiguration/openInGroup(creatingIfMissing:logger:)``), the pool is a service of the
+/// group, listed before the services that use the store: a graceful shutdown stops it last,
+/// after the audit log's final flush. Every
 /// operation is bounded by ``PostgresConfiguration/queryTimeout``: when PostgreSQL is down or
 /// unreachable, operations fail with a ``StoreError`` (`unavailable`) within that bound, and
 /// succeed again by themselves once it is back (the pool opens new connections). An
@@ -22,7 +25,10 @@ public import WardenPolicy
 /// ```
 public final class PostgresStore: StateStore {
     let database: PostgresDatabase
-    private let running: Task<Void, Never>
+    /// The pool's task when the store runs the pool itself; `nil` when a service group does.
+    private let running: Task<Void, Never>?
+    /// The connection pool, as a service for a group to run (when the store does not).
+    let pool: PostgresClient
     let ledger: PostgresCounterLedger
     let announcer: ChannelListener
     let grantCache: GrantCache
@@ -32,12 +38,13 @@ public final class PostgresStore: StateStore {
     /// Where the store is (never with the password).
     public let location: String
 
-    private init(configuration: PostgresConfiguration, logger: Logger) throws {
+    /// - Parameter runsPool: Whether the store runs its pool itself (else a service group does).
+    init(configuration: PostgresConfiguration, logger: Logger, runsPool: Bool) throws {
         let client = PostgresClient(configuration: try Self.clientConfiguration(configuration), backgroundLogger: logger)
+        pool = client
         // Detached: `PostgresClient.run()` also ends at a graceful shutdown (ServiceLifecycle's
-        // task local, which a plain Task would inherit from a service that opens the store),
-        // and the pool must outlive the gateway's services until the audit log's last flush.
-        running = Task.detached { await client.run() }
+        // task local, which a plain Task would inherit from a service that opens the store).
+        running = runsPool ? Task.detached { await client.run() } : nil
         location = configuration.location
         database = PostgresDatabase(client: client, location: location, timeout: configuration.queryTimeout, logger: logger)
         ledger = PostgresCounterLedger(database: database)
@@ -60,27 +67,33 @@ public final class PostgresStore: StateStore {
         _ configuration: PostgresConfiguration, creatingIfMissing: Bool = true,
         logger: Logger = Logger(label: "warden.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws -> PostgresStore {
-        let store = try PostgresStore(configuration: configuration, logger: logger)
+        let store = try PostgresStore(configuration: configuration, logger: logger, runsPool: true)
         do {
-            try await PostgresSchema.migrate(store.database, creatingIfMissing: creatingIfMissing)
+            try await store.migrate(creatingIfMissing: creatingIfMissing)
         } catch {
             // Not waiting for the pool to wind down: the caller hears of the failure at once.
             store.stopListening()
-            store.running.cancel()
+            store.running?.cancel()
             throw error
         }
         return store
+    }
+
+    /// Brings the schema up to date (once the pool runs).
+    func migrate(creatingIfMissing: Bool) async throws {
+        try await PostgresSchema.migrate(database, creatingIfMissing: creatingIfMissing)
     }
 
     public func checkReadable() async throws {
         try await database.query("SELECT 1", "checking the store")
     }
 
-    /// Stops listening for approvals and grant changes, and closes the pool's connections.
+    /// Stops listening for approvals and grant changes and, when the store runs its pool
+    /// itself, closes the pool's connections (a service group stops a pool it runs).
     public func close() async throws {
         stopListening()
-        running.cancel()
-        await running.value
+        running?.cancel()
+        await running?.value
     }
 
     private func stopListening() {

@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
 import PostgresNIO
 import Testing
 import WardenPolicy
@@ -40,6 +43,31 @@ struct PostgresStoreTests {
         let store = try await StoreConfiguration.postgres(configuration).open()
         try await store.close()
         try await StoreConfiguration.postgres(configuration).open(creatingIfMissing: false).close()
+    }
+
+    /// `warden serve`'s way: the pool is a service of the group, the store opens (migrating)
+    /// once it runs, is used and closed by a service listed after it, and the group then
+    /// stops the pool; the store closed, its operations fail rather than hang.
+    @Test func aStoreOpenedInAGroupRunsItsPoolAsTheGroupsService() async throws {
+        let configuration = try await TestPostgres.newDatabase()
+        let inGroup = try StoreConfiguration.postgres(configuration).openInGroup()
+        #expect(inGroup.services.count == 1 && inGroup.services[0] is PostgresClient)
+        let opened = Mutex<PostgresStore?>(nil)
+        let user = ClosureService {
+            let store = try #require(try await inGroup.open() as? PostgresStore)
+            opened.withLock { $0 = store }
+            let version = try await store.database.query("SELECT version FROM warden_schema", "test").first?.decode(Int.self)
+            #expect(version == PostgresSchema.currentVersion)
+            try await store.close()
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: inGroup.services.map { .init(service: $0) } + [.init(service: user, successTerminationBehavior: .gracefullyShutdownGroup)],
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
+        try await group.run()
+        let store = try #require(opened.withLock { $0 })
+        await #expect(throws: (any Error).self) { try await store.checkReadable() }
+        #expect(try StoreConfiguration.sqlite(path: "/nonexistent/warden.db").openInGroup().services.isEmpty)
     }
 
     @Test func anUnreachableServerFailsWithinTheBound() async throws {
@@ -135,4 +163,11 @@ struct PostgresStoreTests {
         #expect(try await store.ledger.amounts(of: [limit.key]).first?.1 == 2, "nothing counted while it was down")
         try await store.close()
     }
+}
+
+/// A service that runs `body` once.
+private struct ClosureService: Service {
+    let body: @Sendable () async throws -> Void
+
+    func run() async throws { try await body() }
 }

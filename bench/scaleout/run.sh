@@ -155,18 +155,29 @@ echo "answers (calls still in flight when wrk stops are counted and audited, but
 read -r _ _ _ allowed attempted < <(run "$EXACT_TOKEN" "http://127.0.0.1:$PORT_A/mcp/echo" "http://127.0.0.1:$PORT_B/mcp/echo")
 echo "A grant with max: $EXACT_MAX, loaded on both instances at once: $allowed allowed of $attempted attempted."
 
+# cpu_ticks USER|PIDS...: the CPU time (user + system, in clock ticks) of a user's processes or of the given pids
+cpu_ticks() {
+  local pids
+  if [[ $1 == postgres ]]; then pids=$(pgrep -u postgres || true); else pids="$*"; fi
+  for pid in $pids; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2> /dev/null || true; done | awk '{ s += $1 } END { print s + 0 }'
+}
 psql_warden "SELECT pg_stat_statements_reset()" > /dev/null
+pg_cpu_before=$(cpu_ticks postgres); warden_cpu_before=$(cpu_ticks "${PIDS[1]}" "${PIDS[2]}")
 read -r commits_before < <(psql_warden "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'warden'")
 read -r _ _ _ allowed _ < <(run "$PG_TOKEN" "http://127.0.0.1:$PORT_A/mcp/echo" "http://127.0.0.1:$PORT_B/mcp/echo")
 sleep 1  # the audit writer flushes in the background
 read -r commits_after < <(psql_warden "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'warden'")
+pg_cpu=$(( $(cpu_ticks postgres) - pg_cpu_before )); warden_cpu=$(( $(cpu_ticks "${PIDS[1]}" "${PIDS[2]}") - warden_cpu_before ))
 echo
 echo "PostgreSQL's cost per allowed call (over $allowed calls), by statement:"
 echo
-echo "| statement | per call |"
-echo "| --- | --- |"
-psql_warden "SELECT calls, left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements
+echo "| statement | per call | µs per call (in PostgreSQL) |"
+echo "| --- | --- | --- |"
+psql_warden "SELECT calls, round(total_exec_time::numeric * 1000), left(regexp_replace(query, '\s+', ' ', 'g'), 90) FROM pg_stat_statements
              WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'warden') AND query NOT LIKE '%pg_stat%'
-             ORDER BY calls DESC LIMIT 12" | awk -F'|' -v n="$allowed" '{ printf "| `%s` | %.3f |\n", $2, $1 / n }'
+             ORDER BY calls DESC LIMIT 12" | awk -F'|' -v n="$allowed" '{ printf "| `%s` | %.3f | %.1f |\n", $3, $1 / n, $2 / n }'
 echo
 echo "Transactions per call: $(echo "($commits_after - $commits_before) / $allowed" | bc -l | xargs printf '%.3f')"
+ticks=$(getconf CLK_TCK)
+echo "CPU per call over that run (user + system): PostgreSQL's processes $(echo "$pg_cpu * 1000000 / $ticks / $allowed" | bc) µs," \
+  "the two Warden instances $(echo "$warden_cpu * 1000000 / $ticks / $allowed" | bc) µs (their server processes not counted)."

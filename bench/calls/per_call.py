@@ -16,12 +16,13 @@ tools/call requests as a client would, and reports Warden's own cost per call:
 
 Usage:
   bench/calls/per_call.py --warden .build/release/warden --bench .build/release/warden-bench \\
-      --path run|http|remote --limit none|session|grant [--calls N] [--count instructions|cpu]
+      --path run|http|remote --limit none|session|grant [--calls N] [--count instructions|cpu] [--store URL]
 
 `--path run` is `warden run` (stdio); `http` is `warden serve`, HTTP to a stdio server; `remote`
 is `warden serve`, HTTP to a remote Streamable HTTP server (needs the project's .venv, with the
 `mcp` SDK). The policy is the stdio benchmark's: an argument schema, and a limit of the given
-scope (`grant` is counted in SQLite, `session` in memory).
+scope (`grant` is counted in the store, `session` in memory). `--store postgres://…` puts
+`warden serve`'s state in that PostgreSQL database instead of a SQLite file.
 """
 import argparse
 import json
@@ -109,7 +110,7 @@ def run_stdio(args, calls: int, folder: str, callgrind: str | None):
 def run_http(args, calls: int, folder: str, callgrind: str | None):
     upstream = "echo" if args.path == "http" else "remote"
     open(f"{folder}/warden.yaml", "w").write(
-        f'version: "1"\nlisten: {{host: 127.0.0.1, port: 0}}\nstore: {{sqlite: warden.db}}\nservers:\n'
+        f'version: "1"\nlisten: {{host: 127.0.0.1, port: 0}}\nstore: {{{store_key(args)}}}\nservers:\n'
         f'  echo: {{command: [{args.bench}, echo-server], policy: policy.yaml}}\n'
         f'  remote: {{url: "http://127.0.0.1:{REMOTE_PORT}/mcp", policy: policy.yaml}}\n')
     remote = None
@@ -117,7 +118,7 @@ def run_http(args, calls: int, folder: str, callgrind: str | None):
         remote = subprocess.Popen([os.path.join(ROOT, ".venv/bin/python"), os.path.join(ROOT, "bench/http/echo_http_server.py"), str(REMOTE_PORT)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(REMOTE_PORT)
-    created = subprocess.run([args.warden, "grants", "create", "--db", f"{folder}/warden.db", "--label", "bench", "--server", "echo",
+    created = subprocess.run([args.warden, "grants", "create", "--db", args.store or f"{folder}/warden.db", "--label", "bench", "--server", "echo",
                               "--server", "remote", "--policy", f"{folder}/policy.yaml", "--format", "json"],
                              capture_output=True, text=True, check=True)
     token = json.loads(created.stdout)["token"]
@@ -157,6 +158,11 @@ def run_http(args, calls: int, folder: str, callgrind: str | None):
     if remote:
         remote.kill()
     return warden, measured
+
+
+def store_key(args) -> str:
+    """The configuration's store: the folder's SQLite file, or `--store`'s PostgreSQL."""
+    return f'postgres: "{args.store}"' if args.store else "sqlite: warden.db"
 
 
 def measure(pid: int, calls: int, one, warm: int):
@@ -220,6 +226,7 @@ def main():
     parser.add_argument("--limit", choices=["none", "session", "grant"], default="grant")
     parser.add_argument("--calls", type=int, default=None, help="default: 1000 (instructions), 3000 (cpu)")
     parser.add_argument("--count", choices=["instructions", "cpu"], default="instructions")
+    parser.add_argument("--store", metavar="URL", help="a postgres:// URL for warden serve's store (http and remote paths); default: SQLite")
     parser.add_argument("--profile", metavar="FILE", help="keep the callgrind output of the N-call run here (and of the 0-call run in FILE.zero), for callgrind_annotate")
     args = parser.parse_args()
     run = run_stdio if args.path == "run" else run_http

@@ -162,12 +162,15 @@ cpu_ticks() {
   for pid in $pids; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2> /dev/null || true; done | awk '{ s += $1 } END { print s + 0 }'
 }
 psql_warden "SELECT pg_stat_statements_reset()" > /dev/null
-pg_cpu_before=$(cpu_ticks postgres); warden_cpu_before=$(cpu_ticks "${PIDS[1]}" "${PIDS[2]}")
+servers_of() { pgrep -P "${PIDS[1]}" | tr '\n' ' '; pgrep -P "${PIDS[2]}" | tr '\n' ' '; }
+pg_cpu_before=$(cpu_ticks postgres); warden_cpu_before=$(cpu_ticks "${PIDS[1]}" "${PIDS[2]}"); server_cpu_before=$(cpu_ticks $(servers_of))
 read -r commits_before < <(psql_warden "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'warden'")
 read -r _ _ _ allowed _ < <(run "$PG_TOKEN" "http://127.0.0.1:$PORT_A/mcp/echo" "http://127.0.0.1:$PORT_B/mcp/echo")
 sleep 1  # the audit writer flushes in the background
 read -r commits_after < <(psql_warden "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'warden'")
 pg_cpu=$(( $(cpu_ticks postgres) - pg_cpu_before )); warden_cpu=$(( $(cpu_ticks "${PIDS[1]}" "${PIDS[2]}") - warden_cpu_before ))
+# The sessions' server processes: those of earlier runs' sessions (still open) and this run's.
+server_cpu=$(( $(cpu_ticks $(servers_of)) - server_cpu_before ))
 echo
 echo "PostgreSQL's cost per allowed call (over $allowed calls), by statement:"
 echo
@@ -180,4 +183,5 @@ echo
 echo "Transactions per call: $(echo "($commits_after - $commits_before) / $allowed" | bc -l | xargs printf '%.3f')"
 ticks=$(getconf CLK_TCK)
 echo "CPU per call over that run (user + system): PostgreSQL's processes $(echo "$pg_cpu * 1000000 / $ticks / $allowed" | bc) µs," \
-  "the two Warden instances $(echo "$warden_cpu * 1000000 / $ticks / $allowed" | bc) µs (their server processes not counted)."
+  "the two Warden instances $(echo "$warden_cpu * 1000000 / $ticks / $allowed" | bc) µs, the echo servers of their" \
+  "sessions $(echo "$server_cpu * 1000000 / $ticks / $allowed" | bc) µs."

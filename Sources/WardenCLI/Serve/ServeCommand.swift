@@ -86,12 +86,13 @@ struct ServeCommand: AsyncParsableCommand {
             let store = try await DatabaseOptions.open(storeConfiguration) { try await storeInGroup.open() }
             try await serve(configuration, from: config, store: store, at: storeConfiguration.location, logger: logger)
         }
-        let group = ServiceGroup(
-            configuration: .init(
-                services: storeInGroup.services.map { .init(service: $0) }
-                    + [.init(service: gateway, successTerminationBehavior: .gracefullyShutdownGroup)],
-                logger: logger))
-        try await group.run()
+        var group = ServiceGroupConfiguration(
+            services: storeInGroup.services.map { .init(service: $0) }
+                + [.init(service: gateway, successTerminationBehavior: .gracefullyShutdownGroup)],
+            logger: logger)
+        // Closing the pool takes a moment; were it to hang, the group cancels it.
+        group.maximumGracefulShutdownDuration = .seconds(1)
+        try await ServiceGroup(configuration: group).run()
     }
 
     /// Runs the gateway on `store` until it stops, then closes the store.

@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 public import ServiceLifecycle
 
 /// Which backend keeps Warden's state, and where: this is where the store is chosen. The
@@ -49,9 +48,7 @@ public enum StoreConfiguration: Sendable, Equatable {
         case .sqlite:
             return StoreInGroup(services: []) { try await open(creatingIfMissing: creatingIfMissing) }
         case .postgres(let configuration):
-            let store = try PostgresStore(
-                configuration: configuration, logger: Logger(label: "warden.postgres", factory: { _ in SwiftLogNoOpLogHandler() }),
-                runsPool: false)
+            let store = try PostgresStore(configuration: configuration, logger: PostgresStore.silentLogger, runsPool: false)
             return StoreInGroup(services: [store.pool]) {
                 try await store.migrate(creatingIfMissing: creatingIfMissing)
                 return store

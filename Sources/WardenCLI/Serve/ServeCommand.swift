@@ -102,13 +102,11 @@ struct ServeCommand: AsyncParsableCommand {
         let gateway: HTTPGateway
         do {
             gateway = try await HTTPGateway(configuration: configuration, store: store, logger: logger)
-        } catch let error as PolicyLoadError {
-            error.problems.forEach { printError($0.description) }
-            try? await store.close()
-            throw failure("a policy named in \(config) is not valid")
         } catch {
             try? await store.close()
-            throw failure("\(error)")
+            guard let error = error as? PolicyLoadError else { throw failure("\(error)") }
+            error.problems.forEach { printError($0.description) }
+            throw failure("a policy named in \(config) is not valid")
         }
         signal(SIGHUP, SIG_IGN)
         // A server that exits while a message is on its way to its stdin must not end the gateway.

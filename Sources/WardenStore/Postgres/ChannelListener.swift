@@ -42,9 +42,15 @@ final class ChannelListener: GrantChangeSignal {
     /// Starts listening, if it does not already, without subscribing.
     func startWatching() {
         state.withLock { state in
-            guard !state.stopped, state.listener == nil else { return }
-            state.listener = Task { [weak self] in await self?.listen() }
+            guard !state.stopped else { return }
+            startListening(in: &state)
         }
+    }
+
+    /// Starts the listener, under the lock, unless it runs already.
+    private func startListening(in state: inout State) {
+        guard state.listener == nil else { return }
+        state.listener = Task { [weak self] in await self?.listen() }
     }
 
     /// A stream of the ids of approvals announced from now on (once listening), until the
@@ -59,9 +65,7 @@ final class ChannelListener: GrantChangeSignal {
         let stopped = state.withLock { state -> Bool in
             guard !state.stopped else { return true }
             state.subscribers[id] = continuation
-            if state.listener == nil {
-                state.listener = Task { [weak self] in await self?.listen() }
-            }
+            startListening(in: &state)
             return false
         }
         if stopped { continuation.finish() }

@@ -9,7 +9,7 @@ public import WardenPolicy
 /// Its connection pool (`PostgresClient`) runs one of two ways. Opened with
 /// ``open(_:creatingIfMissing:logger:)`` (a CLI command, a test), the store runs the pool in a
 /// task of its own until ``close()``. Opened in a service group (`warden serve`, through
-/// ``StoreConfiguration/openInGroup(creatingIfMissing:logger:)``), the pool is a service of the
+/// ``StoreConfiguration/openInGroup(creatingIfMissing:)``), the pool is a service of the
 /// group, listed before the services that use the store: a graceful shutdown stops it last,
 /// after the audit log's final flush. Every
 /// operation is bounded by ``PostgresConfiguration/queryTimeout``: when PostgreSQL is down or
@@ -65,7 +65,7 @@ public final class PostgresStore: StateStore {
     ///   that cannot be read.
     public static func open(
         _ configuration: PostgresConfiguration, creatingIfMissing: Bool = true,
-        logger: Logger = Logger(label: "warden.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+        logger: Logger = PostgresStore.silentLogger
     ) async throws -> PostgresStore {
         let store = try PostgresStore(configuration: configuration, logger: logger, runsPool: true)
         do {
@@ -78,6 +78,9 @@ public final class PostgresStore: StateStore {
         }
         return store
     }
+
+    /// The pool's logger when none is given: it logs nothing.
+    public static let silentLogger = Logger(label: "warden.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Brings the schema up to date (once the pool runs).
     func migrate(creatingIfMissing: Bool) async throws {

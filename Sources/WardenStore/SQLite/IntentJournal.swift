@@ -111,7 +111,7 @@ final class IntentJournal: Sendable {
                 for index in files.indices {
                     let done = ids.filter { files[index].open.contains($0) }
                     guard !done.isEmpty else { continue }
-                    let line = Array(("- " + done.joined(separator: " ") + "\n").utf8)
+                    let line = Self.finishedLine(done)
                     // Unwritten, the ids stay open in the file: recovery finds their records.
                     if (try? Self.append(line, to: files[index].descriptor, path: files[index].path)) != nil {
                         files[index].size += line.count
@@ -180,6 +180,11 @@ final class IntentJournal: Sendable {
         bytes.append(UInt8(ascii: "\n"))
     }
 
+    /// The line marking `ids` finished.
+    private static func finishedLine(_ ids: [String]) -> [UInt8] {
+        Array(("- " + ids.joined(separator: " ") + "\n").utf8)
+    }
+
     private static func append(_ bytes: [UInt8], to descriptor: Int32, path: String) throws {
         try bytes.withUnsafeBytes { buffer in
             var offset = 0
@@ -234,7 +239,7 @@ final class IntentJournal: Sendable {
             guard !done.isEmpty else { continue }
             let descriptor = open(file.path, O_WRONLY | O_APPEND | O_CLOEXEC)
             guard descriptor >= 0 else { continue }
-            try? Self.append(Array(("- " + done.joined(separator: " ") + "\n").utf8), to: descriptor, path: file.path)
+            try? Self.append(Self.finishedLine(done), to: descriptor, path: file.path)
             close(descriptor)
         }
     }

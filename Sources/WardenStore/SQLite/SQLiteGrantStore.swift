@@ -45,18 +45,18 @@ public struct SQLiteGrantStore: GrantStore {
         let (database, decoded) = (database, decoded)
         return try await cache.grant(tokenHash: hash) {
             try await database.read { db in
-            guard
-                let id = try String.fetchOne(
-                    db.cachedStatement(sql: #"SELECT id FROM "grant" WHERE token_hash = ? AND revoked_at IS NULL"#), arguments: [hash])
-            else {
-                decoded.forget(tokenHash: hash)
-                return nil
-            }
-            if let grant = decoded.grant(forTokenHash: hash, id: id) { return grant }
-            let grant = try Row.fetchOne(db.cachedStatement(sql: #"SELECT * FROM "grant" WHERE id = ?"#), arguments: [id])
-                .flatMap(Self.grant)
-            if let grant { decoded.remember(grant, forTokenHash: hash) }
-            return grant
+                guard
+                    let id = try String.fetchOne(
+                        db.cachedStatement(sql: #"SELECT id FROM "grant" WHERE token_hash = ? AND revoked_at IS NULL"#), arguments: [hash])
+                else {
+                    decoded.forget(tokenHash: hash)
+                    return nil
+                }
+                if let grant = decoded.grant(forTokenHash: hash, id: id) { return grant }
+                let grant = try Row.fetchOne(db.cachedStatement(sql: #"SELECT * FROM "grant" WHERE id = ?"#), arguments: [id])
+                    .flatMap(Self.grant)
+                if let grant { decoded.remember(grant, forTokenHash: hash) }
+                return grant
             }
         }
     }

@@ -11,6 +11,7 @@ import WardenStore
 
     func load(_ store: String, environment: [String: String] = [:]) -> Result<GatewayConfiguration, PolicyLoadError> {
         let folder = FileManager.default.temporaryDirectory.appending(path: "warden-store-config-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
         try? FileManager.default.createDirectory(at: folder.appending(path: "policies"), withIntermediateDirectories: true)
         try? "tools:\n  get_time: {}\n".write(to: folder.appending(path: "policies/p.yaml"), atomically: true, encoding: .utf8)
         let path = folder.appending(path: "warden.yaml").path

@@ -18,14 +18,19 @@ public import WardenPolicy
 /// the decision made on the cache right. When the count changed since it was cached (another
 /// process or another call counted), or it is new, or the cache leaves no room, a full
 /// transaction reads, re-checks and writes instead.
+///
+/// The swap is made on the calling thread when that needs no waiting
+/// (``CounterSwapConnection``); everything else runs on GRDB's writer queue.
 public final class SQLiteCounterLedger: CounterLedger {
     let database: DatabasePool
+    private let swapConnection: CounterSwapConnection
     private let cache = CounterCache()
     /// When ended windows were last deleted, in seconds since the epoch.
     private let lastCleanup = Mutex<Int64>(0)
 
-    init(database: DatabasePool) {
+    init(database: DatabasePool, swapConnection: CounterSwapConnection) {
         self.database = database
+        self.swapConnection = swapConnection
     }
 
     public func snapshot(of keys: [CounterKey]) async throws -> [CounterKey: CounterAmount] {
@@ -37,9 +42,21 @@ public final class SQLiteCounterLedger: CounterLedger {
     /// Reserves. The task's ``CallIntent/withReservation`` intent is left unwritten: a SQLite
     /// store writes intents to its journal, which costs less than a row in the transaction.
     public func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation? {
-        let plan = plan(reservations)
+        var plan = plan(reservations)
+        if let swaps = plan.swaps {
+            switch swapConnection.swapWithoutWaiting({ db in try Self.swap(swaps, in: db) }) {
+            case true?:
+                remember(swaps.map { ($0.key, $0.next) })
+                return nil
+            case false?:
+                plan.swaps = nil  // a count moved since it was cached: the transaction decides
+            case nil:
+                break
+            }
+        }
+        let planned = plan
         let outcome = try await database.writeWithoutTransaction { db in
-            try Self.reserve(reservations, following: plan, in: db)
+            try Self.reserve(reservations, following: planned, in: db)
         }
         remember(outcome.seen)
         return outcome.refused
@@ -55,6 +72,11 @@ public final class SQLiteCounterLedger: CounterLedger {
 
     private func merged(_ found: [CounterKey: CounterAmount], _ read: [(CounterKey, CounterAmount)]) -> [CounterKey: CounterAmount] {
         cache.merged(found, read)
+    }
+
+    /// Closes the swap's connection (the store closes the database).
+    func close() throws {
+        try swapConnection.close()
     }
 
     private func remember(_ amounts: [(CounterKey, CounterAmount)]) { cache.remember(amounts) }

@@ -39,7 +39,7 @@ public final class SQLiteStore: StateStore {
         }
         database = try Self.open(path: path, configuration: configuration)
         try Self.migrate(database)
-        ledger = SQLiteCounterLedger(database: database)
+        ledger = SQLiteCounterLedger(database: database, swapConnection: try CounterSwapConnection(path: path))
         journal = IntentJournal(besideDatabase: path)
         grantCache = GrantCache(signal: GrantStamp(besideDatabase: path), longestTrust: grantTrust)
     }
@@ -50,6 +50,7 @@ public final class SQLiteStore: StateStore {
 
     public func close() async throws {
         journal.closeFiles()
+        try ledger.close()
         try database.close()
     }
 

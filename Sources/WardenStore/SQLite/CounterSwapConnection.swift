@@ -1,0 +1,47 @@
+import GRDB
+import Synchronization
+
+/// A connection of the ledger's own to the database, for the compare-and-swap that makes most
+/// reservations: it runs on the calling thread when it can do so without waiting, and saves
+/// the call two thread hand-overs (to GRDB's writer queue and back), which were most of the
+/// CPU time a SQLite limit added to a call.
+///
+/// It never waits, so it never blocks the event loop or task that calls it: it is used by one
+/// caller at a time (a second caller meanwhile is turned away), SQLite's busy timeout is zero
+/// (when another connection or process holds the write lock, the swap is refused at once),
+/// and it never checkpoints the log (the store's writer does). What it does is CPU work and a
+/// write into the page cache (WAL with `synchronous = NORMAL` does not sync a commit), like
+/// the ``IntentJournal``'s line. A swap it cannot make is made on the writer queue instead.
+final class CounterSwapConnection: Sendable {
+    private let connection: DatabaseQueue
+    private let inUse = Atomic<Bool>(false)
+
+    /// Opens a connection to the database at `path`, whose schema is already up to date.
+    init(path: String) throws {
+        var configuration = Configuration()
+        // Opening may wait (as the store's own connections do, for processes opening the file
+        // together); swapping never does: the timeout is then set to zero.
+        configuration.busyMode = .timeout(10)
+        configuration.label = "warden.counter-swap"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+        }
+        connection = try DatabaseQueue(path: path, configuration: configuration)
+        try connection.inDatabase { db in try db.execute(sql: "PRAGMA busy_timeout = 0") }
+    }
+
+    /// Runs `swap` on the calling thread and returns its result, or `nil` when that would
+    /// have meant waiting (another caller has the connection, or SQLite's write lock is taken)
+    /// or it failed; the caller then makes the swap on the writer queue, where a failure is
+    /// reported. A failed `swap` has changed nothing: it is one statement or one transaction.
+    func swapWithoutWaiting(_ swap: (Database) throws -> Bool) -> Bool? {
+        guard inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return nil }
+        defer { inUse.store(false, ordering: .releasing) }
+        return try? connection.inDatabase(swap)
+    }
+
+    func close() throws {
+        try connection.close()
+    }
+}

@@ -21,7 +21,7 @@ final class CounterSwapConnection: Sendable {
         var configuration = Configuration()
         // Opening may wait (as the store's own connections do, for processes opening the file
         // together); swapping never does: the timeout is then set to zero.
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = SQLiteBusyWait.mode
         configuration.label = "warden.counter-swap"
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")

@@ -31,7 +31,7 @@ public final class SQLiteStore: StateStore {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = SQLiteBusyWait.mode
         configuration.prepareDatabase { db in
             // WAL without a sync on every commit: a crash of the machine (not of Warden) may
             // lose the last transactions, never corrupt the file.

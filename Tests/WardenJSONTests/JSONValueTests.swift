@@ -34,6 +34,12 @@ import WardenJSON
         #expect(ExactName("a") == ExactName("a"))
         #expect("é".hasSameBytes(as: "\u{e9}"))
         #expect(!"é".hasSameBytes(as: "e\u{301}"))
+        #expect("".hasSameBytes(as: ""))
+        #expect(!"".hasSameBytes(as: "a"))
+        let long = String(repeating: "tool_name_", count: 5)
+        #expect(long.hasSameBytes(as: String(repeating: "tool_name_", count: 5)))
+        #expect(!long.hasSameBytes(as: String(long.dropLast()) + "X"))
+        #expect(!"abc".hasSameBytes(as: "abd"))
     }
 }
 

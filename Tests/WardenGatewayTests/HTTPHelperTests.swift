@@ -46,6 +46,20 @@ import WardenPolicy
         #expect(!accepts(nil))
     }
 
+    @Test func aFieldIsReadAsTheJoiningGetterReadsIt() {
+        var headers: HTTPFields = [.authorization: "Bearer wdn_a", .accept: "application/json"]
+        headers.append(HTTPField(name: HTTPField.Name("mcp-session-id")!, value: "s1"))
+        #expect(headers.value(.authorization) == "Bearer wdn_a")
+        #expect(headers.value(.mcpSessionID) == "s1")  // names compare in any letter case
+        #expect(headers.value(.origin) == nil)
+        // Repeated: joined, as `headers[name]` joins them, so that a second token or session
+        // id is never silently dropped.
+        headers.append(HTTPField(name: .authorization, value: "Bearer wdn_b"))
+        #expect(headers.value(.authorization) == "Bearer wdn_a, Bearer wdn_b")
+        #expect(headers.value(.authorization) == headers[.authorization])
+        #expect(Caller.bearerToken(in: headers.value(.authorization)) != "wdn_a")
+    }
+
     @Test func serverSentEventsFrameOneMessageEach() {
         let event = ServerSentEvents.event(data: Array(#"{"jsonrpc":"2.0","method":"x"}"#.utf8), type: "message", id: "7")
         #expect(String(decoding: event, as: UTF8.self) == "event: message\nid: 7\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"x\"}\n\n")

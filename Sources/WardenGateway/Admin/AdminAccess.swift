@@ -28,7 +28,7 @@ extension AdminRoutes {
 
     /// The admin token of a request, from `Authorization: Bearer wda_…` or the dashboard's cookie.
     static func adminSecret(of request: Request) -> String? {
-        if let token = Caller.bearerToken(in: request.headers[.authorization]) { return token }
+        if let token = Caller.bearerToken(in: request.headers.value(.authorization)) { return token }
         return request.cookies[adminCookie]?.value
     }
 

@@ -27,7 +27,7 @@ struct CallerAuthentication: RouterMiddleware {
     /// The caller of `request`, or the refusal.
     func caller(of request: Request) async throws(MCPHTTPError) -> Caller {
         if anonymous { return .anonymous }
-        guard let token = Caller.bearerToken(in: request.headers[.authorization]) else { throw .unauthorized }
+        guard let token = Caller.bearerToken(in: request.headers.value(.authorization)) else { throw .unauthorized }
         if let jwt, !token.hasPrefix(Grant.tokenPrefix) {
             do {
                 return try await jwt.caller(for: token)

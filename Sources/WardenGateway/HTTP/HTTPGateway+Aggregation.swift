@@ -43,7 +43,7 @@ extension HTTPGateway {
 
     private func existingAggregate(_ request: Request, context: GatewayRequestContext) throws -> AggregateSession {
         let (_, caller) = try aggregateEndpoint(context)
-        guard let id = request.headers[.mcpSessionID] else { throw MCPHTTPError.sessionIDRequired }
+        guard let id = request.headers.value(.mcpSessionID) else { throw MCPHTTPError.sessionIDRequired }
         guard let session = registry.aggregate(id, of: caller) else { throw sessionNotFound(id) }
         return session
     }

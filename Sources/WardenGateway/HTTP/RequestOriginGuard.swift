@@ -58,7 +58,7 @@ struct RequestOriginGuard<Context: RequestContext>: RouterMiddleware {
     let policy: OriginPolicy
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        try policy.check(origin: request.headers[.origin], authority: request.head.authority, path: request.uri.path)
+        try policy.check(origin: request.headers.value(.origin), authority: request.head.authority, path: request.uri.path)
         return try await next(request, context)
     }
 }

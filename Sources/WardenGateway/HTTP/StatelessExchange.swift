@@ -28,7 +28,7 @@ enum StatelessExchange {
     /// protocol version, or names a stateless revision in its header.
     static func isStateless(_ value: JSONValue, headers: HTTPFields) -> Bool {
         if value["params"]?["_meta"]?[protocolVersionKey] != nil { return true }
-        return headers[.mcpProtocolVersion].map(ProtocolVersions.stateless.contains) ?? false
+        return headers.value(.mcpProtocolVersion).map(ProtocolVersions.stateless.contains) ?? false
     }
 
     /// A refusal: the JSON-RPC error and the HTTP status it goes with.
@@ -63,14 +63,14 @@ enum StatelessExchange {
             throw Refusal(code: JSONRPCError.invalidParams, message: "params._meta is missing \(missing.joined(separator: ", "))")
         }
         let version = meta[protocolVersionKey]
-        guard let header = headers[.mcpProtocolVersion], version == .string(header) else {
+        guard let header = headers.value(.mcpProtocolVersion), version == .string(header) else {
             throw Refusal(code: headerMismatch, message: "The MCP-Protocol-Version header does not match the request's protocol version")
         }
         let method = body["method"]?.stringValue
-        guard let method, headers[.mcpMethod] == method else {
+        guard let method, headers.value(.mcpMethod) == method else {
             throw Refusal(code: headerMismatch, message: "The Mcp-Method header does not match the request's method")
         }
-        if let field = nameFields[method], case .string(let name)? = body["params"]?[field], headers[.mcpName] != name {
+        if let field = nameFields[method], case .string(let name)? = body["params"]?[field], headers.value(.mcpName) != name {
             throw Refusal(code: headerMismatch, message: "The Mcp-Name header does not match the request's \(field)")
         }
         guard ProtocolVersions.stateless.contains(header) else {

@@ -57,7 +57,8 @@ import WardenPolicy
         headers.append(HTTPField(name: .authorization, value: "Bearer wdn_b"))
         #expect(headers.value(.authorization) == "Bearer wdn_a, Bearer wdn_b")
         #expect(headers.value(.authorization) == headers[.authorization])
-        #expect(Caller.bearerToken(in: headers.value(.authorization)) != "wdn_a")
+        // Which no grant's token is: the request is refused, not authenticated as the first.
+        #expect(Caller.bearerToken(in: headers.value(.authorization)) == "wdn_a, Bearer wdn_b")
     }
 
     @Test func serverSentEventsFrameOneMessageEach() {

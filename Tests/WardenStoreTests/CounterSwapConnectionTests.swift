@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 import WardenPolicy
 
@@ -23,7 +24,7 @@ import WardenPolicy
     }
 
     @Test func aSwapRunsOnTheCallingThread() throws {
-        let connection = try CounterSwapConnection(path: try aFileAndAnotherConnection().path)
+        let connection = try CounterSwapConnection(path: try aFileAndAnotherConnection().path, gate: LogRestartGate())
         let caller = pthread_self()
         var swappedOn: pthread_t?
         #expect(connection.swapWithoutWaiting { db in
@@ -35,7 +36,7 @@ import WardenPolicy
 
     @Test func aSwapIsTurnedAwayWhileAnotherConnectionHoldsTheWriteLock() throws {
         let (path, other) = try aFileAndAnotherConnection()
-        let connection = try CounterSwapConnection(path: path)
+        let connection = try CounterSwapConnection(path: path, gate: LogRestartGate())
         try other.inDatabase { db in try db.execute(sql: "BEGIN IMMEDIATE") }
         // Turned away at once: waiting would have taken the store's busy timeout (10 s).
         var outcome: Bool??
@@ -48,7 +49,7 @@ import WardenPolicy
     }
 
     @Test func aSecondCallerIsTurnedAwayWhileTheFirstSwaps() throws {
-        let connection = try CounterSwapConnection(path: try aFileAndAnotherConnection().path)
+        let connection = try CounterSwapConnection(path: try aFileAndAnotherConnection().path, gate: LogRestartGate())
         var inner: Bool??
         #expect(connection.swapWithoutWaiting { db in
             inner = connection.swapWithoutWaiting(swapOne)
@@ -59,7 +60,7 @@ import WardenPolicy
 
     @Test func aFailedSwapChangesNothing() throws {
         let (path, other) = try aFileAndAnotherConnection()
-        let connection = try CounterSwapConnection(path: path)
+        let connection = try CounterSwapConnection(path: path, gate: LogRestartGate())
         #expect(connection.swapWithoutWaiting { db in
             try db.inTransaction(.immediate) {
                 _ = try swapOne(db)
@@ -69,6 +70,74 @@ import WardenPolicy
             return true
         } == nil)
         #expect(try other.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM counter") } == 0)
+    }
+
+    @Test func swapsAreTurnedAwayFromACheckpointUntilTheLogStartsOver() throws {
+        let gate = LogRestartGate()
+        var checkpoints = 0
+        gate.committed(pages: LogRestartGate.checkpointAfter - 1) { checkpoints += 1 }
+        #expect(checkpoints == 0)
+        #expect(gate.enterSwap())
+        gate.leaveSwap()
+        // A long log is checkpointed; the next write might start it over: no swap makes it.
+        gate.committed(pages: LogRestartGate.checkpointAfter) { checkpoints += 1 }
+        #expect(checkpoints == 1)
+        #expect(!gate.enterSwap())
+        // A commit after which the log is no shorter has not started it over.
+        gate.committed(pages: LogRestartGate.checkpointAfter + 5) { checkpoints += 1 }
+        #expect(!gate.enterSwap())
+        // The writer's commit that started it over (the log is short again) opens the gate.
+        gate.committed(pages: 2) { checkpoints += 1 }
+        #expect(checkpoints == 2)
+        #expect(gate.enterSwap())
+        #expect(!gate.enterSwap())  // one swap at a time
+        gate.leaveSwap()
+    }
+
+    @Test func theStoresWriterCheckpointsAndStartsTheLogOver() async throws {
+        // Writes through the store's writer past a checkpoint: its connection's WAL hook
+        // checkpoints (the gate closes), and a later commit starts the log over (it opens).
+        let path = temporaryDatabasePath()
+        let store = try SQLiteStore(path: path)
+        var closed = false
+        var reopened = false
+        for round in 0..<3_000 where !reopened {
+            // A new key: always the writer's transaction (a swap needs a cached count).
+            #expect(try await store.ledger.reserve([reservation("round\(round)", max: 10)]) == nil)
+            if store.logRestarts.logMayStartOver { closed = true } else if closed { reopened = true }
+        }
+        #expect(closed && reopened)
+        // Checkpointed, the log's file stays near 1,000 pages of 4 KiB.
+        let logSize = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+        #expect(logSize < 8 << 20)
+    }
+
+    @Test func aReservationIsSwappedWhileTheWritersQueueIsBusy() async throws {
+        // The store's writer queue is held by a block that waits; a swap needs none of it.
+        let path = temporaryDatabasePath()
+        let ledger = try SQLiteStore(path: path).ledger
+        let limit = reservation(max: 5)
+        #expect(try await ledger.reserve([limit]) == nil)
+        let writerHeld = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let writerDone = DispatchSemaphore(value: 0)
+        let releasedInTime = Mutex(false)
+        Thread.detachNewThread {
+            try? ledger.database.writeWithoutTransaction { _ in
+                writerHeld.signal()
+                // Let go after 10 s at most: a reservation that needed the queue then fails
+                // the test instead of hanging it.
+                let outcome = release.wait(timeout: .now() + 10)
+                releasedInTime.withLock { $0 = outcome == .success }
+            }
+            writerDone.signal()
+        }
+        writerHeld.wait()
+        #expect(try await ledger.reserve([limit]) == nil)
+        release.signal()
+        writerDone.wait()
+        #expect(releasedInTime.withLock { $0 })
+        #expect(try await SQLiteStore(path: path).ledger.snapshot(of: [limit.key])[limit.key] == 2)
     }
 
     @Test func aReservationTurnedAwayWaitsForTheLockOnTheWriterQueue() async throws {

@@ -6,9 +6,10 @@ import GRDB
     import Darwin
 #endif
 
-/// How a store's connection waits for the write lock another connection holds: every 50 µs
-/// for the first 10 ms, then every 2 ms, for about 10 s in all before SQLite reports
-/// `SQLITE_BUSY`.
+/// How a store's connection waits for the write lock another connection holds: 200 tries
+/// 50 µs apart (more like 100 µs with the kernel's timer slack), then every 2 ms, for about
+/// 10 s in all before SQLite reports `SQLITE_BUSY`. It runs on the thread of the connection's
+/// GRDB queue (and while the store opens, on the opening thread).
 ///
 /// SQLite's own timeout sleeps 1 ms at the first retry, then longer. Most locks a store's
 /// writer meets are held for tens of microseconds (the ledger's swap on its own connection,

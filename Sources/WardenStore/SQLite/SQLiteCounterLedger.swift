@@ -23,12 +23,12 @@ public import WardenPolicy
 /// (``CounterSwapConnection``); everything else runs on GRDB's writer queue.
 public final class SQLiteCounterLedger: CounterLedger {
     let database: DatabasePool
-    private let swapConnection: CounterSwapConnection
+    private let swapConnection: CounterSwapConnection?
     private let cache = CounterCache()
     /// When ended windows were last deleted, in seconds since the epoch.
     private let lastCleanup = Mutex<Int64>(0)
 
-    init(database: DatabasePool, swapConnection: CounterSwapConnection) {
+    init(database: DatabasePool, swapConnection: CounterSwapConnection?) {
         self.database = database
         self.swapConnection = swapConnection
     }
@@ -43,7 +43,7 @@ public final class SQLiteCounterLedger: CounterLedger {
     /// store writes intents to its journal, which costs less than a row in the transaction.
     public func reserve(_ reservations: [CounterReservation]) async throws -> CounterReservation? {
         var plan = plan(reservations)
-        if let swaps = plan.swaps {
+        if let swaps = plan.swaps, let swapConnection {
             switch swapConnection.swapWithoutWaiting({ db in try Self.swap(swaps, in: db) }) {
             case true?:
                 remember(swaps.map { ($0.key, $0.next) })
@@ -75,8 +75,8 @@ public final class SQLiteCounterLedger: CounterLedger {
     }
 
     /// Closes the swap's connection (the store closes the database).
-    func close() throws {
-        try swapConnection.close()
+    func close() {
+        try? swapConnection?.close()
     }
 
     private func remember(_ amounts: [(CounterKey, CounterAmount)]) { cache.remember(amounts) }

@@ -18,6 +18,8 @@ public final class SQLiteStore: StateStore {
     let ledger: SQLiteCounterLedger
     /// The intents of calls in flight, in files beside the database.
     let journal: IntentJournal
+    /// Keeps the ledger's swaps from starting the log over (its connections' WAL hook).
+    let logRestarts = LogRestartGate()
     private let decodedGrants = DecodedGrants()
     private let grantCache: GrantCache
 
@@ -32,14 +34,17 @@ public final class SQLiteStore: StateStore {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = SQLiteBusyWait.mode
+        let logRestarts = logRestarts
         configuration.prepareDatabase { db in
             // WAL without a sync on every commit: a crash of the machine (not of Warden) may
             // lose the last transactions, never corrupt the file.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            logRestarts.watch(db)
         }
         database = try Self.open(path: path, configuration: configuration)
         try Self.migrate(database)
-        ledger = SQLiteCounterLedger(database: database, swapConnection: try CounterSwapConnection(path: path))
+        // Without its own connection (it could not be opened) the ledger swaps on the writer.
+        ledger = SQLiteCounterLedger(database: database, swapConnection: try? CounterSwapConnection(path: path, gate: logRestarts))
         journal = IntentJournal(besideDatabase: path)
         grantCache = GrantCache(signal: GrantStamp(besideDatabase: path), longestTrust: grantTrust)
     }
@@ -50,7 +55,7 @@ public final class SQLiteStore: StateStore {
 
     public func close() async throws {
         journal.closeFiles()
-        try ledger.close()
+        defer { ledger.close() }
         try database.close()
     }
 

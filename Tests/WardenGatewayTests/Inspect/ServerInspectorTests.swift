@@ -99,7 +99,7 @@ import WardenJSON
         var options = ServerInspector.Options()
         options.timeout = .milliseconds(500)
         let error = await #expect(throws: InspectionError.self) {
-            try await ServerInspector.list(.command(["sleep", "30"]), options: options)
+            try await ServerInspector.list(.command(["sleep", "300"]), options: options)
         }
         #expect(error?.kind == .timedOut)
         #expect(error?.stage == "initialize")

@@ -138,7 +138,8 @@ import WardenJSON
         defer { if process.isRunning { process.terminate() } }
         var base: String?
         let started = ContinuousClock.now
-        while base == nil, process.isRunning, ContinuousClock.now - started < .seconds(20) {
+        // A generous bound: the whole suite starts at once and can starve a debug build for a while.
+        while base == nil, process.isRunning, ContinuousClock.now - started < .seconds(60) {
             let text = try String(contentsOfFile: log, encoding: .utf8)
             if let range = text.range(of: #"listening on http://[0-9.:]+"#, options: .regularExpression) {
                 base = String(text[range].dropFirst("listening on ".count))

@@ -93,10 +93,11 @@ final class ServeProcess {
     /// The log so far.
     var text: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
-    /// `http://host:port` once the gateway says it is listening; fails after 30 seconds or if it exits.
+    /// `http://host:port` once the gateway says it is listening; fails after 60 seconds (a
+    /// starved debug build can take that long to start) or if it exits.
     func address() async throws -> String {
         let started = ContinuousClock.now
-        while process.isRunning, ContinuousClock.now - started < .seconds(30) {
+        while process.isRunning, ContinuousClock.now - started < .seconds(60) {
             if let range = text.range(of: #"listening on http://[0-9.:\[\]]+"#, options: .regularExpression) {
                 return String(text[range].dropFirst("listening on ".count))
             }

@@ -126,30 +126,11 @@ import WardenJSON
         let created = try WardenBinary.run(["admins", "create", "--db", db, "--name", "alice", "--role", "approver", "--format", "json"])
         let token = try #require(try JSONReader.parse(created.stdout)["token"]?.stringValue)
 
-        let process = Process()
-        process.executableURL = WardenBinary.url
-        process.arguments = ["serve"]
-        process.environment = WardenBinary.environment(["WARDEN_CONFIG": config, "WARDEN_DB": db])
-        process.currentDirectoryURL = WardenBinary.packageRoot
-        process.standardInput = FileHandle.nullDevice
-        let log = try WardenBinary.temporaryFile("stderr", "")
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        var base: String?
-        let started = ContinuousClock.now
-        // A generous bound: the whole suite starts at once and can starve a debug build for a while.
-        while base == nil, process.isRunning, ContinuousClock.now - started < .seconds(60) {
-            let text = try String(contentsOfFile: log, encoding: .utf8)
-            if let range = text.range(of: #"listening on http://[0-9.:]+"#, options: .regularExpression) {
-                base = String(text[range].dropFirst("listening on ".count))
-            } else {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-        }
-        let startLog = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        let url = try #require(base, "warden serve did not start: \(startLog)")
-        #expect(try String(contentsOfFile: log, encoding: .utf8).contains("db=\(db)"), "WARDEN_DB wins over store.sqlite")
+        // Neither --config nor --db: both come from the environment.
+        let serve = try ServeProcess(config: nil, arguments: [], environment: ["WARDEN_CONFIG": config, "WARDEN_DB": db])
+        defer { serve.stop() }
+        let url = try await serve.address()
+        #expect(serve.text.contains("db=\(db)"), "WARDEN_DB wins over store.sqlite")
         #expect(!FileManager.default.fileExists(atPath: configDB))
 
         // An approver asking for what only an admin may do.
@@ -175,8 +156,6 @@ import WardenJSON
         let answer = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(answer.hasPrefix("403"), "\(answer)")
         #expect(answer.contains("alice is an approver; this needs the admin role"), "\(answer)")
-        process.terminate()
-        process.waitUntilExit()
     }
 
     @Test func theApproverDefaultsToUserElseTheAccountName() throws {

@@ -77,10 +77,11 @@ final class ServeProcess {
     let process: Process
     let log: String
 
-    init(config: String, arguments: [String], environment: [String: String?] = [:]) throws {
+    /// Starts `warden serve` with `--config config` (none when `nil`) and `arguments`.
+    init(config: String?, arguments: [String], environment: [String: String?] = [:]) throws {
         let process = Process()
         process.executableURL = WardenBinary.url
-        process.arguments = ["serve", "--config", config] + arguments
+        process.arguments = ["serve"] + (config.map { ["--config", $0] } ?? []) + arguments
         process.environment = WardenBinary.environment(environment)
         process.currentDirectoryURL = WardenBinary.packageRoot
         process.standardInput = FileHandle.nullDevice

@@ -19,15 +19,10 @@ final class CounterSwapConnection: Sendable {
     /// Opens a connection to the database at `path`, whose schema is already up to date and
     /// whose own connections report their commits to `gate`.
     init(path: String, gate: LogRestartGate) throws {
-        var configuration = Configuration()
         // Opening may wait (as the store's own connections do, for processes opening the file
         // together); swapping never does: the timeout is then set to zero.
-        configuration.busyMode = SQLiteBusyWait.mode
+        var configuration = SQLiteStore.connectionConfiguration { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
         configuration.label = "warden.counter-swap"
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
-        }
         connection = try DatabaseQueue(path: path, configuration: configuration)
         try connection.inDatabase { db in try db.execute(sql: "PRAGMA busy_timeout = 0") }
         self.gate = gate

@@ -30,7 +30,7 @@ final class LogRestartGate: Sendable {
 
     /// Takes the gate for a swap: `false` when another swap has it, or the log may start over.
     func enterSwap() -> Bool {
-        guard swapping.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        guard takeSwapping() else { return false }
         guard !logMayStartOver else {
             leaveSwap()
             return false
@@ -41,6 +41,11 @@ final class LogRestartGate: Sendable {
     /// Whether a checkpoint has been made since the log last started over: the next write
     /// may start it over, and no swap may be that write.
     var logMayStartOver: Bool { checkpointedAt.load(ordering: .sequentiallyConsistent) != 0 }
+
+    /// Takes the gate if no swap or checkpoint has it.
+    private func takeSwapping() -> Bool {
+        swapping.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    }
 
     func leaveSwap() {
         swapping.store(false, ordering: .releasing)
@@ -55,9 +60,7 @@ final class LogRestartGate: Sendable {
             checkpointedAt.store(0, ordering: .sequentiallyConsistent)
         }
         guard pages >= Self.checkpointAfter else { return }
-        while !swapping.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-            sched_yield()
-        }
+        while !takeSwapping() { sched_yield() }
         checkpointedAt.store(pages, ordering: .sequentiallyConsistent)
         checkpoint()
         leaveSwap()

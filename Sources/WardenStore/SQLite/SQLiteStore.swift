@@ -32,16 +32,8 @@ public final class SQLiteStore: StateStore {
     init(path: String, grantTrust: Duration) throws {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var configuration = Configuration()
-        configuration.busyMode = SQLiteBusyWait.mode
         let logRestarts = logRestarts
-        configuration.prepareDatabase { db in
-            // WAL without a sync on every commit: a crash of the machine (not of Warden) may
-            // lose the last transactions, never corrupt the file.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            logRestarts.watch(db)
-        }
-        database = try Self.open(path: path, configuration: configuration)
+        database = try Self.open(path: path, configuration: Self.connectionConfiguration { db in logRestarts.watch(db) })
         try Self.migrate(database)
         // Without its own connection (it could not be opened) the ledger swaps on the writer.
         ledger = SQLiteCounterLedger(database: database, swapConnection: try? CounterSwapConnection(path: path, gate: logRestarts))
@@ -80,6 +72,20 @@ public final class SQLiteStore: StateStore {
         }
         let home = environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
         return home + "/.local/state/warden/warden.db"
+    }
+
+    /// How every connection to the file is set up (the pool's and the ledger's swap
+    /// connection's), then `prepare`d further.
+    static func connectionConfiguration(_ prepare: @escaping @Sendable (Database) throws -> Void) -> Configuration {
+        var configuration = Configuration()
+        configuration.busyMode = SQLiteBusyWait.mode
+        configuration.prepareDatabase { db in
+            // WAL without a sync on every commit: a crash of the machine (not of Warden) may
+            // lose the last transactions, never corrupt the file.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try prepare(db)
+        }
+        return configuration
     }
 
     /// Opens the pool. Switching a new file to WAL takes a lock that SQLite's busy timeout

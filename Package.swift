@@ -161,6 +161,7 @@ let package = Package(
                 "WardenCLI",
                 "WardenJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

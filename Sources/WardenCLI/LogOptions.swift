@@ -16,11 +16,7 @@ struct LogOptions: ParsableArguments {
     /// Sends every log to stderr at the chosen level and returns Warden's logger.
     func bootstrap() -> Logger {
         let level = Logger.Level(rawValue: logLevel) ?? .notice
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, level: level) }
         return Logger(label: "warden")
     }
 }

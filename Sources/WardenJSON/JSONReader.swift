@@ -31,6 +31,15 @@ public struct JSONReader {
         }
     }
 
+    /// Reads one JSON document from an array: the same as the generic ``parse(_:configuration:)``,
+    /// but without generic dispatch, which a call from another module would otherwise pay.
+    public static func parse(_ bytes: [UInt8], configuration: Configuration = .init()) throws(JSONReadError) -> JSONValue {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(JSONReadError) in
+            var parser = Parser(bytes: buffer, maxDepth: configuration.maxDepth, recordsPositions: false)
+            return try parser.document()
+        }
+    }
+
     /// Reads one JSON document from a string.
     public static func parse(_ string: String, configuration: Configuration = .init()) throws(JSONReadError) -> JSONValue {
         try parse(string.utf8, configuration: configuration)

@@ -16,14 +16,21 @@ extension HTTPFields {
     /// Whether `Accept` names `text/event-stream` (in any letter case). Compared byte by byte:
     /// Foundation's `contains` costs about 10k instructions a request.
     var acceptsEventStream: Bool {
-        guard let accept = value(.accept) else { return false }
-        let wanted = "text/event-stream".utf8
-        let bytes = Array(accept.utf8)
-        guard bytes.count >= wanted.count else { return false }
-        return (0...(bytes.count - wanted.count)).contains { start in
-            zip(bytes[start...], wanted).allSatisfy { byte, lowercase in
-                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 == lowercase : byte == lowercase
+        guard var accept = value(.accept) else { return false }
+        return accept.withUTF8 { bytes in
+            let wanted = Self.eventStream
+            guard bytes.count >= wanted.count else { return false }
+            search: for start in 0...(bytes.count - wanted.count) {
+                for offset in 0..<wanted.count {
+                    let byte = bytes[start + offset]
+                    let lowercase = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                    if lowercase != wanted[offset] { continue search }
+                }
+                return true
             }
+            return false
         }
     }
+
+    private static let eventStream: [UInt8] = Array("text/event-stream".utf8)
 }

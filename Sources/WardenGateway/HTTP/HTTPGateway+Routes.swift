@@ -96,10 +96,11 @@ extension HTTPGateway {
     ) async throws -> Response {
         try registry.refuseWhenDraining()
         var request = request
-        let (value, body) = try await readMessage(&request, caller: caller, server: aggregated ? nil : servers.first?.name, httpRequest: context.id)
+        let httpRequest = context.id  // formatted anew on each read
+        let (value, body) = try await readMessage(&request, caller: caller, server: aggregated ? nil : servers.first?.name, httpRequest: httpRequest)
         if request.headers.value(.mcpSessionID) == nil, StatelessExchange.isStateless(value, headers: request.headers) {
             return await postStateless(
-                value, headers: request.headers, caller: caller, servers: servers, aggregated: aggregated, httpRequest: context.id)
+                value, headers: request.headers, caller: caller, servers: servers, aggregated: aggregated, httpRequest: httpRequest)
         }
         if let version = request.headers.value(.mcpProtocolVersion), !ProtocolVersions.withHandshake.contains(version) {
             throw MCPHTTPError(.badRequest, "Bad Request: unsupported MCP-Protocol-Version \(version)")
@@ -122,7 +123,7 @@ extension HTTPGateway {
         let streaming = request.headers.acceptsEventStream
         let outcomes = await registry.inFlight {
             await session.exchange(
-                posted, streaming: streaming, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: context.id)
+                posted, streaming: streaming, timeout: .seconds(configuration.limits.upstreamTimeoutSeconds), httpRequest: httpRequest)
         }
         if outcomes.isEmpty && posted.refusals.isEmpty { return Response(status: .accepted) }
         return Self.response(to: posted.refusals.map(ResponseSlot.Outcome.answer) + outcomes, batch: posted.isBatch, headers: headers)

@@ -58,6 +58,7 @@ public final class SessionLocalCounterLedger<Shared: CounterLedger>: CounterLedg
         split(reservations) { $0.key }
     }
 
+    @inline(__always)  // specialized in each caller: generic, it cost a metadata lookup a call
     private static func split<Item>(_ items: [Item], by key: (Item) -> CounterKey) -> (session: [Item], shared: [Item]) {
         // Most calls count on one side only: that side is the array given, not a copy.
         if items.allSatisfy({ key($0).scope != .session }) { return ([], items) }

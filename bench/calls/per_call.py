@@ -20,7 +20,9 @@ Usage:
 
 `--path run` is `warden run` (stdio); `http` is `warden serve`, HTTP to a stdio server; `remote`
 is `warden serve`, HTTP to a remote Streamable HTTP server (needs the project's .venv, with the
-`mcp` SDK). The policy is the stdio benchmark's: an argument schema, and a limit of the given
+`mcp` SDK). Two paths measure `http`'s parts instead of a call: `http-health` sends `GET /healthz`
+(the HTTP server's own handling of a request: no token, no session, no policy) and `http-ping`
+a JSON-RPC `ping` through the session (the transport without a policy decision or audit record). The policy is the stdio benchmark's: an argument schema, and a limit of the given
 scope (`grant` is counted in the store, `session` in memory). `--store postgres://…` puts
 `warden serve`'s state in that PostgreSQL database instead of a SQLite file.
 """
@@ -108,7 +110,7 @@ def run_stdio(args, calls: int, folder: str, callgrind: str | None):
 
 
 def run_http(args, calls: int, folder: str, callgrind: str | None):
-    upstream = "echo" if args.path == "http" else "remote"
+    upstream = "remote" if args.path == "remote" else "echo"
     open(f"{folder}/warden.yaml", "w").write(
         f'version: "1"\nlisten: {{host: 127.0.0.1, port: 0}}\nstore: {{{store_key(args)}}}\nservers:\n'
         f'  echo: {{command: [{args.bench}, echo-server], policy: policy.yaml}}\n'
@@ -148,6 +150,15 @@ def run_http(args, calls: int, folder: str, callgrind: str | None):
     post({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, session)
 
     def one(number):
+        if args.path == "http-health":
+            connection.request("GET", "/healthz")
+            response = connection.getresponse()
+            assert response.read() == b"ok\n"
+            return
+        if args.path == "http-ping":
+            _, body = post({"jsonrpc": "2.0", "id": number + 2, "method": "ping"}, session)
+            assert b'"result"' in body, body
+            return
         _, body = post(call(number), session)
         assert b'"isError":false' in body, body
 
@@ -222,7 +233,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--warden", default=os.path.join(ROOT, ".build/release/warden"))
     parser.add_argument("--bench", default=os.path.join(ROOT, ".build/release/warden-bench"))
-    parser.add_argument("--path", choices=["run", "http", "remote"], default="run")
+    parser.add_argument("--path", choices=["run", "http", "remote", "http-health", "http-ping"], default="run")
     parser.add_argument("--limit", choices=["none", "session", "grant"], default="grant")
     parser.add_argument("--calls", type=int, default=None, help="default: 1000 (instructions), 3000 (cpu)")
     parser.add_argument("--count", choices=["instructions", "cpu"], default="instructions")

@@ -78,9 +78,10 @@ final class IntentJournal: Sendable {
 
     /// Appends `intents`; they outlive this process when it returns.
     func write(_ intents: [CallIntent]) throws {
-        guard let first = intents.first else { return }
-        if intents.allSatisfy({ $0.process == first.process }) {
-            return try write(intents, of: first.process, holder: first.holder)
+        guard !intents.isEmpty else { return }
+        let process = intents[0].process
+        if intents.allSatisfy({ $0.process == process }) {
+            return try write(intents, of: process, holder: intents[0].holder)
         }
         for (process, group) in Dictionary(grouping: intents, by: \.process) {
             try write(group, of: process, holder: group[0].holder)
@@ -91,13 +92,14 @@ final class IntentJournal: Sendable {
     private func write(_ intents: [CallIntent], of process: String, holder: String) throws {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(512 * intents.count)
-        for intent in intents { Self.writeLine(of: intent, to: &bytes) }
+        for index in intents.indices { Self.writeLine(of: intents[index], to: &bytes) }
         try state.withLock { state in
             let file = try newest(for: process, holder: holder, in: &state)
             try Self.append(bytes, to: file.descriptor, path: file.path)
-            let index = state.files[process]!.count - 1
-            state.files[process]![index].size += bytes.count
-            for intent in intents { state.files[process]![index].open.insert(intent.id) }
+            state.files[process]!.withLast { written in
+                written.size += bytes.count
+                for index in intents.indices { written.open.insert(intents[index].id) }
+            }
         }
     }
 
@@ -282,5 +284,12 @@ final class IntentJournal: Sendable {
             }
         }
         return Contents(path: path, holder: holder, process: process, unfinished: intents.filter { !finished.contains($0.id) })
+    }
+}
+
+extension Array {
+    /// Changes the last element in place (the array must not be empty).
+    fileprivate mutating func withLast(_ change: (inout Element) -> Void) {
+        change(&self[count - 1])
     }
 }

@@ -4,6 +4,9 @@
 #
 #   bench/scaleout/run.sh [seconds per run (default 10)] [sessions per instance (default 16)]
 #
+# With SHARED=1 each instance runs one echo server for all its sessions (`shared: true`) instead
+# of one per session, so the machine's two cores go less to the upstream's pipes and processes.
+#
 # With UNLIMITED=1 the calls count against no limit (every call then writes its call intent,
 # the audit's write-ahead record, in a statement of its own rather than in its reservation's);
 # the exactness checks then have nothing to count.
@@ -79,7 +82,7 @@ listen: {host: 127.0.0.1, port: 0}
 $2
 limits: {max_sessions_per_grant: 4096}
 servers:
-  echo: {command: [$BENCH, echo-server], policy: policy.yaml}
+  echo: {command: [$BENCH, echo-server], policy: policy.yaml, shared: $([[ ${SHARED:-0} == 1 ]] && echo true || echo false)}
 CONFIG
 }
 config "$WORK/sqlite.yaml" "store: {sqlite: warden.db}"
@@ -128,7 +131,7 @@ run() {
 }
 
 echo "Limited decisions (a per-grant limit counted in the store) through warden serve; ${SESSIONS} sessions per"
-echo "instance, each its own connection; upstream warden-bench echo-server (stdio); $ROUNDS rounds of ${SECONDS_PER_RUN} s, medians"
+echo "instance, each its own connection; upstream warden-bench echo-server (stdio, $([[ ${SHARED:-0} == 1 ]] && echo "one process per instance" || echo "one process per session")); $ROUNDS rounds of ${SECONDS_PER_RUN} s, medians"
 echo
 : > "$WORK/sqlite.rounds"; : > "$WORK/postgres.rounds"
 PG_ALLOWED=0

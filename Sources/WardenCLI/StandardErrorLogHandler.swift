@@ -1,11 +1,9 @@
 import Logging
 
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Darwin)
-import Darwin
-#elseif canImport(Musl)
-import Musl
+    import Darwin
 #endif
 
 /// Warden's log on stderr, line for line in the format of swift-log's `StreamLogHandler`
@@ -49,10 +47,12 @@ struct StandardErrorLogHandler: LogHandler {
         output("\(Self.timestamp()) \(event.level)\(label.isEmpty ? "" : " ")\(label):\(pairs) [\(event.source)] \(event.message)\n")
     }
 
-    /// Writes `line` to stderr (unbuffered), whole, even when other threads log at once.
+    /// Writes `line` to stderr (unbuffered), whole, even when other threads log at once, and
+    /// byte for byte: a NUL (a server's tool name may hold one) does not cut it short.
     static func writeToStandardError(_ line: String) {
+        var line = line
         flockfile(stderr)
-        fputs(line, stderr)
+        line.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, stderr) }
         funlockfile(stderr)
     }
 

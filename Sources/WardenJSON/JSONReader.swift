@@ -25,19 +25,18 @@ public struct JSONReader {
         _ bytes: some Collection<UInt8>,
         configuration: Configuration = .init()
     ) throws(JSONReadError) -> JSONValue {
-        try withBuffer(bytes) { (buffer) throws(JSONReadError) in
-            var parser = Parser(bytes: buffer, maxDepth: configuration.maxDepth, recordsPositions: false)
-            return try parser.document()
-        }
+        try withBuffer(bytes) { (buffer) throws(JSONReadError) in try document(in: buffer, configuration: configuration) }
     }
 
-    /// Reads one JSON document from an array: the same as the generic ``parse(_:configuration:)``,
-    /// but without generic dispatch, which a call from another module would otherwise pay.
+    /// Reads one JSON document from an array: the same as the generic `parse`, but without
+    /// generic dispatch, which a call from another module would otherwise pay.
     public static func parse(_ bytes: [UInt8], configuration: Configuration = .init()) throws(JSONReadError) -> JSONValue {
-        try bytes.withUnsafeBufferPointer { (buffer) throws(JSONReadError) in
-            var parser = Parser(bytes: buffer, maxDepth: configuration.maxDepth, recordsPositions: false)
-            return try parser.document()
-        }
+        try bytes.withUnsafeBufferPointer { (buffer) throws(JSONReadError) in try document(in: buffer, configuration: configuration) }
+    }
+
+    private static func document(in buffer: UnsafeBufferPointer<UInt8>, configuration: Configuration) throws(JSONReadError) -> JSONValue {
+        var parser = Parser(bytes: buffer, maxDepth: configuration.maxDepth, recordsPositions: false)
+        return try parser.document()
     }
 
     /// Reads one JSON document from a string.

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Synchronization
 import Testing
@@ -18,32 +19,49 @@ import Testing
         line.drop { $0 != " " }
     }
 
-    @Test func writesTheLinesOfStreamLogHandler() throws {
+    /// The same log calls on `logger`: handler metadata, per-call metadata overriding it, a
+    /// message below the level.
+    func exercise(_ logger: inout Logger) {
+        logger[metadataKey: "request"] = "r-7"
+        logger[metadataKey: "a"] = .stringConvertible(42)
+        logger.info("plain")
+        logger.notice("with metadata", metadata: ["server": "git", "a": "overridden"])
+        logger.debug("below the level")
+        logger.error("failed")
+    }
+
+    /// What ours and `StreamLogHandler` write for the same calls, with `label` and `provider`.
+    func lines(label: String, provider: Logger.MetadataProvider?) -> (ours: [String], theirs: [String]) {
         let ours = Lines()
         let theirs = Lines()
-        let provider = Logger.MetadataProvider { ["trace": "t1"] }
-        var mine = Logger(label: "warden") { label in
+        var mine = Logger(label: label) { label in
             StandardErrorLogHandler(label: label, level: .info, metadataProvider: provider, output: { ours.write($0) })
         }
-        var reference = Logger(label: "warden") { label in
+        var reference = Logger(label: label) { label in
             var handler = StreamLogHandler(label: label, stream: theirs, metadataProvider: provider)
             handler.logLevel = .info
             return handler
         }
-        for index in [0, 1] {
-            var logger = index == 0 ? mine : reference
-            logger[metadataKey: "request"] = "r-7"
-            logger[metadataKey: "a"] = .stringConvertible(42)
-            logger.info("plain")
-            logger.notice("with metadata", metadata: ["server": "git", "a": "overridden"])
-            logger.debug("below the level")
-            logger.error("failed")
-            if index == 0 { mine = logger } else { reference = logger }
+        exercise(&mine)
+        exercise(&reference)
+        return (ours.all, theirs.all)
+    }
+
+    @Test(arguments: [("warden", true), ("warden", false), ("", false)])
+    func writesTheLinesOfStreamLogHandler(label: String, withProvider: Bool) throws {
+        let provider = withProvider ? Logger.MetadataProvider { ["trace": "t1"] } : nil
+        let (ours, theirs) = lines(label: label, provider: provider)
+        try #require(ours.count == 3)
+        #expect(ours.map(withoutTime) == theirs.map(withoutTime))
+        let trace = withProvider ? " trace=t1" : ""
+        let name = label.isEmpty ? "" : " \(label)"
+        #expect(ours[1].hasSuffix(" notice\(name): a=overridden request=r-7 server=git\(trace) [WardenCLITests] with metadata\n"))
+        // The time as StreamLogHandler writes it: local, to the second, with the zone's offset.
+        for (mine, reference) in zip(ours, theirs) {
+            let time = String(mine.prefix { $0 != " " })
+            #expect(time.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}/) != nil, "\(time)")
+            #expect(time.count == reference.prefix { $0 != " " }.count)
         }
-        #expect(ours.all.count == 3)
-        #expect(ours.all.map(withoutTime) == theirs.all.map(withoutTime))
-        #expect(ours.all[1].hasSuffix(" notice warden: a=overridden request=r-7 server=git trace=t1 [WardenCLITests] with metadata\n"))
-        #expect(ours.all[0].first?.isNumber == true)
     }
 
     @Test func formatsMetadataOnlyWhenItWritesALine() {

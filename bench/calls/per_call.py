@@ -16,13 +16,14 @@ tools/call requests as a client would, and reports Warden's own cost per call:
 
 Usage:
   bench/calls/per_call.py --warden .build/release/warden --bench .build/release/warden-bench \\
-      --path run|http|remote --limit none|session|grant [--calls N] [--count instructions|cpu] [--store URL]
+      --path run|http|remote|http-health|http-ping --limit none|session|grant [--calls N] [--count instructions|cpu] [--store URL]
 
 `--path run` is `warden run` (stdio); `http` is `warden serve`, HTTP to a stdio server; `remote`
 is `warden serve`, HTTP to a remote Streamable HTTP server (needs the project's .venv, with the
-`mcp` SDK). Two paths measure `http`'s parts instead of a call: `http-health` sends `GET /healthz`
-(the HTTP server's own handling of a request: no token, no session, no policy) and `http-ping`
-a JSON-RPC `ping` through the session (the transport without a policy decision or audit record). The policy is the stdio benchmark's: an argument schema, and a limit of the given
+`mcp` SDK). Two paths measure `http`'s parts instead of a call: `http-health` sends
+`GET /healthz` (the HTTP server's own handling of a request: no token, no session, no policy)
+and `http-ping` a JSON-RPC `ping` through the session (the transport without a policy decision
+or audit record). The policy is the stdio benchmark's: an argument schema, and a limit of the given
 scope (`grant` is counted in the store, `session` in memory). `--store postgres://…` puts
 `warden serve`'s state in that PostgreSQL database instead of a SQLite file.
 """
@@ -237,7 +238,7 @@ def main():
     parser.add_argument("--limit", choices=["none", "session", "grant"], default="grant")
     parser.add_argument("--calls", type=int, default=None, help="default: 1000 (instructions), 3000 (cpu)")
     parser.add_argument("--count", choices=["instructions", "cpu"], default="instructions")
-    parser.add_argument("--store", metavar="URL", help="a postgres:// URL for warden serve's store (http and remote paths); default: SQLite")
+    parser.add_argument("--store", metavar="URL", help="a postgres:// URL for warden serve's store (the HTTP paths); default: SQLite")
     parser.add_argument("--profile", metavar="FILE", help="keep the callgrind output of the N-call run here (and of the 0-call run in FILE.zero), for callgrind_annotate")
     args = parser.parse_args()
     run = run_stdio if args.path == "run" else run_http

@@ -25,12 +25,13 @@ extension HTTPGateway {
         }
         guard let session = registry.session(id, of: caller, server: server.name) else { throw sessionNotFound(id) }
         var request = request
-        let (value, body) = try await readMessage(&request, caller: caller, server: server.name, httpRequest: context.id)
+        let httpRequest = context.id  // formatted anew on each read
+        let (value, body) = try await readMessage(&request, caller: caller, server: server.name, httpRequest: httpRequest)
         let posted = PostedMessages(value, body: body)
         if !posted.isBatch, let refusal = posted.refusals.first { return Self.refused(refusal) }
         // Answers go on the stream: the refusals too, as one batch.
         if !posted.refusals.isEmpty { session.stream.push(JSONRPCBatch.joining(posted.refusals)) }
-        if !posted.messages.isEmpty { session.send(posted.messages, httpRequest: context.id) }
+        if !posted.messages.isEmpty { session.send(posted.messages, httpRequest: httpRequest) }
         return Response(status: .accepted)
     }
 }

@@ -92,6 +92,7 @@ final class IntentJournal: Sendable {
     private func write(_ intents: [CallIntent], of process: String, holder: String) throws {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(512 * intents.count)
+        // By index, not for-in: each element is read in place, not copied (16 strings each).
         for index in intents.indices { Self.writeLine(of: intents[index], to: &bytes) }
         try state.withLock { state in
             let file = try newest(for: process, holder: holder, in: &state)

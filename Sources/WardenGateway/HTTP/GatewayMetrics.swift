@@ -83,12 +83,18 @@ final class GatewayMetrics: Sendable {
     func observe(_ record: AuditRecord) {
         let labels = DecisionLabels(server: record.server ?? "", tool: record.rule != nil ? record.tool ?? "" : Self.unknownTool, decision: record.decision)
         let (decisions, upstream) = series.withLock { series in
-            let decisions = series.decisions[labels] ?? registry.makeCounter(
-                descriptor: Self.decisions, labels: [("server", labels.server), ("tool", labels.tool), ("decision", labels.decision)])
-            series.decisions[labels] = decisions
+            // Each series is looked up once, and made and kept only the first time.
+            let decisions: Counter
+            if let found = series.decisions[labels] {
+                decisions = found
+            } else {
+                decisions = registry.makeCounter(
+                    descriptor: Self.decisions, labels: [("server", labels.server), ("tool", labels.tool), ("decision", labels.decision)])
+                series.decisions[labels] = decisions
+            }
             guard record.latencyMilliseconds != nil else { return (decisions, nil as DurationHistogram?) }
-            let upstream = series.upstream[labels.server] ?? registry.makeDurationHistogram(
-                descriptor: Self.upstream, labels: [("server", labels.server)], buckets: Self.buckets)
+            if let found = series.upstream[labels.server] { return (decisions, found) }
+            let upstream = registry.makeDurationHistogram(descriptor: Self.upstream, labels: [("server", labels.server)], buckets: Self.buckets)
             series.upstream[labels.server] = upstream
             return (decisions, upstream)
         }

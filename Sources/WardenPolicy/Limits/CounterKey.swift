@@ -3,15 +3,19 @@ public import WardenJSON
 /// Identifies one count: a counter, for one scope subject, in one window.
 public struct CounterKey: Sendable, Hashable, CustomStringConvertible {
     /// The counter's name.
-    public var counter: ExactName
+    public let counter: ExactName
     /// The scope it is counted in.
-    public var scope: LimitScope
+    public let scope: LimitScope
     /// Who it is counted for: the grant, identity, session or server; empty for `global`.
-    public var subject: String
+    public let subject: String
     /// The window's start, in seconds since the epoch.
-    public var windowStart: Int64
+    public let windowStart: Int64
     /// The window's length in seconds.
-    public var windowLength: Int64
+    public let windowLength: Int64
+    /// The hash of the fields above, computed once: a key is looked up several times a call
+    /// (the ledger's cache, its plan, the reservation), and hashing its strings each time cost
+    /// more than the lookups themselves.
+    private let fieldsHash: Int
 
     public init(counter: String, scope: LimitScope, subject: String, windowStart: Int64, windowLength: Int64) {
         self.counter = ExactName(counter)
@@ -19,6 +23,22 @@ public struct CounterKey: Sendable, Hashable, CustomStringConvertible {
         self.subject = subject
         self.windowStart = windowStart
         self.windowLength = windowLength
+        var hasher = Hasher()
+        hasher.combine(self.counter)
+        hasher.combine(scope)
+        hasher.combine(subject)
+        hasher.combine(windowStart)
+        hasher.combine(windowLength)
+        fieldsHash = hasher.finalize()
+    }
+
+    public static func == (lhs: CounterKey, rhs: CounterKey) -> Bool {
+        lhs.fieldsHash == rhs.fieldsHash && lhs.windowStart == rhs.windowStart && lhs.windowLength == rhs.windowLength
+            && lhs.scope == rhs.scope && lhs.counter == rhs.counter && lhs.subject == rhs.subject
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(fieldsHash)
     }
 
     /// The end of the window (exclusive), in seconds since the epoch.

@@ -103,7 +103,7 @@ public final class AuditWriter: Sendable {
     public func run(interval: Duration = .milliseconds(50)) async {
         // In a task of its own: a writer cancelled at once still recovers (the store refuses
         // work from cancelled tasks).
-        await Task { await self.recoverInterrupted() }.value
+        _ = await Task { await self.recoverInterrupted() }.value
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             await flush()

@@ -2,6 +2,12 @@ public import Foundation
 import Synchronization
 import WardenJSON
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The write-ahead record of a call about to be forwarded: its draft audit record, made
 /// durable **before** the call reaches the server, and deleted in the same transaction as the
 /// call's final audit record (``AuditStore/append(_:)``).
@@ -60,18 +66,34 @@ public struct CallIntent: Sendable, Equatable {
 
     /// 128 random bits, as 32 hex digits.
     public static func newID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef".utf8)
+        let bits = randomBits()
         return String(unsafeUninitializedCapacity: 32) { text in
             for half in 0..<2 {
-                var bits: UInt64 = generator.next()
+                var word = half == 0 ? bits.0 : bits.1
                 for position in (half * 16..<half * 16 + 16).reversed() {
-                    text[position] = digits[Int(bits & 0xf)]
-                    bits >>= 4
+                    text[position] = hexDigits[Int(word & 0xf)]
+                    word >>= 4
                 }
             }
             return 32
         }
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// 128 random bits from the system's generator, in one system call where it has one
+    /// (`SystemRandomNumberGenerator` makes one per 64 bits).
+    private static func randomBits() -> (UInt64, UInt64) {
+        var bits: (UInt64, UInt64) = (0, 0)
+        #if canImport(Glibc)
+            let filled = withUnsafeMutableBytes(of: &bits) { getentropy($0.baseAddress, $0.count) == 0 }
+            if filled { return bits }
+        #elseif canImport(Darwin)
+            withUnsafeMutableBytes(of: &bits) { arc4random_buf($0.baseAddress, $0.count) }
+            return bits
+        #endif
+        var generator = SystemRandomNumberGenerator()
+        return (generator.next(), generator.next())
     }
 
     /// The `upstream_status` of a recovered intent's record.

@@ -4,6 +4,11 @@ public import Foundation
 /// Durable stores (SQLite, PostgreSQL) have one (``AuditStore/intents``); a store in memory,
 /// which a crash loses whole, needs none.
 public protocol CallIntentStore: Sendable {
+    /// Whether a counter reservation writes the intent of its call along with it
+    /// (``CallIntent/withReservation``), so that the pipeline drafts the intent before deciding.
+    /// `false` unless a store says so: the intent is then written once the call is decided.
+    var writesWithReservations: Bool { get }
+
     /// Writes `intents`; they are durable when it returns.
     func write(_ intents: [CallIntent]) async throws
 
@@ -19,6 +24,8 @@ public protocol CallIntentStore: Sendable {
 }
 
 extension CallIntentStore {
+    public var writesWithReservations: Bool { false }
+
     /// Recovers, now, what `selection` takes, as this process.
     public func recover(_ selection: CallIntent.Selection) async throws -> CallIntent.Recovery {
         try await recover(selection, by: .current, now: Date())

@@ -19,33 +19,39 @@ enum Timestamp {
         let fraction = min(999, Int(((interval - whole) * 1000).rounded(.down)))
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        var text: [UInt8] = []
-        text.reserveCapacity(24)
-        func append(_ value: Int, digits: Int) {
-            var divisor = 1
-            for _ in 1..<digits { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                text.append(UInt8(ascii: "0") + UInt8(rest / divisor))
-                rest %= divisor
-                divisor /= 10
+        // Written straight into the string's storage: 24 bytes, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+        return String(unsafeUninitializedCapacity: 24) { text in
+            var count = 0
+            func append(_ byte: UInt8) {
+                text[count] = byte
+                count += 1
             }
+            func append(_ value: Int, digits: Int) {
+                var divisor = 1
+                for _ in 1..<digits { divisor *= 10 }
+                var rest = value
+                while divisor > 0 {
+                    append(UInt8(ascii: "0") + UInt8(rest / divisor))
+                    rest %= divisor
+                    divisor /= 10
+                }
+            }
+            append(Int(parts.tm_year) + 1900, digits: 4)
+            append(UInt8(ascii: "-"))
+            append(Int(parts.tm_mon) + 1, digits: 2)
+            append(UInt8(ascii: "-"))
+            append(Int(parts.tm_mday), digits: 2)
+            append(UInt8(ascii: "T"))
+            append(Int(parts.tm_hour), digits: 2)
+            append(UInt8(ascii: ":"))
+            append(Int(parts.tm_min), digits: 2)
+            append(UInt8(ascii: ":"))
+            append(Int(parts.tm_sec), digits: 2)
+            append(UInt8(ascii: "."))
+            append(fraction, digits: 3)
+            append(UInt8(ascii: "Z"))
+            return count
         }
-        append(Int(parts.tm_year) + 1900, digits: 4)
-        text.append(UInt8(ascii: "-"))
-        append(Int(parts.tm_mon) + 1, digits: 2)
-        text.append(UInt8(ascii: "-"))
-        append(Int(parts.tm_mday), digits: 2)
-        text.append(UInt8(ascii: "T"))
-        append(Int(parts.tm_hour), digits: 2)
-        text.append(UInt8(ascii: ":"))
-        append(Int(parts.tm_min), digits: 2)
-        text.append(UInt8(ascii: ":"))
-        append(Int(parts.tm_sec), digits: 2)
-        text.append(UInt8(ascii: "."))
-        append(fraction, digits: 3)
-        text.append(UInt8(ascii: "Z"))
-        return String(decoding: text, as: UTF8.self)
     }
 
     /// A duration in milliseconds with three decimals (`12.345`), as `%.3f` writes it;

@@ -123,7 +123,7 @@ import WardenPolicy
         let writerDone = DispatchSemaphore(value: 0)
         let releasedInTime = Mutex(false)
         Thread.detachNewThread {
-            try? ledger.database.writeWithoutTransaction { _ in
+            ledger.database.writeWithoutTransaction { _ in
                 writerHeld.signal()
                 // Let go after 10 s at most: a reservation that needed the queue then fails
                 // the test instead of hanging it.

@@ -1,4 +1,4 @@
-public import WardenJSON
+import WardenJSON
 import WardenPolicy
 
 /// The catalogue of real servers shipped inside the binary: every server's scanned tools and

@@ -55,7 +55,7 @@ final class InspectionConnection: Sendable {
                     hint: executable.contains("/") ? "Check that the file exists and is executable." : "Check that it is installed and in PATH (or give its full path).")
             }
             let stderrPath = FileManager.default.temporaryDirectory.appendingPathComponent("warden-inspect-\(UUID().uuidString).stderr").path
-            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
             do {
                 guard let stderr = FileHandle(forWritingAtPath: stderrPath) else {
                     throw POSIXError(.EACCES)

@@ -1,6 +1,6 @@
-public import WardenCatalogue
+import WardenCatalogue
 import Synchronization
-public import WardenJSON
+import WardenJSON
 import WardenMCP
 
 /// A small MCP client that lists what a server offers: it connects (starts a stdio command,

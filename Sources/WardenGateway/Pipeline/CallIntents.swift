@@ -13,10 +13,12 @@ import WardenStore
 /// (``AuditRecord/intent``), which finishes the intent when the record is appended. A store
 /// that keeps no intents (in memory) skips the step.
 extension SessionPipeline {
-    /// The intent of a call the policy may let through: `record` as drafted so far (its decision
-    /// `allow`, which the call's own record replaces); `nil` when the store keeps no intents.
+    /// The intent of a call the policy may let through, drafted before the decision for a store
+    /// that writes it along with the call's reservation (``CallIntentStore/writesWithReservations``):
+    /// `record` as drafted so far (its decision `allow`, which the call's own record replaces).
+    /// `nil` for other stores, which get the intent from ``writeIntent(_:for:)`` once decided.
     func draftIntent(_ record: AuditRecord) -> CallIntent.Pending? {
-        guard audit.intents != nil else { return nil }
+        guard let intents = audit.intents, intents.writesWithReservations else { return nil }
         var draft = record
         draft.decision = "allow"
         draft.intent = nil
@@ -25,18 +27,23 @@ extension SessionPipeline {
 
     /// Decides `call`, writing `intent` along with its reservation when it reserves counts in the store.
     func decide(_ call: ToolCall, with enforcer: PolicyEnforcer, now: Date, intent: CallIntent.Pending?) async throws -> Decision {
-        try await CallIntent.$withReservation.withValue(intent) { try await enforcer.decide(call, now: now) }
+        guard let intent else { return try await enforcer.decide(call, now: now) }
+        return try await CallIntent.$withReservation.withValue(intent) { try await enforcer.decide(call, now: now) }
     }
 
     /// Makes the intent of a call about to be forwarded durable, unless its reservation already
-    /// wrote it, and sets `record.intent`: `false` when the store failed (the call must not go).
+    /// wrote it (`pending`), and sets `record.intent`: `false` when the store failed (the call
+    /// must not go). The intent written is `record` as it stands.
     func writeIntent(_ pending: CallIntent.Pending?, for record: inout AuditRecord) async -> Bool {
-        guard let pending, let intents = audit.intents else { return true }
-        record.intent = pending.intent.id
-        if pending.isWritten { return true }
-        var intent = pending.intent
-        intent.record = record
-        intent.record.intent = nil
+        guard let intents = audit.intents else { return true }
+        if let pending, pending.isWritten {
+            record.intent = pending.intent.id
+            return true
+        }
+        var draft = record
+        draft.intent = nil
+        let intent = CallIntent(id: pending?.intent.id ?? CallIntent.newID(), record: draft, instance: audit.instance)
+        record.intent = intent.id
         do {
             // Neither store's write stops for a client's cancellation: SQLite's is one append to
             // a file, PostgreSQL's runs in its batcher's own task.

@@ -248,7 +248,7 @@ extension SessionPipeline {
         }
         record.decision = "approved"
         record.message = "approved\(by)\(because)"
-        guard await writeIntent(draftIntent(record), for: &record) else {
+        guard await writeIntent(nil, for: &record) else {
             await refuseHeld(
                 held, decision: "deny", approval: outcome.id,
                 message: "approved\(by), but " + StoreUnavailable.reason(couldNot: "record the call"))

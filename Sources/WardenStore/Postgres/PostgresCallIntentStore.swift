@@ -10,6 +10,9 @@ final class PostgresCallIntentStore: CallIntentStore {
     let database: PostgresDatabase
     private let batcher: StatementBatcher<CallIntent, Void>
 
+    /// A limited call's intent rides on its reservation (``PostgresCounterLedger``).
+    var writesWithReservations: Bool { true }
+
     /// The most intents one statement carries.
     static let maximumBatch = 256
 

@@ -91,7 +91,7 @@ final class IntentJournal: Sendable {
     /// Appends `intents` of one process, in one `write(2)`.
     private func write(_ intents: [CallIntent], of process: String, holder: String) throws {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(512 * intents.count)
+        bytes.reserveCapacity(1024 * intents.count)  // a line is mostly 500-800 bytes
         // By index, not for-in: each element is read in place, not copied (16 strings each).
         for index in intents.indices { Self.writeLine(of: intents[index], to: &bytes) }
         try state.withLock { state in

@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 
 /// The audit log in SQLite: appends run in immediate transactions, so processes sharing the
 /// file keep one linear chain. Its checkpoints go in a head file beside the database.
@@ -37,11 +38,41 @@ public struct SQLiteAuditStore: AuditStore {
         let insert = try db.cachedStatement(
             sql: "INSERT INTO audit (seq, time, record, prev_hash, hash, tool, decision, identity, intent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         for (row, record) in zip(rows, records) {
-            try insert.execute(arguments: [
-                row.sequence, row.time, row.recordText, row.previousHash, row.hash, row.tool, row.decision, row.identity, record.intent,
-            ])
+            try insertRow(row, intent: record.intent, with: insert)
         }
         return rows.last.map { AuditLog.Head(sequence: $0.sequence, hash: $0.hash) } ?? head
+    }
+
+    /// Inserts one chained row with the log's insert statement, its values bound with GRDB's
+    /// bindings one by one: `execute(arguments:)` boxes each value in an existential and casts
+    /// it back, about 8k instructions a record. Runs in the caller's transaction, on the
+    /// database's queue, like the statement's other uses; leaves the statement reset and unbound.
+    private static func insertRow(_ row: AuditLog.Row, intent: String?, with insert: Statement) throws {
+        let statement = insert.sqliteStatement
+        sqlite3_reset(statement)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        var code = row.sequence.bind(to: statement, at: 1)
+        func bind(_ text: String?, at index: CInt) {
+            guard code == SQLITE_OK else { return }
+            code = text.map { $0.bind(to: statement, at: index) } ?? sqlite3_bind_null(statement, index)
+        }
+        bind(row.time, at: 2)
+        bind(row.recordText, at: 3)
+        bind(row.previousHash, at: 4)
+        bind(row.hash, at: 5)
+        bind(row.tool, at: 6)
+        bind(row.decision, at: 7)
+        bind(row.identity, at: 8)
+        bind(intent, at: 9)
+        if code == SQLITE_OK { code = sqlite3_step(statement) }
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(statement))),
+                sql: insert.sql)
+        }
     }
 
     public func hash(of sequence: Int64) async throws -> String? {

@@ -199,18 +199,24 @@ public enum AuditLog {
     public static func chain(_ records: [AuditRecord], after head: Head) -> [Row] {
         var sequence = head.sequence
         var previousHash = head.hash
-        return records.map { record in
+        var rows: [Row] = []
+        rows.reserveCapacity(records.count)
+        // By index: each record is read in place, not copied (16 strings retained and released).
+        for index in records.indices {
             sequence += 1
-            let time = Timestamp.text(of: record.time)
+            let time = Timestamp.text(of: records[index].time)
             var message = hashedPrefix(sequence: sequence, previousHash: previousHash)
             let textStart = message.count
-            record.writeText(time: time, to: &message)
+            records[index].writeText(time: time, to: &message)
             let hash = Digest.sha256(message)
-            defer { previousHash = hash }
-            return Row(
-                sequence: sequence, time: time, recordText: String(decoding: message[textStart...], as: UTF8.self),
-                previousHash: previousHash, hash: hash, tool: record.tool, decision: record.decision, identity: record.identity)
+            rows.append(
+                Row(
+                    sequence: sequence, time: time, recordText: String(decoding: message[textStart...], as: UTF8.self),
+                    previousHash: previousHash, hash: hash, tool: records[index].tool, decision: records[index].decision,
+                    identity: records[index].identity))
+            previousHash = hash
         }
+        return rows
     }
 
     /// The columns stored beside each record, copied from it, for queries' indexes.

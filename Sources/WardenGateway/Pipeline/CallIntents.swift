@@ -40,14 +40,15 @@ extension SessionPipeline {
             record.intent = pending.intent.id
             return true
         }
-        var draft = record
-        draft.intent = nil
-        let intent = CallIntent(id: pending?.intent.id ?? CallIntent.newID(), record: draft, instance: audit.instance)
-        record.intent = intent.id
+        let id = pending?.intent.id ?? CallIntent.newID()
+        // Made in place in the array written: the record is copied once.
+        var written = [CallIntent(id: id, record: record, instance: audit.instance)]
+        written[0].record.intent = nil
+        record.intent = id
         do {
             // Neither store's write stops for a client's cancellation: SQLite's is one append to
             // a file, PostgreSQL's runs in its batcher's own task.
-            try await intents.write([intent])
+            try await intents.write(written)
             return true
         } catch {
             logger.error("could not record a call before forwarding it; call refused (fail closed)", metadata: ["error": "\(error)"])

@@ -190,19 +190,24 @@ extension SessionPipeline {
 
     /// Records the outcome of a forwarded call; a JSON-RPC error gives its counts back.
     func complete(_ call: SessionState.PendingCall, response body: JSONObject) async {
-        var record = call.record
         let elapsed = ContinuousClock.now - call.started
-        record.latencyMilliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         if let error = body["error"] {
-            record.upstreamStatus = "error \(error["code"]?.numberValue?.text ?? "?")"
             // Given back before the client reads the error, so that a retry finds the count free.
             await rollBack(call.reservations)
-        } else if body["result"]?["isError"] == true {
-            record.upstreamStatus = "tool_error"
+            log(call, outcome: "error \(error["code"]?.numberValue?.text ?? "?")", after: elapsed)
         } else {
-            record.upstreamStatus = "ok"
+            log(call, outcome: body["result"]?["isError"] == true ? "tool_error" : "ok", after: elapsed)
         }
-        log(record)
+    }
+
+    /// Records a forwarded call's outcome (`upstream_status`) and how long the server took.
+    private func log(_ call: SessionState.PendingCall, outcome: String, after elapsed: Duration) {
+        // Taken out of an optional, it is moved into the log, not copied again (`consume`
+        // does not compile here with Swift 6.3).
+        var record = Optional(call.record)
+        record!.latencyMilliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        record!.upstreamStatus = outcome
+        log(record.take()!)
     }
 
     /// The server is gone: every call still waiting gets an error and its counts back. Safe to

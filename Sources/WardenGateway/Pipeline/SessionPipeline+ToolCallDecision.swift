@@ -119,12 +119,14 @@ extension SessionPipeline {
                 record.decision = "deny"
                 return refuse(JSONRPCError.internalError, Self.intentStoreUnavailable)
             }
+            // The record moves into the pending call; a call that cannot be forwarded takes it back.
             let pending = SessionState.PendingCall(reservations: decision.reservations, started: .now, record: record)
             let route = forward(id: id, key: key, body: body, bytes: bytes, purpose: .call(pending))
             if case .respond = route {
                 await rollBack(decision.reservations)
-                record.upstreamStatus = "no response"
-                log(record)
+                var unanswered = pending.record
+                unanswered.upstreamStatus = "no response"
+                log(unanswered)
             }
             return route
         }

@@ -92,9 +92,9 @@ public final class SessionPipeline: Sendable {
     }
 
     /// Records a decision in the audit log (and the metrics, when served over HTTP).
-    func log(_ record: AuditRecord) {
-        audit.record(record)
+    func log(_ record: consuming AuditRecord) {
         metrics?.observe(record)
+        audit.record(record)
     }
 
     // MARK: - Client to server

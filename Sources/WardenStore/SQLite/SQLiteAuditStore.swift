@@ -37,8 +37,8 @@ public struct SQLiteAuditStore: AuditStore {
         let rows = AuditLog.chain(records, after: head)
         let insert = try db.cachedStatement(
             sql: "INSERT INTO audit (seq, time, record, prev_hash, hash, tool, decision, identity, intent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        for (row, record) in zip(rows, records) {
-            try insertRow(row, intent: record.intent, with: insert)
+        for index in rows.indices {
+            try insertRow(rows[index], intent: records[index].intent, with: insert)
         }
         return rows.last.map { AuditLog.Head(sequence: $0.sequence, hash: $0.hash) } ?? head
     }

@@ -204,7 +204,7 @@ public enum AuditLog {
         // By index: each record is read in place, not copied (16 strings retained and released).
         for index in records.indices {
             sequence += 1
-            let time = Timestamp.text(of: records[index].time)
+            let time = records[index].timeText
             var message = hashedPrefix(sequence: sequence, previousHash: previousHash)
             let textStart = message.count
             records[index].writeText(time: time, to: &message)

@@ -19,9 +19,17 @@ extension AuditRecordFields {
 
 extension AuditRecord {
     /// The one place that names the record's fields and orders them, for both ``json`` and the
-    /// stored text (``writeText(time:to:)``); absent fields are left out.
+    /// stored text (``writeText(time:to:)``); absent fields are left out. The outcome's fields
+    /// come between the others, so a draft's text can take them later (``DraftText``).
     /// - Parameter time: ``time`` as `Timestamp.text(of:)` writes it.
     func writeFields(time: String, to fields: inout some AuditRecordFields) {
+        writeLeadingFields(time: time, to: &fields)
+        writeOutcomeFields(to: &fields)
+        writeTrailingFields(to: &fields)
+    }
+
+    /// The fields before the call's outcome: what was decided, and about what.
+    private func writeLeadingFields(time: String, to fields: inout some AuditRecordFields) {
         fields.add("time", string: time)
         fields.add("request_id", string: requestID)
         fields.add("identity", string: identity)
@@ -36,20 +44,97 @@ extension AuditRecord {
         fields.add("argument_keys", strings: argumentKeys)
         fields.add("arguments_hash", string: argumentsHash)
         if let arguments { fields.add("arguments", value: arguments) }
+    }
+
+    /// The call's outcome, known once the server answered.
+    private func writeOutcomeFields(to fields: inout some AuditRecordFields) {
         fields.add("upstream_status", string: upstreamStatus)
         if let latencyMilliseconds { fields.add("latency_ms", number: Timestamp.milliseconds(latencyMilliseconds)) }
+    }
+
+    /// The fields after the outcome.
+    private func writeTrailingFields(to fields: inout some AuditRecordFields) {
         fields.add("policy_hash", string: policyHash)
         fields.add("http_request_id", string: httpRequestID)
         fields.add("approval", string: approval)
     }
 
     /// Appends the record's compact JSON text, as stored and hashed, to `output`: the text
-    /// `JSONWriter` writes for ``json``, without building that value first.
+    /// `JSONWriter` writes for ``json``, without building that value first. A record that
+    /// still matches the draft it keeps (``keepDraftText()``) splices its outcome into the
+    /// draft's text instead of writing every field again.
     /// - Parameter time: ``time`` as `Timestamp.text(of:)` writes it.
     func writeText(time: String, to output: inout [UInt8]) {
+        if let draft = draftText, draft.time == time, draft.isDraft(of: self) {
+            output.append(contentsOf: draft.bytes[..<draft.outcomeOffset])
+            var writer = TextWriter(output: consume output, continuing: true)
+            writeOutcomeFields(to: &writer)
+            output = writer.output
+            output.append(contentsOf: draft.bytes[draft.outcomeOffset...])
+            return
+        }
         var writer = TextWriter(output: consume output)
         writeFields(time: time, to: &writer)
         output = writer.finish()
+    }
+
+    /// ``time`` as records write it (kept with the draft's text, when there is one).
+    public var timeText: String {
+        if let draft = draftText, draft.record.time == time { return draft.time }
+        return Timestamp.text(of: time)
+    }
+
+    /// Writes the text of this record, whose call has no outcome yet, and keeps it: the call's
+    /// intent and the record that completes it (the same record with ``upstreamStatus`` and
+    /// ``latencyMilliseconds`` set) are then written from it, instead of field by field again.
+    /// A record changed in any other field after this is written in full, as before.
+    public mutating func keepDraftText() {
+        guard upstreamStatus == nil, latencyMilliseconds == nil else { return }
+        draftText = nil
+        let time = Timestamp.text(of: self.time)
+        var writer = TextWriter(output: [])
+        writer.reserve(1024)
+        writeLeadingFields(time: time, to: &writer)
+        let outcomeOffset = writer.output.count
+        writeTrailingFields(to: &writer)
+        draftText = DraftText(record: self, time: time, bytes: writer.finish(), outcomeOffset: outcomeOffset)
+    }
+
+    /// The stored text of a record written before its call's outcome was known
+    /// (``keepDraftText()``).
+    public final class DraftText: Sendable, Equatable {
+        /// The record it was written from.
+        let record: AuditRecord
+        /// Its ``AuditRecord/time`` as written.
+        let time: String
+        /// Its text, with no outcome.
+        let bytes: [UInt8]
+        /// Where in `bytes` the outcome's fields go.
+        let outcomeOffset: Int
+
+        init(record: AuditRecord, time: String, bytes: [UInt8], outcomeOffset: Int) {
+            self.record = record
+            self.time = time
+            self.bytes = bytes
+            self.outcomeOffset = outcomeOffset
+        }
+
+        /// Whether `other` is the record this text was written from, but for its outcome
+        /// (``AuditRecord/upstreamStatus``, ``AuditRecord/latencyMilliseconds``), its
+        /// ``AuditRecord/intent`` (never written) and its draft. Every other field is compared:
+        /// `AuditRecordTextTests` fails when a field is added to the record and not here.
+        func isDraft(of other: AuditRecord) -> Bool {
+            record.time == other.time && record.requestID == other.requestID && record.identity == other.identity
+                && record.grant == other.grant && record.session == other.session && record.server == other.server
+                && record.method == other.method && record.tool == other.tool && record.decision == other.decision
+                && record.rule == other.rule && record.message == other.message && record.argumentKeys == other.argumentKeys
+                && record.argumentsHash == other.argumentsHash && record.arguments == other.arguments
+                && record.policyHash == other.policyHash && record.httpRequestID == other.httpRequestID
+                && record.approval == other.approval
+        }
+
+        /// A kept text never makes two records differ.
+        public static func == (lhs: DraftText, rhs: DraftText) -> Bool { true }
     }
 
     /// Collects the fields as the members of a JSON object.
@@ -75,11 +160,17 @@ extension AuditRecord {
 
     /// Writes the fields as a compact JSON object's text.
     struct TextWriter: AuditRecordFields {
-        private var output: [UInt8]
-        private var isEmpty = true
+        private(set) var output: [UInt8]
+        private var isEmpty: Bool
 
-        init(output: consuming [UInt8]) {
+        /// - Parameter continuing: Whether `output` already holds the object's first members.
+        init(output: consuming [UInt8], continuing: Bool = false) {
             self.output = output
+            isEmpty = !continuing
+        }
+
+        mutating func reserve(_ capacity: Int) {
+            output.reserveCapacity(capacity)
         }
 
         mutating func add(_ key: StaticString, string: String) {

@@ -50,6 +50,9 @@ public struct AuditRecord: Sendable, Equatable {
     /// The id of the ``CallIntent`` this record finishes: the log deletes it when it appends
     /// the record. Not part of the record (neither stored nor hashed).
     public var intent: String?
+    /// The record's text as drafted before its call's outcome, kept to write it from
+    /// (``keepDraftText()``); `nil` until then. Never part of the text.
+    public internal(set) var draftText: DraftText?
 
     public init(
         time: Date,

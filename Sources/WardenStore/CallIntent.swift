@@ -62,7 +62,7 @@ public struct CallIntent: Sendable, Equatable {
     }
 
     /// When the call was decided, as records write times.
-    var timeText: String { Timestamp.text(of: record.time) }
+    var timeText: String { record.timeText }
 
     /// 128 random bits, as 32 hex digits.
     public static func newID() -> String {

@@ -41,6 +41,8 @@ extension SessionPipeline {
             return true
         }
         let id = pending?.intent.id ?? CallIntent.newID()
+        // The intent and the record that completes the call are both written from this text.
+        record.keepDraftText()
         // Made in place in the array written: the record is copied once.
         var written = [CallIntent(id: id, record: record, instance: audit.instance)]
         written[0].record.intent = nil

@@ -22,6 +22,31 @@ public enum JSONRPCError {
         return bytes
     }
 
+    /// The answer to a call of tool `name` that the caller may not make: the same whether
+    /// the server lacks the tool or Warden hides it, so the caller learns nothing more.
+    public static func unknownTool(id: JSONValue, name: String) -> [UInt8] {
+        response(id: id, code: invalidParams, message: Refusal.unknownTool(name))
+    }
+
+    /// The answer to a request whose id repeats one still in progress.
+    public static func requestInProgress(id: JSONValue, key: RequestKey) -> [UInt8] {
+        response(id: id, code: invalidRequest, message: Refusal.requestInProgress(key))
+    }
+
+    /// The wording of refusals Warden gives in more than one place, written once.
+    public enum Refusal {
+        /// A call of a tool the caller may not see.
+        public static func unknownTool(_ name: String) -> String { "Unknown tool: \(name)" }
+        /// A request whose id repeats one still in progress.
+        public static func requestInProgress(_ key: RequestKey) -> String {
+            "Invalid Request: a request with id \(key.text) is already in progress"
+        }
+        /// A `tools/call` without a tool name.
+        public static let toolCallWithoutName = "Invalid params: tools/call needs params.name, a string"
+        /// A batch with no message.
+        public static let emptyBatch = "Invalid Request: empty batch"
+    }
+
     /// An error response as a value.
     public static func object(id: JSONValue?, code: Int, message: String) -> JSONObject {
         let error: JSONValue = ["code": .number(JSONNumber(code)), "message": .string(message)]

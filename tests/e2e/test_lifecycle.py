@@ -1,9 +1,11 @@
 """The server's life: crashes, signals, end of input, exit statuses."""
 
 import os
+import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -83,6 +85,45 @@ def test_end_of_input_lets_a_running_call_finish(raw_client, warden, db, tmp_pat
     [record] = audit(warden, db)
     assert (record["tool"], record["upstream_status"]) == ("slow", "ok")
     assert record["latency_ms"] >= 500
+
+
+def test_a_client_that_writes_all_its_requests_before_reading_gets_every_answer(warden, env, db, write_policy):
+    """Warden's stdout never stops its event loop: answers the client has not read yet wait in
+    Warden, which keeps reading the client's requests. (Written to a blocking stdout, the first
+    100 kB answer filled the pipe, Warden stopped reading, and the client's writes stalled for
+    good.)"""
+    policy = write_policy(ALLOW_ALL)
+    process = subprocess.Popen([warden, "run", "--policy", policy, "--db", db, "--", sys.executable, str(FIXTURES / "echo_server.py")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    try:
+        process.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}}).encode() + b"\n")
+        process.stdin.flush()
+        assert json.loads(process.stdout.readline())["id"] == 0
+        pad = "x" * 100_000
+        lines = [{"jsonrpc": "2.0", "method": "notifications/initialized"}]
+        lines += [{"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": "echo", "arguments": {"pad": pad}}}
+                  for n in range(1, 21)]
+        written = threading.Event()
+
+        def write_everything():
+            for line in lines:
+                process.stdin.write((json.dumps(line) + "\n").encode())
+            process.stdin.close()
+            written.set()
+
+        threading.Thread(target=write_everything, daemon=True).start()
+        assert written.wait(TIMEOUT), "the client could not write its requests: Warden stopped reading them"
+        # The server has ended by now (its input closed): Warden still delivers what waits.
+        time.sleep(1)
+        answers = [json.loads(line) for line in process.stdout]
+        assert [answer["id"] for answer in answers] == list(range(1, 21))
+        assert all(pad in answer["result"]["content"][0]["text"] for answer in answers)
+        assert process.wait(TIMEOUT) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(TIMEOUT)
 
 
 def test_sigterm_reaches_the_server_and_waiting_calls_are_answered(raw_client, warden, db, tmp_path: Path):

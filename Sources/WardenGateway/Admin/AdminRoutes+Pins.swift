@@ -49,7 +49,7 @@ extension AdminRoutes {
 
     /// The lock file's path, its pins by server, and the drift seen.
     func pinSummary() throws -> JSONValue {
-        guard let pins else { throw AdminAPIError(.notFound, "Not Found: this gateway pins nothing (no pin: in its configuration)") }
+        guard let pins else { throw AdminAPIError.noPins }
         var servers = JSONObject()
         for (name, server) in pins.lock.servers.sorted(by: { $0.key < $1.key }) {
             let tools = server.tools.values.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
@@ -60,7 +60,7 @@ extension AdminRoutes {
 
     /// Re-pins `tool` of `server` and audits it.
     func repin(server: String, tool: String, expectedHash: String?, by token: AdminToken) throws -> ToolDrift {
-        guard let pins else { throw AdminAPIError(.notFound, "Not Found: this gateway pins nothing (no pin: in its configuration)") }
+        guard let pins else { throw AdminAPIError.noPins }
         let drift: ToolDrift
         do {
             drift = try pins.repin(server: server, tool: tool, expectedHash: expectedHash)
@@ -115,4 +115,9 @@ extension AdminRoutes {
             + DashboardHTML.table(["Tool", "Drift", "sha256", "Diff (pinned → listed)", ""], rows, empty: "No drift seen: every tool listed is as pinned.")
         return DashboardHTML.page(title: "Pins", active: "pins", viewer: viewer, notice: notice, body: body)
     }
+}
+
+extension AdminAPIError {
+    /// 404 for the pin routes of a gateway configured without `pin:`.
+    static let noPins = AdminAPIError(.notFound, "Not Found: this gateway pins nothing (no pin: in its configuration)")
 }

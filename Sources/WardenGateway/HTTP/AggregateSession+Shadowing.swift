@@ -45,8 +45,8 @@ extension AggregateSession {
         audit(AuditRecord(
             time: Date(), requestID: RequestKey(id).text, identity: identity.name, grant: identity.grant, session: self.id, server: server,
             method: "tools/call", tool: tool, decision: "hidden", rule: Self.rule(finding),
-            message: "Unknown tool: \(name) (hidden on the aggregated endpoint: \(finding.explanation))", httpRequestID: httpRequest))
-        return JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Unknown tool: \(name)")
+            message: JSONRPCError.Refusal.unknownTool(name) + " (hidden on the aggregated endpoint: \(finding.explanation))", httpRequestID: httpRequest))
+        return JSONRPCError.unknownTool(id: id, name: name)
     }
 
     /// Reports a finding once per session: a finding that hides its tool (or would, but for

@@ -126,7 +126,7 @@ final class AggregateSession: Sendable {
             if case .string(let version)? = result["protocolVersion"] { versions.append(version) }
         }
         let requested = element["params"]?["protocolVersion"]?.stringValue
-        let version = versions.min() ?? requested ?? "2025-06-18"
+        let version = versions.min() ?? requested ?? ProtocolVersions.sharedSession
         return Self.result(id: id, [
             "protocolVersion": .string(version),
             "capabilities": ["tools": ["listChanged": true]],
@@ -214,8 +214,7 @@ final class AggregateSession: Sendable {
         let key = RequestKey(id)
         let claimed = inProgress.withLock { $0.insert(key).inserted }
         if claimed { return nil }
-        return JSONRPCError.response(
-            id: id, code: JSONRPCError.invalidRequest, message: "Invalid Request: a request with id \(key.text) is already in progress")
+        return JSONRPCError.requestInProgress(id: id, key: key)
     }
 
     private func release(_ id: JSONValue) {
@@ -231,14 +230,14 @@ final class AggregateSession: Sendable {
 
     private func routed(_ body: JSONObject, id: JSONValue, httpRequest: String) -> Routing {
         guard case .object(var params)? = body["params"], case .string(let name)? = params["name"] else {
-            return .refused(JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Invalid params: tools/call needs params.name, a string"))
+            return .refused(JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: JSONRPCError.Refusal.toolCallWithoutName))
         }
         guard let (server, member, tool) = memberAndServer(named: name) else {
             audit(AuditRecord(
                 time: Date(), requestID: RequestKey(id).text, identity: identity.name, grant: identity.grant, method: "tools/call",
-                tool: name, decision: "unknown_tool", message: "Unknown tool: \(name) (no server of the aggregated session has this prefix)",
+                tool: name, decision: "unknown_tool", message: JSONRPCError.Refusal.unknownTool(name) + " (no server of the aggregated session has this prefix)",
                 httpRequestID: httpRequest))
-            return .refused(JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Unknown tool: \(name)"))
+            return .refused(JSONRPCError.unknownTool(id: id, name: name))
         }
         params.set("name", to: .string(tool))
         var call = body

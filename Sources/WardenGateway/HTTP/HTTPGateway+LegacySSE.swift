@@ -31,7 +31,7 @@ extension HTTPGateway {
         if !posted.isBatch, let refusal = posted.refusals.first { return Self.refused(refusal) }
         // Answers go on the stream: the refusals too, as one batch.
         if !posted.refusals.isEmpty { session.stream.push(JSONRPCBatch.joining(posted.refusals)) }
-        if !posted.messages.isEmpty { session.send(posted.messages, httpRequest: httpRequest) }
+        if !posted.messages.isEmpty { session.send(posted.messages, parsed: posted.admitted, httpRequest: httpRequest) }
         return Response(status: .accepted)
     }
 }

@@ -170,7 +170,7 @@ extension HTTPGateway {
             let refusal = UnreadableMessage(error)
             throw MCPHTTPError(.badRequest, refusal.message, code: refusal.code)
         }
-        if value.arrayValue?.isEmpty == true { throw MCPHTTPError(.badRequest, "Invalid Request: empty batch") }
+        if value.arrayValue?.isEmpty == true { throw MCPHTTPError(.badRequest, JSONRPCError.Refusal.emptyBatch) }
         return (value, body)
     }
 

@@ -244,7 +244,7 @@ final class HTTPSession: MessageSink {
         let refused = state.withLock { state -> String? in
             if state.closed { return "The session has ended" }
             if let duplicate = requests.first(where: { state.waiting[$0.key] != nil }) {
-                return "Invalid Request: a request with id \(duplicate.key.text) is already in progress"
+                return JSONRPCError.Refusal.requestInProgress(duplicate.key)
             }
             for (request, slot) in zip(requests, slots) { state.waiting[request.key] = slot }
             return nil

@@ -128,7 +128,7 @@ final class SharedServer: Sendable {
 
     /// Initializes the server with Warden's own `initialize`, at most `startTimeout`.
     private func handshake(_ process: ServerProcess) async throws -> JSONValue {
-        let initialize = MCPHandshake.initialize(id: .string(Self.handshakeID), protocolVersion: "2025-06-18", role: "shared")
+        let initialize = MCPHandshake.initialize(id: .string(Self.handshakeID), protocolVersion: ProtocolVersions.sharedSession, role: "shared")
         let timeout = configuration.startTimeout
         let timer = Task {
             try await Task.sleep(for: timeout)

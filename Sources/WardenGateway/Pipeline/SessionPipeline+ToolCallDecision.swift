@@ -35,7 +35,7 @@ extension SessionPipeline {
             return .respond(JSONRPCError.response(id: id, code: code, message: message))
         }
         guard case .object(let params)? = body["params"], case .string(let tool)? = params["name"] else {
-            return refuse(JSONRPCError.invalidParams, "Invalid params: tools/call needs params.name, a string")
+            return refuse(JSONRPCError.invalidParams, JSONRPCError.Refusal.toolCallWithoutName)
         }
         record.tool = tool
         let arguments: JSONObject
@@ -58,7 +58,7 @@ extension SessionPipeline {
         }
         guard let known else {
             record.decision = "unknown_tool"
-            return refuse(JSONRPCError.invalidParams, "Unknown tool: \(tool)")
+            return refuse(JSONRPCError.invalidParams, JSONRPCError.Refusal.unknownTool(tool))
         }
         let verdict = guardVerdict(forCall: tool)
         if let verdict, verdict.action == .block {
@@ -67,7 +67,7 @@ extension SessionPipeline {
             record.rule = verdict.rule
             record.message = verdict.reason
             log(record)
-            return .respond(JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Unknown tool: \(tool)"))
+            return .respond(JSONRPCError.unknownTool(id: id, name: tool))
         }
 
         let call = ToolCall(
@@ -132,7 +132,7 @@ extension SessionPipeline {
         }
         log(record)
         if decision.outcome == .hidden {
-            return .respond(JSONRPCError.response(id: id, code: JSONRPCError.invalidParams, message: "Unknown tool: \(tool)"))
+            return .respond(JSONRPCError.unknownTool(id: id, name: tool))
         }
         return .respond(PolicyDenialResult.response(id: id, decision: decision))
     }

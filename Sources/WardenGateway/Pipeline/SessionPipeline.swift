@@ -200,8 +200,7 @@ public final class SessionPipeline: Sendable {
     ) async -> Route {
         let key = RequestKey(id)
         if state.withLock({ $0.isInProgress(key) }) {
-            return .respond(JSONRPCError.response(
-                id: id, code: JSONRPCError.invalidRequest, message: "Invalid Request: a request with id \(key.text) is already in progress"))
+            return .respond(JSONRPCError.requestInProgress(id: id, key: key))
         }
         switch method {
         case "tools/call":
@@ -293,7 +292,7 @@ public final class SessionPipeline: Sendable {
     /// one array with every answer; when no request went to the server, they are sent at once.
     func handleClientBatch(_ elements: [JSONValue], bytes: [UInt8], server: any Upstream, httpRequest: String?) async {
         guard !elements.isEmpty else {
-            client.write(JSONRPCError.response(id: nil, code: JSONRPCError.invalidRequest, message: "Invalid Request: empty batch"))
+            client.write(JSONRPCError.response(id: nil, code: JSONRPCError.invalidRequest, message: JSONRPCError.Refusal.emptyBatch))
             return
         }
         var forwarded: [[UInt8]] = []

@@ -16,6 +16,8 @@ import Darwin
 /// on to the server, which ends the session when it exits; SIGHUP reloads the policy.
 public final class StdioGateway: Sendable {
     let pipeline: SessionPipeline
+    private let output: ClientOutput
+    private let outputDescriptor: Int32
 
     /// - Parameters:
     ///   - configuration: How the session is policed.
@@ -32,9 +34,10 @@ public final class StdioGateway: Sendable {
         logger: Logger,
         clientOutput: Int32 = STDOUT_FILENO
     ) {
+        output = ClientOutput(descriptor: clientOutput)
+        outputDescriptor = clientOutput
         pipeline = SessionPipeline(
-            configuration: configuration, policy: policy, ledger: ledger, audit: audit, logger: logger,
-            client: LineWriter(descriptor: clientOutput))
+            configuration: configuration, policy: policy, ledger: ledger, audit: audit, logger: logger, client: output)
     }
 
     /// How the session is policed.
@@ -57,16 +60,22 @@ public final class StdioGateway: Sendable {
             }
         }
         defer { relayingSignals.cancel() }
-        // Both directions run on the event loop of the server's pipes, which also reads the
-        // client's: a message is read, decided and written on one thread, with no hand-over.
-        let fromClient = await ClientInput.lines(of: clientInput, on: server.eventLoop, maxLineLength: pipeline.configuration.maxMessageBytes)
+        // Both directions run on the event loop of the server's pipes, which also reads and
+        // writes the client's: a message is read, decided and written on one thread, with no
+        // hand-over.
+        let client = await ClientInput.open(
+            input: clientInput, output: outputDescriptor, on: server.eventLoop, maxLineLength: pipeline.configuration.maxMessageBytes)
+        if let channel = client.output { output.attach(channel) }
         Task(executorPreference: server.executor) { [pipeline] in
-            for await line in fromClient {
+            for await line in client.lines {
                 await pipeline.handleClientLine(line, server: server)
             }
             // The client is gone: close the server's stdin so it can finish and exit.
             server.closeInput()
         }
-        return await pipeline.serve(server)
+        let status = await pipeline.serve(server)
+        // The last answers may still wait for the client to read them.
+        await output.drain()
+        return status
     }
 }

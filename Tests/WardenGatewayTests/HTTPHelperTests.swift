@@ -19,6 +19,8 @@ import WardenPolicy
         #expect(OriginPolicy.hostName("127.0.0.1") == "127.0.0.1")
         #expect(OriginPolicy.hostName("[::1]:8940") == "::1")
         #expect(OriginPolicy.hostName("evil.example:80") == "evil.example")
+        #expect(OriginPolicy.hostName("ÉVIL.example") == "évil.example")
+        #expect(OriginPolicy.hostName("") == "")
     }
 
     @Test func hostsAllowedByDefaultFollowTheListenAddress() {

@@ -44,7 +44,10 @@ struct OriginPolicy: Sendable {
 
     /// The host name of a `Host` header: without its port, brackets or letter case.
     static func hostName(_ authority: String) -> String {
-        var host = Substring(authority.lowercased())
+        // Most Host headers are lower-case ASCII already (`127.0.0.1:8940`): lowering them
+        // anew cost a string a request.
+        let isLowerASCII = authority.utf8.allSatisfy { $0 < 0x80 && !($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) }
+        var host = Substring(isLowerASCII ? authority : authority.lowercased())
         if host.hasPrefix("["), let end = host.firstIndex(of: "]") {
             return String(host[host.index(after: host.startIndex)..<end])
         }

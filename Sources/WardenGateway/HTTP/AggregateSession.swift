@@ -171,8 +171,8 @@ final class AggregateSession: Sendable {
         if let refusal = await shadowingRefusal(body, id: id, timeout: timeout, httpRequest: httpRequest) { return refusal }
         switch routed(body, id: id, httpRequest: httpRequest) {
         case .refused(let answer): return answer
-        case .member(let member, _, let call):
-            return await member.exchange([call], requests: [(RequestKey(id), id)], timeout: timeout, httpRequest: httpRequest)[0]
+        case .member(let member, _, let call, let read):
+            return await member.exchange([call], parsed: [read], requests: [(RequestKey(id), id)], timeout: timeout, httpRequest: httpRequest)[0]
         }
     }
 
@@ -189,8 +189,9 @@ final class AggregateSession: Sendable {
         case .refused(let answer):
             release(id)
             return .answer(answer)
-        case .member(let member, let name, let call):
-            let (outcome, _) = await member.exchange(call, request: (RequestKey(id), id), whenHeld: .streams, timeout: timeout, httpRequest: httpRequest)
+        case .member(let member, let name, let call, let read):
+            let (outcome, _) = await member.exchange(
+                call, parsed: read, request: (RequestKey(id), id), whenHeld: .streams, timeout: timeout, httpRequest: httpRequest)
             guard case .held(let events) = outcome else {
                 release(id)
                 return outcome
@@ -224,7 +225,7 @@ final class AggregateSession: Sendable {
     /// Where a call goes: the member (and its server's name) with the call renamed to the
     /// tool's original name, or the answer refusing it (audited as an unknown tool).
     private enum Routing {
-        case member(HTTPSession, server: String, call: [UInt8])
+        case member(HTTPSession, server: String, call: [UInt8], read: JSONValue)
         case refused([UInt8])
     }
 
@@ -242,7 +243,7 @@ final class AggregateSession: Sendable {
         params.set("name", to: .string(tool))
         var call = body
         call.set("params", to: .object(params))
-        return .member(member, server: server, call: Array(JSONWriter.write(.object(call)).utf8))
+        return .member(member, server: server, call: Array(JSONWriter.write(.object(call)).utf8), read: .object(call))
     }
 
     /// The member a prefixed name starts with, and the rest of the name.

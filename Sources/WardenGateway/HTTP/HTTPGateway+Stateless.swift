@@ -37,10 +37,10 @@ final class StatelessSession: Sendable {
         case .server(let session):
             let bytes = Array(JSONWriter.write(message).utf8)
             guard let id = message["id"] else {
-                session.send([bytes], httpRequest: httpRequest)
+                session.send([bytes], parsed: [message], httpRequest: httpRequest)
                 return nil
             }
-            return await session.exchange([bytes], requests: [(RequestKey(id), id)], timeout: timeout, httpRequest: httpRequest)[0]
+            return await session.exchange([bytes], parsed: [message], requests: [(RequestKey(id), id)], timeout: timeout, httpRequest: httpRequest)[0]
         case .aggregate(let aggregate):
             return await aggregate.handle(message, timeout: timeout, httpRequest: httpRequest ?? "")
         }
@@ -156,8 +156,8 @@ extension HTTPGateway {
                     body.set("params", to: .object(params))
                 }
                 let (outcome, slot) = await session.exchange(
-                    Array(JSONWriter.write(.object(body)).utf8), request: (RequestKey(forwardedID), forwardedID), whenHeld: .asksCaller,
-                    timeout: timeout, httpRequest: httpRequest)
+                    Array(JSONWriter.write(.object(body)).utf8), parsed: .object(body), request: (RequestKey(forwardedID), forwardedID),
+                    whenHeld: .asksCaller, timeout: timeout, httpRequest: httpRequest)
                 return await conclude(outcome, slot: slot, id: id, meta: meta, timeout: timeout, session: session)
             }
             let forwardedID = upstream.nextID()
@@ -297,9 +297,11 @@ extension HTTPGateway {
 
     /// A stateful server's answer dressed for the stateless revision, with the HTTP status its error code calls for.
     static func statelessAnswer(_ answer: [UInt8], id: JSONValue, method: String) -> Response {
-        let code = (try? JSONReader.parse(answer))?["error"]?["code"]?.numberValue.flatMap { Int($0.text) }
+        // Read once, for its error code and its dressing.
+        let read = try? JSONReader.parse(answer)
+        let code = read?["error"]?["code"]?.numberValue.flatMap { Int($0.text) }
         let status = code.map { StatelessExchange.Refusal(code: $0, message: "").status } ?? .ok
-        return Self.json(status, StatelessExchange.answer(answer, id: id, method: method))
+        return Self.json(status, StatelessExchange.answer(answer, read: read, id: id, method: method))
     }
 
     /// The caller's session for stateless requests, with one server or (`aggregated`) all of

@@ -192,11 +192,14 @@ final class HTTPSession: MessageSink {
     /// questions for the user) ending with its answer (the POST's own event stream), or the
     /// approval to ask the caller about (the answer is then kept for ``collect(_:)``); and
     /// the slot where what follows arrives.
+    /// `parsed`, when given, is the message as read already: it is not read again.
     func exchange(
-        _ message: [UInt8], request: (key: RequestKey, id: JSONValue), whenHeld: ResponseSlot.WhenHeld, timeout: Duration,
-        httpRequest: String? = nil
+        _ message: [UInt8], parsed: JSONValue? = nil, request: (key: RequestKey, id: JSONValue), whenHeld: ResponseSlot.WhenHeld,
+        timeout: Duration, httpRequest: String? = nil
     ) async -> (outcome: ResponseSlot.Outcome, slot: ResponseSlot?) {
-        switch await start([message], requests: [request], whenHeld: whenHeld, timeout: timeout, httpRequest: httpRequest) {
+        switch await start(
+            [message], parsed: parsed.map { [$0] }, requests: [request], whenHeld: whenHeld, timeout: timeout, httpRequest: httpRequest)
+        {
         case .refused(let answers): return (.answer(answers[0]), nil)
         case .registered(let slots): return (await slots[0].outcome(), slots[0])
         }

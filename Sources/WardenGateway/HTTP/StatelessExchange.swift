@@ -97,8 +97,9 @@ enum StatelessExchange {
 
     /// The answer of a stateful server, dressed for the stateless revision: the client's own
     /// id back, `resultType`, and for `tools/list` (filtered per caller) a private cache scope.
-    static func answer(_ answer: [UInt8], id: JSONValue, method: String) -> [UInt8] {
-        guard case .object(var body)? = try? JSONReader.parse(answer) else { return answer }
+    /// `read` is `answer` as read already (`nil` when it could not be).
+    static func answer(_ answer: [UInt8], read: JSONValue?, id: JSONValue, method: String) -> [UInt8] {
+        guard case .object(var body)? = read else { return answer }
         body.set("id", to: id)
         if case .object(var result)? = body["result"] {
             if result["resultType"] == nil { result.set("resultType", to: "complete") }

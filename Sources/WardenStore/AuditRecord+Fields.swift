@@ -89,20 +89,21 @@ extension AuditRecord {
     /// ``latencyMilliseconds`` set) are then written from it, instead of field by field again.
     /// A record changed in any other field after this is written in full, as before.
     public mutating func keepDraftText() {
-        guard upstreamStatus == nil, latencyMilliseconds == nil else { return }
-        draftText = nil
+        keptDraft.text = nil
+        // JSON values compare by value, not by their text: a record with arguments is written whole.
+        guard upstreamStatus == nil, latencyMilliseconds == nil, arguments == nil else { return }
         let time = Timestamp.text(of: self.time)
         var writer = TextWriter(output: [])
         writer.reserve(1024)
         writeLeadingFields(time: time, to: &writer)
         let outcomeOffset = writer.output.count
         writeTrailingFields(to: &writer)
-        draftText = DraftText(record: self, time: time, bytes: writer.finish(), outcomeOffset: outcomeOffset)
+        keptDraft.text = DraftText(record: self, time: time, bytes: writer.finish(), outcomeOffset: outcomeOffset)
     }
 
     /// The stored text of a record written before its call's outcome was known
     /// (``keepDraftText()``).
-    public final class DraftText: Sendable, Equatable {
+    public final class DraftText: Sendable {
         /// The record it was written from.
         let record: AuditRecord
         /// Its ``AuditRecord/time`` as written.
@@ -119,22 +120,35 @@ extension AuditRecord {
             self.outcomeOffset = outcomeOffset
         }
 
-        /// Whether `other` is the record this text was written from, but for its outcome
-        /// (``AuditRecord/upstreamStatus``, ``AuditRecord/latencyMilliseconds``), its
+        /// Whether `other` is the record this text was written from, byte for byte, but for its
+        /// outcome (``AuditRecord/upstreamStatus``, ``AuditRecord/latencyMilliseconds``), its
         /// ``AuditRecord/intent`` (never written) and its draft. Every other field is compared:
-        /// `AuditRecordTextTests` fails when a field is added to the record and not here.
+        /// `AuditDraftTextTests` fails when a field is added to the record and not here.
         func isDraft(of other: AuditRecord) -> Bool {
-            record.time == other.time && record.requestID == other.requestID && record.identity == other.identity
-                && record.grant == other.grant && record.session == other.session && record.server == other.server
-                && record.method == other.method && record.tool == other.tool && record.decision == other.decision
-                && record.rule == other.rule && record.message == other.message && record.argumentKeys == other.argumentKeys
-                && record.argumentsHash == other.argumentsHash && record.arguments == other.arguments
-                && record.policyHash == other.policyHash && record.httpRequestID == other.httpRequestID
-                && record.approval == other.approval
+            func same(_ lhs: String?, _ rhs: String?) -> Bool {
+                switch (lhs, rhs) {
+                case (nil, nil): true
+                case (let lhs?, let rhs?): lhs.hasSameBytes(as: rhs)
+                default: false
+                }
+            }
+            return record.time == other.time && other.arguments == nil && same(record.requestID, other.requestID)
+                && same(record.identity, other.identity) && same(record.grant, other.grant) && same(record.session, other.session)
+                && same(record.server, other.server) && same(record.method, other.method) && same(record.tool, other.tool)
+                && same(record.decision, other.decision) && same(record.rule, other.rule) && same(record.message, other.message)
+                && record.argumentKeys.count == other.argumentKeys.count
+                && zip(record.argumentKeys, other.argumentKeys).allSatisfy { $0.hasSameBytes(as: $1) }
+                && same(record.argumentsHash, other.argumentsHash) && same(record.policyHash, other.policyHash)
+                && same(record.httpRequestID, other.httpRequestID) && same(record.approval, other.approval)
         }
+    }
 
-        /// A kept text never makes two records differ.
-        public static func == (lhs: DraftText, rhs: DraftText) -> Bool { true }
+    /// Holds a record's draft text outside its equality: records that differ only in whether
+    /// they kept one are equal.
+    struct KeptDraft: Sendable, Equatable {
+        var text: DraftText?
+
+        static func == (lhs: KeptDraft, rhs: KeptDraft) -> Bool { true }
     }
 
     /// Collects the fields as the members of a JSON object.

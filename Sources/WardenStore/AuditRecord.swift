@@ -51,8 +51,9 @@ public struct AuditRecord: Sendable, Equatable {
     /// the record. Not part of the record (neither stored nor hashed).
     public var intent: String?
     /// The record's text as drafted before its call's outcome, kept to write it from
-    /// (``keepDraftText()``); `nil` until then. Never part of the text.
-    public internal(set) var draftText: DraftText?
+    /// (``keepDraftText()``); `nil` until then. Never part of the text, nor of equality.
+    public var draftText: DraftText? { keptDraft.text }
+    var keptDraft = KeptDraft()
 
     public init(
         time: Date,

@@ -88,12 +88,15 @@ public struct CallIntent: Sendable, Equatable {
         #if canImport(Glibc)
             let filled = withUnsafeMutableBytes(of: &bits) { getentropy($0.baseAddress, $0.count) == 0 }
             if filled { return bits }
+            var generator = SystemRandomNumberGenerator()
+            return (generator.next(), generator.next())
         #elseif canImport(Darwin)
             withUnsafeMutableBytes(of: &bits) { arc4random_buf($0.baseAddress, $0.count) }
             return bits
+        #else
+            var generator = SystemRandomNumberGenerator()
+            return (generator.next(), generator.next())
         #endif
-        var generator = SystemRandomNumberGenerator()
-        return (generator.next(), generator.next())
     }
 
     /// The `upstream_status` of a recovered intent's record.

@@ -23,6 +23,20 @@ import WardenJSON
         return (store, writer, AuditCheckpoint.path(besideDatabase: path))
     }
 
+    /// The log's insert binds and steps its statement itself: an insert SQLite refuses fails
+    /// the batch (nothing of it is kept) and leaves the cached statement fit for the next one.
+    @Test func aRefusedInsertFailsItsBatchAndTheNextAppendWorks() async throws {
+        let store = try SQLiteStore(path: temporaryDatabasePath())
+        try await store.database.write { db in
+            try db.execute(sql: "CREATE TRIGGER refuse BEFORE INSERT ON audit WHEN NEW.tool = 'refused' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+        }
+        try await store.audit.append([record("a")])
+        await #expect(throws: DatabaseError.self) { try await store.audit.append([self.record("b"), self.record("refused")]) }
+        try await store.audit.append([record("c")])
+        #expect(try await store.audit.entries().map(\.record.tool) == ["a", "c"])
+        #expect(try await store.audit.verify(against: []).isIntact)
+    }
+
     @Test func theWriterKeepsTheHeadBesideTheDatabaseAfterEachBatch() async throws {
         let (store, writer, path) = try await written(3)
         #expect(writer.checkpointPath == path)

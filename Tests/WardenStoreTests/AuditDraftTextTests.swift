@@ -27,7 +27,7 @@ import WardenJSON
             record.upstreamStatus = nil
             record.latencyMilliseconds = nil
             record.keepDraftText()
-            #expect(record.draftText != nil)
+            #expect((record.draftText != nil) == (record.arguments == nil))
             #expect(Self.text(record) == Self.fullText(record), "draft \(index)")
             record.intent = "an-intent"  // never written
             record.upstreamStatus = status
@@ -68,8 +68,10 @@ import WardenJSON
         var base = AuditRecordTextTests.record(using: &random)
         base.upstreamStatus = nil
         base.latencyMilliseconds = nil
+        base.arguments = nil
         base.keepDraftText()
-        let stored = Set(Mirror(reflecting: base).children.compactMap(\.label)).subtracting(["draftText"])
+        #expect(base.draftText != nil)
+        let stored = Set(Mirror(reflecting: base).children.compactMap(\.label)).subtracting(["keptDraft"])
         #expect(stored == Set(Self.changes.keys), "every stored field of AuditRecord needs a change here")
         for (field, change) in Self.changes {
             var record = base
@@ -79,10 +81,32 @@ import WardenJSON
         }
     }
 
-    @Test func aRecordWithAnOutcomeKeepsNoDraft() {
+    @Test func aRecordWithAnOutcomeOrArgumentsKeepsNoDraft() {
         var record = AuditRecord(time: Date(), identity: "alice", method: "tools/call", decision: "allow")
         record.upstreamStatus = "ok"
         record.keepDraftText()
         #expect(record.draftText == nil)
+        record.upstreamStatus = nil
+        record.arguments = ["a": 1]
+        record.keepDraftText()
+        #expect(record.draftText == nil)
+    }
+
+    /// Strings equal to Swift but written differently are not the draft's.
+    @Test func aCanonicallyEquivalentChangeIsWrittenAsChanged() {
+        var record = AuditRecord(time: Date(), identity: "\u{E9}", method: "tools/call", decision: "allow", message: "caf\u{E9}")
+        record.keepDraftText()
+        record.message = "cafe\u{301}"
+        #expect(record.message == "caf\u{E9}")  // equal to Swift
+        #expect(Self.text(record) == Self.fullText(record))
+        #expect(Self.text(record).contains("cafe\u{301}"))
+    }
+
+    @Test func aKeptDraftDoesNotChangeEquality() {
+        let record = AuditRecord(time: Date(), identity: "alice", method: "tools/call", decision: "allow")
+        var kept = record
+        kept.keepDraftText()
+        #expect(kept.draftText != nil)
+        #expect(kept == record)
     }
 }

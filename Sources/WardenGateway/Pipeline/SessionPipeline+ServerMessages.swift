@@ -202,8 +202,8 @@ extension SessionPipeline {
 
     /// Records a forwarded call's outcome (`upstream_status`) and how long the server took.
     private func log(_ call: SessionState.PendingCall, outcome: String, after elapsed: Duration) {
-        // Taken out of an optional, it is moved into the log, not copied again (`consume`
-        // does not compile here with Swift 6.3).
+        // Copied once out of the pending call, then moved into the log through the optional
+        // (`consume` does not compile here with Swift 6.3).
         var record = Optional(call.record)
         record!.latencyMilliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         record!.upstreamStatus = outcome

@@ -7,51 +7,68 @@ import Glibc
 import Darwin
 #endif
 
-/// `warden run`'s client end: its standard input as lines, and its standard output. Streams
-/// (a pipe, how MCP clients start servers; a socket; a terminal) are one NIO channel on the
-/// event loop `warden run` works on, with no thread of its own and no hand-over: what the
-/// client has not read yet waits in the channel, so a client slow to read never stops the
-/// loop from reading. A regular file or a device like `/dev/null`, which an event loop cannot
-/// watch, is read on a thread of its own (``FileDescriptorReader``) and written directly.
+/// `warden run`'s client end: its standard input as lines, and its standard output. A pipe or
+/// a socket (how MCP clients start servers) is read and written as one NIO channel on the event
+/// loop `warden run` works on, with no thread of its own and no hand-over; answers the client
+/// has not read yet wait in the channel (up to ``ClientOutput/waitingLimit``, when Warden stops
+/// reading the client until it catches up), so a client slow to read never stops the loop.
+///
+/// The event loop makes what it watches non-blocking, and that flag belongs to the open file,
+/// shared by every descriptor of it. So a terminal (which the shell and the server's stderr
+/// share), a stdout that is also stderr (`2>&1`), and a regular file or a device like
+/// `/dev/null` (which an event loop cannot watch) stay as they are: read on a thread of their
+/// own (``FileDescriptorReader``), written directly (``LineWriter``).
 enum ClientInput {
     /// The client's messages, and the channel that writes its standard output (`nil` when
-    /// `output` is not a stream, or shares no channel with `input`).
+    /// stdout is written directly).
     struct Pipes {
         let lines: MessageQueue
         let output: (any Channel)?
     }
 
     static func open(input: Int32, output: Int32, on loop: any EventLoop, maxLineLength: Int) async -> Pipes {
-        guard isStream(input) else {
+        guard isWatchable(input) else {
             return Pipes(lines: FileDescriptorReader.lines(of: input, maxLineLength: maxLineLength), output: nil)
         }
         let lines = MessageQueue()
         let bootstrap = NIOPipeBootstrap(group: loop)
             // The client closing its input must not close its output: answers may still be due.
             .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.writeBufferWaterMark, value: ClientOutput.waitingLimit)
         // The initializer hands back the channel itself.
         let initialize: @Sendable (any Channel) -> EventLoopFuture<any Channel> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(LineFramingHandler(maxLineLength: maxLineLength, messages: lines))
+                try channel.pipeline.syncOperations.addHandler(ClientOutput.Backpressure())
                 return channel
             }
         }
         do {
-            if isStream(output) {
+            if isWatchable(output) && !isSameFile(output, as: STDERR_FILENO) {
                 let channel = try await bootstrap.takingOwnershipOfDescriptors(input: input, output: output, channelInitializer: initialize)
                 return Pipes(lines: lines, output: channel)
             }
             _ = try await bootstrap.takingOwnershipOfDescriptor(input: input, channelInitializer: initialize)
             return Pipes(lines: lines, output: nil)
         } catch {
-            // Refused, the descriptors are still Warden's.
+            // NIO refused the descriptors before taking them (it closes those it took).
             return Pipes(lines: FileDescriptorReader.lines(of: input, maxLineLength: maxLineLength), output: nil)
         }
     }
 
-    /// Whether `descriptor` cannot seek: a pipe, a socket or a terminal, which epoll watches
-    /// (files and devices such as `/dev/null` seek, and epoll refuses them).
-    private static func isStream(_ descriptor: Int32) -> Bool {
-        lseek(descriptor, 0, SEEK_CUR) == -1 && errno == ESPIPE
+    /// Whether `descriptor` is a pipe or a socket, which epoll watches and nothing else shares.
+    private static func isWatchable(_ descriptor: Int32) -> Bool {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return false }
+        let kind = status.st_mode & S_IFMT
+        return kind == S_IFIFO || kind == S_IFSOCK
+    }
+
+    /// Whether the two descriptors name the same file (the same pipe, for `2>&1`).
+    private static func isSameFile(_ descriptor: Int32, as other: Int32) -> Bool {
+        var first = stat()
+        var second = stat()
+        guard fstat(descriptor, &first) == 0, fstat(other, &second) == 0 else { return false }
+        return first.st_dev == second.st_dev && first.st_ino == second.st_ino
     }
 }

@@ -74,8 +74,10 @@ public final class StdioGateway: Sendable {
             server.closeInput()
         }
         let status = await pipeline.serve(server)
-        // The last answers may still wait for the client to read them.
-        await output.drain()
+        // The last answers may still wait for the client to read them, for a while.
+        if await !output.drain(within: .seconds(10)) {
+            pipeline.logger.warning("the client did not read its last answers within 10 s; exiting without them")
+        }
         return status
     }
 }

@@ -45,8 +45,11 @@ public struct SQLiteAuditStore: AuditStore {
 
     /// Inserts one chained row with the log's insert statement, its values bound with GRDB's
     /// bindings one by one: `execute(arguments:)` boxes each value in an existential and casts
-    /// it back, about 8k instructions a record. Runs in the caller's transaction, on the
+    /// it back, about 6k instructions a record. Runs in the caller's transaction, on the
     /// database's queue, like the statement's other uses; leaves the statement reset and unbound.
+    /// It steps the statement itself, so GRDB's per-statement bookkeeping (transaction observers,
+    /// which Warden does not use; its checks that the transaction was not aborted, which the
+    /// failed step reports as an error all the same) does not run for it.
     private static func insertRow(_ row: AuditLog.Row, intent: String?, with insert: Statement) throws {
         let statement = insert.sqliteStatement
         sqlite3_reset(statement)

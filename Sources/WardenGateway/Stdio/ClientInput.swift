@@ -1,6 +1,11 @@
 import NIOCore
 import NIOPosix
 
+// `stat` and its fields are declared there too on Linux; a whole-module build asks for it.
+#if canImport(CoreFoundation)
+import CoreFoundation
+#endif
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -58,17 +63,20 @@ enum ClientInput {
 
     /// Whether `descriptor` is a pipe or a socket, which epoll watches and nothing else shares.
     private static func isWatchable(_ descriptor: Int32) -> Bool {
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { return false }
-        let kind = status.st_mode & S_IFMT
+        guard let kind = status(of: descriptor).map({ $0.st_mode & S_IFMT }) else { return false }
         return kind == S_IFIFO || kind == S_IFSOCK
     }
 
     /// Whether the two descriptors name the same file (the same pipe, for `2>&1`).
     private static func isSameFile(_ descriptor: Int32, as other: Int32) -> Bool {
-        var first = stat()
-        var second = stat()
-        guard fstat(descriptor, &first) == 0, fstat(other, &second) == 0 else { return false }
+        guard let first = status(of: descriptor), let second = status(of: other) else { return false }
         return first.st_dev == second.st_dev && first.st_ino == second.st_ino
+    }
+
+    /// `fstat(2)` of `descriptor`; `nil` when it is not open.
+    private static func status(of descriptor: Int32) -> stat? {
+        withUnsafeTemporaryAllocation(of: stat.self, capacity: 1) { buffer in
+            fstat(descriptor, buffer.baseAddress!) == 0 ? buffer[0] : nil
+        }
     }
 }

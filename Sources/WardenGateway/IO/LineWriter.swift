@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Synchronization
 import WardenJSON
 import WardenMCP
@@ -62,5 +63,15 @@ final class LineWriter: MessageSink {
             if let fd = descriptor { _ = Foundation.close(fd) }
             descriptor = nil
         }
+    }
+}
+
+extension ByteBufferAllocator {
+    /// `message` and the newline that ends it, for a channel (``LineWriter/line(_:)`` for a descriptor).
+    func line(_ message: [UInt8]) -> ByteBuffer {
+        var buffer = buffer(capacity: message.count + 1)
+        buffer.writeBytes(message)
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        return buffer
     }
 }

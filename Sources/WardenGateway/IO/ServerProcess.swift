@@ -141,9 +141,7 @@ final class ServerProcess: Upstream {
             guard let later = try? await self.channel.get() else { return }
             channel = later
         }
-        var buffer = channel.allocator.buffer(capacity: message.count + 1)
-        buffer.writeBytes(message)
-        buffer.writeInteger(UInt8(ascii: "\n"))
+        let buffer = channel.allocator.line(message)
         if channel.isWritable {
             channel.writeAndFlush(buffer, promise: nil)
         } else {

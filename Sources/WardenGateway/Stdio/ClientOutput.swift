@@ -36,9 +36,7 @@ final class ClientOutput: MessageSink {
         state.withLock { state in
             guard let channel = state.channel else { return descriptor.write(message) }
             guard channel.isActive else { return false }
-            var buffer = channel.allocator.buffer(capacity: message.count + 1)
-            buffer.writeBytes(message)
-            buffer.writeInteger(UInt8(ascii: "\n"))
+            let buffer = channel.allocator.line(message)
             if state.handedOver == 0 && channel.eventLoop.inEventLoop {
                 channel.writeAndFlush(buffer, promise: nil)
             } else {
@@ -84,8 +82,8 @@ final class ClientOutput: MessageSink {
         typealias InboundIn = ByteBuffer
 
         func channelWritabilityChanged(context: ChannelHandlerContext) {
+            // Turning reading back on reads at once.
             context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenComplete { _ in }
-            if context.channel.isWritable { context.read() }
             context.fireChannelWritabilityChanged()
         }
     }

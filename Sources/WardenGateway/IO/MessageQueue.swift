@@ -1,21 +1,31 @@
 import Synchronization
+public import WardenJSON
 public import WardenMCP
+
+/// One message as a ``MessageQueue`` hands it over.
+public struct QueuedMessage: Sendable {
+    /// The line as framed: the message's bytes, or the envelope of one over the size limit.
+    public var line: LineFramer.Line
+    /// What the line holds, when whoever queued it has read it already (a shared server reads
+    /// its server's messages to route them), so that it is not read twice; `nil` otherwise.
+    public var value: JSONValue?
+}
 
 /// The messages a server (or `warden run`'s client) sends, in order, from whoever reads them to
 /// the one task that handles them. Not generic, so that taking a message out costs no runtime
 /// type lookups; a message that is already waiting is taken without suspending.
 public final class MessageQueue: AsyncSequence, Sendable {
-    public typealias Element = LineFramer.Line
+    public typealias Element = QueuedMessage
     public typealias Failure = Never
 
     private struct State {
-        var waiting: [LineFramer.Line] = []
+        var waiting: [QueuedMessage] = []
         var first = 0
-        var consumer: UnsafeContinuation<LineFramer.Line?, Never>?
+        var consumer: UnsafeContinuation<QueuedMessage?, Never>?
         var finished = false
 
         /// The first waiting message, taken out.
-        mutating func take() -> LineFramer.Line? {
+        mutating func take() -> QueuedMessage? {
             guard first < waiting.count else { return nil }
             defer {
                 first += 1
@@ -32,23 +42,25 @@ public final class MessageQueue: AsyncSequence, Sendable {
 
     public init() {}
 
-    /// Adds a message; dropped once the queue is finished.
-    public func yield(_ line: LineFramer.Line) {
-        let consumer = state.withLock { state -> UnsafeContinuation<LineFramer.Line?, Never>? in
+    /// Adds a message, with its `value` when the caller has read it; dropped once the queue is
+    /// finished.
+    public func yield(_ line: LineFramer.Line, read value: JSONValue? = nil) {
+        let message = QueuedMessage(line: line, value: value)
+        let consumer = state.withLock { state -> UnsafeContinuation<QueuedMessage?, Never>? in
             guard !state.finished else { return nil }
             if let consumer = state.consumer {
                 state.consumer = nil
                 return consumer
             }
-            state.waiting.append(line)
+            state.waiting.append(message)
             return nil
         }
-        consumer?.resume(returning: line)
+        consumer?.resume(returning: message)
     }
 
     /// Ends the queue: the consumer gets what waits, then the end.
     public func finish() {
-        let consumer = state.withLock { state -> UnsafeContinuation<LineFramer.Line?, Never>? in
+        let consumer = state.withLock { state -> UnsafeContinuation<QueuedMessage?, Never>? in
             state.finished = true
             defer { state.consumer = nil }
             return state.consumer
@@ -57,9 +69,9 @@ public final class MessageQueue: AsyncSequence, Sendable {
     }
 
     /// The next message; `nil` once the queue is finished and empty. One consumer only.
-    public func next() async -> LineFramer.Line? {
+    public func next() async -> QueuedMessage? {
         enum Taken {
-            case message(LineFramer.Line)
+            case message(QueuedMessage)
             case end
             case none
         }
@@ -90,11 +102,11 @@ public final class MessageQueue: AsyncSequence, Sendable {
     public struct AsyncIterator: AsyncIteratorProtocol {
         let queue: MessageQueue
 
-        public mutating func next() async -> LineFramer.Line? {
+        public mutating func next() async -> QueuedMessage? {
             await queue.next()
         }
 
-        public mutating func next(isolation actor: isolated (any Actor)?) async -> LineFramer.Line? {
+        public mutating func next(isolation actor: isolated (any Actor)?) async -> QueuedMessage? {
             await queue.next()
         }
     }

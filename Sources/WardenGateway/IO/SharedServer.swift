@@ -104,8 +104,8 @@ final class SharedServer: Sendable {
         logger.info("shared server started", metadata: ["server": "\(configuration.serverName)", "pid": "\(process.processIdentifier)"])
         state.withLock { $0.process = process }
         Task {
-            for await line in process.messages {
-                await self.handleServerLine(line, process: process)
+            for await message in process.messages {
+                await self.handleServerLine(message.line, process: process)
             }
             let status = await process.waitForExit()
             self.logger.info("shared server exited", metadata: ["server": "\(self.configuration.serverName)", "status": "\(status)"])
@@ -175,12 +175,43 @@ final class SharedServer: Sendable {
     }
 
     private func route(_ message: [UInt8], from member: Int, to process: ServerProcess) async {
+        if let tagged = Self.requestTaggedInPlace(message, from: member) {
+            await process.send(tagged)
+            return
+        }
         guard let value = try? JSONReader.parse(message, configuration: .init(maxDepth: configuration.maxDepth)) else { return }
         let tagged = (value.arrayValue ?? [value]).compactMap { tag($0, from: member) }
         guard !tagged.isEmpty else { return }
         let outgoing: JSONValue = value.arrayValue == nil ? tagged[0] : .array(tagged)
         await process.send(Array(JSONWriter.write(outgoing).utf8))
     }
+
+    /// A request whose only tag is its top-level id (no progress token), tagged in its bytes
+    /// without reading it: the common case, a session's request under the pipeline's own id.
+    /// `nil` for anything else, which ``tag(_:from:)`` tags once read. The pipeline sends only
+    /// messages it has read, so `message` is valid JSON with at most one top-level `id`.
+    static func requestTaggedInPlace(_ message: [UInt8], from member: Int) -> [UInt8]? {
+        let envelope = EnvelopeScanner.envelope(of: message)
+        guard !envelope.isBatch, envelope.hasMethod, envelope.methods.count == 1, envelope.methods[0] != "initialize",
+            let id = envelope.id, !mentionsProgressToken(message), let range = MessageID.valueRange(ofTopLevelID: message)
+        else { return nil }
+        return MessageID.replacing(range, in: message, with: Array(JSONWriter.write(SharedID.tag(id, member: member)).utf8))
+    }
+
+    /// Whether `message` has the bytes `progressToken` anywhere (a key with escapes in its
+    /// name goes untagged, and its progress is not routed back).
+    private static func mentionsProgressToken(_ message: [UInt8]) -> Bool {
+        let token = progressToken
+        guard message.count >= token.count else { return false }
+        return message.withUnsafeBufferPointer { bytes in
+            for start in 0...(bytes.count - token.count) where bytes[start] == token[0] {
+                if token.indices.allSatisfy({ bytes[start + $0] == token[$0] }) { return true }
+            }
+            return false
+        }
+    }
+
+    private static let progressToken = Array("progressToken".utf8)
 
     /// One client message as the shared server gets it: ids and progress tokens tagged with
     /// the session; `nil` for what does not go to the server (the session's handshake,
@@ -225,7 +256,7 @@ final class SharedServer: Sendable {
             result.set("protocolVersion", to: .string(asked))
         }
         let answer: JSONValue = ["jsonrpc": "2.0", "id": id, "result": .object(result)]
-        target.upstream.mailbox.deliver(Array(JSONWriter.write(answer).utf8))
+        target.upstream.mailbox.deliver(Array(JSONWriter.write(answer).utf8), read: answer)
     }
 
     // MARK: - Server to clients
@@ -237,7 +268,11 @@ final class SharedServer: Sendable {
                 logger.warning("dropped a line from the shared server that is not acceptable JSON")
                 return
             }
-            for element in value.arrayValue ?? [value] { await handleServerMessage(element, process: process) }
+            if case .array(let elements) = value {
+                for element in elements { await handleServerMessage(element, bytes: nil, process: process) }
+            } else {
+                await handleServerMessage(value, bytes: bytes, process: process)
+            }
         case .tooLong(let envelope):
             logger.warning("dropped a shared server message over the size limit", metadata: ["bytes": "\(envelope.length)"])
             guard let id = envelope.id, !envelope.hasMethod, let (member, original) = SharedID.untag(id) else { return }
@@ -247,7 +282,9 @@ final class SharedServer: Sendable {
         }
     }
 
-    private func handleServerMessage(_ message: JSONValue, process: ServerProcess) async {
+    /// Routes one message of the server, read; `bytes` are its own (`nil` for a batch's element).
+    /// A session gets the message's bytes and what they hold, so that it does not read them again.
+    private func handleServerMessage(_ message: JSONValue, bytes: [UInt8]?, process: ServerProcess) async {
         guard case .object(var object) = message else { return }
         let method = object["method"]?.stringValue
         switch (method, object["id"]) {
@@ -256,7 +293,10 @@ final class SharedServer: Sendable {
         case (nil, let id?):
             guard let (member, original) = SharedID.untag(id) else { return }
             object.set("id", to: original)
-            deliver(Array(JSONWriter.write(.object(object)).utf8), to: member)
+            let untagged = bytes.flatMap { bytes in
+                MessageID.valueRange(ofTopLevelID: bytes).map { MessageID.replacing($0, in: bytes, with: Array(JSONWriter.write(original).utf8)) }
+            }
+            deliver(untagged ?? Self.encode(object), read: .object(object), to: member)
         case ("ping"?, let id?):
             await process.send(Array(JSONWriter.write(["jsonrpc": "2.0", "id": id, "result": [:]]).utf8))
         case (_?, let id?):
@@ -269,15 +309,19 @@ final class SharedServer: Sendable {
             else { return }
             params.set("progressToken", to: original)
             object.set("params", to: .object(params))
-            deliver(Array(JSONWriter.write(.object(object)).utf8), to: member)
+            deliver(Self.encode(object), read: .object(object), to: member)
         default:
-            let bytes = Array(JSONWriter.write(.object(object)).utf8)
-            for member in state.withLock({ Array($0.members.keys) }) { deliver(bytes, to: member) }
+            let bytes = bytes ?? Self.encode(object)
+            for member in state.withLock({ Array($0.members.keys) }) { deliver(bytes, read: message, to: member) }
         }
     }
 
-    private func deliver(_ message: [UInt8], to member: Int) {
-        state.withLock { $0.members[member] }?.upstream.mailbox.deliver(message)
+    private func deliver(_ message: [UInt8], read value: JSONValue? = nil, to member: Int) {
+        state.withLock { $0.members[member] }?.upstream.mailbox.deliver(message, read: value)
+    }
+
+    private static func encode(_ object: JSONObject) -> [UInt8] {
+        Array(JSONWriter.write(.object(object)).utf8)
     }
 }
 

@@ -1,3 +1,4 @@
+import WardenJSON
 import WardenMCP
 
 /// A session's server, whatever reaches it: a child process's stdin and stdout, a shared
@@ -29,9 +30,9 @@ struct UpstreamMailbox: Sendable {
         self.serverName = serverName
     }
 
-    /// A message from the server.
-    func deliver(_ message: [UInt8]) {
-        messages.yield(.message(message))
+    /// A message from the server, with its `value` when the upstream has read it.
+    func deliver(_ message: [UInt8], read value: JSONValue? = nil) {
+        messages.yield(.message(message), read: value)
     }
 
     /// The server could not take or answer `request` (unreachable, an HTTP error, a process

@@ -107,8 +107,9 @@ final class InspectionConnection: Sendable {
         }
         let message: JSONValue = ["jsonrpc": "2.0", "id": id, "method": .string(method), "params": params]
         await upstream.send(Array(JSONWriter.write(message).utf8))
-        while let line = await upstream.messages.next() {
-            guard case .message(let bytes) = line, let value = try? JSONReader.parse(bytes), let object = value.objectValue else { continue }
+        while let message = await upstream.messages.next() {
+            guard case .message(let bytes) = message.line, let value = try? message.value ?? JSONReader.parse(bytes), let object = value.objectValue
+            else { continue }
             if let method = object["method"]?.stringValue {
                 if let requestID = object["id"] { await answer(method, id: requestID) }
                 continue

@@ -22,22 +22,23 @@ extension SessionPipeline {
     /// Relays the server's messages to the client, one at a time and in order, until the
     /// server is gone; then answers every request still waiting.
     func relay(from server: any Upstream) async {
-        for await line in server.messages {
-            await handleServerLine(line, server: server)
+        for await message in server.messages {
+            await handleServerLine(message.line, read: message.value, server: server)
         }
         await serverEnded()
     }
 
     /// Routes one message from the server: an answer to the request it answers (under the
-    /// client's id), anything else to the client as it came.
-    func handleServerLine(_ line: LineFramer.Line, server: any Upstream) async {
+    /// client's id), anything else to the client as it came. `read` is what the line holds when
+    /// the upstream has read it already.
+    func handleServerLine(_ line: LineFramer.Line, read: JSONValue? = nil, server: any Upstream) async {
         guard case .message(let bytes) = line else {
             if case .tooLong(let message) = line { await refuseOversize(message, server: server) }
             return
         }
         let value: JSONValue
         do {
-            value = try JSONReader.parse(bytes, configuration: .init(maxDepth: configuration.maxDepth))
+            value = try read ?? JSONReader.parse(bytes, configuration: .init(maxDepth: configuration.maxDepth))
         } catch {
             logger.warning("dropped a line from the server that is not acceptable JSON", metadata: ["reason": "\(error)"])
             return

@@ -67,8 +67,8 @@ public final class StdioGateway: Sendable {
             input: clientInput, output: outputDescriptor, on: server.eventLoop, maxLineLength: pipeline.configuration.maxMessageBytes)
         if let channel = client.output { output.attach(channel) }
         Task(executorPreference: server.executor) { [pipeline] in
-            for await line in client.lines {
-                await pipeline.handleClientLine(line, server: server)
+            for await message in client.lines {
+                await pipeline.handleClientLine(message.line, server: server)
             }
             // The client is gone: close the server's stdin so it can finish and exit.
             server.closeInput()

@@ -99,7 +99,7 @@ extension HTTPGateway {
         let httpRequest = context.id  // formatted anew on each read
         let (value, body) = try await readMessage(&request, caller: caller, server: aggregated ? nil : servers.first?.name, httpRequest: httpRequest)
         if request.headers.value(.mcpSessionID) == nil, StatelessExchange.isStateless(value, headers: request.headers) {
-            return await postStateless(
+            return await stateless.post(
                 value, headers: request.headers, caller: caller, servers: servers, aggregated: aggregated, httpRequest: httpRequest)
         }
         if let version = request.headers.value(.mcpProtocolVersion), !ProtocolVersions.withHandshake.contains(version) {

@@ -272,6 +272,17 @@ public final class HTTPGateway: Sendable {
         logger.info("session opened", metadata: ["server": "\(server.name)", "caller": "\(caller.owner)"])
         return session
     }
+
+    /// Stateless requests (2026-07-28), served through sessions this gateway opens for them.
+    var stateless: StatelessEndpoint {
+        StatelessEndpoint(
+            registry: registry, approvals: store.approvals, instance: instance, metrics: metrics, logger: logger,
+            timeout: .seconds(configuration.limits.upstreamTimeoutSeconds),
+            openSession: { caller, server in
+                try self.openSession(for: caller, server: server, hasBackChannel: false, callerAskedByTransport: true, registered: false)
+            },
+            openAggregate: { caller, servers in try self.openAggregate(for: caller, servers: servers, hasBackChannel: false) })
+    }
 }
 
 /// The port the gateway listens on (known once it does: the configuration may say 0).

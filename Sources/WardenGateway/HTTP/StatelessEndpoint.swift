@@ -2,94 +2,31 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import Synchronization
 import WardenJSON
 import WardenMCP
 import WardenStore
 
-/// A session Warden set up itself (with its own `initialize`) with a stateful server, or with
-/// every server of the aggregated endpoint, to serve one caller's stateless requests.
-final class StatelessSession: Sendable {
-    /// Where the requests go.
-    enum Target: Sendable {
-        case server(HTTPSession)
-        case aggregate(AggregateSession)
-    }
+/// Stateless (2026-07-28) requests, one per POST, without `Mcp-Session-Id`: each is checked,
+/// then answered by Warden (`server/discover`) or forwarded through the caller's stateless
+/// session (``StatelessSession``). A call held for the caller's approval, or a server's question
+/// for the caller, becomes an `input_required` result; the caller's retry, naming the parked
+/// call by its `requestState`, brings the answer and resumes it.
+struct StatelessEndpoint: Sendable {
+    let registry: SessionRegistry
+    let approvals: any ApprovalStore
+    let instance: GatewayInstance
+    let metrics: GatewayMetrics
+    let logger: Logger
+    /// How long a request may wait for its server.
+    let timeout: Duration
+    /// Opens a caller's session with one server for stateless requests (not registered, no back channel).
+    let openSession: @Sendable (Caller, GatewayConfiguration.Server) throws -> HTTPSession
+    /// Opens a caller's session with every server of the aggregated endpoint, likewise.
+    let openAggregate: @Sendable (Caller, [GatewayConfiguration.Server]) throws -> AggregateSession
 
-    let target: Target
-    /// The capabilities from the `initialize` answer, for `server/discover`.
-    let capabilities: JSONValue
-    private let requests = Atomic<Int>(0)
 
-    init(target: Target, capabilities: JSONValue) {
-        self.target = target
-        self.capabilities = capabilities
-    }
-
-    /// A fresh id for a forwarded request: stateless clients all start at 1.
-    func nextID() -> JSONValue {
-        .string("warden-stateless-\(requests.add(1, ordering: .relaxed).newValue)")
-    }
-
-    /// Sends one request (or notification) and returns the answer (`nil` for a notification).
-    func exchange(_ message: JSONValue, timeout: Duration, httpRequest: String? = nil) async -> [UInt8]? {
-        switch target {
-        case .server(let session):
-            let bytes = Array(JSONWriter.write(message).utf8)
-            guard let id = message["id"] else {
-                session.send([bytes], parsed: [message], httpRequest: httpRequest)
-                return nil
-            }
-            return await session.exchange([bytes], parsed: [message], requests: [(RequestKey(id), id)], timeout: timeout, httpRequest: httpRequest)[0]
-        case .aggregate(let aggregate):
-            return await aggregate.handle(message, timeout: timeout, httpRequest: httpRequest ?? "")
-        }
-    }
-
-    /// The `Mcp-Param-*` headers a call to `tool` must carry (`nil`: no such tool).
-    func headerParameters(ofTool tool: String) async -> [MCPParamHeaders.Declaration]? {
-        switch target {
-        case .server(let session): return await session.headerParameters(ofTool: tool)
-        case .aggregate(let aggregate):
-            guard let (member, original) = aggregate.member(named: tool) else { return nil }
-            return await member.headerParameters(ofTool: original)
-        }
-    }
-
-    /// The session serving calls to tool `name`, and the tool's name there (without the
-    /// server prefix of the aggregated endpoint); `nil` for a name no server has.
-    func callee(of name: String) -> (HTTPSession, String)? {
-        switch target {
-        case .server(let session): (session, name)
-        case .aggregate(let aggregate): aggregate.member(named: name)
-        }
-    }
-
-    /// The sessions with servers behind it.
-    var sessions: [HTTPSession] {
-        switch target {
-        case .server(let session): [session]
-        case .aggregate(let aggregate): aggregate.members.map(\.session)
-        }
-    }
-
-    var isClosed: Bool { sessions.contains(where: \.isClosed) }
-
-    func isIdle(for timeout: Duration) -> Bool {
-        sessions.allSatisfy { $0.isIdle(for: timeout) }
-    }
-
-    func close() {
-        switch target {
-        case .server(let session): session.close()
-        case .aggregate(let aggregate): aggregate.close()
-        }
-    }
-}
-
-extension HTTPGateway {
     /// Why `value` is not a JSON-RPC message, if it is not.
-    static func invalidMessage(_ value: JSONValue) -> JSONRPCMessage.Invalid? {
+    private static func invalidMessage(_ value: JSONValue) -> JSONRPCMessage.Invalid? {
         do {
             _ = try JSONRPCMessage(value)
             return nil
@@ -100,7 +37,7 @@ extension HTTPGateway {
 
     /// A stateless (2026-07-28) request: checked, then answered by Warden (`server/discover`)
     /// or forwarded through the caller's session with the server, as the policy decides.
-    func postStateless(
+    func post(
         _ value: JSONValue, headers: HTTPFields, caller: Caller, servers: [GatewayConfiguration.Server], aggregated: Bool, httpRequest: String
     ) async -> Response {
         if case .object = value, let error = Self.invalidMessage(value) {
@@ -118,7 +55,6 @@ extension HTTPGateway {
         if method == "tools/call", case .string(let handle)? = body["params"]?["requestState"], let refusal = foreignRequestState(handle) {
             return Self.stateless(refusal, id: id)
         }
-        let timeout = Duration.seconds(configuration.limits.upstreamTimeoutSeconds)
         let upstream: StatelessSession
         let names = servers.map(\.name).joined(separator: ", ")
         do {
@@ -208,7 +144,7 @@ extension HTTPGateway {
     ) async -> Response? {
         guard meta?[StatelessExchange.clientCapabilitiesKey]?["elicitation"] != nil else {
             if approval.approvers == [Approval.callerApprover] {
-                _ = try? await store.approvals.close(
+                _ = try? await approvals.close(
                     id: approval.id, as: .cancelled, reason: "only the caller may approve it, and this client cannot be asked")
             }
             return nil
@@ -265,7 +201,7 @@ extension HTTPGateway {
         case .approval(let approval):
             if let (approve, reason) = CallerApproval.decision(in: responses?["approve"]) {
                 do {
-                    _ = try await store.approvals.decide(id: approval, approve: approve, by: Approval.callerApprover, reason: reason)
+                    _ = try await approvals.decide(id: approval, approve: approve, by: Approval.callerApprover, reason: reason)
                 } catch {
                     logger.info("the caller's answer did not decide the approval", metadata: ["approval": "\(approval)", "error": "\(error)"])
                 }
@@ -296,7 +232,7 @@ extension HTTPGateway {
     }
 
     /// A stateful server's answer dressed for the stateless revision, with the HTTP status its error code calls for.
-    static func statelessAnswer(_ answer: [UInt8], id: JSONValue, method: String) -> Response {
+    private static func statelessAnswer(_ answer: [UInt8], id: JSONValue, method: String) -> Response {
         // Read once, for its error code and its dressing.
         let read = try? JSONReader.parse(answer)
         let code = read?["error"]?["code"]?.numberValue.flatMap { Int($0.text) }
@@ -306,7 +242,7 @@ extension HTTPGateway {
 
     /// The caller's session for stateless requests, with one server or (`aggregated`) all of
     /// `servers`, opened and initialized on first use; concurrent first requests share one.
-    func statelessSession(
+    private func statelessSession(
         for caller: Caller, servers: [GatewayConfiguration.Server], aggregated: Bool, timeout: Duration
     ) async throws -> StatelessSession {
         let key = caller.owner + "\n" + (aggregated ? "/mcp" : servers.map(\.name).joined())
@@ -320,8 +256,8 @@ extension HTTPGateway {
     ) async throws -> StatelessSession {
         let target: StatelessSession.Target =
             aggregated
-            ? .aggregate(try openAggregate(for: caller, servers: servers, hasBackChannel: false))
-            : .server(try openSession(for: caller, server: servers[0], hasBackChannel: false, callerAskedByTransport: true, registered: false))
+            ? .aggregate(try openAggregate(caller, servers))
+            : .server(try openSession(caller, servers[0]))
         let opening = StatelessSession(target: target, capabilities: [:])
         // Every feature a caller may answer through `input_required` rounds is declared, so that
         // servers use them; each request tells whether its own caller can, and is refused if not.
@@ -337,11 +273,11 @@ extension HTTPGateway {
         return StatelessSession(target: target, capabilities: result["capabilities"] ?? [:])
     }
 
-    static func stateless(_ refusal: StatelessExchange.Refusal, id: JSONValue?) -> Response {
+    private static func stateless(_ refusal: StatelessExchange.Refusal, id: JSONValue?) -> Response {
         json(refusal.status, refusal.response(id: id))
     }
 
-    static func json(_ status: HTTPResponse.Status, _ body: [UInt8]) -> Response {
+    private static func json(_ status: HTTPResponse.Status, _ body: [UInt8]) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -41,14 +41,22 @@ final class RemoteClients: Sendable {
             if let client = clients[keyPath: slot] { return client }
             // After shutdown, a late request gets the shared client rather than a new pool nobody would shut down.
             if clients.shutDown { return HTTPClient.shared }
-            // As HTTPClient.shared (the platform's prevalent browser's settings), but for the pool size.
+            // As HTTPClient.shared (the platform's prevalent browser's settings), but for the pool
+            // size and the timeouts: no limit on silence (the browser's is 90 s), which would end a
+            // quiet event stream, or a long call, that the session or the request's own deadline
+            // (`upstream_timeout`, held calls' extensions) still allows; and a dead server is given
+            // up on after 10 s of failed connection attempts, not 90.
             var configuration = HTTPClient.Configuration.singletonConfiguration
             configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
+            configuration.timeout = HTTPClient.Configuration.Timeout(connect: Self.connectTimeout, read: nil)
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             clients[keyPath: slot] = client
             return client
         }
     }
+
+    /// How long a connection to a remote server may take, retries included.
+    static let connectTimeout = TimeAmount.seconds(10)
 
     /// Shuts the clients down: requests and streams still running fail.
     func shutdown() async {

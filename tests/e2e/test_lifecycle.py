@@ -126,6 +126,94 @@ def test_a_client_that_writes_all_its_requests_before_reading_gets_every_answer(
             process.wait(TIMEOUT)
 
 
+def resident_bytes(pid: int) -> int:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_requests_a_busy_server_cannot_take_wait_in_the_client_not_in_warden(warden, env, db, write_policy):
+    """While the server does not read its input (a slow call), Warden reads the client's
+    requests only until a few MiB of them wait: the client's writes then wait, and Warden's
+    memory stays flat. Once the server reads again, every request is answered, in order."""
+    policy = write_policy(ALLOW_ALL)
+    process = subprocess.Popen([warden, "run", "--policy", policy, "--db", db, "--", sys.executable, str(FIXTURES / "echo_server.py")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    try:
+        def send(message):
+            process.stdin.write((json.dumps(message) + "\n").encode())
+            process.stdin.flush()
+
+        send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}})
+        assert json.loads(process.stdout.readline())["id"] == 0
+        send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        send({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {}}})
+        assert json.loads(process.stdout.readline())["id"] == 1
+        before = resident_bytes(process.pid)
+        send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 4}}})
+        pad = "x" * 100_000
+        count = 600  # 60 MB of requests
+        written = threading.Event()
+
+        def write_everything():
+            for n in range(3, 3 + count):
+                send({"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": "echo", "arguments": {"pad": pad}}})
+            written.set()
+
+        threading.Thread(target=write_everything, daemon=True).start()
+        time.sleep(2.5)  # the server sleeps for 4 s: what the client wrote meanwhile waits somewhere
+        growth = resident_bytes(process.pid) - before
+        assert not written.is_set(), "Warden took 60 MB of requests the server could not take"
+        assert growth < 30_000_000, f"Warden grew by {growth} bytes while the server did not read"
+        answers = [json.loads(process.stdout.readline()) for _ in range(count + 1)]
+        assert [answer["id"] for answer in answers] == list(range(2, 3 + count))
+        assert written.wait(TIMEOUT)
+        process.stdin.close()
+        assert process.wait(TIMEOUT) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(TIMEOUT)
+
+
+def test_answers_a_client_does_not_read_wait_in_the_server_not_in_warden(warden, env, db, write_policy):
+    """A client that stops reading its answers: Warden keeps up to its limit of them, then stops
+    relaying the server's messages and soon reading them, so the server waits in its own write
+    and Warden's memory stays flat. Once the client reads, it gets every answer, in order."""
+    policy = write_policy(ALLOW_ALL)
+    process = subprocess.Popen([warden, "run", "--policy", policy, "--db", db, "--", sys.executable, str(FIXTURES / "echo_server.py")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    try:
+        def send(message):
+            process.stdin.write((json.dumps(message) + "\n").encode())
+            process.stdin.flush()
+
+        send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}})
+        assert json.loads(process.stdout.readline())["id"] == 0
+        send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        send({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {}}})
+        assert json.loads(process.stdout.readline())["id"] == 1
+        before = resident_bytes(process.pid)
+        count = 400  # 80 MB of answers
+        for n in range(2, 2 + count):
+            send({"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": "big", "arguments": {"size": 200_000}}})
+        time.sleep(3)  # the client reads nothing meanwhile
+        growth = resident_bytes(process.pid) - before
+        assert growth < 45_000_000, f"Warden grew by {growth} bytes while the client did not read"
+        answers = [json.loads(process.stdout.readline()) for _ in range(count)]
+        assert [answer["id"] for answer in answers] == list(range(2, 2 + count))
+        assert all(len(answer["result"]["content"][0]["text"]) == 200_000 for answer in answers)
+        process.stdin.close()
+        assert process.wait(TIMEOUT) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(TIMEOUT)
+
+
 def test_sigterm_reaches_the_server_and_waiting_calls_are_answered(raw_client, warden, db, tmp_path: Path):
     log = tmp_path / "server.log"
     client = raw_client(ALLOW_ALL, extra_env={"ECHO_SERVER_LOG": str(log)})

@@ -14,27 +14,46 @@ public struct QueuedMessage: Sendable {
 /// The messages a server (or `warden run`'s client) sends, in order, from whoever reads them to
 /// the one task that handles them. Not generic, so that taking a message out costs no runtime
 /// type lookups; a message that is already waiting is taken without suspending.
+///
+/// Bounded: once more than ``highWaterBytes`` wait, ``yield(_:read:)`` tells the reader to stop
+/// reading, and the queue calls it back (``whenDrained(_:)``) once the handler has taken them
+/// down to ``lowWaterBytes``. A peer that sends faster than its messages are handled then waits
+/// in its own write, not in Warden's memory.
 public final class MessageQueue: AsyncSequence, Sendable {
     public typealias Element = QueuedMessage
     public typealias Failure = Never
+
+    /// How many bytes may wait before the reader is told to stop.
+    public static let highWaterBytes = 4 << 20
+    /// How few bytes must be left waiting before the reader is told to go on.
+    public static let lowWaterBytes = 1 << 20
 
     private struct State {
         var waiting: [QueuedMessage] = []
         var first = 0
         var consumer: UnsafeContinuation<QueuedMessage?, Never>?
         var finished = false
+        /// The bytes of the messages waiting.
+        var waitingBytes = 0
+        /// Whether the reader was told to stop and not yet to go on.
+        var readerStopped = false
+        var drained: (@Sendable () -> Void)?
 
-        /// The first waiting message, taken out.
-        mutating func take() -> QueuedMessage? {
+        /// The first waiting message, taken out, and whether the reader, told to stop, may now
+        /// go on.
+        mutating func take() -> (message: QueuedMessage, readerMayGoOn: Bool)? {
             guard first < waiting.count else { return nil }
-            defer {
-                first += 1
-                if first == waiting.count {
-                    waiting.removeAll(keepingCapacity: true)
-                    first = 0
-                }
+            let message = waiting[first]
+            waiting[first] = QueuedMessage(line: .message([]), value: nil)  // its bytes go now
+            first += 1
+            if first == waiting.count {
+                waiting.removeAll(keepingCapacity: true)
+                first = 0
             }
-            return waiting[first]
+            waitingBytes -= message.line.byteCount
+            guard readerStopped && waitingBytes <= MessageQueue.lowWaterBytes else { return (message, false) }
+            readerStopped = false
+            return (message, true)
         }
     }
 
@@ -44,18 +63,33 @@ public final class MessageQueue: AsyncSequence, Sendable {
 
     /// Adds a message, with its `value` when the caller has read it; dropped once the queue is
     /// finished.
-    public func yield(_ line: LineFramer.Line, read value: JSONValue? = nil) {
+    /// - Returns: `false` when the reader should stop reading until ``whenDrained(_:)``'s call.
+    @discardableResult
+    public func yield(_ line: LineFramer.Line, read value: JSONValue? = nil) -> Bool {
         let message = QueuedMessage(line: line, value: value)
-        let consumer = state.withLock { state -> UnsafeContinuation<QueuedMessage?, Never>? in
-            guard !state.finished else { return nil }
+        let (consumer, mayGoOn) = state.withLock { state -> (UnsafeContinuation<QueuedMessage?, Never>?, Bool) in
+            guard !state.finished else { return (nil, true) }
             if let consumer = state.consumer {
                 state.consumer = nil
-                return consumer
+                return (consumer, true)
             }
             state.waiting.append(message)
-            return nil
+            state.waitingBytes += line.byteCount
+            if state.waitingBytes > Self.highWaterBytes { state.readerStopped = true }
+            return (nil, !state.readerStopped)
         }
         consumer?.resume(returning: message)
+        return mayGoOn
+    }
+
+    /// Calls `body` (on the handler's thread) whenever the reader, told to stop, may go on.
+    public func whenDrained(_ body: @escaping @Sendable () -> Void) {
+        state.withLock { $0.drained = body }
+    }
+
+    /// Whether the reader was told to stop and may not go on yet.
+    public var isFull: Bool {
+        state.withLock(\.readerStopped)
     }
 
     /// Ends the queue: the consumer gets what waits, then the end.
@@ -75,24 +109,26 @@ public final class MessageQueue: AsyncSequence, Sendable {
             case end
             case none
         }
-        let now = state.withLock { state -> Taken in
-            if let line = state.take() { return .message(line) }
-            return state.finished ? .end : .none
+        let (now, drained) = state.withLock { state -> (Taken, (@Sendable () -> Void)?) in
+            if let (message, readerMayGoOn) = state.take() { return (.message(message), readerMayGoOn ? state.drained : nil) }
+            return (state.finished ? .end : .none, nil)
         }
+        drained?()
         switch now {
-        case .message(let line): return line
+        case .message(let message): return message
         case .end: return nil
         case .none: break
         }
         return await withUnsafeContinuation { continuation in
-            let ready = state.withLock { state -> Taken in
-                if let line = state.take() { return .message(line) }
-                if state.finished { return .end }
+            let (ready, drained) = state.withLock { state -> (Taken, (@Sendable () -> Void)?) in
+                if let (message, readerMayGoOn) = state.take() { return (.message(message), readerMayGoOn ? state.drained : nil) }
+                if state.finished { return (.end, nil) }
                 state.consumer = continuation
-                return .none
+                return (.none, nil)
             }
+            drained?()
             switch ready {
-            case .message(let line): continuation.resume(returning: line)
+            case .message(let message): continuation.resume(returning: message)
             case .end: continuation.resume(returning: nil)
             case .none: break
             }
@@ -113,5 +149,12 @@ public final class MessageQueue: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(queue: self)
+    }
+}
+
+extension LineFramer.Line {
+    /// The bytes it holds (none for a line over the limit, whose bytes were dropped).
+    fileprivate var byteCount: Int {
+        if case .message(let bytes) = self { bytes.count } else { 0 }
     }
 }

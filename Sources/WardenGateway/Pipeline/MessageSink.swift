@@ -38,6 +38,11 @@ public protocol MessageSink: Sendable {
     /// reading the message again to find its id.
     @discardableResult
     func answer(_ message: [UInt8], to id: JSONValue, key: RequestKey) -> Bool
+
+    /// Returns once the client can take more. While what was written to it waits unread past
+    /// the transport's limit, the pipeline stops relaying the server's messages (and soon stops
+    /// reading them: the server then waits in its own write), rather than piling them up.
+    func waitUntilWritable() async
 }
 
 extension MessageSink {
@@ -53,6 +58,9 @@ extension MessageSink {
     func awaitingDecision(_ id: JSONValue, approval: Approval) {}
 
     func deadline(of id: JSONValue) -> ContinuousClock.Instant? { nil }
+
+    /// Never waits: the transport bounds what waits for the client itself.
+    public func waitUntilWritable() async {}
 
     /// Writes the answer as any other message.
     @discardableResult

@@ -19,10 +19,11 @@ extension SessionPipeline {
         case drop
     }
 
-    /// Relays the server's messages to the client, one at a time and in order, until the
-    /// server is gone; then answers every request still waiting.
+    /// Relays the server's messages to the client, one at a time and in order, as fast as the
+    /// client takes them, until the server is gone; then answers every request still waiting.
     func relay(from server: any Upstream) async {
         for await message in server.messages {
+            await client.waitUntilWritable()
             await handleServerLine(message.line, read: message.value, server: server)
         }
         await serverEnded()

@@ -16,7 +16,8 @@ import Darwin
 /// a socket (how MCP clients start servers) is read and written as one NIO channel on the event
 /// loop `warden run` works on, with no thread of its own and no hand-over; answers the client
 /// has not read yet wait in the channel (up to ``ClientOutput/waitingLimit``, when Warden stops
-/// reading the client until it catches up), so a client slow to read never stops the loop.
+/// reading the client until it catches up, see ``LineFramingHandler``), so a client slow to
+/// read never stops the loop.
 ///
 /// The event loop makes what it watches non-blocking, and that flag belongs to the open file,
 /// shared by every descriptor of it. So a terminal (which the shell and the server's stderr
@@ -43,8 +44,8 @@ enum ClientInput {
         // The initializer hands back the channel itself.
         let initialize: @Sendable (any Channel) -> EventLoopFuture<any Channel> = { channel in
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(LineFramingHandler(maxLineLength: maxLineLength, messages: lines))
-                try channel.pipeline.syncOperations.addHandler(ClientOutput.Backpressure())
+                try channel.pipeline.syncOperations.addHandler(
+                    LineFramingHandler(maxLineLength: maxLineLength, messages: lines, readsOnlyWhileWritable: true))
                 return channel
             }
         }

@@ -52,6 +52,14 @@ final class ClientOutput: MessageSink {
         }
     }
 
+    /// Past ``waitingLimit`` unread, waits until the client has read everything written so far
+    /// (or its output is closed).
+    func waitUntilWritable() async {
+        guard let channel = state.withLock({ $0.channel }), !channel.isWritable, channel.isActive else { return }
+        // An empty write completes once every write before it has.
+        try? await channel.writeAndFlush(channel.allocator.buffer(capacity: 0)).get()
+    }
+
     /// Waits, at most `limit`, until everything written so far has reached the client or
     /// failed to (an empty write completes after every write before it).
     /// - Returns: `false` when the client had not read it all in time.
@@ -74,17 +82,5 @@ final class ClientOutput: MessageSink {
             }
         }
         return (try? await outcome.futureResult.get()) ?? false
-    }
-
-    /// Stops reading the client while its answers pile up past ``waitingLimit``, and reads it
-    /// again once they fall below.
-    final class Backpressure: ChannelInboundHandler, RemovableChannelHandler {
-        typealias InboundIn = ByteBuffer
-
-        func channelWritabilityChanged(context: ChannelHandlerContext) {
-            // Turning reading back on reads at once.
-            context.channel.setOption(ChannelOptions.autoRead, value: context.channel.isWritable).whenComplete { _ in }
-            context.fireChannelWritabilityChanged()
-        }
     }
 }

@@ -175,6 +175,27 @@ import WardenStore
         }
     }
 
+    /// A body may break lines between tokens; a stdio server reads lines, so a second message
+    /// hidden on a line of its own would run unpoliced. Every line break reaches it as a space.
+    @Test func aBodyWithLineBreaksReachesTheServerAsOneMessage() async throws {
+        let fixture = try await Fixture()
+        let (_, token) = try await fixture.grant()
+        try await fixture.test { client in
+            let opened = try await Self.post(client, "/mcp/echo", Self.initialize, token: token)
+            let session = try #require(opened.headers[.mcpSessionID])
+            let smuggled = #"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"crash","arguments":{}}}"#
+            let body = "{\"jsonrpc\":\"2.0\",\r\n \"id\": 2, \"method\": \"tools/call\",\n \"params\": {\"name\": \"echo\", \"arguments\": {}, \"x\":\r"
+                + smuggled + "\n}}"
+            let answer = try Self.json(try await Self.post(client, "/mcp/echo", body, token: token, session: session))
+            #expect(answer["id"] == 2)
+            // The echo server answers with the line it read: the whole call, on one line.
+            let line = try #require(answer["result"]?["content"]?.arrayValue?.first?["text"]?.stringValue)
+            #expect(!line.contains("\n") && !line.contains("\r"))
+            #expect(line.contains(smuggled))
+            #expect(try JSONReader.parse(Array(line.utf8))["params"]?["name"] == "echo")
+        }
+    }
+
     @Test func concurrentPostsOnOneSessionEachGetTheirOwnAnswer() async throws {
         let fixture = try await Fixture()
         let (_, token) = try await fixture.grant()

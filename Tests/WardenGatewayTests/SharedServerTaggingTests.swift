@@ -33,6 +33,7 @@ import WardenJSON
         #"{"jsonrpc":"2.0","id":1,"result":{}}"#,
         #"{"jsonrpc":"2.0","m\u0065thod":"ping","id":1}"#,
         #"{"jsonrpc":"2.0","\u0069d":2,"method":"ping"}"#,
+        #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","_meta":{"progress\u0054oken":"w2.7"}}}"#,
     ])
     func everythingElseIsLeftToTheReadingPath(_ message: String) {
         #expect(Self.tagged(message) == nil)

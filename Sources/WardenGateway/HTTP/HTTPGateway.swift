@@ -79,7 +79,8 @@ public final class HTTPGateway: Sendable {
         }
         self.sharedServers = sharedServers
         self.remoteClients = RemoteClients(
-            connectionsPerHost: configuration.limits.upstreamConnectionsPerHost, streamsPerHost: configuration.limits.upstreamStreamsPerHost)
+            connectionsPerHost: configuration.limits.upstreamConnectionsPerHost, streamsPerHost: configuration.limits.upstreamStreamsPerHost,
+            upstreamTimeout: .seconds(configuration.limits.upstreamTimeoutSeconds))
         self.connections = ConnectionGuard(configuration.listen, metrics: metrics)
         self.instance = GatewayInstance(configured: configuration.listen.instance)
         let boundPort = BoundPort()

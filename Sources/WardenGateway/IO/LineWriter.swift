@@ -29,13 +29,32 @@ final class LineWriter: MessageSink {
         }
     }
 
-    /// `message` and the newline that ends it.
+    /// `message` and the newline that ends it, as one line (see ``unbroken(_:)``).
     static func line(_ message: [UInt8]) -> [UInt8] {
         var bytes = [UInt8]()
         bytes.reserveCapacity(message.count + 1)
         bytes.append(contentsOf: message)
+        if hasLineBreak(message) { bytes.withUnsafeMutableBytes { unbroken($0) } }
         bytes.append(UInt8(ascii: "\n"))
         return bytes
+    }
+
+    /// Whether `message` holds a CR or an LF.
+    static func hasLineBreak(_ message: [UInt8]) -> Bool {
+        message.withUnsafeBytes { bytes in
+            bytes.count > 0
+                && (memchr(bytes.baseAddress!, 0x0A, bytes.count) != nil || memchr(bytes.baseAddress!, 0x0D, bytes.count) != nil)
+        }
+    }
+
+    /// Turns every CR and LF into a space. A message sent as a line must be one line for any
+    /// reader, which may split at either: JSON allows them only between tokens, where a space
+    /// means the same, so a client's pretty-printed HTTP body, or a server's line holding a CR,
+    /// cannot carry a second message past the policy.
+    static func unbroken(_ bytes: UnsafeMutableRawBufferPointer) {
+        for index in bytes.indices where bytes[index] == 0x0A || bytes[index] == 0x0D {
+            bytes[index] = UInt8(ascii: " ")
+        }
     }
 
     /// Writes as much of `bytes` as `fd` takes now (all of it, unless the descriptor is
@@ -67,10 +86,12 @@ final class LineWriter: MessageSink {
 }
 
 extension ByteBufferAllocator {
-    /// `message` and the newline that ends it, for a channel (``LineWriter/line(_:)`` for a descriptor).
+    /// `message` and the newline that ends it, as one line, for a channel (``LineWriter/line(_:)``
+    /// for a descriptor).
     func line(_ message: [UInt8]) -> ByteBuffer {
         var buffer = buffer(capacity: message.count + 1)
         buffer.writeBytes(message)
+        if LineWriter.hasLineBreak(message) { buffer.withUnsafeMutableReadableBytes { LineWriter.unbroken($0) } }
         buffer.writeInteger(UInt8(ascii: "\n"))
         return buffer
     }

@@ -17,38 +17,48 @@ import Synchronization
 final class RemoteClients: Sendable {
     private let connectionsPerHost: Int
     private let streamsPerHost: Int
+    private let requestSilence: TimeAmount
     private let clients = Mutex<(requests: HTTPClient?, streams: HTTPClient?, shutDown: Bool)>((nil, nil, false))
 
-    init(connectionsPerHost: Int, streamsPerHost: Int) {
+    /// - Parameter upstreamTimeout: How long a request may wait for its server
+    ///   (`upstream_timeout`): also the longest silence allowed in an answer being received.
+    init(connectionsPerHost: Int, streamsPerHost: Int, upstreamTimeout: Duration) {
         self.connectionsPerHost = connectionsPerHost
         self.streamsPerHost = streamsPerHost
+        self.requestSilence = .seconds(max(upstreamTimeout.components.seconds, 1))
     }
 
     /// For requests: POSTs, DELETEs, and GETs resuming a call's event stream.
     var requests: HTTPClient {
-        client(\.requests, connectionsPerHost: connectionsPerHost)
+        client(\.requests, connectionsPerHost: connectionsPerHost, longestSilence: requestSilence)
     }
 
     /// For the sessions' own event streams (a GET open for the session's life).
     var streams: HTTPClient {
-        client(\.streams, connectionsPerHost: streamsPerHost)
+        client(\.streams, connectionsPerHost: streamsPerHost, longestSilence: Self.streamSilence)
     }
 
+    /// How long a session's event stream may stay silent before it counts as broken (a peer
+    /// gone without closing it): then a Streamable HTTP stream is opened again, and a legacy
+    /// SSE session ends.
+    static let streamSilence = TimeAmount.minutes(10)
+
     private func client(
-        _ slot: WritableKeyPath<(requests: HTTPClient?, streams: HTTPClient?, shutDown: Bool), HTTPClient?>, connectionsPerHost: Int
+        _ slot: WritableKeyPath<(requests: HTTPClient?, streams: HTTPClient?, shutDown: Bool), HTTPClient?>, connectionsPerHost: Int,
+        longestSilence: TimeAmount
     ) -> HTTPClient {
         clients.withLock { clients in
             if let client = clients[keyPath: slot] { return client }
             // After shutdown, a late request gets the shared client rather than a new pool nobody would shut down.
             if clients.shutDown { return HTTPClient.shared }
             // As HTTPClient.shared (the platform's prevalent browser's settings), but for the pool
-            // size and the timeouts: no limit on silence (the browser's is 90 s), which would end a
-            // quiet event stream, or a long call, that the session or the request's own deadline
-            // (`upstream_timeout`, held calls' extensions) still allows; and a dead server is given
-            // up on after 10 s of failed connection attempts, not 90.
+            // size and the timeouts. The browser's 90 s of silence would end a call longer than
+            // that which `upstream_timeout` allows, or a quiet event stream; and a request's own
+            // deadline covers only the wait for the answer's head, so silence in its body is
+            // bounded here. A dead server is given up on after 10 s of failed attempts, not 90.
             var configuration = HTTPClient.Configuration.singletonConfiguration
             configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
-            configuration.timeout = HTTPClient.Configuration.Timeout(connect: Self.connectTimeout, read: nil)
+            configuration.timeout = HTTPClient.Configuration.Timeout(connect: Self.connectTimeout, read: longestSilence)
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             clients[keyPath: slot] = client
             return client

@@ -79,7 +79,7 @@ final class RemoteUpstream: Upstream {
     private func post(_ message: [UInt8]) async {
         let envelope = EnvelopeScanner.envelope(of: message)
         // Until the session is set up (initialize, then the GET stream), the method matters.
-        let method = state.withLock { $0.listening == nil && !$0.stopped } ? envelope.methods.first : nil
+        let method = state.withLock { $0.listening == nil && !$0.stopped } ? Self.method(of: message) : nil
         var request = self.request(.POST, session: state.withLock(\.sessionID))
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         request.headers.replaceOrAdd(name: "Accept", value: "application/json, text/event-stream")
@@ -287,5 +287,11 @@ final class RemoteUpstream: Upstream {
     private func rememberVersion(from answer: [UInt8]) {
         guard case .string(let version)? = (try? JSONReader.parse(answer))?["result"]?["protocolVersion"] else { return }
         state.withLock { $0.protocolVersion = version }
+    }
+
+    /// The method of a message, read only until the session is set up (the envelope's would
+    /// miss a `method` key spelled with escapes).
+    private static func method(of message: [UInt8]) -> String? {
+        (try? JSONReader.parse(message))?["method"]?.stringValue
     }
 }

@@ -193,19 +193,23 @@ final class SharedServer: Sendable {
     static func requestTaggedInPlace(_ message: [UInt8], from member: Int) -> [UInt8]? {
         let envelope = EnvelopeScanner.envelope(of: message)
         guard !envelope.isBatch, envelope.hasMethod, envelope.methods.count == 1, envelope.methods[0] != "initialize",
-            let id = envelope.id, !mentionsProgressToken(message), let range = MessageID.valueRange(ofTopLevelID: message)
+            let id = envelope.id, !mentionsProgressTokenOrEscapes(message), let range = MessageID.valueRange(ofTopLevelID: message)
         else { return nil }
         return MessageID.replacing(range, in: message, with: Array(JSONWriter.write(SharedID.tag(id, member: member)).utf8))
     }
 
-    /// Whether `message` has the bytes `progressToken` anywhere (a key with escapes in its
-    /// name goes untagged, and its progress is not routed back).
-    private static func mentionsProgressToken(_ message: [UInt8]) -> Bool {
-        let token = progressToken
-        guard message.count >= token.count else { return false }
-        return message.withUnsafeBufferPointer { bytes in
-            for start in 0...(bytes.count - token.count) where bytes[start] == token[0] {
-                if token.indices.allSatisfy({ bytes[start + $0] == token[$0] }) { return true }
+    /// Whether `message` has the bytes `progressToken`, or a `\u` escape (which could spell a
+    /// key such as `progressToken` another way), anywhere.
+    private static func mentionsProgressTokenOrEscapes(_ message: [UInt8]) -> Bool {
+        message.withUnsafeBufferPointer { bytes in
+            guard bytes.count > 1 else { return false }
+            for start in 0..<(bytes.count - 1) {
+                if bytes[start] == UInt8(ascii: "\\") && bytes[start + 1] == UInt8(ascii: "u") { return true }
+                if bytes[start] == progressToken[0], start + progressToken.count <= bytes.count,
+                    progressToken.indices.allSatisfy({ bytes[start + $0] == progressToken[$0] })
+                {
+                    return true
+                }
             }
             return false
         }

@@ -70,7 +70,7 @@ final class InspectionConnection: Sendable {
                 throw InspectionError(.couldNotStart, target: target.displayName, stage: "starting", detail: "\(error)", hint: "Check the command and its permissions.")
             }
         case .remote(let url, let headers, _):
-            let clients = RemoteClients(connectionsPerHost: 4, streamsPerHost: 4)
+            let clients = RemoteClients(connectionsPerHost: 4, streamsPerHost: 4, upstreamTimeout: timeout)
             let configuration = RemoteUpstream.Configuration(
                 serverName: url, url: url, headers: headers, timeout: timeout, maxMessageBytes: maxMessageBytes, clients: clients)
             let upstream: any Upstream =

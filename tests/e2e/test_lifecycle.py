@@ -133,24 +133,31 @@ def resident_bytes(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
+def start_echo_session(warden, env, db, write_policy):
+    """`warden run` in front of the echo server, initialized and warmed up by one call: the
+    process, and a function that sends it a message."""
+    process = subprocess.Popen([warden, "run", "--policy", write_policy(ALLOW_ALL), "--db", db, "--", sys.executable, str(FIXTURES / "echo_server.py")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+
+    def send(message):
+        process.stdin.write((json.dumps(message) + "\n").encode())
+        process.stdin.flush()
+
+    send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}})
+    assert json.loads(process.stdout.readline())["id"] == 0
+    send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    send({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {}}})
+    assert json.loads(process.stdout.readline())["id"] == 1
+    return process, send
+
+
 def test_requests_a_busy_server_cannot_take_wait_in_the_client_not_in_warden(warden, env, db, write_policy):
     """While the server does not read its input (a slow call), Warden reads the client's
     requests only until a few MiB of them wait: the client's writes then wait, and Warden's
     memory stays flat. Once the server reads again, every request is answered, in order."""
-    policy = write_policy(ALLOW_ALL)
-    process = subprocess.Popen([warden, "run", "--policy", policy, "--db", db, "--", sys.executable, str(FIXTURES / "echo_server.py")],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    process, send = start_echo_session(warden, env, db, write_policy)
     try:
-        def send(message):
-            process.stdin.write((json.dumps(message) + "\n").encode())
-            process.stdin.flush()
-
-        send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}})
-        assert json.loads(process.stdout.readline())["id"] == 0
-        send({"jsonrpc": "2.0", "method": "notifications/initialized"})
-        send({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {}}})
-        assert json.loads(process.stdout.readline())["id"] == 1
         before = resident_bytes(process.pid)
         send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 4}}})
         pad = "x" * 100_000
@@ -182,20 +189,8 @@ def test_answers_a_client_does_not_read_wait_in_the_server_not_in_warden(warden,
     """A client that stops reading its answers: Warden keeps up to its limit of them, then stops
     relaying the server's messages and soon reading them, so the server waits in its own write
     and Warden's memory stays flat. Once the client reads, it gets every answer, in order."""
-    policy = write_policy(ALLOW_ALL)
-    process = subprocess.Popen([warden, "run", "--policy", policy, "--db", db, "--", sys.executable, str(FIXTURES / "echo_server.py")],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    process, send = start_echo_session(warden, env, db, write_policy)
     try:
-        def send(message):
-            process.stdin.write((json.dumps(message) + "\n").encode())
-            process.stdin.flush()
-
-        send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}})
-        assert json.loads(process.stdout.readline())["id"] == 0
-        send({"jsonrpc": "2.0", "method": "notifications/initialized"})
-        send({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {}}})
-        assert json.loads(process.stdout.readline())["id"] == 1
         before = resident_bytes(process.pid)
         count = 400  # 80 MB of answers
         for n in range(2, 2 + count):

@@ -43,38 +43,25 @@ public struct SQLiteAuditStore: AuditStore {
         return rows.last.map { AuditLog.Head(sequence: $0.sequence, hash: $0.hash) } ?? head
     }
 
-    /// Inserts one chained row with the log's insert statement, its values bound with GRDB's
-    /// bindings one by one: `execute(arguments:)` boxes each value in an existential and casts
-    /// it back, about 6k instructions a record. Runs in the caller's transaction, on the
-    /// database's queue, like the statement's other uses; leaves the statement reset and unbound.
-    /// It steps the statement itself, so GRDB's per-statement bookkeeping (transaction observers,
-    /// which Warden does not use; its checks that the transaction was not aborted, which the
-    /// failed step reports as an error all the same) does not run for it.
+    /// Inserts one chained row with the log's insert statement, its values bound directly
+    /// (``Statement/execute(binding:)``). Runs in the caller's transaction, on the database's
+    /// queue, like the statement's other uses.
     private static func insertRow(_ row: AuditLog.Row, intent: String?, with insert: Statement) throws {
-        let statement = insert.sqliteStatement
-        sqlite3_reset(statement)
-        defer {
-            sqlite3_reset(statement)
-            sqlite3_clear_bindings(statement)
-        }
-        var code = row.sequence.bind(to: statement, at: 1)
-        func bind(_ text: String?, at index: CInt) {
-            guard code == SQLITE_OK else { return }
-            code = text.map { $0.bind(to: statement, at: index) } ?? sqlite3_bind_null(statement, index)
-        }
-        bind(row.time, at: 2)
-        bind(row.recordText, at: 3)
-        bind(row.previousHash, at: 4)
-        bind(row.hash, at: 5)
-        bind(row.tool, at: 6)
-        bind(row.decision, at: 7)
-        bind(row.identity, at: 8)
-        bind(intent, at: 9)
-        if code == SQLITE_OK { code = sqlite3_step(statement) }
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(
-                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(statement))),
-                sql: insert.sql)
+        try insert.execute { statement in
+            var code = row.sequence.bind(to: statement, at: 1)
+            func bind(_ text: String?, at index: CInt) {
+                guard code == SQLITE_OK else { return }
+                code = text.map { $0.bind(to: statement, at: index) } ?? sqlite3_bind_null(statement, index)
+            }
+            bind(row.time, at: 2)
+            bind(row.recordText, at: 3)
+            bind(row.previousHash, at: 4)
+            bind(row.hash, at: 5)
+            bind(row.tool, at: 6)
+            bind(row.decision, at: 7)
+            bind(row.identity, at: 8)
+            bind(intent, at: 9)
+            return code
         }
     }
 

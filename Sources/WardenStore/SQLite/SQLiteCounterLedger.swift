@@ -154,9 +154,8 @@ public final class SQLiteCounterLedger: CounterLedger {
     /// alone is a statement of its own (atomic without a transaction).
     private static func swap(_ swaps: [Swap], in db: Database) throws -> Bool {
         func apply(_ swap: Swap) throws -> Bool {
-            // Arguments of one type: bound without boxing each in an existential (7k a call).
             try db.cachedStatement(sql: "UPDATE counter SET amount = ? WHERE key = ? AND amount = ?")
-                .execute(arguments: StatementArguments([swap.next.description, swap.name, swap.expected.description]))
+                .execute(bindingTexts: [swap.next.description, swap.name, swap.expected.description])
             return db.changesCount == 1
         }
         guard swaps.count > 1 else { return try swaps.allSatisfy(apply) }

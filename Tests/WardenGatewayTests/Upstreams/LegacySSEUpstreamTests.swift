@@ -47,22 +47,6 @@ import WardenStore
         }
     }
 
-    @Test func aDeniedCallNeverReachesTheLegacyServerAndIsAuditedAsDenied() async throws {
-        try await RemotePair.run(legacySSE: true, policy: RemoteUpstreamTests.denyFail) { pair, client in
-            var session = MCPClient(client: client, path: "/mcp/remote", token: pair.token)
-            _ = try await session.open()
-
-            let refusal = try await session.call("fail", id: "2")
-            #expect(refusal["id"] == 2)
-            #expect(refusal["result"]?["isError"] == true)
-            #expect(refusal.text == "[POLICY DENIED] no failing here (rule /tools/fail/action)")
-            #expect(try await session.call("echo", id: "3").echoed != nil)
-
-            #expect(try await RemotePair.calls(pair.outer) == [["fail", "deny", nil], ["echo", "allow", "ok"]])
-            #expect(try await RemotePair.calls(pair.inner) == [["echo", "allow", "ok"]], "only the allowed call reached the remote server")
-        }
-    }
-
     @Test func aDeadLegacyServerIsAnsweredWithAnErrorNotAHang() async throws {
         let port = try await UpstreamHarness.closedPort()
         let harness = try await UpstreamHarness(

@@ -33,8 +33,10 @@ import WardenStore
         }
     }
 
-    @Test func aDeniedCallNeverReachesTheRemoteServerAndIsAuditedAsDenied() async throws {
-        try await RemotePair.run(policy: Self.denyFail) { pair, client in
+    /// Over Streamable HTTP, and over the legacy HTTP+SSE transport.
+    @Test(arguments: [false, true])
+    func aDeniedCallNeverReachesTheRemoteServerAndIsAuditedAsDenied(legacySSE: Bool) async throws {
+        try await RemotePair.run(legacySSE: legacySSE, policy: Self.denyFail) { pair, client in
             var session = MCPClient(client: client, path: "/mcp/remote", token: pair.token)
             _ = try await session.open()
 

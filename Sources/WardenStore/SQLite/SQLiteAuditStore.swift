@@ -51,7 +51,7 @@ public struct SQLiteAuditStore: AuditStore {
             var code = row.sequence.bind(to: statement, at: 1)
             func bind(_ text: String?, at index: CInt) {
                 guard code == SQLITE_OK else { return }
-                code = text.map { $0.bind(to: statement, at: index) } ?? sqlite3_bind_null(statement, index)
+                code = text.map { $0.bindText(to: statement, at: index) } ?? sqlite3_bind_null(statement, index)
             }
             bind(row.time, at: 2)
             bind(row.recordText, at: 3)

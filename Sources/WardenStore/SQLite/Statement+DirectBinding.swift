@@ -31,9 +31,27 @@ extension Statement {
         try execute { statement in
             var code = SQLITE_OK
             for (index, text) in texts.enumerated() where code == SQLITE_OK {
-                code = text.bind(to: statement, at: CInt(index + 1))
+                code = text.bindText(to: statement, at: CInt(index + 1))
             }
             return code
         }
     }
 }
+
+extension String {
+    /// Binds the text to parameter `index` of `statement`, which SQLite copies from the
+    /// string's own storage. (GRDB's `bind(to:at:)` makes a C string of it first: an array
+    /// allocated and filled for every value bound.)
+    func bindText(to statement: SQLiteStatement, at index: CInt) -> CInt {
+        var text = self
+        return text.withUTF8 { bytes in
+            guard let start = bytes.baseAddress, !bytes.isEmpty else { return sqlite3_bind_text(statement, index, "", 0, sqliteTransient) }
+            return start.withMemoryRebound(to: CChar.self, capacity: bytes.count) { characters in
+                sqlite3_bind_text(statement, index, characters, CInt(bytes.count), sqliteTransient)
+            }
+        }
+    }
+}
+
+/// SQLite's `SQLITE_TRANSIENT`: it copies the value before the call returns.
+private let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)

@@ -2,30 +2,30 @@ import Foundation
 import Testing
 
 @Suite struct ScanCommandTests {
-    @Test func usageMistakesExitTwoAndSayWhatToDo() throws {
-        let none = try WardenBinary.run(["scan"])
+    @Test func usageMistakesExitTwoAndSayWhatToDo() async throws {
+        let none = try await WardenBinary.run(["scan"])
         #expect(none.status == 2 && none.stderr.contains("Name a server: -- CMD ARGS…, --url URL, or --config FILE."))
-        let two = try WardenBinary.run(["scan", "--url", "http://127.0.0.1:1/mcp", "--", "mcp-server-time"])
+        let two = try await WardenBinary.run(["scan", "--url", "http://127.0.0.1:1/mcp", "--", "mcp-server-time"])
         #expect(two.status == 2 && two.stderr.contains("Name one target"))
-        let header = try WardenBinary.run(["scan", "--header", "X-A: b", "--", "mcp-server-time"])
+        let header = try await WardenBinary.run(["scan", "--header", "X-A: b", "--", "mcp-server-time"])
         #expect(header.status == 2 && header.stderr.contains("--header goes with --url."))
-        let badHeader = try WardenBinary.run(["scan", "--url", "http://127.0.0.1:1/mcp", "--header", "nocolon"])
+        let badHeader = try await WardenBinary.run(["scan", "--url", "http://127.0.0.1:1/mcp", "--header", "nocolon"])
         #expect(badHeader.status == 2 && badHeader.stderr.contains("--header takes K:V"))
-        let format = try WardenBinary.run(["scan", "--format", "yaml", "--", "x"])
+        let format = try await WardenBinary.run(["scan", "--format", "yaml", "--", "x"])
         #expect(format.status == 2)
     }
 
-    @Test func aMissingCommandExitsTwoWithWhatToCheck() throws {
-        let missing = try WardenBinary.run(["scan", "--quiet", "--", "warden-no-such-server-xyz"])
+    @Test func aMissingCommandExitsTwoWithWhatToCheck() async throws {
+        let missing = try await WardenBinary.run(["scan", "--quiet", "--", "warden-no-such-server-xyz"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("command not found: warden-no-such-server-xyz"))
         #expect(missing.stdout.isEmpty)
     }
 
-    @Test func aStdioServerIsScannedAsJSON() throws {
+    @Test func aStdioServerIsScannedAsJSON() async throws {
         let echo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appending(path: "tests/e2e/fixtures/echo_server.py").path
-        let scanned = try WardenBinary.run(["scan", "--format", "json", "--", "python3", echo])
+        let scanned = try await WardenBinary.run(["scan", "--format", "json", "--", "python3", echo])
         #expect(scanned.status == 0, "\(scanned.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(scanned.stdout.utf8)) as? [String: Any])
         #expect((report["tools"] as? [[String: Any]])?.count == 14)

@@ -35,8 +35,8 @@ import WardenGateway
         #expect(throws: ExitCode.self) { try ServeCommand.listen(anonymous, host: "0.0.0.0", port: nil) }
     }
 
-    @Test func helpNamesTheOverrides() throws {
-        let help = try WardenBinary.run(["serve", "--help"]).stdout
+    @Test func helpNamesTheOverrides() async throws {
+        let help = try await WardenBinary.run(["serve", "--help"]).stdout
         #expect(help.contains("--host <address>") && help.contains("--port <port>"), "\(help)")
         #expect(help.contains("listen.port;") && help.contains("listen.host."), "\(help)")
         #expect(help.contains("postgres://"))
@@ -66,7 +66,7 @@ import WardenGateway
             #expect(try await ServeProcess.get(base + "/healthz") == 200, "\(base)")
         }
         // Without the flags, the file's address is used: not one of this machine's.
-        let unchanged = try WardenBinary.run(["serve", "--config", config], timeout: 20)
+        let unchanged = try await WardenBinary.run(["serve", "--config", config], timeout: 20)
         #expect(unchanged?.status == 2)
         #expect(unchanged?.stderr.contains("192.0.2.1") == true, "\(unchanged?.stderr ?? "still running")")
     }
@@ -123,8 +123,7 @@ final class ServeProcess {
             url,
         ]
         python.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        try python.run()
-        python.waitUntilExit()
+        await (try WardenBinary.start(python)).value
         return Int(try String(contentsOfFile: output, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
     }
 }

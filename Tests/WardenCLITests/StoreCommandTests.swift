@@ -25,43 +25,43 @@ import WardenStore
         }
     }
 
-    @Test func aBadURLExitsTwoWhereverDBIsTaken() throws {
+    @Test func aBadURLExitsTwoWhereverDBIsTaken() async throws {
         for command in [["audit", "verify"], ["grants", "list"], ["approvals", "list"], ["admins", "list"], ["audit", "tail"]] {
-            let flag = try WardenBinary.run(command + ["--db", "postgres://warden:hunter2@db:0/x"])
+            let flag = try await WardenBinary.run(command + ["--db", "postgres://warden:hunter2@db:0/x"])
             #expect(flag.status == 2, "\(command)")
             #expect(flag.stderr.contains("--db: invalid PostgreSQL URL: port 0 is out of range"), "\(command): \(flag.stderr)")
             #expect(!flag.stderr.contains("hunter2"))
-            let variable = try WardenBinary.run(command, environment: WardenBinary.environment(["WARDEN_DB": "postgres://db/x"]))
+            let variable = try await WardenBinary.run(command, environment: WardenBinary.environment(["WARDEN_DB": "postgres://db/x"]))
             #expect(variable.status == 2 && variable.stderr.contains("$WARDEN_DB: invalid PostgreSQL URL: no user name"), "\(command): \(variable.stderr)")
-            #expect(try WardenBinary.run(command + ["--help"]).stdout.contains("postgres://"), "\(command) --help")
+            #expect(try await WardenBinary.run(command + ["--help"]).stdout.contains("postgres://"), "\(command) --help")
         }
-        let unknown = try WardenBinary.run(["grants", "list", "--db", "mongodb://h/x"])
+        let unknown = try await WardenBinary.run(["grants", "list", "--db", "mongodb://h/x"])
         #expect(unknown.status == 2 && unknown.stderr.contains("mongodb:// is not a store Warden knows"), "\(unknown.stderr)")
     }
 
-    @Test func sqliteColonPathWorksLikeThePath() throws {
-        let db = try WardenBinary.auditedDatabase(tools: ["echo", "echo"])
-        let verified = try WardenBinary.run(["audit", "verify", "--db", "sqlite:" + db])
+    @Test func sqliteColonPathWorksLikeThePath() async throws {
+        let db = try await WardenBinary.auditedDatabase(tools: ["echo", "echo"])
+        let verified = try await WardenBinary.run(["audit", "verify", "--db", "sqlite:" + db])
         #expect(verified.status == 0 && verified.lines.first == "audit log intact: 2 entries verified", "\(verified.stderr)")
     }
 
     /// A database with two entries, a grant, a revoked grant, an admin token and an approval.
-    func filledDatabase() throws -> (db: String, token: String) {
-        let db = try WardenBinary.auditedDatabase(tools: ["echo", "echo", "echo"])
+    func filledDatabase() async throws -> (db: String, token: String) {
+        let db = try await WardenBinary.auditedDatabase(tools: ["echo", "echo", "echo"])
         let create = ["grants", "create", "--db", db, "--server", "time", "--policy", "examples/policies/time.yaml", "--format", "json"]
-        let kept = try WardenBinary.run(create + ["--label", "kept", "--identity-label", "team=infra"])
+        let kept = try await WardenBinary.run(create + ["--label", "kept", "--identity-label", "team=infra"])
         let token = try #require(try JSONReader.parse(kept.stdout)["token"]?.stringValue)
-        let revoked = try WardenBinary.run(create + ["--label", "gone"])
+        let revoked = try await WardenBinary.run(create + ["--label", "gone"])
         let id = try #require(try JSONReader.parse(revoked.stdout)["id"]?.stringValue)
-        #expect(try WardenBinary.run(["grants", "revoke", id, "--db", db]).status == 0)
-        #expect(try WardenBinary.run(["admins", "create", "--db", db, "--name", "alice", "--role", "approver"]).status == 0)
+        #expect(try await WardenBinary.run(["grants", "revoke", id, "--db", db]).status == 0)
+        #expect(try await WardenBinary.run(["admins", "create", "--db", db, "--name", "alice", "--role", "approver"]).status == 0)
         return (db, token)
     }
 
-    @Test func migrateCopiesSQLiteToSQLiteAndTheCopyVerifies() throws {
-        let (source, _) = try filledDatabase()
+    @Test func migrateCopiesSQLiteToSQLiteAndTheCopyVerifies() async throws {
+        let (source, _) = try await filledDatabase()
         let destination = WardenBinary.temporaryDatabase()
-        let migrated = try WardenBinary.run(["store", "migrate", "--from", "sqlite:" + source, "--to", destination, "--batch-size", "2", "--format", "json"])
+        let migrated = try await WardenBinary.run(["store", "migrate", "--from", "sqlite:" + source, "--to", destination, "--batch-size", "2", "--format", "json"])
         #expect(migrated.status == 0, "\(migrated.stderr)")
         let summary = try JSONReader.parse(migrated.stdout)
         #expect(summary["verified"] == .bool(true))
@@ -72,38 +72,38 @@ import WardenStore
         #expect(migrated.stderr.contains("audit log: 2/3 entries copied") && migrated.stderr.contains("audit log: 3/3 entries copied"), "\(migrated.stderr)")
 
         for command in [["grants", "list", "--all"], ["admins", "list", "--all"], ["audit", "export"]] {
-            let (before, after) = (try WardenBinary.run(command + ["--db", source]), try WardenBinary.run(command + ["--db", destination]))
+            let (before, after) = (try await WardenBinary.run(command + ["--db", source]), try await WardenBinary.run(command + ["--db", destination]))
             #expect(before.status == 0 && before.stdout == after.stdout, "\(command)")
         }
-        let verified = try WardenBinary.run(["audit", "verify", "--db", destination])
+        let verified = try await WardenBinary.run(["audit", "verify", "--db", destination])
         #expect(verified.status == 0 && verified.stdout.contains("audit log intact: 3 entries verified"), "\(verified.stdout)")
         #expect(verified.stdout.contains("entry 3 matches the checkpoint"), "the copy got its own head file: \(verified.stdout)")
 
         // Again into the same destination: refused, nothing copied.
-        let again = try WardenBinary.run(["store", "migrate", "--from", source, "--to", destination])
+        let again = try await WardenBinary.run(["store", "migrate", "--from", source, "--to", destination])
         #expect(again.status == 2)
         #expect(again.stderr.contains("the destination already holds 2 grants, 1 admin token, 0 approvals, 3 audit entries"), "\(again.stderr)")
-        #expect(try WardenBinary.run(["audit", "verify", "--db", destination]).stdout.contains("3 entries verified"))
+        #expect(try await WardenBinary.run(["audit", "verify", "--db", destination]).stdout.contains("3 entries verified"))
     }
 
-    @Test func migrateRefusesWhatItCannotDo() throws {
+    @Test func migrateRefusesWhatItCannotDo() async throws {
         let missing = WardenBinary.temporaryDatabase()
-        let noSource = try WardenBinary.run(["store", "migrate", "--from", missing, "--to", WardenBinary.temporaryDatabase()])
+        let noSource = try await WardenBinary.run(["store", "migrate", "--from", missing, "--to", WardenBinary.temporaryDatabase()])
         #expect(noSource.status == 2 && noSource.stderr.contains("no Warden database at \(missing)"), "\(noSource.stderr)")
-        let same = try WardenBinary.run(["store", "migrate", "--from", missing, "--to", "sqlite:" + missing])
+        let same = try await WardenBinary.run(["store", "migrate", "--from", missing, "--to", "sqlite:" + missing])
         #expect(same.status == 2 && same.stderr.contains("name the same store"), "\(same.stderr)")
-        let badURL = try WardenBinary.run(["store", "migrate", "--from", missing, "--to", "postgres://nobody"])
+        let badURL = try await WardenBinary.run(["store", "migrate", "--from", missing, "--to", "postgres://nobody"])
         #expect(badURL.status == 2 && badURL.stderr.contains("--to: invalid PostgreSQL URL"), "\(badURL.stderr)")
-        let help = try WardenBinary.run(["store", "migrate", "--help"]).stdout
+        let help = try await WardenBinary.run(["store", "migrate", "--help"]).stdout
         #expect(help.contains("--from <path-or-url>") && help.contains("verbatim") && help.contains("Exit codes"), "\(help)")
-        #expect(try WardenBinary.run(["store", "--help"]).stdout.contains("migrate"))
+        #expect(try await WardenBinary.run(["store", "--help"]).stdout.contains("migrate"))
     }
 
-    @Test func aTamperedSourceIsCopiedButExitsOne() throws {
-        let (source, _) = try filledDatabase()
-        try WardenBinary.sql("UPDATE audit SET record = replace(record, '\"allow\"', '\"deny\"') WHERE seq = 2", on: source)
+    @Test func aTamperedSourceIsCopiedButExitsOne() async throws {
+        let (source, _) = try await filledDatabase()
+        try await WardenBinary.sql("UPDATE audit SET record = replace(record, '\"allow\"', '\"deny\"') WHERE seq = 2", on: source)
         let destination = WardenBinary.temporaryDatabase()
-        let migrated = try WardenBinary.run(["store", "migrate", "--from", source, "--to", destination])
+        let migrated = try await WardenBinary.run(["store", "migrate", "--from", source, "--to", destination])
         #expect(migrated.status == 1, "\(migrated.stdout)\(migrated.stderr)")
         #expect(migrated.stdout.contains("audit log BROKEN at the destination, entry 2"), "\(migrated.stdout)")
     }

@@ -27,16 +27,16 @@ struct WardenBinary {
     /// Runs `warden arguments...` in the package root and waits for it. Output goes through
     /// temporary files, so no pipe can fill up and block the child. `input` is its standard
     /// input (else nothing); `environment` is its environment (else the tests', without Warden's variables).
-    static func run(_ arguments: [String], input: String? = nil, environment: [String: String]? = nil) throws -> Output {
+    static func run(_ arguments: [String], input: String? = nil, environment: [String: String]? = nil) async throws -> Output {
         // Without a time limit there is always an output.
-        try run(arguments, input: input, environment: environment, timeout: nil)!
+        try await run(arguments, input: input, environment: environment, timeout: nil)!
     }
 
     /// ``run(_:input:environment:)``, but stopped after `timeout` seconds if it is still
     /// running: then the result is `nil`.
     static func run(
         _ arguments: [String], input: String? = nil, environment: [String: String]? = nil, timeout: TimeInterval?
-    ) throws -> Output? {
+    ) async throws -> Output? {
         let folder = FileManager.default.temporaryDirectory.appending(path: "warden-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -61,17 +61,18 @@ struct WardenBinary {
             process.standardInput = FileHandle.nullDevice
         }
         process.environment = environment ?? Self.environment()
-        try process.run()
+        let exited = try Self.start(process)
         if let timeout {
-            let deadline = Date().addingTimeInterval(timeout)
-            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            if process.isRunning {
+            let timedOut = Task { () -> Bool in
+                guard (try? await Task.sleep(for: .seconds(timeout))) != nil else { return false }
                 process.terminate()
-                process.waitUntilExit()
-                return nil
+                return true
             }
+            await exited.value
+            timedOut.cancel()
+            if await timedOut.value { return nil }
         }
-        process.waitUntilExit()
+        await exited.value
         try stdout.close()
         try stderr.close()
         return Output(
@@ -81,6 +82,16 @@ struct WardenBinary {
         )
     }
 
+    /// Starts `process`; the task ends when it has exited. Waiting for it this way holds no
+    /// thread: a test blocked in `waitUntilExit` holds one of the few the tests share (as many as
+    /// the machine has cores), and every other test, in any suite, waits behind it.
+    static func start(_ process: Process) throws -> Task<Void, Never> {
+        let (exits, exited) = AsyncStream.makeStream(of: Void.self)
+        process.terminationHandler = { _ in exited.finish() }
+        try process.run()
+        return Task { for await _ in exits {} }
+    }
+
     /// A database path in a fresh folder (no file there yet).
     static func temporaryDatabase() -> String {
         FileManager.default.temporaryDirectory.appending(path: "warden-cli-\(UUID().uuidString)/warden.db").path
@@ -88,9 +99,9 @@ struct WardenBinary {
 
     /// A database that exists and holds nothing yet: made by a `warden run` whose server
     /// (`true`) exits at once.
-    static func emptyDatabase() throws -> String {
+    static func emptyDatabase() async throws -> String {
         let db = temporaryDatabase()
-        let made = try run(["run", "--policy", "examples/policies/time.yaml", "--db", db, "--", "true"])
+        let made = try await run(["run", "--policy", "examples/policies/time.yaml", "--db", db, "--", "true"])
         guard made.status == 0 else { throw SetupFailure(description: "warden run could not make \(db): \(made.stderr)") }
         return db
     }
@@ -109,7 +120,7 @@ struct WardenBinary {
     /// beside it.
     static func auditedDatabase(
         tools: [String], policy: String = "version: \"1\"\ndefault: allow\n", options: [String] = []
-    ) throws -> String {
+    ) async throws -> String {
         let db = temporaryDatabase()
         let policyFile = try temporaryFile("policy.yaml", policy)
         var lines = [
@@ -119,7 +130,7 @@ struct WardenBinary {
         for (index, tool) in tools.enumerated() {
             lines.append(#"{"jsonrpc":"2.0","id":\#(index + 1),"method":"tools/call","params":{"name":"\#(tool)","arguments":{}}}"#)
         }
-        let made = try run(
+        let made = try await run(
             ["run", "--policy", policyFile, "--db", db] + options + ["--", "python3", "tests/e2e/fixtures/echo_server.py"],
             input: lines.joined(separator: "\n") + "\n")
         guard made.status == 0 else { throw SetupFailure(description: "warden run could not fill \(db): \(made.stderr)") }
@@ -127,12 +138,11 @@ struct WardenBinary {
     }
 
     /// Runs SQL on the database at `path` (with Python's sqlite3 module: no SQLite tool needed).
-    static func sql(_ statements: String, on path: String) throws {
+    static func sql(_ statements: String, on path: String) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()", path, statements]
-        try process.run()
-        process.waitUntilExit()
+        await (try Self.start(process)).value
         guard process.terminationStatus == 0 else { throw SetupFailure(description: "SQL failed on \(path): \(statements)") }
     }
 

@@ -12,10 +12,13 @@ func temporaryDatabasePath() -> String {
     FileManager.default.temporaryDirectory.appending(path: "warden-store-\(UUID().uuidString)/warden.db").path
 }
 
+/// A reservation in a day-long window that starts at the current hour (by default): it cannot
+/// end while a test runs, which would let the ledger forget its counts halfway (a test that ran
+/// across the hour with hour-long windows saw its counts vanish).
 func reservation(_ counter: String = "c", amount: CounterAmount = 1, max: CounterAmount, windowStart: Int64? = nil) -> CounterReservation {
     let start = windowStart ?? (Int64(Date().timeIntervalSince1970) / 3600 * 3600)
     return CounterReservation(
-        key: CounterKey(counter: counter, scope: .global, subject: "", windowStart: start, windowLength: 3600),
+        key: CounterKey(counter: counter, scope: .global, subject: "", windowStart: start, windowLength: 86_400),
         amount: amount, max: max, rule: JSONPointer("/tools/t/limits/0")!)
 }
 

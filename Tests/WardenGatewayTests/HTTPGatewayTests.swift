@@ -15,31 +15,20 @@ import WardenStore
 @Suite struct HTTPGatewayTests {
     /// A gateway serving `echo` and `other` (both the fixture echo server, every call allowed).
     struct Fixture {
-        let gateway: HTTPGateway
-        let store: SQLiteStore
+        let harness: UpstreamHarness
+        var gateway: HTTPGateway { harness.gateway }
+        var store: SQLiteStore { harness.store }
 
         init(limits: String = "") async throws {
-            let folder = FileManager.default.temporaryDirectory.appending(path: "warden-gateway-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            let echo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appending(path: "tests/e2e/fixtures/echo_server.py").path
-            try "version: \"1\"\ndefault: allow\n".write(to: folder.appending(path: "policy.yaml"), atomically: true, encoding: .utf8)
             // Any Host: the in-process client sends none.
-            let config = """
-                version: "1"
+            harness = try await UpstreamHarness(
+                """
                 listen: {host: 0.0.0.0, port: 0}
                 \(limits)
                 servers:
-                  echo: {command: [python3, "\(echo)"], policy: policy.yaml}
-                  other: {command: [python3, "\(echo)"], policy: policy.yaml}
-                """
-            let path = folder.appending(path: "warden.yaml").path
-            try config.write(toFile: path, atomically: true, encoding: .utf8)
-            let configuration = try GatewayConfiguration.load(Array(config.utf8), file: path, environment: [:])
-            store = try SQLiteStore(path: folder.appending(path: "warden.db").path)
-            var logger = Logger(label: "warden-test")
-            logger.logLevel = .critical
-            gateway = try await HTTPGateway(configuration: configuration, store: store, logger: logger)
+                  echo: {command: [python3, "\(UpstreamHarness.echoServer)"], policy: policy.yaml}
+                  other: {command: [python3, "\(UpstreamHarness.echoServer)"], policy: policy.yaml}
+                """)
         }
 
         /// A grant token reaching `servers`.

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -133,9 +134,11 @@ def resident_bytes(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
-def start_echo_session(warden, env, db, write_policy):
+@contextmanager
+def echo_session(warden, env, db, write_policy):
     """`warden run` in front of the echo server, initialized and warmed up by one call: the
-    process, and a function that sends it a message."""
+    process, and a function that sends it a message. Warden must exit cleanly at the end of
+    its input afterwards."""
     process = subprocess.Popen([warden, "run", "--policy", write_policy(ALLOW_ALL), "--db", db, "--", sys.executable, str(FIXTURES / "echo_server.py")],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
 
@@ -143,21 +146,27 @@ def start_echo_session(warden, env, db, write_policy):
         process.stdin.write((json.dumps(message) + "\n").encode())
         process.stdin.flush()
 
-    send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}})
-    assert json.loads(process.stdout.readline())["id"] == 0
-    send({"jsonrpc": "2.0", "method": "notifications/initialized"})
-    send({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {}}})
-    assert json.loads(process.stdout.readline())["id"] == 1
-    return process, send
+    try:
+        send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}})
+        assert json.loads(process.stdout.readline())["id"] == 0
+        send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        send({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "echo", "arguments": {}}})
+        assert json.loads(process.stdout.readline())["id"] == 1
+        yield process, send
+        process.stdin.close()
+        assert process.wait(TIMEOUT) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(TIMEOUT)
 
 
 def test_requests_a_busy_server_cannot_take_wait_in_the_client_not_in_warden(warden, env, db, write_policy):
     """While the server does not read its input (a slow call), Warden reads the client's
     requests only until a few MiB of them wait: the client's writes then wait, and Warden's
     memory stays flat. Once the server reads again, every request is answered, in order."""
-    process, send = start_echo_session(warden, env, db, write_policy)
-    try:
+    with echo_session(warden, env, db, write_policy) as (process, send):
         before = resident_bytes(process.pid)
         send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 4}}})
         pad = "x" * 100_000
@@ -177,20 +186,13 @@ def test_requests_a_busy_server_cannot_take_wait_in_the_client_not_in_warden(war
         answers = [json.loads(process.stdout.readline()) for _ in range(count + 1)]
         assert [answer["id"] for answer in answers] == list(range(2, 3 + count))
         assert written.wait(TIMEOUT)
-        process.stdin.close()
-        assert process.wait(TIMEOUT) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(TIMEOUT)
 
 
 def test_answers_a_client_does_not_read_wait_in_the_server_not_in_warden(warden, env, db, write_policy):
     """A client that stops reading its answers: Warden keeps up to its limit of them, then stops
     relaying the server's messages and soon reading them, so the server waits in its own write
     and Warden's memory stays flat. Once the client reads, it gets every answer, in order."""
-    process, send = start_echo_session(warden, env, db, write_policy)
-    try:
+    with echo_session(warden, env, db, write_policy) as (process, send):
         before = resident_bytes(process.pid)
         count = 400  # 80 MB of answers
         for n in range(2, 2 + count):
@@ -201,12 +203,6 @@ def test_answers_a_client_does_not_read_wait_in_the_server_not_in_warden(warden,
         answers = [json.loads(process.stdout.readline()) for _ in range(count)]
         assert [answer["id"] for answer in answers] == list(range(2, 2 + count))
         assert all(len(answer["result"]["content"][0]["text"]) == 200_000 for answer in answers)
-        process.stdin.close()
-        assert process.wait(TIMEOUT) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(TIMEOUT)
 
 
 def test_sigterm_reaches_the_server_and_waiting_calls_are_answered(raw_client, warden, db, tmp_path: Path):

@@ -188,6 +188,45 @@ def test_requests_a_busy_server_cannot_take_wait_in_the_client_not_in_warden(war
         assert written.wait(TIMEOUT)
 
 
+def test_requests_read_from_a_file_wait_in_the_file_while_the_server_is_busy(warden, env, db, write_policy, tmp_path: Path):
+    """`warden run < requests.json` (stdin a regular file, read on a thread of its own): while
+    the server is busy, Warden reads the file only as far as its queue has room. Compared with the
+    same run over a file of three lines, Warden's memory grows by a few MiB, not by the 60 MB."""
+    head = [
+        {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "e2e", "version": "1"}}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "slow", "arguments": {"seconds": 4}}},
+    ]
+    pad = "x" * 100_000
+    calls = [{"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {"name": "echo", "arguments": {"pad": pad}}}
+             for n in range(2, 602)]
+
+    def resident_while_busy(messages, name):
+        requests = tmp_path / name
+        requests.write_text("".join(json.dumps(message) + "\n" for message in messages))
+        with open(requests, "rb") as stdin:
+            process = subprocess.Popen([warden, "run", "--policy", write_policy(ALLOW_ALL), "--db", db, "--", sys.executable,
+                                        str(FIXTURES / "echo_server.py")], stdin=stdin, stdout=subprocess.PIPE,
+                                       stderr=subprocess.DEVNULL, env=env)
+        try:
+            assert json.loads(process.stdout.readline())["id"] == 0
+            time.sleep(2)  # the slow call keeps the server from reading for 4 s
+            resident = resident_bytes(process.pid)
+            answers = [json.loads(line) for line in process.stdout]
+            assert process.wait(TIMEOUT) == 0
+            return resident, [answer["id"] for answer in answers]
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(TIMEOUT)
+
+    small, small_ids = resident_while_busy(head, "small.json")
+    large, large_ids = resident_while_busy(head + calls, "large.json")
+    assert small_ids == [1] and large_ids == list(range(1, 602))
+    assert large - small < 30_000_000, f"Warden held {large - small} bytes more of a file the server could not take yet"
+
+
 def test_answers_a_client_does_not_read_wait_in_the_server_not_in_warden(warden, env, db, write_policy):
     """A client that stops reading its answers: Warden keeps up to its limit of them, then stops
     relaying the server's messages and soon reading them, so the server waits in its own write

@@ -195,7 +195,9 @@ final class InspectionConnection: Sendable {
                 hint: "Check that the target is an MCP server and that it starts without further configuration.")
         default:
             if let process {
-                let exited = await Self.within(.seconds(3)) { _ = await process.waitForExit() }
+                // Known already, as a rule: a server that closed its output has exited. (Asked
+                // first, so that a busy machine, late to run the wait, cannot time it out.)
+                let exited = process.hasExited ? true : await Self.within(.seconds(3)) { _ = await process.waitForExit() }
                 var status: Int32?
                 if exited { status = await process.waitForExit() }
                 let lastLine = lastStderrLine().map { "; its last stderr line: \($0)" } ?? ""

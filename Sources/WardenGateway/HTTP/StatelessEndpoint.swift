@@ -24,7 +24,6 @@ struct StatelessEndpoint: Sendable {
     /// Opens a caller's session with every server of the aggregated endpoint, likewise.
     let openAggregate: @Sendable (Caller, [GatewayConfiguration.Server]) throws -> AggregateSession
 
-
     /// Why `value` is not a JSON-RPC message, if it is not.
     private static func invalidMessage(_ value: JSONValue) -> JSONRPCMessage.Invalid? {
         do {

@@ -1,11 +1,6 @@
-import HTTPTypes
-import Hummingbird
-import Logging
-import NIOCore
 import Synchronization
 import WardenJSON
 import WardenMCP
-import WardenStore
 
 /// A session Warden set up itself (with its own `initialize`) with a stateful server, or with
 /// every server of the aggregated endpoint, to serve one caller's stateless requests.

@@ -35,7 +35,9 @@ final class LineFramingHandler: ChannelInboundHandler, RemovableChannelHandler {
         let buffer = unwrapInboundIn(data)
         let lines = buffer.withUnsafeReadableBytes { framer.append($0) }
         var mayGoOn = true
-        for line in lines where !messages.yield(line) { mayGoOn = false }
+        for line in lines {
+            if !messages.yield(line) { mayGoOn = false }
+        }
         if !mayGoOn { Self.updateReading(context.channel, messages: messages, readsOnlyWhileWritable: readsOnlyWhileWritable) }
     }
 

@@ -48,15 +48,7 @@ import WardenStore
     }
 
     @Test func aDeadLegacyServerIsAnsweredWithAnErrorNotAHang() async throws {
-        let port = try await UpstreamHarness.closedPort()
-        let harness = try await UpstreamHarness(
-            """
-            listen: {host: 0.0.0.0, port: 0}
-            limits: {upstream_timeout: 1s}
-            servers:
-              remote: {url: "http://127.0.0.1:\(port)/sse/echo", transport: sse, policy: policy.yaml}
-            """)
-        let (_, token) = try await harness.grant(["remote"])
+        let (harness, token) = try await UpstreamHarness.inFrontOfADeadServer(path: "/sse/echo", legacySSE: true)
         try await harness.test { client in
             let started = ContinuousClock.now
             let answer = try await MCPClient(client: client, path: "/mcp/remote", token: token).request(MCPClient.initialize)

@@ -53,15 +53,7 @@ import WardenStore
     }
 
     @Test func aDeadRemoteServerIsAnsweredWithAnErrorNotAHang() async throws {
-        let port = try await UpstreamHarness.closedPort()
-        let harness = try await UpstreamHarness(
-            """
-            listen: {host: 0.0.0.0, port: 0}
-            limits: {upstream_timeout: 1s}
-            servers:
-              remote: {url: "http://127.0.0.1:\(port)/mcp/echo", policy: policy.yaml}
-            """)
-        let (_, token) = try await harness.grant(["remote"])
+        let (harness, token) = try await UpstreamHarness.inFrontOfADeadServer(path: "/mcp/echo")
         try await harness.test { client in
             let session = MCPClient(client: client, path: "/mcp/remote", token: token)
             let started = ContinuousClock.now

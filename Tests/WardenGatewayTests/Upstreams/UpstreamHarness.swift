@@ -118,12 +118,27 @@ struct UpstreamHarness: Sendable {
     }
 
     /// A port of 127.0.0.1 nothing listens on (it did a moment ago).
-    static func closedPort() async throws -> Int {
+    private static func closedPort() async throws -> Int {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
         let port = channel.localAddress?.port
         try await channel.close()
         guard let port else { throw HarnessError("no port was bound") }
         return port
+    }
+
+    /// A gateway whose server `remote` is at `path` of a port nothing listens on (over the
+    /// legacy HTTP+SSE transport when `legacySSE`), with a 1 s upstream timeout; and a grant
+    /// token reaching it.
+    static func inFrontOfADeadServer(path: String, legacySSE: Bool = false) async throws -> (harness: UpstreamHarness, token: String) {
+        let port = try await closedPort()
+        let harness = try await UpstreamHarness(
+            """
+            listen: {host: 0.0.0.0, port: 0}
+            limits: {upstream_timeout: 1s}
+            servers:
+              remote: {url: "http://127.0.0.1:\(port)\(path)",\(legacySSE ? " transport: sse," : "") policy: policy.yaml}
+            """)
+        return (harness, try await harness.grant(["remote"]).token)
     }
 }
 
